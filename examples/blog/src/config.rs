@@ -1,0 +1,168 @@
+//! Settings from the environment. A bad value stops the program at start with a message
+//! that names the setting.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::net::SocketAddr;
+
+/// The blog's settings.
+#[derive(Clone)]
+pub struct Config {
+    /// `BLOG_ADDR`, default `127.0.0.1:3000`.
+    pub addr: SocketAddr,
+    /// `DATABASE_URL`: an SQLite URL or file path; default an in-memory database.
+    pub database_url: String,
+    /// `JWT_SECRET`, at least 32 bytes; generated at random when unset.
+    pub jwt_secret: Vec<u8>,
+    /// Whether `jwt_secret` was generated (tokens then die with the process).
+    pub jwt_secret_generated: bool,
+    /// `BLOG_ADMINS`: comma-separated usernames that receive the `admin` role when they
+    /// register. Default none.
+    pub admins: HashSet<String>,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("addr", &self.addr)
+            .field("database_url", &self.database_url)
+            .field("jwt_secret", &"<redacted>")
+            .field("jwt_secret_generated", &self.jwt_secret_generated)
+            .field("admins", &self.admins)
+            .finish()
+    }
+}
+
+/// The in-memory database used when `DATABASE_URL` is unset.
+pub const IN_MEMORY: &str = "sqlite::memory:";
+
+/// A setting that cannot be used.
+#[derive(Debug)]
+pub struct ConfigError {
+    /// The environment variable.
+    pub setting: &'static str,
+    /// Why its value was refused.
+    pub reason: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid setting {}: {}", self.setting, self.reason)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Config {
+    /// Reads the settings from the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the settings through `lookup` (the environment, or a test's map).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let addr = match lookup("BLOG_ADDR") {
+            None => SocketAddr::from(([127, 0, 0, 1], 3000)),
+            Some(text) => text.parse().map_err(|_| ConfigError {
+                setting: "BLOG_ADDR",
+                reason: format!("{text:?} is not an address like 127.0.0.1:3000"),
+            })?,
+        };
+        let database_url = match lookup("DATABASE_URL") {
+            None => IN_MEMORY.to_owned(),
+            Some(text) if text.trim().is_empty() => {
+                return Err(ConfigError {
+                    setting: "DATABASE_URL",
+                    reason: "is empty; unset it for an in-memory database".into(),
+                });
+            }
+            Some(text) => text,
+        };
+        let (jwt_secret, jwt_secret_generated) = match lookup("JWT_SECRET") {
+            Some(secret) if secret.len() < 32 => {
+                return Err(ConfigError {
+                    setting: "JWT_SECRET",
+                    reason: format!(
+                        "is {} bytes long; it must be at least 32 bytes",
+                        secret.len()
+                    ),
+                });
+            }
+            Some(secret) => (secret.into_bytes(), false),
+            None => {
+                let mut secret = vec![0u8; 32];
+                getrandom::fill(&mut secret).map_err(|e| ConfigError {
+                    setting: "JWT_SECRET",
+                    reason: format!("unset, and no random secret could be generated: {e}"),
+                })?;
+                (secret, true)
+            }
+        };
+        let admins = lookup("BLOG_ADMINS")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|name| !name.is_empty())
+            .map(str::to_owned)
+            .collect();
+        Ok(Config {
+            addr,
+            database_url,
+            jwt_secret,
+            jwt_secret_generated,
+            admins,
+        })
+    }
+
+    /// Settings for tests: in-memory database, a fixed secret, an ephemeral port.
+    pub fn for_tests(jwt_secret: &[u8], admins: &[&str]) -> Self {
+        Config {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            database_url: IN_MEMORY.to_owned(),
+            jwt_secret: jwt_secret.to_vec(),
+            jwt_secret_generated: false,
+            admins: admins.iter().map(|s| (*s).to_owned()).collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: std::collections::HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_need_no_settings() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.addr.to_string(), "127.0.0.1:3000");
+        assert_eq!(c.database_url, IN_MEMORY);
+        assert!(c.jwt_secret_generated);
+        assert_eq!(c.jwt_secret.len(), 32);
+    }
+
+    #[test]
+    fn a_short_secret_names_the_setting() {
+        let error = config(&[("JWT_SECRET", "short")]).unwrap_err();
+        assert_eq!(error.setting, "JWT_SECRET");
+        assert!(error.to_string().contains("at least 32 bytes"));
+    }
+
+    #[test]
+    fn a_bad_address_names_the_setting() {
+        let error = config(&[("BLOG_ADDR", "localhost")]).unwrap_err();
+        assert_eq!(error.setting, "BLOG_ADDR");
+    }
+
+    #[test]
+    fn the_secret_is_not_printed() {
+        let c = config(&[("JWT_SECRET", "0123456789abcdef0123456789abcdef")]).unwrap();
+        assert!(!format!("{c:?}").contains("0123456789abcdef"));
+    }
+}

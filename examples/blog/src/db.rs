@@ -1,0 +1,168 @@
+//! The SQLite database: users and posts.
+
+use std::str::FromStr;
+
+use serde::Serialize;
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+use sqlx::{Row, SqlitePool};
+
+/// A connection pool to the blog's database.
+#[derive(Clone, Debug)]
+pub struct Db {
+    pool: SqlitePool,
+}
+
+/// A stored user.
+#[derive(Debug, Clone)]
+pub struct User {
+    /// The user's id.
+    pub id: i64,
+    /// The argon2 PHC string.
+    pub password_hash: String,
+    /// The user's roles.
+    pub roles: Vec<String>,
+}
+
+/// A blog post as the API returns it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Post {
+    /// The post's id.
+    pub id: i64,
+    /// Its title.
+    pub title: String,
+    /// Its body.
+    pub content: String,
+    /// Its tags.
+    pub tags: Vec<String>,
+    /// The author's user id.
+    pub user_id: i64,
+}
+
+/// A username that is already registered.
+#[derive(Debug)]
+pub struct UsernameTaken;
+
+impl Db {
+    /// Opens (creating if needed) the database at `url` and applies the migrations.
+    pub async fn connect(url: &str) -> Result<Self, sqlx::Error> {
+        let options = SqliteConnectOptions::from_str(url)?.create_if_missing(true);
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        let mut pool = SqlitePoolOptions::new();
+        if in_memory {
+            // Each connection to `:memory:` is its own database: keep exactly one, forever.
+            pool = pool
+                .max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None);
+        }
+        let pool = pool.connect_with(options).await?;
+        sqlx::migrate!("./migrations").run(&pool).await?;
+        Ok(Db { pool })
+    }
+
+    /// Inserts a user; `Ok(Err(UsernameTaken))` when the name exists.
+    pub async fn create_user(
+        &self,
+        username: &str,
+        password_hash: &str,
+        roles: &[String],
+    ) -> Result<Result<i64, UsernameTaken>, sqlx::Error> {
+        let roles = serde_json::to_string(roles).expect("strings serialize");
+        let inserted = sqlx::query(
+            "INSERT INTO users (username, password_hash, roles) VALUES (?, ?, ?) \
+             ON CONFLICT (username) DO NOTHING RETURNING id",
+        )
+        .bind(username)
+        .bind(password_hash)
+        .bind(roles)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(inserted
+            .map(|row| row.get::<i64, _>(0))
+            .ok_or(UsernameTaken))
+    }
+
+    /// The user called `username`.
+    pub async fn user_by_name(&self, username: &str) -> Result<Option<User>, sqlx::Error> {
+        let row = sqlx::query("SELECT id, password_hash, roles FROM users WHERE username = ?")
+            .bind(username)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| {
+            Ok(User {
+                id: row.try_get(0)?,
+                password_hash: row.try_get(1)?,
+                roles: json_list(row.try_get(2)?)?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Inserts a post by `user_id` and returns it.
+    pub async fn create_post(
+        &self,
+        user_id: i64,
+        title: &str,
+        content: &str,
+        tags: &[String],
+    ) -> Result<Post, sqlx::Error> {
+        let tags_json = serde_json::to_string(tags).expect("strings serialize");
+        let id: i64 = sqlx::query(
+            "INSERT INTO posts (title, content, tags, user_id) VALUES (?, ?, ?, ?) RETURNING id",
+        )
+        .bind(title)
+        .bind(content)
+        .bind(tags_json)
+        .bind(user_id)
+        .fetch_one(&self.pool)
+        .await?
+        .try_get(0)?;
+        Ok(Post {
+            id,
+            title: title.to_owned(),
+            content: content.to_owned(),
+            tags: tags.to_vec(),
+            user_id,
+        })
+    }
+
+    /// Every post, oldest first.
+    pub async fn posts(&self) -> Result<Vec<Post>, sqlx::Error> {
+        let rows = sqlx::query("SELECT id, title, content, tags, user_id FROM posts ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.into_iter().map(post_from_row).collect()
+    }
+
+    /// The post with `id`.
+    pub async fn post(&self, id: i64) -> Result<Option<Post>, sqlx::Error> {
+        let row = sqlx::query("SELECT id, title, content, tags, user_id FROM posts WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(post_from_row).transpose()
+    }
+
+    /// How many posts and users there are.
+    pub async fn counts(&self) -> Result<(i64, i64), sqlx::Error> {
+        let row = sqlx::query("SELECT (SELECT COUNT(*) FROM posts), (SELECT COUNT(*) FROM users)")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok((row.try_get(0)?, row.try_get(1)?))
+    }
+}
+
+fn post_from_row(row: sqlx::sqlite::SqliteRow) -> Result<Post, sqlx::Error> {
+    Ok(Post {
+        id: row.try_get(0)?,
+        title: row.try_get(1)?,
+        content: row.try_get(2)?,
+        tags: json_list(row.try_get(3)?)?,
+        user_id: row.try_get(4)?,
+    })
+}
+
+fn json_list(text: String) -> Result<Vec<String>, sqlx::Error> {
+    serde_json::from_str(&text).map_err(|e| sqlx::Error::Decode(Box::new(e)))
+}

@@ -1,0 +1,93 @@
+//! A small blog API secured with secure-endpoint: the example service.
+//!
+//! `cargo run -p blog` serves it; see the workspace README for the routes and settings.
+
+pub mod config;
+pub mod db;
+mod handlers;
+mod tokens;
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use jsonwebtoken::Algorithm;
+use secure_endpoint::routing::get;
+use secure_endpoint::{JwtAuthenticator, SecureRouter, Security, SetupError, routing::post};
+
+pub use config::{Config, ConfigError};
+pub use db::{Db, Post};
+pub use tokens::{ISSUER, TokenIssuer};
+
+/// The state every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// The database.
+    pub db: Db,
+    /// Signs login tokens.
+    pub tokens: Arc<TokenIssuer>,
+    /// Password hashing and the registration rules that depend on settings.
+    pub accounts: Arc<handlers::Accounts>,
+}
+
+impl FromRef<AppState> for Db {
+    fn from_ref(state: &AppState) -> Self {
+        state.db.clone()
+    }
+}
+
+/// Why the service could not start.
+#[derive(Debug)]
+pub enum StartError {
+    /// A setting was refused.
+    Config(ConfigError),
+    /// The security settings or a route's policy.
+    Setup(SetupError),
+    /// The database could not be opened or migrated.
+    Database(sqlx::Error),
+}
+
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StartError::Config(e) => write!(f, "{e}"),
+            StartError::Setup(e) => write!(f, "invalid security settings: {e}"),
+            StartError::Database(e) => write!(f, "cannot open the database (DATABASE_URL): {e}"),
+        }
+    }
+}
+
+impl std::error::Error for StartError {}
+
+/// The blog's routes, without state or settings: what the inventory lists.
+pub fn routes() -> SecureRouter<AppState> {
+    SecureRouter::new()
+        .route("/auth/register", post(handlers::register))
+        .route("/auth/login", post(handlers::login))
+        .route("/posts", get(handlers::list_posts))
+        .route("/posts/{id}", get(handlers::get_post))
+        .route("/me", get(handlers::me))
+        .route("/admin/stats", get(handlers::stats))
+}
+
+/// The whole service for `config`: database opened and migrated, security settings
+/// built, state attached.
+pub async fn app(config: &Config) -> Result<(SecureRouter, AppState), StartError> {
+    let db = Db::connect(&config.database_url)
+        .await
+        .map_err(StartError::Database)?;
+    let jwt = JwtAuthenticator::hmac(Algorithm::HS256, &config.jwt_secret)
+        .map_err(StartError::Setup)?
+        .issuer(ISSUER)
+        .audience(ISSUER);
+    let security = Security::builder()
+        .authenticator(jwt)
+        .build()
+        .map_err(StartError::Setup)?;
+    let state = AppState {
+        db,
+        tokens: Arc::new(TokenIssuer::new(&config.jwt_secret)),
+        accounts: Arc::new(handlers::Accounts::new(config.admins.clone())),
+    };
+    let router = routes().with_security(security).with_state(state.clone());
+    Ok((router, state))
+}

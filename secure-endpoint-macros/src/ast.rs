@@ -1,0 +1,97 @@
+//! The typed form of an annotated handler: its attribute arguments and its signature.
+
+use proc_macro2::Span;
+use syn::{Attribute, Block, Ident, LitStr, ReturnType, Signature, Type, Visibility};
+
+/// Which attribute is being expanded.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Secure,
+    Public,
+}
+
+impl Kind {
+    pub fn attr_name(self) -> &'static str {
+        match self {
+            Kind::Secure => "secure",
+            Kind::Public => "public",
+        }
+    }
+}
+
+/// One argument as written, kept with the keyword's span for diagnostics.
+pub struct Arg<T> {
+    /// The argument's keyword, e.g. `role`.
+    pub keyword: Ident,
+    pub value: T,
+}
+
+/// A rate written as `COUNT/PERIOD`, already parsed.
+// Parsed and checked now so that a malformed rate is reported; the fields are read by
+// the expansion once `rate` is enforced.
+#[allow(dead_code)]
+pub struct Rate {
+    pub count: u64,
+    pub period_ms: u64,
+    pub lit: LitStr,
+}
+
+/// Which key a rate limit is counted on.
+pub enum RateKey {
+    Ip,
+    User,
+}
+
+/// `owner = "binding.field.field"`.
+// Read by the expansion once `owner` is enforced.
+#[allow(dead_code)]
+pub struct OwnerPath {
+    pub binding: Ident,
+    pub fields: Vec<Ident>,
+    pub lit: LitStr,
+}
+
+/// Every argument the grammar knows; each appears at most once.
+#[derive(Default)]
+pub struct Args {
+    pub auth: Option<Arg<()>>,
+    /// `role = "a"` or `roles = ["a", "b"]`.
+    pub roles: Option<Arg<Vec<LitStr>>>,
+    /// `scope = "a"` or `scopes = ["a", "b"]`.
+    pub scopes: Option<Arg<Vec<LitStr>>>,
+    pub owner: Option<Arg<OwnerPath>>,
+    pub owner_or_role: Option<Arg<LitStr>>,
+    pub validate: Option<Arg<Type>>,
+    pub validate_query: Option<Arg<Type>>,
+    pub rate: Option<Arg<Rate>>,
+    pub rate_key: Option<Arg<RateKey>>,
+    pub reason: Option<Arg<LitStr>>,
+}
+
+/// The annotated `async fn`, taken apart.
+pub struct Handler {
+    pub attrs: Vec<Attribute>,
+    pub vis: Visibility,
+    pub sig: Signature,
+    pub block: Box<Block>,
+    pub params: Vec<Param>,
+}
+
+/// One handler parameter: its pattern stays on the user's function, its type drives
+/// extraction.
+pub struct Param {
+    pub ty: Box<Type>,
+}
+
+impl Handler {
+    pub fn ident(&self) -> &Ident {
+        &self.sig.ident
+    }
+
+    pub fn output_span(&self) -> Span {
+        match &self.sig.output {
+            ReturnType::Default => self.sig.ident.span(),
+            ReturnType::Type(_, ty) => syn::spanned::Spanned::span(&**ty),
+        }
+    }
+}

@@ -1,0 +1,547 @@
+//! Parsing: the attribute's arguments into [`Args`], the item into a [`Handler`].
+//!
+//! Each comma-separated argument is parsed on its own, so that one malformed argument
+//! does not hide the mistakes in the others.
+
+use proc_macro2::{Delimiter, Span, TokenStream, TokenTree};
+use quote::ToTokens;
+use syn::parse::{ParseStream, Parser};
+use syn::punctuated::Punctuated;
+use syn::{FnArg, Ident, Item, LitStr, Token, Type};
+
+use crate::ast::{Arg, Args, Handler, Kind, OwnerPath, Param, Rate, RateKey};
+use crate::ctxt::Ctxt;
+
+mod kw {
+    syn::custom_keyword!(auth);
+    syn::custom_keyword!(role);
+    syn::custom_keyword!(roles);
+    syn::custom_keyword!(scope);
+    syn::custom_keyword!(scopes);
+    syn::custom_keyword!(owner);
+    syn::custom_keyword!(owner_or_role);
+    syn::custom_keyword!(validate);
+    syn::custom_keyword!(validate_query);
+    syn::custom_keyword!(rate);
+    syn::custom_keyword!(rate_key);
+    syn::custom_keyword!(reason);
+}
+
+/// Every argument name of the grammar, for did-you-mean hints.
+const ARGUMENTS: &[&str] = &[
+    "auth",
+    "role",
+    "roles",
+    "scope",
+    "scopes",
+    "owner",
+    "owner_or_role",
+    "validate",
+    "validate_query",
+    "rate",
+    "rate_key",
+    "reason",
+];
+
+/// Parses the attribute's arguments, recording every error in `cx`.
+pub fn parse_args(cx: &mut Ctxt, tokens: TokenStream) -> Args {
+    let mut args = Args::default();
+    for chunk in split_top_level_commas(tokens) {
+        let parser = |input: ParseStream| parse_one(cx, &mut args, input);
+        if let Err(error) = parser.parse2(chunk) {
+            cx.push(error);
+        }
+    }
+    args
+}
+
+/// Splits at commas outside any group; an empty piece (a doubled or leading comma) is an
+/// error of its own.
+fn split_top_level_commas(tokens: TokenStream) -> Vec<TokenStream> {
+    let mut chunks = Vec::new();
+    let mut current = TokenStream::new();
+    let mut trees = tokens.into_iter().peekable();
+    while let Some(tree) = trees.next() {
+        match &tree {
+            TokenTree::Punct(p) if p.as_char() == ',' => {
+                let done = std::mem::take(&mut current);
+                if done.is_empty() {
+                    // Let the parser report "expected argument" on this comma.
+                    chunks.push(tree.into_token_stream());
+                } else {
+                    chunks.push(done);
+                }
+                continue;
+            }
+            _ => current.extend([tree]),
+        }
+        if trees.peek().is_none() {
+            chunks.push(std::mem::take(&mut current));
+        }
+    }
+    chunks
+}
+
+fn parse_one(cx: &mut Ctxt, args: &mut Args, input: ParseStream) -> syn::Result<()> {
+    let lookahead = input.lookahead1();
+    if lookahead.peek(kw::auth) {
+        let keyword = keyword::<kw::auth>(input)?;
+        if input.peek(Token![=]) {
+            return Err(
+                input.error("`auth` takes no value: write `auth` alone, e.g. `#[secure(auth)]`")
+            );
+        }
+        set(cx, &mut args.auth, Arg { keyword, value: () }, None);
+    } else if lookahead.peek(kw::roles) {
+        let keyword = keyword::<kw::roles>(input)?;
+        let value = string_list(input, &keyword)?;
+        set(cx, &mut args.roles, Arg { keyword, value }, Some("role"));
+    } else if lookahead.peek(kw::role) {
+        let keyword = keyword::<kw::role>(input)?;
+        let value = vec![non_empty_string(input, &keyword)?];
+        set(cx, &mut args.roles, Arg { keyword, value }, Some("roles"));
+    } else if lookahead.peek(kw::scopes) {
+        let keyword = keyword::<kw::scopes>(input)?;
+        let value = string_list(input, &keyword)?;
+        set(cx, &mut args.scopes, Arg { keyword, value }, Some("scope"));
+    } else if lookahead.peek(kw::scope) {
+        let keyword = keyword::<kw::scope>(input)?;
+        let value = vec![non_empty_string(input, &keyword)?];
+        set(cx, &mut args.scopes, Arg { keyword, value }, Some("scopes"));
+    } else if lookahead.peek(kw::owner_or_role) {
+        let keyword = keyword::<kw::owner_or_role>(input)?;
+        let value = non_empty_string(input, &keyword)?;
+        set(cx, &mut args.owner_or_role, Arg { keyword, value }, None);
+    } else if lookahead.peek(kw::owner) {
+        let keyword = keyword::<kw::owner>(input)?;
+        let value = owner_path(input, &keyword)?;
+        set(cx, &mut args.owner, Arg { keyword, value }, None);
+    } else if lookahead.peek(kw::validate_query) {
+        let keyword = keyword::<kw::validate_query>(input)?;
+        let value = type_value(input, &keyword)?;
+        set(cx, &mut args.validate_query, Arg { keyword, value }, None);
+    } else if lookahead.peek(kw::validate) {
+        let keyword = keyword::<kw::validate>(input)?;
+        let value = type_value(input, &keyword)?;
+        set(cx, &mut args.validate, Arg { keyword, value }, None);
+    } else if lookahead.peek(kw::rate_key) {
+        let keyword = keyword::<kw::rate_key>(input)?;
+        let value = rate_key(input, &keyword)?;
+        set(cx, &mut args.rate_key, Arg { keyword, value }, None);
+    } else if lookahead.peek(kw::rate) {
+        let keyword = keyword::<kw::rate>(input)?;
+        let value = rate(input, &keyword)?;
+        set(cx, &mut args.rate, Arg { keyword, value }, None);
+    } else if lookahead.peek(kw::reason) {
+        let keyword = keyword::<kw::reason>(input)?;
+        let value = non_empty_string(input, &keyword)?;
+        set(cx, &mut args.reason, Arg { keyword, value }, None);
+    } else if input.peek(Ident) {
+        let unknown: Ident = input.parse()?;
+        // Skip the rest of this argument: the error is on the name.
+        input.step(|cursor| {
+            let mut rest = *cursor;
+            while let Some((_, next)) = rest.token_tree() {
+                rest = next;
+            }
+            Ok(((), rest))
+        })?;
+        return Err(syn::Error::new_spanned(
+            &unknown,
+            unknown_argument_message(&unknown),
+        ));
+    } else {
+        return Err(lookahead.error());
+    }
+    if !input.is_empty() {
+        return Err(input.error("expected `,` between arguments"));
+    }
+    Ok(())
+}
+
+fn unknown_argument_message(unknown: &Ident) -> String {
+    let name = unknown.to_string();
+    let mut message = format!("unknown argument `{name}`");
+    let closest = ARGUMENTS
+        .iter()
+        .map(|known| (edit_distance(&name, known), *known))
+        .filter(|(distance, known)| *distance <= known.len().max(name.len()) / 3 + 1)
+        .min_by_key(|(distance, _)| *distance);
+    match closest {
+        Some((_, known)) => message.push_str(&format!(": did you mean `{known}`?")),
+        None => message.push_str(&format!(
+            "; the arguments are: {}",
+            ARGUMENTS
+                .iter()
+                .map(|a| format!("`{a}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+    message
+}
+
+/// Levenshtein distance; names are short, so the quadratic table is fine.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut current = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous[j] + usize::from(ca != *cb);
+            current.push(substitution.min(previous[j + 1] + 1).min(current[j] + 1));
+        }
+        previous = current;
+    }
+    previous[b.len()]
+}
+
+/// Stores an argument, reporting a second occurrence (or its singular/plural twin) on
+/// the second keyword.
+fn set<T>(cx: &mut Ctxt, slot: &mut Option<Arg<T>>, arg: Arg<T>, twin: Option<&str>) {
+    match slot {
+        Some(first) => {
+            let message = if first.keyword == arg.keyword {
+                format!("`{}` specified more than once", arg.keyword)
+            } else {
+                format!(
+                    "`{}` and `{}` cannot both be given: list every value in `{}`",
+                    first.keyword,
+                    arg.keyword,
+                    plural(&arg.keyword, twin)
+                )
+            };
+            cx.error_spanned_by(&arg.keyword, message);
+        }
+        None => *slot = Some(arg),
+    }
+}
+
+fn plural(keyword: &Ident, twin: Option<&str>) -> String {
+    let name = keyword.to_string();
+    if name.ends_with('s') {
+        name
+    } else {
+        twin.map_or(name, str::to_owned)
+    }
+}
+
+fn keyword<K: syn::parse::Parse + ToTokens>(input: ParseStream) -> syn::Result<Ident> {
+    let k: K = input.parse()?;
+    syn::parse2(k.into_token_stream())
+}
+
+fn expect_eq(input: ParseStream, keyword: &Ident, example: &str) -> syn::Result<()> {
+    if input.peek(Token![=]) {
+        input.parse::<Token![=]>()?;
+        Ok(())
+    } else {
+        Err(syn::Error::new_spanned(
+            keyword,
+            format!("`{keyword}` needs a value, e.g. `{keyword} = {example}`"),
+        ))
+    }
+}
+
+fn non_empty_string(input: ParseStream, keyword: &Ident) -> syn::Result<LitStr> {
+    expect_eq(input, keyword, "\"…\"")?;
+    let lit = string(input, keyword)?;
+    if lit.value().trim().is_empty() {
+        return Err(syn::Error::new_spanned(
+            &lit,
+            format!("`{keyword}` cannot be empty"),
+        ));
+    }
+    Ok(lit)
+}
+
+fn string(input: ParseStream, keyword: &Ident) -> syn::Result<LitStr> {
+    if input.peek(LitStr) {
+        input.parse()
+    } else {
+        Err(input.error(format!(
+            "`{keyword}` takes a string literal, e.g. `{keyword} = \"…\"`"
+        )))
+    }
+}
+
+fn string_list(input: ParseStream, keyword: &Ident) -> syn::Result<Vec<LitStr>> {
+    expect_eq(input, keyword, "[\"a\", \"b\"]")?;
+    let is_bracket = matches!(input.cursor().group(Delimiter::Bracket), Some((_, _, _)));
+    if !is_bracket {
+        return Err(input.error(format!(
+            "`{keyword}` takes a list of strings, e.g. `{keyword} = [\"a\", \"b\"]`"
+        )));
+    }
+    let content;
+    syn::bracketed!(content in input);
+    let items: Punctuated<LitStr, Token![,]> =
+        Punctuated::parse_terminated(&content).map_err(|e| {
+            syn::Error::new(
+                e.span(),
+                format!(
+                    "`{keyword}` takes a list of string literals, e.g. `{keyword} = [\"a\", \"b\"]`"
+                ),
+            )
+        })?;
+    if items.is_empty() {
+        return Err(syn::Error::new_spanned(
+            keyword,
+            format!("`{keyword}` needs at least one value"),
+        ));
+    }
+    let mut values = Vec::with_capacity(items.len());
+    for lit in items {
+        if lit.value().trim().is_empty() {
+            return Err(syn::Error::new_spanned(
+                &lit,
+                format!("a value in `{keyword}` cannot be empty"),
+            ));
+        }
+        values.push(lit);
+    }
+    Ok(values)
+}
+
+fn type_value(input: ParseStream, keyword: &Ident) -> syn::Result<Type> {
+    expect_eq(input, keyword, "MyInput")?;
+    input.parse::<Type>().map_err(|_| {
+        syn::Error::new(
+            input.span(),
+            format!("`{keyword}` takes a type, e.g. `{keyword} = CreatePost`"),
+        )
+    })
+}
+
+fn owner_path(input: ParseStream, keyword: &Ident) -> syn::Result<OwnerPath> {
+    expect_eq(input, keyword, "\"post.user_id\"")?;
+    let lit = string(input, keyword)?;
+    let value = lit.value();
+    let mut segments = value.split('.');
+    let malformed = || {
+        syn::Error::new_spanned(
+            &lit,
+            "`owner` takes \"parameter.field\", naming a handler parameter and its field that holds the owner's id, e.g. `owner = \"post.user_id\"`",
+        )
+    };
+    let binding = segments
+        .next()
+        .and_then(|s| parse_ident(s, lit.span()))
+        .ok_or_else(malformed)?;
+    let fields: Vec<Ident> = segments
+        .map(|s| parse_ident(s, lit.span()))
+        .collect::<Option<_>>()
+        .ok_or_else(malformed)?;
+    if fields.is_empty() {
+        return Err(malformed());
+    }
+    Ok(OwnerPath {
+        binding,
+        fields,
+        lit,
+    })
+}
+
+fn parse_ident(s: &str, span: Span) -> Option<Ident> {
+    let ident: Ident = syn::parse_str(s).ok()?;
+    Some(Ident::new(&ident.to_string(), span))
+}
+
+fn rate_key(input: ParseStream, keyword: &Ident) -> syn::Result<RateKey> {
+    expect_eq(input, keyword, "\"ip\"")?;
+    let lit = string(input, keyword)?;
+    match lit.value().as_str() {
+        "ip" => Ok(RateKey::Ip),
+        "user" => Ok(RateKey::User),
+        other => Err(syn::Error::new_spanned(
+            &lit,
+            format!("unknown rate key \"{other}\": use \"ip\" or \"user\""),
+        )),
+    }
+}
+
+fn rate(input: ParseStream, keyword: &Ident) -> syn::Result<Rate> {
+    expect_eq(input, keyword, "\"10/10s\"")?;
+    let lit = string(input, keyword)?;
+    let (count, period_ms) = parse_rate(&lit.value())
+        .map_err(|why| syn::Error::new_spanned(&lit, format!("invalid rate: {why}")))?;
+    Ok(Rate {
+        count,
+        period_ms,
+        lit,
+    })
+}
+
+/// Parses `COUNT/PERIOD`, PERIOD being an optional whole number and a unit.
+fn parse_rate(text: &str) -> Result<(u64, u64), String> {
+    const FORMAT: &str = "write COUNT/PERIOD with PERIOD one of ms, s, m, h, d, optionally preceded by a number, e.g. \"10/10s\" or \"100/m\"";
+    let (count, period) = text
+        .split_once('/')
+        .ok_or_else(|| format!("no `/`; {FORMAT}"))?;
+    let count: u64 = count
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{}` is not a whole number; {FORMAT}", count.trim()))?;
+    if count == 0 {
+        return Err("the count must be at least 1".into());
+    }
+    let period = period.trim();
+    let digits = period.bytes().take_while(u8::is_ascii_digit).count();
+    let (number, unit) = period.split_at(digits);
+    let number: u64 = if number.is_empty() {
+        1
+    } else {
+        number
+            .parse()
+            .map_err(|_| format!("`{number}` is too large"))?
+    };
+    if number == 0 {
+        return Err("the period must be longer than zero".into());
+    }
+    let unit_ms: u64 = match unit {
+        "ms" => 1,
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        "" => return Err(format!("the period has no unit; {FORMAT}")),
+        other => return Err(format!("unknown unit `{other}`; {FORMAT}")),
+    };
+    let period_ms = number
+        .checked_mul(unit_ms)
+        .ok_or_else(|| "the period is too long".to_string())?;
+    Ok((count, period_ms))
+}
+
+/// Parses the annotated item; anything but a plain `async fn` is an error on its first
+/// meaningful token.
+pub fn parse_handler(cx: &mut Ctxt, kind: Kind, item: TokenStream) -> syn::Result<Handler> {
+    let item: Item = syn::parse2(item)?;
+    let func = match item {
+        Item::Fn(func) => func,
+        other => {
+            return Err(syn::Error::new_spanned(
+                item_keyword(&other),
+                format!(
+                    "`#[{}]` goes on an `async fn` handler, not on this item",
+                    kind.attr_name()
+                ),
+            ));
+        }
+    };
+    let sig = &func.sig;
+    if sig.asyncness.is_none() {
+        cx.error_spanned_by(
+            sig.fn_token,
+            format!(
+                "`#[{}]` handlers must be `async fn`: write `async fn {}`",
+                kind.attr_name(),
+                sig.ident
+            ),
+        );
+    }
+    if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
+        cx.error_spanned_by(
+            &sig.generics,
+            "generic handlers are not supported: give the handler concrete parameter types",
+        );
+    }
+    if let Some(variadic) = &sig.variadic {
+        cx.error_spanned_by(variadic, "a handler cannot be variadic");
+    }
+    for attr in &func.attrs {
+        if let Some(other) = annotation_kind(attr) {
+            let message = if other == kind {
+                format!("`#[{}]` is given twice on this handler", kind.attr_name())
+            } else {
+                "a handler is either `#[secure(...)]` or `#[public]`, not both: keep the one that states the handler's policy".to_string()
+            };
+            cx.error_spanned_by(attr, message);
+        }
+    }
+    let mut params = Vec::with_capacity(sig.inputs.len());
+    for input in &sig.inputs {
+        match input {
+            FnArg::Receiver(receiver) => {
+                cx.error_spanned_by(receiver, "handlers are free functions: remove `self`")
+            }
+            FnArg::Typed(typed) => params.push(Param {
+                ty: typed.ty.clone(),
+            }),
+        }
+    }
+    Ok(Handler {
+        attrs: func.attrs,
+        vis: func.vis,
+        sig: func.sig,
+        block: func.block,
+        params,
+    })
+}
+
+/// Recognises our own attributes, by their last path segment (`secure`,
+/// `secure_endpoint::public`).
+fn annotation_kind(attr: &syn::Attribute) -> Option<Kind> {
+    let last = attr.path().segments.last()?;
+    if last.ident == "secure" {
+        Some(Kind::Secure)
+    } else if last.ident == "public" {
+        Some(Kind::Public)
+    } else {
+        None
+    }
+}
+
+/// The token that says what kind of item this is, to put the error on.
+fn item_keyword(item: &Item) -> TokenStream {
+    match item {
+        Item::Struct(i) => i.struct_token.into_token_stream(),
+        Item::Enum(i) => i.enum_token.into_token_stream(),
+        Item::Const(i) => i.const_token.into_token_stream(),
+        Item::Static(i) => i.static_token.into_token_stream(),
+        Item::Impl(i) => i.impl_token.into_token_stream(),
+        Item::Mod(i) => i.mod_token.into_token_stream(),
+        Item::Trait(i) => i.trait_token.into_token_stream(),
+        Item::Type(i) => i.type_token.into_token_stream(),
+        Item::Use(i) => i.use_token.into_token_stream(),
+        other => other.into_token_stream(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{edit_distance, parse_rate};
+
+    #[test]
+    fn rates_parse_to_count_and_milliseconds() {
+        assert_eq!(parse_rate("10/10s"), Ok((10, 10_000)));
+        assert_eq!(parse_rate("100/m"), Ok((100, 60_000)));
+        assert_eq!(parse_rate("5/1h"), Ok((5, 3_600_000)));
+        assert_eq!(parse_rate("1/250ms"), Ok((1, 250)));
+        assert_eq!(parse_rate("3/2d"), Ok((3, 172_800_000)));
+    }
+
+    #[test]
+    fn malformed_rates_are_refused() {
+        for bad in [
+            "10",
+            "0/s",
+            "10/0s",
+            "10/",
+            "x/s",
+            "10/10",
+            "10/10w",
+            "-1/s",
+            "10/99999999999999999999s",
+        ] {
+            assert!(parse_rate(bad).is_err(), "{bad} was accepted");
+        }
+    }
+
+    #[test]
+    fn edit_distance_counts_single_edits() {
+        assert_eq!(edit_distance("rol", "role"), 1);
+        assert_eq!(edit_distance("roel", "role"), 2);
+        assert_eq!(edit_distance("auth", "auth"), 0);
+    }
+}

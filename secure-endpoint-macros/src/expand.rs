@@ -1,0 +1,191 @@
+//! Code generation. The handler becomes a unit struct of the same name that implements
+//! axum's `Handler` (running the policy before any extractor) and carries the policy as
+//! `SecureHandler::POLICY`; the user's body moves, unchanged, into a hidden `async fn`.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+
+use crate::ast::{Args, Handler, Kind};
+use crate::ctxt::Ctxt;
+use crate::{attr, check};
+
+/// Entry point for both attributes.
+pub fn annotate(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStream {
+    let mut cx = Ctxt::default();
+    let parsed = attr::parse_args(&mut cx, args);
+    let handler = match attr::parse_handler(&mut cx, kind, item.clone()) {
+        Ok(handler) => handler,
+        Err(error) => {
+            cx.push(error);
+            return with_errors(cx, item);
+        }
+    };
+    check::check(&mut cx, kind, &parsed);
+    if let Err(errors) = cx.check() {
+        return with_errors_ctxt(errors, item);
+    }
+    expand(kind, &parsed, &handler)
+}
+
+/// On error the user's item is still emitted unchanged beside the errors, so that the
+/// only diagnostics are ours (no "cannot find function" cascade) and IDEs keep working.
+fn with_errors(cx: Ctxt, item: TokenStream) -> TokenStream {
+    match cx.check() {
+        Err(errors) => with_errors_ctxt(errors, item),
+        Ok(()) => item,
+    }
+}
+
+fn with_errors_ctxt(errors: syn::Error, item: TokenStream) -> TokenStream {
+    let errors = errors.to_compile_error();
+    quote! { #errors #item }
+}
+
+fn expand(kind: Kind, args: &Args, handler: &Handler) -> TokenStream {
+    let ident = handler.ident();
+    let vis = &handler.vis;
+    let inner = format_ident!("__secure_endpoint_{}", ident);
+    let private = quote!(::secure_endpoint::__private);
+
+    let (struct_attrs, fn_attrs): (Vec<_>, Vec<_>) = {
+        let docs_and_cfgs = handler
+            .attrs
+            .iter()
+            .filter(|a| a.path().is_ident("doc") || is_cfg(a));
+        let not_docs = handler.attrs.iter().filter(|a| !a.path().is_ident("doc"));
+        (docs_and_cfgs.collect(), not_docs.collect())
+    };
+    let cfgs: Vec<_> = handler.attrs.iter().filter(|a| is_cfg(a)).collect();
+
+    let mut sig = handler.sig.clone();
+    sig.ident = inner.clone();
+    let block = &handler.block;
+
+    let policy = policy_expr(kind, args);
+    let name = ident.to_string();
+    let handler_impl = handler_impl(handler, &inner);
+
+    quote! {
+        #(#struct_attrs)*
+        #[allow(non_camel_case_types)]
+        #[derive(Clone, Copy)]
+        #vis struct #ident;
+
+        #(#fn_attrs)*
+        #[doc(hidden)]
+        #sig #block
+
+        #(#cfgs)*
+        const _: () = {
+            impl #private::SecureHandler for #ident {
+                const NAME: &'static str = #name;
+                const POLICY: &'static #private::Policy = &#policy;
+                #[doc(hidden)]
+                const DECISION: #private::Decision = #private::Decision::declared_by_attribute();
+            }
+
+            #handler_impl
+        };
+    }
+}
+
+fn is_cfg(attr: &syn::Attribute) -> bool {
+    attr.path().is_ident("cfg") || attr.path().is_ident("cfg_attr")
+}
+
+/// The policy as a constant expression of the runtime's `Policy` builder.
+fn policy_expr(kind: Kind, args: &Args) -> TokenStream {
+    let private = quote!(::secure_endpoint::__private);
+    let mut expr = match kind {
+        Kind::Secure => quote!(#private::Policy::secure()),
+        Kind::Public => quote!(#private::Policy::public()),
+    };
+    if args.auth.is_some() {
+        expr = quote!(#expr.require_auth());
+    }
+    if let Some(roles) = &args.roles {
+        let values = &roles.value;
+        expr = quote!(#expr.any_role(&[#(#values),*]));
+    }
+    if let Some(scopes) = &args.scopes {
+        let values = &scopes.value;
+        expr = quote!(#expr.all_scopes(&[#(#values),*]));
+    }
+    if let Some(reason) = &args.reason {
+        let value = &reason.value;
+        expr = quote!(#expr.reason(#value));
+    }
+    expr
+}
+
+/// `impl Handler for <struct>`: enforce the policy, then run the extractors in order
+/// (rejections answered in the crate's JSON shape), then the user's function.
+fn handler_impl(handler: &Handler, inner: &syn::Ident) -> TokenStream {
+    let ident = handler.ident();
+    let private = quote!(::secure_endpoint::__private);
+    let count = handler.params.len();
+    let args: Vec<_> = (0..count).map(|i| format_ident!("__arg{}", i)).collect();
+
+    let mut bounds = Vec::with_capacity(count);
+    let mut extractions = Vec::with_capacity(count);
+    for (i, (param, arg)) in handler.params.iter().zip(&args).enumerate() {
+        let ty = &param.ty;
+        let span = ty.span();
+        if i + 1 < count {
+            bounds.push(quote_spanned! {span=>
+                #ty: #private::FromRequestParts<__S> + ::core::marker::Send
+            });
+            extractions.push(quote! {
+                let #arg = match #private::from_parts::<#ty, __S>(&mut __parts, &__state).await {
+                    ::core::result::Result::Ok(value) => value,
+                    ::core::result::Result::Err(response) => return response,
+                };
+            });
+        } else {
+            bounds.push(quote_spanned! {span=>
+                #ty: #private::FromRequest<__S, __M> + ::core::marker::Send
+            });
+            extractions.push(quote! {
+                let __request = #private::Request::from_parts(__parts, __body);
+                let #arg = match #private::from_request::<#ty, __S, __M>(__request, &__state).await {
+                    ::core::result::Result::Ok(value) => value,
+                    ::core::result::Result::Err(response) => return response,
+                };
+            });
+        }
+    }
+    let (generics, marker, unused_body) = if count == 0 {
+        (quote!(<__S>), quote!(()), quote!(let _ = __body;))
+    } else {
+        (quote!(<__S, __M>), quote!((__M,)), quote!())
+    };
+    let output_span = handler.output_span();
+    let respond = quote_spanned! {output_span=>
+        #private::respond(#inner(#(#args),*).await)
+    };
+
+    quote! {
+        impl #generics #private::Handler<#marker, __S> for #ident
+        where
+            __S: ::core::clone::Clone + ::core::marker::Send + ::core::marker::Sync + 'static,
+            #(#bounds,)*
+        {
+            type Future = #private::HandlerFuture;
+
+            fn call(self, request: #private::Request, __state: __S) -> Self::Future {
+                ::std::boxed::Box::pin(async move {
+                    let (mut __parts, __body) = request.into_parts();
+                    if let ::core::result::Result::Err(response) =
+                        #private::enforce::<#ident>(&mut __parts).await
+                    {
+                        return response;
+                    }
+                    #unused_body
+                    #(#extractions)*
+                    #respond
+                })
+            }
+        }
+    }
+}

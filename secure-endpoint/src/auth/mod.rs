@@ -1,0 +1,263 @@
+//! Authentication: the [`Authenticator`] trait, bearer-token extraction, and the
+//! built-in JWT verifier.
+
+mod jwt;
+
+use std::borrow::Cow;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+
+use http::HeaderMap;
+use http::header::AUTHORIZATION;
+
+pub use jwt::JwtAuthenticator;
+
+use crate::{Policy, Principal};
+
+/// Verifies a bearer token and produces the caller's [`Principal`].
+///
+/// The framework takes the token from exactly one `Authorization: Bearer` header (scheme
+/// case-insensitive, size bounded by
+/// [`SecurityBuilder::max_token_bytes`](crate::SecurityBuilder::max_token_bytes)) before
+/// calling it; the authenticator only judges the token.
+///
+/// ```
+/// use secure_endpoint::{AuthError, Authenticator, Claims};
+///
+/// /// Accepts one fixed token; for illustration only.
+/// struct Fixed;
+///
+/// impl Authenticator for Fixed {
+///     type Principal = Claims;
+///
+///     async fn authenticate(&self, token: &str) -> Result<Claims, AuthError> {
+///         if token == "let-me-in" {
+///             Ok(Claims { sub: "1".into(), roles: vec![], scope: None, exp: u64::MAX })
+///         } else {
+///             Err(AuthError::new("unknown token"))
+///         }
+///     }
+/// }
+/// ```
+pub trait Authenticator: Send + Sync + 'static {
+    /// The principal type handlers receive.
+    type Principal: Principal;
+
+    /// Verifies `token`. The error's reason is logged, never sent to the client.
+    fn authenticate(
+        &self,
+        token: &str,
+    ) -> impl Future<Output = Result<Self::Principal, AuthError>> + Send;
+}
+
+/// Why a credential was refused; for the log only.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AuthError {
+    reason: Cow<'static, str>,
+}
+
+impl AuthError {
+    /// A refusal with its reason.
+    pub fn new(reason: impl Into<Cow<'static, str>>) -> Self {
+        AuthError {
+            reason: reason.into(),
+        }
+    }
+
+    /// The reason, as logged.
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
+}
+
+impl fmt::Debug for AuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("AuthError").field(&self.reason).finish()
+    }
+}
+
+impl fmt::Display for AuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.reason)
+    }
+}
+
+impl std::error::Error for AuthError {}
+
+/// Which step refused, and why; the enforcement code logs it and answers 401 or 403.
+pub(crate) enum Denial {
+    Unauthenticated(AuthError),
+    Forbidden(String),
+}
+
+pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// The type-erased authenticator a router holds: it authenticates, checks the roles and
+/// scopes of the policy against the concrete principal type, and leaves the principal in
+/// the request's extensions for the handler.
+pub(crate) trait DynAuthenticator: Send + Sync {
+    fn authorize<'a>(
+        &'a self,
+        token: &'a str,
+        policy: &'static Policy,
+        extensions: &'a mut http::Extensions,
+    ) -> BoxFuture<'a, Result<(), Denial>>;
+}
+
+impl<A: Authenticator> DynAuthenticator for A {
+    fn authorize<'a>(
+        &'a self,
+        token: &'a str,
+        policy: &'static Policy,
+        extensions: &'a mut http::Extensions,
+    ) -> BoxFuture<'a, Result<(), Denial>> {
+        Box::pin(async move {
+            let principal = self
+                .authenticate(token)
+                .await
+                .map_err(Denial::Unauthenticated)?;
+            check_roles_and_scopes(&principal, policy).map_err(Denial::Forbidden)?;
+            extensions.insert(principal);
+            Ok(())
+        })
+    }
+}
+
+fn check_roles_and_scopes<P: Principal>(principal: &P, policy: &Policy) -> Result<(), String> {
+    let roles = policy.roles();
+    if !roles.is_empty() && !roles.iter().any(|role| principal.has_role(role)) {
+        return Err(format!(
+            "principal {:?} holds none of the roles {:?}",
+            principal.id(),
+            roles
+        ));
+    }
+    if let Some(missing) = policy.scopes().iter().find(|s| !principal.has_scope(s)) {
+        return Err(format!(
+            "principal {:?} lacks scope {missing:?}",
+            principal.id()
+        ));
+    }
+    Ok(())
+}
+
+/// Why no token could be taken from the request.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct NoToken {
+    /// Something token-like was presented (so the challenge says `invalid_token`).
+    pub(crate) token_given: bool,
+    pub(crate) reason: &'static str,
+}
+
+/// The token of the request's single `Authorization: Bearer` header.
+pub(crate) fn bearer_token(headers: &HeaderMap, max_bytes: usize) -> Result<&str, NoToken> {
+    let mut values = headers.get_all(AUTHORIZATION).iter();
+    let value = values.next().ok_or(NoToken {
+        token_given: false,
+        reason: "no Authorization header",
+    })?;
+    if values.next().is_some() {
+        return Err(NoToken {
+            token_given: true,
+            reason: "more than one Authorization header",
+        });
+    }
+    const SCHEME: &str = "bearer ";
+    let bytes = value.as_bytes();
+    if bytes.len() < SCHEME.len() || !bytes[..SCHEME.len()].eq_ignore_ascii_case(SCHEME.as_bytes())
+    {
+        return Err(NoToken {
+            token_given: false,
+            reason: "the Authorization header is not a Bearer credential",
+        });
+    }
+    let token = &bytes[SCHEME.len()..];
+    let token = token.trim_ascii();
+    if token.is_empty() {
+        return Err(NoToken {
+            token_given: false,
+            reason: "empty bearer token",
+        });
+    }
+    if token.len() > max_bytes {
+        return Err(NoToken {
+            token_given: true,
+            reason: "bearer token larger than max_token_bytes",
+        });
+    }
+    // RFC 6750 b64token characters only; this also rules out anything non-ASCII.
+    let allowed = |b: &u8| b.is_ascii_alphanumeric() || b"-._~+/=".contains(b);
+    if !token.iter().all(allowed) {
+        return Err(NoToken {
+            token_given: true,
+            reason: "bearer token contains characters outside the b64token set",
+        });
+    }
+    Ok(std::str::from_utf8(token).expect("checked to be ASCII"))
+}
+
+#[cfg(test)]
+mod tests {
+    use http::{HeaderMap, HeaderValue};
+
+    use super::bearer_token;
+
+    fn headers(values: &[&str]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for v in values {
+            map.append("authorization", HeaderValue::from_str(v).unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn bearer_scheme_is_case_insensitive() {
+        for scheme in ["Bearer", "bearer", "BEARER", "bEaReR"] {
+            let h = headers(&[&format!("{scheme} abc.def.ghi")]);
+            assert_eq!(bearer_token(&h, 100), Ok("abc.def.ghi"));
+        }
+    }
+
+    #[test]
+    fn two_authorization_headers_are_refused() {
+        let h = headers(&["Bearer a.b.c", "Bearer a.b.c"]);
+        let error = bearer_token(&h, 100).unwrap_err();
+        assert!(error.token_given);
+    }
+
+    #[test]
+    fn other_schemes_and_missing_header_give_no_token() {
+        assert!(!bearer_token(&headers(&[]), 100).unwrap_err().token_given);
+        assert!(
+            !bearer_token(&headers(&["Basic dXNlcjpwYXNz"]), 100)
+                .unwrap_err()
+                .token_given
+        );
+        assert!(
+            !bearer_token(&headers(&["Bearer "]), 100)
+                .unwrap_err()
+                .token_given
+        );
+    }
+
+    #[test]
+    fn oversized_and_odd_tokens_are_refused() {
+        let long = format!("Bearer {}", "a".repeat(101));
+        assert!(
+            bearer_token(&headers(&[&long]), 100)
+                .unwrap_err()
+                .token_given
+        );
+        assert!(
+            bearer_token(&headers(&["Bearer a b"]), 100)
+                .unwrap_err()
+                .token_given
+        );
+        assert!(
+            bearer_token(&headers(&["Bearer a\"b"]), 100)
+                .unwrap_err()
+                .token_given
+        );
+    }
+}

@@ -1,0 +1,48 @@
+//! The route gate: the trait only annotated handlers implement.
+
+use crate::__private::Decision;
+use crate::Policy;
+
+/// A handler whose security policy was declared with `#[secure(...)]` or `#[public]`.
+///
+/// [`routing::get`](crate::routing::get) and its siblings accept only handlers that
+/// implement this trait, so a route whose handler states no policy does not compile:
+///
+/// ```compile_fail
+/// use secure_endpoint::routing::get;
+///
+/// async fn plain() -> &'static str { "who checks me?" }
+///
+/// let _ = get::<_, _, ()>(plain); // error: `plain` has no declared security policy
+/// ```
+///
+/// The attributes implement it; there is nothing to implement by hand. The trait's
+/// [`DECISION`](SecureHandler::DECISION) can only be given a value through the hidden
+/// `secure_endpoint::__private` module, which no code outside the attributes' expansion
+/// has a reason to name. A deliberate bypass therefore looks like this, and is easy to
+/// find in review (search for `__private`):
+///
+/// ```ignore
+/// impl secure_endpoint::SecureHandler for MyHandler {
+///     const DECISION: secure_endpoint::__private::Decision = /* … */;
+///     // …
+/// }
+/// ```
+///
+/// The supported way to serve an unchecked route is
+/// [`SecureRouter::route_unchecked`](crate::SecureRouter::route_unchecked), which the
+/// inventory lists as unchecked.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has no declared security policy",
+    label = "this handler is not annotated with `#[secure(...)]` or `#[public]`",
+    note = "add `#[secure(auth, ...)]` to the handler to require a verified caller, or `#[public]` if anyone may call it on purpose"
+)]
+pub trait SecureHandler: Clone + Send + Sync + 'static {
+    /// The handler's name as written in the source.
+    const NAME: &'static str;
+    /// The policy its attribute declared.
+    const POLICY: &'static Policy;
+    /// Proof that the policy was declared by an attribute; see the trait docs.
+    #[doc(hidden)]
+    const DECISION: Decision;
+}

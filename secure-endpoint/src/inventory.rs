@@ -1,0 +1,119 @@
+//! The list of every route a router serves, with its policy.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::Policy;
+
+/// Every route of a [`SecureRouter`](crate::SecureRouter): method, path and policy.
+///
+/// It prints as a table and serializes to JSON.
+///
+/// ```
+/// use secure_endpoint::routing::get;
+/// use secure_endpoint::{SecureRouter, public};
+///
+/// #[public(reason = "health checks")]
+/// async fn health() -> &'static str { "ok" }
+///
+/// let app: SecureRouter = SecureRouter::new().route("/health", get(health));
+/// let inventory = app.inventory();
+/// assert_eq!(inventory.routes().len(), 1);
+/// assert!(inventory.to_string().contains("GET     /health  health   public (health checks)"));
+/// ```
+#[derive(Debug, Clone, Serialize)]
+pub struct Inventory {
+    routes: Vec<RouteEntry>,
+}
+
+/// One method of one path.
+#[derive(Debug, Clone, Serialize)]
+pub struct RouteEntry {
+    /// `GET`, `POST`, …, `ANY`, or `*` for routes whose methods the router cannot see.
+    pub method: String,
+    /// The path as routed, with nesting prefixes applied.
+    pub path: String,
+    /// The handler's name, when the route has an annotated handler.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub handler: Option<&'static str>,
+    /// What the route enforces.
+    pub policy: RoutePolicy,
+}
+
+/// The policy of one route.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum RoutePolicy {
+    /// Declared with `#[secure]` or `#[public]`.
+    Declared(&'static Policy),
+    /// Added through an explicit opt-out: nothing is enforced by this crate.
+    Unchecked {
+        /// Why the route is served without a declared policy.
+        reason: String,
+    },
+}
+
+impl Inventory {
+    pub(crate) fn new(routes: Vec<RouteEntry>) -> Self {
+        Inventory { routes }
+    }
+
+    /// The routes, in the order they were added.
+    pub fn routes(&self) -> &[RouteEntry] {
+        &self.routes
+    }
+
+    /// The inventory as a JSON value.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).expect("the inventory is plain data")
+    }
+}
+
+impl fmt::Display for RoutePolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RoutePolicy::Declared(policy) => write!(f, "{policy}"),
+            RoutePolicy::Unchecked { reason } => write!(f, "UNCHECKED ({reason})"),
+        }
+    }
+}
+
+/// A table with the columns METHOD, PATH, HANDLER, POLICY.
+impl fmt::Display for Inventory {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let rows: Vec<[String; 4]> = self
+            .routes
+            .iter()
+            .map(|r| {
+                [
+                    r.method.clone(),
+                    r.path.clone(),
+                    r.handler.unwrap_or("-").to_owned(),
+                    r.policy.to_string(),
+                ]
+            })
+            .collect();
+        let header = ["METHOD", "PATH", "HANDLER", "POLICY"].map(str::to_owned);
+        let mut widths = header.clone().map(|h| h.len());
+        for row in &rows {
+            for (width, cell) in widths.iter_mut().zip(row) {
+                *width = (*width).max(cell.chars().count());
+            }
+        }
+        for row in std::iter::once(&header).chain(&rows) {
+            let line = format!(
+                "{:<w0$}  {:<w1$}  {:<w2$}  {}",
+                row[0],
+                row[1],
+                row[2],
+                row[3],
+                w0 = widths[0],
+                w1 = widths[1],
+                w2 = widths[2],
+            );
+            writeln!(f, "{}", line.trim_end())?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,141 @@
+//! Declarative endpoint security for [axum](https://docs.rs/axum) 0.8.
+//!
+//! Each handler states its policy in one attribute, and the router refuses handlers
+//! that state none:
+//!
+//! ```
+//! use secure_endpoint::routing::get;
+//! use secure_endpoint::{Claims, Error, SecureRouter, public, secure};
+//!
+//! /// Anyone may read the front page.
+//! #[public(reason = "the front page")]
+//! async fn home() -> &'static str {
+//!     "welcome"
+//! }
+//!
+//! /// Only a verified caller with the `admin` role gets here.
+//! #[secure(auth, role = "admin")]
+//! async fn stats(admin: Claims) -> Result<String, Error> {
+//!     Ok(format!("hello, {}", admin.sub))
+//! }
+//!
+//! let app: SecureRouter = SecureRouter::new()
+//!     .route("/", get(home))
+//!     .route("/admin/stats", get(stats));
+//! println!("{}", app.inventory());
+//! ```
+//!
+//! # What a request goes through
+//!
+//! 1. **Authentication** (`auth`): one `Authorization: Bearer` header, verified by the
+//!    router's [`Authenticator`]. Failure is `401 {"error":"Unauthorized"}` with
+//!    `WWW-Authenticate: Bearer` (`error="invalid_token"` when a token was given); the
+//!    reason goes to the log.
+//! 2. **Roles and scopes** (`role`, `roles`, `scope`, `scopes`): at least one of the
+//!    roles, every one of the scopes; `403 {"error":"Forbidden"}` otherwise.
+//! 3. **The handler's extractors**, in order. Their rejections keep their status and get
+//!    the JSON shape (`{"error":"Bad request"}`); axum's text, which can quote the input,
+//!    is not sent.
+//! 4. **The handler.**
+//! 5. **Sanitizing**: a 5xx of any origin, an [`Error`] returned with `?`, or a panic
+//!    becomes `500 {"error":"An unexpected error occurred","request_id":"…"}`; the detail
+//!    is logged with `tracing` under that request id. 4xx responses the handler builds
+//!    on purpose pass through.
+//!
+//! Every allow and deny decision is a `tracing` event with target
+//! `secure_endpoint::audit`, carrying the route, the step and the reason.
+//!
+//! # The attribute arguments
+//!
+//! | argument | meaning |
+//! | --- | --- |
+//! | `auth` | a verified principal is required (401 otherwise) |
+//! | `role = "admin"` / `roles = ["a", "b"]` | the principal holds at least one of these roles (403 otherwise) |
+//! | `scope = "posts:write"` / `scopes = [...]` | the principal holds every one of these scopes (403 otherwise) |
+//! | `reason = "…"` | on `#[public]`: why anyone may call it, shown in the inventory |
+//!
+//! `owner`, `owner_or_role`, `validate`, `validate_query`, `rate` and `rate_key` are
+//! part of the grammar but not enforced by this version: giving one is a compile error
+//! saying so, never a silently missing protection.
+//!
+//! # Decisions this crate makes where axum leaves a choice
+//!
+//! - `#[secure]` without `auth` is a compile error: it would protect nothing that
+//!   `#[public]` does not say more plainly.
+//! - The handler's name becomes a unit struct implementing axum's `Handler`, so the
+//!   annotated function cannot be called directly; the policy is enforced inside that
+//!   `Handler`, so even a handler smuggled into a plain axum router is checked (and
+//!   refuses with 500 when it finds no security settings, rather than admitting).
+//! - A handler's own `Cache-Control` is kept; every other security header is set.
+//! - The principal reaches handlers as [`Claims`] or [`Authenticated<P>`]; a handler
+//!   that asks for it on a route without `auth` gets 401.
+
+#![deny(missing_docs)]
+
+mod auth;
+mod error;
+mod finish;
+mod handler;
+mod inventory;
+mod policy;
+mod principal;
+mod rejection;
+mod router;
+mod security;
+
+pub mod routing;
+
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
+
+pub use auth::{AuthError, Authenticator, JwtAuthenticator};
+pub use error::Error;
+pub use finish::RequestId;
+pub use handler::SecureHandler;
+pub use inventory::{Inventory, RouteEntry, RoutePolicy};
+pub use policy::{Access, Policy};
+pub use principal::{Authenticated, Claims, Principal};
+pub use rejection::Rejection;
+pub use router::{IntoSecureRoute, SecureRouter};
+pub use security::{DEFAULT_MAX_TOKEN_BYTES, Security, SecurityBuilder, SetupError};
+
+/// Declares the security policy of a handler.
+///
+/// ```
+/// use secure_endpoint::{Claims, secure};
+///
+/// #[secure(auth, roles = ["admin", "editor"], scope = "posts:write")]
+/// async fn publish(editor: Claims) -> String {
+///     editor.sub
+/// }
+/// ```
+///
+/// Mistakes are compile errors on the offending token:
+///
+/// ```compile_fail
+/// # use secure_endpoint::secure;
+/// #[secure(role = "admin")] // error: `role` requires `auth`
+/// async fn stats() {}
+/// ```
+pub use secure_endpoint_macros::secure;
+
+/// Marks a handler as deliberately public, optionally saying why.
+///
+/// ```
+/// use secure_endpoint::public;
+///
+/// #[public(reason = "load balancer health checks")]
+/// async fn health() -> &'static str {
+///     "ok"
+/// }
+/// ```
+///
+/// It takes no authentication arguments:
+///
+/// ```compile_fail
+/// # use secure_endpoint::public;
+/// #[public(auth)] // error: `#[public]` does not take `auth`
+/// async fn health() {}
+/// ```
+pub use secure_endpoint_macros::public;

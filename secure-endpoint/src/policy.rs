@@ -1,0 +1,149 @@
+//! The declared security policy of one handler.
+
+use std::fmt;
+
+use serde::Serialize;
+
+/// What a handler's attribute declared: who may call it and what is checked first.
+///
+/// A `Policy` is built by the `#[secure]` and `#[public]` attributes at compile time and
+/// read back through [`SecureHandler::POLICY`](crate::SecureHandler::POLICY) and the
+/// router's [`inventory`](crate::SecureRouter::inventory).
+///
+/// ```
+/// use secure_endpoint::{SecureHandler, secure};
+///
+/// #[secure(auth, role = "admin")]
+/// async fn stats() -> &'static str {
+///     "ok"
+/// }
+///
+/// let policy = <stats as SecureHandler>::POLICY;
+/// assert!(policy.requires_auth());
+/// assert_eq!(policy.roles(), ["admin"]);
+/// assert_eq!(policy.to_string(), "auth, role admin");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Policy {
+    access: Access,
+    auth: bool,
+    roles: &'static [&'static str],
+    scopes: &'static [&'static str],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'static str>,
+}
+
+/// Whether the handler was declared `#[secure]` or `#[public]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Access {
+    /// `#[secure(...)]`.
+    Secure,
+    /// `#[public]`: a deliberate exception anyone may call.
+    Public,
+}
+
+impl Policy {
+    #[doc(hidden)]
+    pub const fn secure() -> Self {
+        Self::new(Access::Secure)
+    }
+
+    #[doc(hidden)]
+    pub const fn public() -> Self {
+        Self::new(Access::Public)
+    }
+
+    const fn new(access: Access) -> Self {
+        Policy {
+            access,
+            auth: false,
+            roles: &[],
+            scopes: &[],
+            reason: None,
+        }
+    }
+
+    #[doc(hidden)]
+    pub const fn require_auth(mut self) -> Self {
+        self.auth = true;
+        self
+    }
+
+    #[doc(hidden)]
+    pub const fn any_role(mut self, roles: &'static [&'static str]) -> Self {
+        self.roles = roles;
+        self
+    }
+
+    #[doc(hidden)]
+    pub const fn all_scopes(mut self, scopes: &'static [&'static str]) -> Self {
+        self.scopes = scopes;
+        self
+    }
+
+    #[doc(hidden)]
+    pub const fn reason(mut self, reason: &'static str) -> Self {
+        self.reason = Some(reason);
+        self
+    }
+
+    /// `#[secure]` or `#[public]`.
+    pub const fn access(&self) -> Access {
+        self.access
+    }
+
+    /// A verified principal is required (`auth`).
+    pub const fn requires_auth(&self) -> bool {
+        self.auth
+    }
+
+    /// The principal must hold at least one of these roles (`role`/`roles`); empty when
+    /// no role is required.
+    pub const fn roles(&self) -> &'static [&'static str] {
+        self.roles
+    }
+
+    /// The principal must hold every one of these scopes (`scope`/`scopes`).
+    pub const fn scopes(&self) -> &'static [&'static str] {
+        self.scopes
+    }
+
+    /// Why a `#[public]` handler is public, when the attribute says.
+    pub const fn public_reason(&self) -> Option<&'static str> {
+        self.reason
+    }
+}
+
+/// The compact form used by the inventory table: `auth, role admin, scopes a b`.
+impl fmt::Display for Policy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut parts: Vec<String> = Vec::new();
+        if self.access == Access::Public {
+            parts.push(match self.reason {
+                Some(reason) => format!("public ({reason})"),
+                None => "public".to_owned(),
+            });
+        }
+        if self.auth {
+            parts.push("auth".to_owned());
+        }
+        if !self.roles.is_empty() {
+            let label = if self.roles.len() == 1 {
+                "role"
+            } else {
+                "any role of"
+            };
+            parts.push(format!("{label} {}", self.roles.join(" ")));
+        }
+        if !self.scopes.is_empty() {
+            let label = if self.scopes.len() == 1 {
+                "scope"
+            } else {
+                "all scopes"
+            };
+            parts.push(format!("{label} {}", self.scopes.join(" ")));
+        }
+        f.write_str(&parts.join(", "))
+    }
+}

@@ -1,0 +1,154 @@
+//! What the attributes' expansion names, and nothing else should. Not part of the API.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use axum::extract::MatchedPath;
+pub use axum::extract::{FromRequest, FromRequestParts, Request};
+pub use axum::handler::Handler;
+use axum::response::{IntoResponse, Response};
+use http::request::Parts;
+
+use crate::Rejection;
+use crate::auth::{Denial, bearer_token};
+use crate::finish::SecurityHandle;
+pub use crate::handler::SecureHandler;
+pub use crate::policy::Policy;
+use crate::rejection::reshape_rejection;
+
+/// The proof that a policy was declared by an attribute; see
+/// [`SecureHandler`](crate::SecureHandler).
+#[derive(Debug, Clone, Copy)]
+pub struct Decision {
+    _declared: (),
+}
+
+impl Decision {
+    pub const fn declared_by_attribute() -> Self {
+        Decision { _declared: () }
+    }
+}
+
+/// The future of a generated handler, boxed as axum's own handlers are.
+pub type HandlerFuture = Pin<Box<dyn Future<Output = Response> + Send>>;
+
+/// Runs the policy steps of `H` that come before any extractor (DESIGN §5: authenticate,
+/// then roles and scopes), logging every decision.
+pub async fn enforce<H: SecureHandler>(parts: &mut Parts) -> Result<(), Response> {
+    let policy = H::POLICY;
+    if !policy.requires_auth() {
+        return Ok(());
+    }
+    let route = route_of::<H>(parts);
+    let Some(SecurityHandle(security)) = parts.extensions.get::<SecurityHandle>().cloned() else {
+        tracing::error!(
+            target: "secure_endpoint::audit",
+            route = %route,
+            step = "authenticate",
+            decision = "deny",
+            reason = "the handler is served outside a SecureRouter with security settings",
+        );
+        return Err(Rejection::Internal.into_response());
+    };
+    let Some(authenticator) = security.authenticator.as_deref() else {
+        tracing::error!(
+            target: "secure_endpoint::audit",
+            route = %route,
+            step = "authenticate",
+            decision = "deny",
+            reason = "the security settings have no authenticator",
+        );
+        return Err(Rejection::Internal.into_response());
+    };
+    let token = match bearer_token(&parts.headers, security.max_token_bytes) {
+        Ok(token) => token,
+        Err(no_token) => {
+            deny(&route, "authenticate", no_token.reason);
+            return Err(Rejection::Unauthorized {
+                token_given: no_token.token_given,
+            }
+            .into_response());
+        }
+    };
+    match authenticator
+        .authorize(token, policy, &mut parts.extensions)
+        .await
+    {
+        Ok(()) => {
+            tracing::info!(
+                target: "secure_endpoint::audit",
+                route = %route,
+                step = "authorize",
+                decision = "allow",
+            );
+            Ok(())
+        }
+        Err(Denial::Unauthenticated(error)) => {
+            deny(&route, "authenticate", error.reason());
+            Err(Rejection::Unauthorized { token_given: true }.into_response())
+        }
+        Err(Denial::Forbidden(reason)) => {
+            deny(&route, "authorize", &reason);
+            Err(Rejection::Forbidden.into_response())
+        }
+    }
+}
+
+fn deny(route: &Route, step: &'static str, reason: &str) {
+    tracing::info!(
+        target: "secure_endpoint::audit",
+        route = %route,
+        step,
+        decision = "deny",
+        reason,
+    );
+}
+
+/// The route a decision is about, formatted only when the event is logged.
+struct Route {
+    method: http::Method,
+    path: Option<MatchedPath>,
+    handler: &'static str,
+}
+
+impl std::fmt::Display for Route {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let path = self.path.as_ref().map_or("?", MatchedPath::as_str);
+        write!(f, "{} {} ({})", self.method, path, self.handler)
+    }
+}
+
+fn route_of<H: SecureHandler>(parts: &Parts) -> Route {
+    Route {
+        method: parts.method.clone(),
+        path: parts.extensions.get::<MatchedPath>().cloned(),
+        handler: H::NAME,
+    }
+}
+
+/// Runs one parts extractor; its rejection is answered in the framework's JSON shape.
+pub async fn from_parts<T, S>(parts: &mut Parts, state: &S) -> Result<T, Response>
+where
+    T: FromRequestParts<S>,
+    S: Send + Sync,
+{
+    T::from_request_parts(parts, state)
+        .await
+        .map_err(|rejection| reshape_rejection::<T>(rejection.into_response()))
+}
+
+/// Runs the last extractor, which may consume the body.
+pub async fn from_request<T, S, M>(request: Request, state: &S) -> Result<T, Response>
+where
+    T: FromRequest<S, M>,
+    S: Send + Sync,
+{
+    T::from_request(request, state)
+        .await
+        .map_err(|rejection| reshape_rejection::<T>(rejection.into_response()))
+}
+
+/// Turns the handler's return value into the response.
+pub fn respond<R: IntoResponse>(value: R) -> Response {
+    value.into_response()
+}

@@ -1,0 +1,282 @@
+//! `SecureRouter`: an axum router that only takes annotated handlers and knows the
+//! policy of every route.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::Request;
+use axum::handler::Handler;
+use axum::response::IntoResponse;
+use axum::routing::Route;
+use tower_layer::Layer;
+use tower_service::Service;
+
+use crate::finish::{FinishLayer, Shared};
+use crate::inventory::{Inventory, RouteEntry, RoutePolicy};
+use crate::routing::MethodRouter;
+use crate::{SecureHandler, Security, SetupError};
+
+/// A router whose every route has a declared security policy.
+///
+/// It mirrors the parts of [`axum::Router`] that applications use. Every response it
+/// sends, errors included, carries the security headers (`X-Content-Type-Options`,
+/// `Cache-Control: no-store` unless the handler set its own, `Content-Security-Policy`,
+/// `X-Frame-Options`, `Referrer-Policy`, `Cross-Origin-Resource-Policy`, and
+/// `Strict-Transport-Security` when configured) and an `x-request-id`; every error body
+/// is JSON (`{"error": "..."}`), including the 404 and 405 of unknown routes and methods;
+/// any 5xx, a handler's `Err`, or a panic becomes
+/// `500 {"error":"An unexpected error occurred","request_id":"…"}` with the detail logged
+/// under that id.
+///
+/// ```no_run
+/// use secure_endpoint::routing::get;
+/// use secure_endpoint::{Claims, JwtAuthenticator, SecureRouter, Security, public, secure};
+///
+/// #[public]
+/// async fn health() -> &'static str { "ok" }
+///
+/// #[secure(auth, role = "admin")]
+/// async fn stats(claims: Claims) -> String { format!("hello {}", claims.sub) }
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let jwt = JwtAuthenticator::hmac(jsonwebtoken::Algorithm::HS256, [42u8; 32])?;
+/// let app = SecureRouter::new()
+///     .route("/health", get(health))
+///     .route("/admin/stats", get(stats))
+///     .with_security(Security::builder().authenticator(jwt).build()?);
+///
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+/// axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()?).await?;
+/// # Ok(())
+/// # }
+/// ```
+#[must_use]
+pub struct SecureRouter<S = ()> {
+    inner: Router<S>,
+    routes: Vec<RouteEntry>,
+    security: Option<Arc<Security>>,
+}
+
+impl<S> Default for SecureRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Accepted by [`SecureRouter::route`]: only this crate's
+/// [`MethodRouter`](crate::routing::MethodRouter).
+#[diagnostic::on_unimplemented(
+    message = "`SecureRouter::route` takes a `secure_endpoint::routing::MethodRouter`, not `{Self}`",
+    label = "built with axum's routing functions, which do not check that handlers declare a policy",
+    note = "use `secure_endpoint::routing::{{get, post, put, patch, delete, …}}` with handlers annotated `#[secure(...)]` or `#[public]`",
+    note = "to serve a route without a policy on purpose, use `SecureRouter::route_unchecked`"
+)]
+pub trait IntoSecureRoute<S>: sealed::Sealed {
+    #[doc(hidden)]
+    fn into_method_router(self) -> MethodRouter<S>;
+}
+
+impl<S> IntoSecureRoute<S> for MethodRouter<S> {
+    fn into_method_router(self) -> MethodRouter<S> {
+        self
+    }
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl<S> Sealed for crate::routing::MethodRouter<S> {}
+}
+
+impl<S> SecureRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    /// An empty router.
+    pub fn new() -> Self {
+        SecureRouter {
+            inner: Router::new(),
+            routes: Vec::new(),
+            security: None,
+        }
+    }
+
+    /// Routes `path` to the handlers of a [`MethodRouter`](crate::routing::MethodRouter)
+    /// built with [`secure_endpoint::routing`](crate::routing).
+    ///
+    /// Panics, like axum, when `path` is invalid or already routed.
+    pub fn route(mut self, path: &str, method_router: impl IntoSecureRoute<S>) -> Self {
+        let method_router = method_router.into_method_router();
+        self.routes
+            .extend(method_router.endpoints.iter().map(|e| RouteEntry {
+                method: e.method.to_owned(),
+                path: path.to_owned(),
+                handler: Some(e.handler),
+                policy: RoutePolicy::Declared(e.policy),
+            }));
+        self.inner = self.inner.route(path, method_router.inner);
+        self
+    }
+
+    /// Serves `path` with a plain axum method router, enforcing nothing: the explicit
+    /// opt-out for routes this crate cannot check (a metrics endpoint behind a network
+    /// policy, a mounted third-party service). The inventory lists it as `UNCHECKED`
+    /// with `reason`. The security headers and error sanitizing still apply.
+    pub fn route_unchecked(
+        mut self,
+        path: &str,
+        method_router: axum::routing::MethodRouter<S>,
+        reason: &str,
+    ) -> Self {
+        self.routes.push(RouteEntry {
+            method: "*".to_owned(),
+            path: path.to_owned(),
+            handler: None,
+            policy: RoutePolicy::Unchecked {
+                reason: reason.to_owned(),
+            },
+        });
+        self.inner = self.inner.route(path, method_router);
+        self
+    }
+
+    /// Merges a plain [`axum::Router`], enforcing nothing on its routes: the explicit
+    /// opt-out. The inventory lists it as one `UNCHECKED` entry with `reason`, since a
+    /// plain router does not say which routes it holds.
+    pub fn merge_unchecked(mut self, router: Router<S>, reason: &str) -> Self {
+        self.routes.push(RouteEntry {
+            method: "*".to_owned(),
+            path: "*".to_owned(),
+            handler: None,
+            policy: RoutePolicy::Unchecked {
+                reason: reason.to_owned(),
+            },
+        });
+        self.inner = self.inner.merge(router);
+        self
+    }
+
+    /// Nests another `SecureRouter` under `path`; its routes appear in the inventory with
+    /// the prefix. Security settings given to the nested router are kept when this one
+    /// has none.
+    pub fn nest(mut self, path: &str, router: SecureRouter<S>) -> Self {
+        let prefix = path.trim_end_matches('/');
+        self.routes.extend(router.routes.into_iter().map(|mut r| {
+            r.path = match r.path.as_str() {
+                "*" => format!("{prefix}/*"),
+                "/" => prefix.to_owned(),
+                rest => format!("{prefix}{rest}"),
+            };
+            r
+        }));
+        self.security = self.security.or(router.security);
+        self.inner = self.inner.nest(path, router.inner);
+        self
+    }
+
+    /// Merges another `SecureRouter`'s routes into this one.
+    pub fn merge(mut self, router: SecureRouter<S>) -> Self {
+        self.routes.extend(router.routes);
+        self.security = self.security.or(router.security);
+        self.inner = self.inner.merge(router.inner);
+        self
+    }
+
+    /// Answers requests no route matches with an annotated handler (by default, a JSON
+    /// 404).
+    pub fn fallback<H, T>(mut self, handler: H) -> Self
+    where
+        H: SecureHandler + Handler<T, S>,
+        T: 'static,
+    {
+        self.routes.push(RouteEntry {
+            method: "*".to_owned(),
+            path: "(fallback)".to_owned(),
+            handler: Some(H::NAME),
+            policy: RoutePolicy::Declared(H::POLICY),
+        });
+        self.inner = self.inner.fallback(handler);
+        self
+    }
+
+    /// Applies a tower layer to every route, as [`axum::Router::layer`] does. The
+    /// framework's own layer stays outermost, so responses of this layer also get the
+    /// security headers and sanitizing.
+    pub fn layer<L>(mut self, layer: L) -> Self
+    where
+        L: Layer<Route> + Clone + Send + Sync + 'static,
+        L::Service: Service<Request> + Clone + Send + Sync + 'static,
+        <L::Service as Service<Request>>::Response: IntoResponse + 'static,
+        <L::Service as Service<Request>>::Error: Into<Infallible> + 'static,
+        <L::Service as Service<Request>>::Future: Send + 'static,
+    {
+        self.inner = self.inner.layer(layer);
+        self
+    }
+
+    /// The security settings the routes' policies use.
+    pub fn with_security(mut self, security: Security) -> Self {
+        self.security = Some(Arc::new(security));
+        self
+    }
+
+    /// Provides the state, as [`axum::Router::with_state`] does.
+    pub fn with_state<S2>(self, state: S) -> SecureRouter<S2> {
+        SecureRouter {
+            inner: self.inner.with_state(state),
+            routes: self.routes,
+            security: self.security,
+        }
+    }
+
+    /// Every route with its method, path and policy.
+    pub fn inventory(&self) -> Inventory {
+        Inventory::new(self.routes.clone())
+    }
+
+    /// Checks that every route's policy has the settings it needs, then builds the
+    /// [`axum::Router`] to serve.
+    pub fn try_into_router(self) -> Result<Router<S>, SetupError> {
+        let has_authenticator = self
+            .security
+            .as_ref()
+            .is_some_and(|s| s.authenticator.is_some());
+        for route in &self.routes {
+            if let RoutePolicy::Declared(policy) = route.policy {
+                if policy.requires_auth() && !has_authenticator {
+                    return Err(SetupError::Missing {
+                        route: format!("{} {}", route.method, route.path),
+                        needs: "an authenticator (for `auth`)",
+                    });
+                }
+            }
+        }
+        let shared = Arc::new(Shared::new(self.security));
+        Ok(self.inner.layer(FinishLayer { shared }))
+    }
+
+    /// Like [`try_into_router`](Self::try_into_router), panicking with the setup error's
+    /// message; for start-up code where that ends the program.
+    pub fn into_router(self) -> Router<S> {
+        match self.try_into_router() {
+            Ok(router) => router,
+            Err(error) => panic!("{error}"),
+        }
+    }
+}
+
+impl SecureRouter<()> {
+    /// The make-service to pass to `axum::serve`, with the client's address available
+    /// to handlers as `ConnectInfo<C>`. Fails when a route lacks a setting it needs.
+    pub fn into_make_service_with_connect_info<C>(
+        self,
+    ) -> Result<axum::extract::connect_info::IntoMakeServiceWithConnectInfo<Router, C>, SetupError>
+    {
+        Ok(self
+            .try_into_router()?
+            .into_make_service_with_connect_info::<C>())
+    }
+}

@@ -1,0 +1,135 @@
+//! Route gate: method routers that accept only annotated handlers.
+//!
+//! These mirror `axum::routing::{get, post, …}` but require
+//! [`SecureHandler`](crate::SecureHandler), and return this crate's [`MethodRouter`],
+//! which remembers each handler's policy for the inventory. It is the only thing
+//! [`SecureRouter::route`](crate::SecureRouter::route) takes.
+//!
+//! ```
+//! use secure_endpoint::routing::get;
+//! use secure_endpoint::{Claims, SecureRouter, public, secure};
+//!
+//! #[public]
+//! async fn list() -> &'static str { "[]" }
+//!
+//! #[secure(auth)]
+//! async fn create(claims: Claims) -> String { claims.sub }
+//!
+//! let app: SecureRouter = SecureRouter::new().route("/posts", get(list).post(create));
+//! ```
+
+use axum::handler::Handler;
+use axum::routing::MethodFilter;
+
+use crate::{Policy, SecureHandler};
+
+/// A set of handlers for one path, one per method, each with its declared policy.
+pub struct MethodRouter<S = ()> {
+    pub(crate) inner: axum::routing::MethodRouter<S>,
+    pub(crate) endpoints: Vec<Endpoint>,
+}
+
+/// One method of a route and the handler that serves it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Endpoint {
+    pub(crate) method: &'static str,
+    pub(crate) handler: &'static str,
+    pub(crate) policy: &'static Policy,
+}
+
+macro_rules! gate {
+    ($($method:ident => $filter:ident, $label:literal;)*) => {
+        $(
+            #[doc = concat!("Routes `", $label, "` requests to an annotated handler.")]
+            ///
+            /// The handler must carry `#[secure(...)]` or `#[public]`.
+            pub fn $method<H, T, S>(handler: H) -> MethodRouter<S>
+            where
+                H: SecureHandler + Handler<T, S>,
+                T: 'static,
+                S: Clone + Send + Sync + 'static,
+            {
+                MethodRouter::new().on(MethodFilter::$filter, $label, handler)
+            }
+        )*
+
+        impl<S> MethodRouter<S>
+        where
+            S: Clone + Send + Sync + 'static,
+        {
+            $(
+                #[doc = concat!("Adds a handler for `", $label, "` requests.")]
+                pub fn $method<H, T>(self, handler: H) -> Self
+                where
+                    H: SecureHandler + Handler<T, S>,
+                    T: 'static,
+                {
+                    self.on(MethodFilter::$filter, $label, handler)
+                }
+            )*
+        }
+    };
+}
+
+gate! {
+    get => GET, "GET";
+    post => POST, "POST";
+    put => PUT, "PUT";
+    patch => PATCH, "PATCH";
+    delete => DELETE, "DELETE";
+    head => HEAD, "HEAD";
+    options => OPTIONS, "OPTIONS";
+}
+
+/// Routes requests of every method to an annotated handler.
+pub fn any<H, T, S>(handler: H) -> MethodRouter<S>
+where
+    H: SecureHandler + Handler<T, S>,
+    T: 'static,
+    S: Clone + Send + Sync + 'static,
+{
+    let every = MethodFilter::GET
+        .or(MethodFilter::POST)
+        .or(MethodFilter::PUT)
+        .or(MethodFilter::PATCH)
+        .or(MethodFilter::DELETE)
+        .or(MethodFilter::HEAD)
+        .or(MethodFilter::OPTIONS)
+        .or(MethodFilter::TRACE)
+        .or(MethodFilter::CONNECT);
+    MethodRouter::new().on(every, "ANY", handler)
+}
+
+impl<S> MethodRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    fn new() -> Self {
+        MethodRouter {
+            inner: axum::routing::MethodRouter::new(),
+            endpoints: Vec::new(),
+        }
+    }
+
+    fn on<H, T>(mut self, filter: MethodFilter, method: &'static str, handler: H) -> Self
+    where
+        H: SecureHandler + Handler<T, S>,
+        T: 'static,
+    {
+        self.inner = self.inner.on(filter, handler);
+        self.endpoints.push(Endpoint {
+            method,
+            handler: H::NAME,
+            policy: H::POLICY,
+        });
+        self
+    }
+}
+
+impl<S> std::fmt::Debug for MethodRouter<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MethodRouter")
+            .field("endpoints", &self.endpoints)
+            .finish_non_exhaustive()
+    }
+}

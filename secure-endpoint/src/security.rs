@@ -1,0 +1,165 @@
+//! The settings a router's policies need: the authenticator, token limits, headers.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::HeaderValue;
+
+use crate::auth::{Authenticator, DynAuthenticator};
+
+/// The security settings of a [`SecureRouter`](crate::SecureRouter), given with
+/// [`with_security`](crate::SecureRouter::with_security).
+///
+/// ```
+/// use secure_endpoint::{JwtAuthenticator, Security};
+/// use jsonwebtoken::Algorithm;
+///
+/// let jwt = JwtAuthenticator::hmac(Algorithm::HS256, b"a secret of at least thirty-two bytes")?
+///     .issuer("blog")
+///     .audience("blog");
+/// let security = Security::builder().authenticator(jwt).build()?;
+/// # Ok::<(), secure_endpoint::SetupError>(())
+/// ```
+pub struct Security {
+    pub(crate) authenticator: Option<Arc<dyn DynAuthenticator>>,
+    pub(crate) max_token_bytes: usize,
+    pub(crate) hsts: Option<HeaderValue>,
+}
+
+impl Security {
+    /// Starts the settings; nothing is required until a route's policy needs it.
+    pub fn builder() -> SecurityBuilder {
+        SecurityBuilder {
+            authenticator: None,
+            max_token_bytes: DEFAULT_MAX_TOKEN_BYTES,
+            hsts: None,
+        }
+    }
+}
+
+impl fmt::Debug for Security {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Security")
+            .field("authenticator", &self.authenticator.is_some())
+            .field("max_token_bytes", &self.max_token_bytes)
+            .field("hsts", &self.hsts)
+            .finish()
+    }
+}
+
+/// Tokens longer than this are refused before any parsing.
+pub const DEFAULT_MAX_TOKEN_BYTES: usize = 8 * 1024;
+
+/// Builds [`Security`]; every mistake is reported by [`build`](SecurityBuilder::build)
+/// or earlier, naming the setting.
+pub struct SecurityBuilder {
+    authenticator: Option<Arc<dyn DynAuthenticator>>,
+    max_token_bytes: usize,
+    hsts: Option<(Duration, bool)>,
+}
+
+impl SecurityBuilder {
+    /// The authenticator that verifies `Authorization: Bearer` tokens on `auth` routes.
+    pub fn authenticator<A: Authenticator>(mut self, authenticator: A) -> Self {
+        self.authenticator = Some(Arc::new(authenticator));
+        self
+    }
+
+    /// The largest bearer token accepted, in bytes (default 8 KiB). Larger ones are
+    /// refused with 401 before they are parsed.
+    pub fn max_token_bytes(mut self, bytes: usize) -> Self {
+        self.max_token_bytes = bytes;
+        self
+    }
+
+    /// Adds `Strict-Transport-Security: max-age=…` to every response; only for services
+    /// reached over HTTPS.
+    pub fn hsts(mut self, max_age: Duration, include_subdomains: bool) -> Self {
+        self.hsts = Some((max_age, include_subdomains));
+        self
+    }
+
+    /// Checks the settings.
+    pub fn build(self) -> Result<Security, SetupError> {
+        if self.max_token_bytes == 0 {
+            return Err(SetupError::InvalidSetting {
+                setting: "max_token_bytes",
+                reason: "must be greater than zero".into(),
+            });
+        }
+        let hsts = match self.hsts {
+            None => None,
+            Some((max_age, _)) if max_age.as_secs() == 0 => {
+                return Err(SetupError::InvalidSetting {
+                    setting: "hsts",
+                    reason: "max-age must be at least one second".into(),
+                });
+            }
+            Some((max_age, subdomains)) => {
+                let value = if subdomains {
+                    format!("max-age={}; includeSubDomains", max_age.as_secs())
+                } else {
+                    format!("max-age={}", max_age.as_secs())
+                };
+                Some(HeaderValue::from_str(&value).expect("digits are a valid header value"))
+            }
+        };
+        Ok(Security {
+            authenticator: self.authenticator,
+            max_token_bytes: self.max_token_bytes,
+            hsts,
+        })
+    }
+}
+
+/// A setting that cannot work, found when the settings or the router are built — never
+/// at request time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SetupError {
+    /// A route's policy needs a setting that was not given.
+    Missing {
+        /// `METHOD /path` of the route.
+        route: String,
+        /// What the route needs, e.g. "an authenticator".
+        needs: &'static str,
+    },
+    /// An HMAC secret shorter than the algorithm's minimum.
+    WeakSecret {
+        /// The setting that holds the secret.
+        setting: &'static str,
+        /// Its length in bytes.
+        len: usize,
+        /// The minimum length in bytes.
+        min: usize,
+    },
+    /// A setting whose value cannot be used.
+    InvalidSetting {
+        /// The setting's name.
+        setting: &'static str,
+        /// Why.
+        reason: String,
+    },
+}
+
+impl fmt::Display for SetupError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SetupError::Missing { route, needs } => write!(
+                f,
+                "route `{route}` requires {needs}, but the router's security settings have none: \
+                 give one with `SecureRouter::with_security`"
+            ),
+            SetupError::WeakSecret { setting, len, min } => write!(
+                f,
+                "`{setting}` is {len} bytes long; an HMAC secret must be at least {min} bytes"
+            ),
+            SetupError::InvalidSetting { setting, reason } => {
+                write!(f, "invalid setting `{setting}`: {reason}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for SetupError {}
