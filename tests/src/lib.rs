@@ -1,1 +1,129 @@
+//! Shared helpers for the integration tests: a server on an ephemeral loopback port, a
+//! token minter, and a log capture to check what reached the log.
 
+use std::io::Write;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use secure_endpoint::SecureRouter;
+use serde_json::Value;
+
+/// The HMAC secret the test routers are configured with.
+pub const SECRET: &[u8] = b"test-secret-that-is-at-least-32-bytes-long";
+
+/// Serves `router` on 127.0.0.1:0 in the background and returns its base URL.
+pub async fn serve(router: SecureRouter) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind an ephemeral port");
+    let addr = listener.local_addr().expect("local address");
+    let service = router
+        .into_make_service_with_connect_info::<SocketAddr>()
+        .expect("the router's settings are complete");
+    tokio::spawn(async move {
+        axum::serve(listener, service).await.expect("server runs");
+    });
+    format!("http://{addr}")
+}
+
+/// Seconds since the Unix epoch.
+pub fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs()
+}
+
+/// A token for `claims`, signed with `secret` using `alg`.
+pub fn mint_with(alg: Algorithm, secret: &[u8], claims: &Value) -> String {
+    jsonwebtoken::encode(&Header::new(alg), claims, &EncodingKey::from_secret(secret))
+        .expect("encode a token")
+}
+
+/// An HS256 token for `claims` with the test secret.
+pub fn mint(claims: &Value) -> String {
+    mint_with(Algorithm::HS256, SECRET, claims)
+}
+
+/// A token assembled by hand from a header and claims, with `signature` appended as is
+/// (for attacks no honest encoder produces, like `alg: none`).
+pub fn forge(header: &Value, claims: &Value, signature: &str) -> String {
+    let header = URL_SAFE_NO_PAD.encode(header.to_string());
+    let claims = URL_SAFE_NO_PAD.encode(claims.to_string());
+    format!("{header}.{claims}.{signature}")
+}
+
+/// Everything the `tracing` subscriber of this test binary wrote.
+#[derive(Clone, Default)]
+pub struct LogCapture(Arc<Mutex<Vec<u8>>>);
+
+impl LogCapture {
+    /// The log so far.
+    pub fn contents(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().expect("log lock")).into_owned()
+    }
+}
+
+impl Write for LogCapture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("log lock").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Installs (once per test binary) a subscriber that writes every event into the
+/// returned capture.
+pub fn capture_logs() -> LogCapture {
+    static CAPTURE: OnceLock<LogCapture> = OnceLock::new();
+    CAPTURE
+        .get_or_init(|| {
+            let capture = LogCapture::default();
+            let writer = capture.clone();
+            tracing_subscriber::fmt()
+                .with_ansi(false)
+                .with_max_level(tracing::Level::INFO)
+                .with_writer(move || writer.clone())
+                .init();
+            capture
+        })
+        .clone()
+}
+
+/// The security headers every response must carry.
+pub const SECURITY_HEADERS: &[(&str, &str)] = &[
+    ("x-content-type-options", "nosniff"),
+    ("cache-control", "no-store"),
+    (
+        "content-security-policy",
+        "default-src 'none'; frame-ancestors 'none'",
+    ),
+    ("x-frame-options", "DENY"),
+    ("referrer-policy", "no-referrer"),
+    ("cross-origin-resource-policy", "same-origin"),
+];
+
+/// Panics unless `response` carries every security header and no `Server` or
+/// `X-Powered-By`.
+pub fn assert_security_headers(response: &reqwest::Response) {
+    let headers = response.headers();
+    for (name, value) in SECURITY_HEADERS {
+        assert_eq!(
+            headers.get(*name).and_then(|v| v.to_str().ok()),
+            Some(*value),
+            "header {name} on a {} response",
+            response.status()
+        );
+    }
+    assert!(headers.get("server").is_none(), "a Server header was sent");
+    assert!(
+        headers.get("x-powered-by").is_none(),
+        "an X-Powered-By header was sent"
+    );
+}

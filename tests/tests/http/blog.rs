@@ -1,0 +1,238 @@
+//! The example service over HTTP.
+
+use std::net::SocketAddr;
+
+use blog::{AppState, Config};
+use reqwest::StatusCode;
+use secure_endpoint::RoutePolicy;
+use secure_endpoint_tests::{SECRET, assert_security_headers};
+use serde_json::{Value, json};
+
+async fn start() -> (String, AppState) {
+    let config = Config::for_tests(SECRET, &["root"]);
+    let (app, state) = blog::app(&config).await.expect("the blog starts");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let service = app
+        .into_make_service_with_connect_info::<SocketAddr>()
+        .expect("settings complete");
+    tokio::spawn(async move { axum::serve(listener, service).await.unwrap() });
+    (format!("http://{addr}"), state)
+}
+
+async fn post_json(base: &str, path: &str, body: Value) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(format!("{base}{path}"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn get(base: &str, path: &str, token: Option<&str>) -> reqwest::Response {
+    let mut request = reqwest::Client::new().get(format!("{base}{path}"));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    request.send().await.unwrap()
+}
+
+async fn register_and_login(base: &str, username: &str) -> String {
+    let response = post_json(
+        base,
+        "/auth/register",
+        json!({"username": username, "password": "correct horse"}),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let response = post_json(
+        base,
+        "/auth/login",
+        json!({"username": username, "password": "correct horse"}),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    body["token"].as_str().expect("a token").to_owned()
+}
+
+#[tokio::test]
+async fn register_login_and_me() {
+    let (base, _) = start().await;
+    let response = post_json(
+        &base,
+        "/auth/register",
+        json!({"username": "alice", "password": "correct horse"}),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert_security_headers(&response);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["username"], "alice");
+    let id = body["id"].as_i64().unwrap();
+
+    let response = post_json(
+        &base,
+        "/auth/login",
+        json!({"username": "alice", "password": "correct horse"}),
+    )
+    .await;
+    let token: Value = response.json().await.unwrap();
+    let token = token["token"].as_str().unwrap();
+
+    let response = get(&base, "/me", Some(token)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let me: Value = response.json().await.unwrap();
+    assert_eq!(me, json!({"id": id.to_string(), "roles": []}));
+
+    assert_eq!(
+        get(&base, "/me", None).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn a_taken_username_is_409() {
+    let (base, _) = start().await;
+    register_and_login(&base, "bob").await;
+    let response = post_json(
+        &base,
+        "/auth/register",
+        json!({"username": "bob", "password": "another one"}),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    assert_security_headers(&response);
+    assert_eq!(
+        response.text().await.unwrap(),
+        r#"{"error":"Username already taken"}"#
+    );
+}
+
+#[tokio::test]
+async fn registration_rules_name_fields_without_echoing_values() {
+    let (base, _) = start().await;
+    let response = post_json(
+        &base,
+        "/auth/register",
+        json!({"username": "canary<script>", "password": "short"}),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let text = response.text().await.unwrap();
+    assert!(
+        !text.contains("canary") && !text.contains("short"),
+        "{text}"
+    );
+    let body: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        body,
+        json!({"error": "Invalid input", "details": {"username": ["pattern"], "password": ["length"]}})
+    );
+}
+
+#[tokio::test]
+async fn unknown_user_and_wrong_password_get_the_same_answer() {
+    let (base, _) = start().await;
+    register_and_login(&base, "carol").await;
+    let wrong_password = post_json(
+        &base,
+        "/auth/login",
+        json!({"username": "carol", "password": "wrong password"}),
+    )
+    .await;
+    let unknown_user = post_json(
+        &base,
+        "/auth/login",
+        json!({"username": "nobody", "password": "correct horse"}),
+    )
+    .await;
+    assert_eq!(wrong_password.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(unknown_user.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        wrong_password.text().await.unwrap(),
+        unknown_user.text().await.unwrap()
+    );
+}
+
+#[tokio::test]
+async fn admin_stats_needs_the_admin_role() {
+    let (base, state) = start().await;
+    let user = register_and_login(&base, "dave").await;
+    let root = register_and_login(&base, "root").await;
+    state
+        .db
+        .create_post(1, "Hello", "First post", &["intro".into()])
+        .await
+        .unwrap();
+
+    let response = get(&base, "/admin/stats", Some(&user)).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(response.text().await.unwrap(), r#"{"error":"Forbidden"}"#);
+
+    let response = get(&base, "/admin/stats", Some(&root)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let stats: Value = response.json().await.unwrap();
+    assert_eq!(stats, json!({"posts": 1, "users": 2}));
+}
+
+#[tokio::test]
+async fn posts_are_public() {
+    let (base, state) = start().await;
+    register_and_login(&base, "erin").await;
+    let post = state
+        .db
+        .create_post(1, "Title", "Body", &["a".into(), "b".into()])
+        .await
+        .unwrap();
+
+    let response = get(&base, "/posts", None).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let list: Vec<blog::Post> = response.json().await.unwrap();
+    assert_eq!(list, vec![post.clone()]);
+
+    let response = get(&base, &format!("/posts/{}", post.id), None).await;
+    let one: Value = response.json().await.unwrap();
+    assert_eq!(
+        one,
+        json!({"id": post.id, "title": "Title", "content": "Body", "tags": ["a", "b"], "user_id": 1})
+    );
+
+    let response = get(&base, "/posts/999", None).await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert_eq!(response.text().await.unwrap(), r#"{"error":"Not found"}"#);
+}
+
+#[test]
+fn the_inventory_lists_every_route_with_its_policy() {
+    let inventory = blog::routes().inventory();
+    let rows: Vec<(String, String, String)> = inventory
+        .routes()
+        .iter()
+        .map(|r| (r.method.clone(), r.path.clone(), r.policy.to_string()))
+        .collect();
+    let expected = [
+        (
+            "POST",
+            "/auth/register",
+            "public (anyone may create an account)",
+        ),
+        (
+            "POST",
+            "/auth/login",
+            "public (exchanges credentials for a token)",
+        ),
+        ("GET", "/posts", "public (posts are published)"),
+        ("GET", "/posts/{id}", "public (posts are published)"),
+        ("GET", "/me", "auth"),
+        ("GET", "/admin/stats", "auth, role admin"),
+    ]
+    .map(|(m, p, d)| (m.to_owned(), p.to_owned(), d.to_owned()));
+    assert_eq!(rows, expected);
+    assert!(
+        inventory
+            .routes()
+            .iter()
+            .all(|r| matches!(r.policy, RoutePolicy::Declared(_)))
+    );
+}

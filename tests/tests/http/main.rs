@@ -1,0 +1,7 @@
+//! Integration tests over real HTTP: every server listens on 127.0.0.1:0.
+
+mod app;
+mod auth;
+mod blog;
+mod errors;
+mod router;
