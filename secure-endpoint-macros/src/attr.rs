@@ -86,12 +86,15 @@ fn parse_one(cx: &mut Ctxt, args: &mut Args, input: ParseStream) -> syn::Result<
     let lookahead = input.lookahead1();
     if lookahead.peek(kw::auth) {
         let keyword = keyword::<kw::auth>(input)?;
-        if input.peek(Token![=]) {
-            return Err(
-                input.error("`auth` takes no value: write `auth` alone, e.g. `#[secure(auth)]`")
-            );
-        }
+        let has_value = input.peek(Token![=]);
         set(cx, &mut args.auth, Arg { keyword, value: () }, None);
+        if has_value {
+            // `auth` is recorded all the same, so the mistake is reported once.
+            let error =
+                input.error("`auth` takes no value: write `auth` alone, e.g. `#[secure(auth)]`");
+            skip_rest(input)?;
+            return Err(error);
+        }
     } else if lookahead.peek(kw::roles) {
         let keyword = keyword::<kw::roles>(input)?;
         let value = string_list(input, &keyword)?;
@@ -139,13 +142,7 @@ fn parse_one(cx: &mut Ctxt, args: &mut Args, input: ParseStream) -> syn::Result<
     } else if input.peek(Ident) {
         let unknown: Ident = input.parse()?;
         // Skip the rest of this argument: the error is on the name.
-        input.step(|cursor| {
-            let mut rest = *cursor;
-            while let Some((_, next)) = rest.token_tree() {
-                rest = next;
-            }
-            Ok(((), rest))
-        })?;
+        skip_rest(input)?;
         return Err(syn::Error::new_spanned(
             &unknown,
             unknown_argument_message(&unknown),
@@ -157,6 +154,16 @@ fn parse_one(cx: &mut Ctxt, args: &mut Args, input: ParseStream) -> syn::Result<
         return Err(input.error("expected `,` between arguments"));
     }
     Ok(())
+}
+
+fn skip_rest(input: ParseStream) -> syn::Result<()> {
+    input.step(|cursor| {
+        let mut rest = *cursor;
+        while let Some((_, next)) = rest.token_tree() {
+            rest = next;
+        }
+        Ok(((), rest))
+    })
 }
 
 fn unknown_argument_message(unknown: &Ident) -> String {

@@ -245,13 +245,14 @@ where
             .as_ref()
             .is_some_and(|s| s.authenticator.is_some());
         for route in &self.routes {
-            if let RoutePolicy::Declared(policy) = route.policy {
-                if policy.requires_auth() && !has_authenticator {
-                    return Err(SetupError::Missing {
-                        route: format!("{} {}", route.method, route.path),
-                        needs: "an authenticator (for `auth`)",
-                    });
-                }
+            if let RoutePolicy::Declared(policy) = route.policy
+                && policy.requires_auth()
+                && !has_authenticator
+            {
+                return Err(SetupError::Missing {
+                    route: format!("{} {}", route.method, route.path),
+                    needs: "an authenticator (for `auth`)",
+                });
             }
         }
         let shared = Arc::new(Shared::new(self.security));

@@ -2,6 +2,5 @@
 
 mod app;
 mod auth;
-mod blog;
 mod errors;
 mod router;

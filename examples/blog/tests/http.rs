@@ -1,4 +1,4 @@
-//! The example service over HTTP.
+//! The example service over HTTP, on 127.0.0.1:0.
 
 use std::net::SocketAddr;
 

@@ -1,0 +1,8 @@
+use secure_endpoint::secure;
+
+#[secure(auth = true)]
+async fn me() -> &'static str {
+    "me"
+}
+
+fn main() {}

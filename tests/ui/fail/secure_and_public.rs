@@ -1,0 +1,9 @@
+use secure_endpoint::{public, secure};
+
+#[secure(auth)]
+#[public]
+async fn me() -> &'static str {
+    "me"
+}
+
+fn main() {}

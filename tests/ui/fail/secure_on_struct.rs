@@ -1,0 +1,6 @@
+use secure_endpoint::secure;
+
+#[secure(auth)]
+struct Me;
+
+fn main() {}
