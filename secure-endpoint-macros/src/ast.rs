@@ -43,8 +43,6 @@ pub enum RateKey {
 }
 
 /// `owner = "binding.field.field"`.
-// Read by the expansion once `owner` is enforced.
-#[allow(dead_code)]
 pub struct OwnerPath {
     pub binding: Ident,
     pub fields: Vec<Ident>,
@@ -80,12 +78,21 @@ pub struct Handler {
 /// One handler parameter: its pattern stays on the user's function, its type drives
 /// extraction.
 pub struct Param {
+    /// The parameter's name, when its pattern is a plain binding (`post: Post`).
+    pub ident: Option<Ident>,
     pub ty: Box<Type>,
 }
 
 impl Handler {
     pub fn ident(&self) -> &Ident {
         &self.sig.ident
+    }
+
+    /// The index of the parameter bound to `name`.
+    pub fn param_named(&self, name: &Ident) -> Option<usize> {
+        self.params
+            .iter()
+            .position(|p| p.ident.as_ref().is_some_and(|i| i == name))
     }
 
     pub fn output_span(&self) -> Span {

@@ -473,6 +473,12 @@ pub fn parse_handler(cx: &mut Ctxt, kind: Kind, item: TokenStream) -> syn::Resul
                 cx.error_spanned_by(receiver, "handlers are free functions: remove `self`")
             }
             FnArg::Typed(typed) => params.push(Param {
+                ident: match &*typed.pat {
+                    syn::Pat::Ident(binding) if binding.by_ref.is_none() => {
+                        Some(binding.ident.clone())
+                    }
+                    _ => None,
+                },
                 ty: typed.ty.clone(),
             }),
         }

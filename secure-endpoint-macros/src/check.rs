@@ -1,21 +1,31 @@
 //! The rules that involve more than one argument, or an argument and the attribute it
 //! is given to. Each violation is reported on the argument's keyword.
 
-use crate::ast::{Args, Kind};
+use crate::ast::{Args, Handler, Kind};
 use crate::ctxt::Ctxt;
 
 /// Arguments the grammar knows but this version does not enforce yet. Accepting them
 /// silently would promise a protection that is not there.
 const NOT_YET: &str = "is not supported yet by this version of secure-endpoint; remove it";
 
-pub fn check(cx: &mut Ctxt, kind: Kind, args: &Args) {
+pub fn check(cx: &mut Ctxt, kind: Kind, args: &Args, handler: &Handler) {
     match kind {
         Kind::Secure => check_secure(cx, args),
         Kind::Public => check_public(cx, args),
     }
+    if kind == Kind::Secure
+        && let Some(owner) = &args.owner
+        && handler.param_named(&owner.value.binding).is_none()
+    {
+        let binding = &owner.value.binding;
+        cx.error_spanned_by(
+            &owner.value.lit,
+            format!(
+                "`owner` names the parameter `{binding}`, but the handler has no parameter named `{binding}`: add one whose type implements `secure_endpoint::Resource`, e.g. `{binding}: Post`"
+            ),
+        );
+    }
     for keyword in [
-        args.owner.as_ref().map(|a| &a.keyword),
-        args.owner_or_role.as_ref().map(|a| &a.keyword),
         args.validate.as_ref().map(|a| &a.keyword),
         args.validate_query.as_ref().map(|a| &a.keyword),
         args.rate.as_ref().map(|a| &a.keyword),

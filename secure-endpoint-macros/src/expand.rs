@@ -21,7 +21,7 @@ pub fn annotate(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStream
             return with_errors(cx, item);
         }
     };
-    check::check(&mut cx, kind, &parsed);
+    check::check(&mut cx, kind, &parsed, &handler);
     if let Err(errors) = cx.check() {
         return with_errors_ctxt(errors, item);
     }
@@ -64,7 +64,7 @@ fn expand(kind: Kind, args: &Args, handler: &Handler) -> TokenStream {
 
     let policy = policy_expr(kind, args);
     let name = ident.to_string();
-    let handler_impl = handler_impl(handler, &inner);
+    let handler_impl = handler_impl(args, handler, &inner);
 
     quote! {
         #(#struct_attrs)*
@@ -112,6 +112,14 @@ fn policy_expr(kind: Kind, args: &Args) -> TokenStream {
         let values = &scopes.value;
         expr = quote!(#expr.all_scopes(&[#(#values),*]));
     }
+    if let Some(owner) = &args.owner {
+        let lit = &owner.value.lit;
+        expr = quote!(#expr.with_owner(#lit));
+    }
+    if let Some(role) = &args.owner_or_role {
+        let value = &role.value;
+        expr = quote!(#expr.with_owner_or_role(#value));
+    }
     if let Some(reason) = &args.reason {
         let value = &reason.value;
         expr = quote!(#expr.reason(#value));
@@ -119,34 +127,69 @@ fn policy_expr(kind: Kind, args: &Args) -> TokenStream {
     expr
 }
 
-/// `impl Handler for <struct>`: enforce the policy, then run the extractors in order
-/// (rejections answered in the crate's JSON shape), then the user's function.
-fn handler_impl(handler: &Handler, inner: &syn::Ident) -> TokenStream {
+/// `impl Handler for <struct>`: enforce the policy (authentication, roles, scopes), load
+/// and check the owned resource, then run the remaining extractors in order (rejections
+/// answered in the crate's JSON shape), then the user's function.
+fn handler_impl(args: &Args, handler: &Handler, inner: &syn::Ident) -> TokenStream {
     let ident = handler.ident();
     let private = quote!(::secure_endpoint::__private);
     let count = handler.params.len();
-    let args: Vec<_> = (0..count).map(|i| format_ident!("__arg{}", i)).collect();
+    let arg_names: Vec<_> = (0..count).map(|i| format_ident!("__arg{}", i)).collect();
+
+    // The parameter `owner` names is loaded as a resource, not extracted.
+    let owned = args.owner.as_ref().and_then(|owner| {
+        let index = handler.param_named(&owner.value.binding)?;
+        Some((index, &owner.value))
+    });
+    let extracted: Vec<usize> = (0..count)
+        .filter(|i| owned.is_none_or(|(index, _)| index != *i))
+        .collect();
 
     let mut bounds = Vec::with_capacity(count);
-    let mut extractions = Vec::with_capacity(count);
-    for (i, (param, arg)) in handler.params.iter().zip(&args).enumerate() {
-        let ty = &param.ty;
-        let span = ty.span();
-        if i + 1 < count {
-            bounds.push(quote_spanned! {span=>
+    let mut steps = Vec::with_capacity(count + 1);
+    if let Some((index, owner)) = owned {
+        let ty = &handler.params[index].ty;
+        let arg = &arg_names[index];
+        bounds.push(quote_spanned! {ty.span()=>
+            #ty: #private::Resource<__S>
+        });
+        let fields = &owner.fields;
+        // Spanned on the `owner` string: a missing field, or one that cannot be compared
+        // with the principal's id, is reported there.
+        let owner_field = quote_spanned! {owner.lit.span()=>
+            &#arg #(.#fields)*
+        };
+        steps.push(quote! {
+            let #arg = match #private::load_resource::<#ty, __S, #ident>(&mut __parts, &__state).await {
+                ::core::result::Result::Ok(value) => value,
+                ::core::result::Result::Err(response) => return response,
+            };
+            if let ::core::result::Result::Err(response) =
+                #private::check_owner::<#ident, _>(&__parts, #owner_field)
+            {
+                return response;
+            }
+        });
+    }
+    let last = extracted.last().copied();
+    for &i in &extracted {
+        let ty = &handler.params[i].ty;
+        let arg = &arg_names[i];
+        if Some(i) != last {
+            bounds.push(quote_spanned! {ty.span()=>
                 #ty: #private::FromRequestParts<__S> + ::core::marker::Send
             });
-            extractions.push(quote! {
+            steps.push(quote! {
                 let #arg = match #private::from_parts::<#ty, __S>(&mut __parts, &__state).await {
                     ::core::result::Result::Ok(value) => value,
                     ::core::result::Result::Err(response) => return response,
                 };
             });
         } else {
-            bounds.push(quote_spanned! {span=>
+            bounds.push(quote_spanned! {ty.span()=>
                 #ty: #private::FromRequest<__S, __M> + ::core::marker::Send
             });
-            extractions.push(quote! {
+            steps.push(quote! {
                 let __request = #private::Request::from_parts(__parts, __body);
                 let #arg = match #private::from_request::<#ty, __S, __M>(__request, &__state).await {
                     ::core::result::Result::Ok(value) => value,
@@ -155,14 +198,14 @@ fn handler_impl(handler: &Handler, inner: &syn::Ident) -> TokenStream {
             });
         }
     }
-    let (generics, marker, unused_body) = if count == 0 {
+    let (generics, marker, unused_body) = if last.is_none() {
         (quote!(<__S>), quote!(()), quote!(let _ = __body;))
     } else {
         (quote!(<__S, __M>), quote!((__M,)), quote!())
     };
     let output_span = handler.output_span();
     let respond = quote_spanned! {output_span=>
-        #private::respond(#inner(#(#args),*).await)
+        #private::respond(#inner(#(#arg_names),*).await)
     };
 
     quote! {
@@ -182,7 +225,7 @@ fn handler_impl(handler: &Handler, inner: &syn::Ident) -> TokenStream {
                         return response;
                     }
                     #unused_body
-                    #(#extractions)*
+                    #(#steps)*
                     #respond
                 })
             }

@@ -22,7 +22,7 @@ use crate::Policy;
 /// has a reason to name. A deliberate bypass therefore looks like this, and is easy to
 /// find in review (search for `__private`):
 ///
-/// ```ignore
+/// ```text
 /// impl secure_endpoint::SecureHandler for MyHandler {
 ///     const DECISION: secure_endpoint::__private::Decision = /* … */;
 ///     // …

@@ -80,16 +80,21 @@ mod inventory;
 mod policy;
 mod principal;
 mod rejection;
+mod resource;
 mod router;
 mod security;
 
 pub mod routing;
+pub mod testing;
 
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
 
-pub use auth::{AuthError, Authenticator, JwtAuthenticator};
+pub use auth::{
+    ApiKeys, AuthError, Authenticator, FetchKeys, Jwks, JwtAuthenticator, Key, MIN_API_KEY_LEN,
+    MIN_HMAC_SECRET_BYTES,
+};
 pub use error::Error;
 pub use finish::RequestId;
 pub use handler::SecureHandler;
@@ -97,6 +102,7 @@ pub use inventory::{Inventory, RouteEntry, RoutePolicy};
 pub use policy::{Access, Policy};
 pub use principal::{Authenticated, Claims, Principal};
 pub use rejection::Rejection;
+pub use resource::{OwnerId, Resource};
 pub use router::{IntoSecureRoute, SecureRouter};
 pub use security::{DEFAULT_MAX_TOKEN_BYTES, Security, SecurityBuilder, SetupError};
 

@@ -30,6 +30,10 @@ pub struct Policy {
     roles: &'static [&'static str],
     scopes: &'static [&'static str],
     #[serde(skip_serializing_if = "Option::is_none")]
+    owner: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    owner_or_role: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<&'static str>,
 }
 
@@ -60,6 +64,8 @@ impl Policy {
             auth: false,
             roles: &[],
             scopes: &[],
+            owner: None,
+            owner_or_role: None,
             reason: None,
         }
     }
@@ -79,6 +85,18 @@ impl Policy {
     #[doc(hidden)]
     pub const fn all_scopes(mut self, scopes: &'static [&'static str]) -> Self {
         self.scopes = scopes;
+        self
+    }
+
+    #[doc(hidden)]
+    pub const fn with_owner(mut self, path: &'static str) -> Self {
+        self.owner = Some(path);
+        self
+    }
+
+    #[doc(hidden)]
+    pub const fn with_owner_or_role(mut self, role: &'static str) -> Self {
+        self.owner_or_role = Some(role);
         self
     }
 
@@ -107,6 +125,17 @@ impl Policy {
     /// The principal must hold every one of these scopes (`scope`/`scopes`).
     pub const fn scopes(&self) -> &'static [&'static str] {
         self.scopes
+    }
+
+    /// `"param.field"` of `owner`: the resource parameter and the field holding its
+    /// owner's id.
+    pub const fn owner(&self) -> Option<&'static str> {
+        self.owner
+    }
+
+    /// The role that passes the ownership check (`owner_or_role`).
+    pub const fn owner_or_role(&self) -> Option<&'static str> {
+        self.owner_or_role
     }
 
     /// Why a `#[public]` handler is public, when the attribute says.
@@ -143,6 +172,12 @@ impl fmt::Display for Policy {
                 "all scopes"
             };
             parts.push(format!("{label} {}", self.scopes.join(" ")));
+        }
+        if let Some(owner) = self.owner {
+            parts.push(format!("owner {owner}"));
+        }
+        if let Some(role) = self.owner_or_role {
+            parts.push(format!("or role {role}"));
         }
         f.write_str(&parts.join(", "))
     }

@@ -15,6 +15,7 @@ use crate::finish::SecurityHandle;
 pub use crate::handler::SecureHandler;
 pub use crate::policy::Policy;
 use crate::rejection::reshape_rejection;
+pub use crate::resource::{OwnerId, Resource};
 
 /// The proof that a policy was declared by an attribute; see
 /// [`SecureHandler`](crate::SecureHandler).
@@ -124,6 +125,85 @@ fn route_of<H: SecureHandler>(parts: &Parts) -> Route {
         path: parts.extensions.get::<MatchedPath>().cloned(),
         handler: H::NAME,
     }
+}
+
+/// Step 4 (`owner`): loads the resource `R` named by the path. Missing is 404.
+pub async fn load_resource<R, S, H>(parts: &mut Parts, state: &S) -> Result<R, Response>
+where
+    R: Resource<S>,
+    S: Send + Sync,
+    H: SecureHandler,
+{
+    let axum::extract::Path(key) =
+        from_parts::<axum::extract::Path<R::Key>, S>(parts, state).await?;
+    match R::load(key, state).await {
+        Ok(Some(resource)) => Ok(resource),
+        Ok(None) => {
+            deny(
+                &route_of::<H>(parts),
+                "owner",
+                "the resource does not exist",
+            );
+            Err(Rejection::NotFound.into_response())
+        }
+        Err(error) => Err(error.into_response()),
+    }
+}
+
+/// Step 4 (`owner`): the loaded resource's owner field against the principal, or the
+/// principal's role when `owner_or_role` is given. Not the owner is 403 (404 when the
+/// settings hide existence).
+pub fn check_owner<H, F>(parts: &Parts, owner: &F) -> Result<(), Response>
+where
+    H: SecureHandler,
+    F: OwnerId + ?Sized,
+{
+    let route = route_of::<H>(parts);
+    let security = parts.extensions.get::<SecurityHandle>().map(|h| &h.0);
+    let Some((security, authenticator)) =
+        security.and_then(|s| Some((s, s.authenticator.as_deref()?)))
+    else {
+        deny(
+            &route,
+            "owner",
+            "no security settings to check ownership with",
+        );
+        return Err(Rejection::Internal.into_response());
+    };
+    let Some(id) = authenticator.principal_id(&parts.extensions) else {
+        deny(&route, "owner", "no authenticated principal");
+        return Err(Rejection::Internal.into_response());
+    };
+    if owner.is_owned_by(id) {
+        allow(&route, "owner", "the principal owns the resource");
+        return Ok(());
+    }
+    if let Some(role) = H::POLICY.owner_or_role()
+        && authenticator.principal_has_role(&parts.extensions, role)
+    {
+        allow(
+            &route,
+            "owner",
+            "the principal holds the owner_or_role role",
+        );
+        return Ok(());
+    }
+    deny(&route, "owner", "the principal does not own the resource");
+    if security.hide_forbidden {
+        Err(Rejection::NotFound.into_response())
+    } else {
+        Err(Rejection::Forbidden.into_response())
+    }
+}
+
+fn allow(route: &Route, step: &'static str, reason: &str) {
+    tracing::info!(
+        target: "secure_endpoint::audit",
+        route = %route,
+        step,
+        decision = "allow",
+        reason,
+    );
 }
 
 /// Runs one parts extractor; its rejection is answered in the framework's JSON shape.

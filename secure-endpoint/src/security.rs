@@ -25,6 +25,7 @@ pub struct Security {
     pub(crate) authenticator: Option<Arc<dyn DynAuthenticator>>,
     pub(crate) max_token_bytes: usize,
     pub(crate) hsts: Option<HeaderValue>,
+    pub(crate) hide_forbidden: bool,
 }
 
 impl Security {
@@ -34,6 +35,7 @@ impl Security {
             authenticator: None,
             max_token_bytes: DEFAULT_MAX_TOKEN_BYTES,
             hsts: None,
+            hide_forbidden: false,
         }
     }
 }
@@ -44,6 +46,7 @@ impl fmt::Debug for Security {
             .field("authenticator", &self.authenticator.is_some())
             .field("max_token_bytes", &self.max_token_bytes)
             .field("hsts", &self.hsts)
+            .field("hide_forbidden", &self.hide_forbidden)
             .finish()
     }
 }
@@ -57,6 +60,7 @@ pub struct SecurityBuilder {
     authenticator: Option<Arc<dyn DynAuthenticator>>,
     max_token_bytes: usize,
     hsts: Option<(Duration, bool)>,
+    hide_forbidden: bool,
 }
 
 impl SecurityBuilder {
@@ -77,6 +81,13 @@ impl SecurityBuilder {
     /// reached over HTTPS.
     pub fn hsts(mut self, max_age: Duration, include_subdomains: bool) -> Self {
         self.hsts = Some((max_age, include_subdomains));
+        self
+    }
+
+    /// Answers 404 instead of 403 when a principal asks for a resource it does not own
+    /// (`owner`), so that callers cannot learn which ids exist. Off by default.
+    pub fn hide_forbidden_resources(mut self, hide: bool) -> Self {
+        self.hide_forbidden = hide;
         self
     }
 
@@ -109,6 +120,7 @@ impl SecurityBuilder {
             authenticator: self.authenticator,
             max_token_bytes: self.max_token_bytes,
             hsts,
+            hide_forbidden: self.hide_forbidden,
         })
     }
 }

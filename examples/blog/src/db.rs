@@ -144,6 +144,15 @@ impl Db {
         row.map(post_from_row).transpose()
     }
 
+    /// Deletes the post with `id`; whether it existed.
+    pub async fn delete_post(&self, id: i64) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query("DELETE FROM posts WHERE id = ?")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
     /// How many posts and users there are.
     pub async fn counts(&self) -> Result<(i64, i64), sqlx::Error> {
         let row = sqlx::query("SELECT (SELECT COUNT(*) FROM posts), (SELECT COUNT(*) FROM users)")

@@ -8,7 +8,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use secure_endpoint::{Claims, Error, public, secure};
+use secure_endpoint::{Claims, Error, Resource, public, secure};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -160,6 +160,22 @@ pub async fn get_post(State(db): State<Db>, Path(id): Path<i64>) -> Result<Json<
         Some(post) => Ok(Json(post)),
         None => Err(Error::client(StatusCode::NOT_FOUND, "Not found")),
     }
+}
+
+/// A post is loaded by the id in its path, for the routes that check its owner.
+impl Resource<AppState> for Post {
+    type Key = i64;
+
+    async fn load(id: i64, state: &AppState) -> Result<Option<Self>, Error> {
+        Ok(state.db.post(id).await?)
+    }
+}
+
+/// `DELETE /posts/{id}`: its author, or an admin, deletes a post.
+#[secure(auth, owner = "post.user_id", owner_or_role = "admin")]
+pub async fn delete_post(post: Post, State(db): State<Db>) -> Result<Json<Value>, Error> {
+    db.delete_post(post.id).await?;
+    Ok(Json(json!({ "success": true })))
 }
 
 /// `GET /me`: who the token says the caller is.

@@ -64,7 +64,10 @@ pub fn routes() -> SecureRouter<AppState> {
         .route("/auth/register", post(handlers::register))
         .route("/auth/login", post(handlers::login))
         .route("/posts", get(handlers::list_posts))
-        .route("/posts/{id}", get(handlers::get_post))
+        .route(
+            "/posts/{id}",
+            get(handlers::get_post).delete(handlers::delete_post),
+        )
         .route("/me", get(handlers::me))
         .route("/admin/stats", get(handlers::stats))
 }

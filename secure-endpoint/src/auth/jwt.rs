@@ -1,72 +1,64 @@
-//! JWT verification with jsonwebtoken: HMAC keys, an algorithm allow-list taken from
-//! configuration (never from the token), `exp` required, issuer and audience required
-//! when configured.
+//! JWT verification with jsonwebtoken.
+//!
+//! The accepted algorithms come from configuration, never from the token; `kid` only
+//! selects among configured keys; `jku`, `x5u` and an embedded `jwk` are never followed
+//! or trusted (the key always comes from configuration or the configured JWKS); a `crit`
+//! header is refused, since this verifier understands no extension.
 
 use std::fmt;
 use std::marker::PhantomData;
+use std::sync::Arc;
 use std::time::Duration;
 
 use jsonwebtoken::errors::ErrorKind;
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, Validation};
 use serde::de::DeserializeOwned;
 
+use super::jwks::Jwks;
 use super::{AuthError, Authenticator};
 use crate::{Claims, Principal, SetupError};
 
 /// The shortest HMAC secret accepted, in bytes.
 pub const MIN_HMAC_SECRET_BYTES: usize = 32;
 
-/// Verifies JWTs signed with a configured key, producing principals of type `C`
-/// ([`Claims`] by default).
-///
-/// - The accepted algorithms come from configuration; a token's `alg` only has to be
-///   one of them (`none` never is).
-/// - `exp` is required; `nbf` is checked when present; leeway is 30 s by default.
-/// - With [`issuer`](Self::issuer) or [`audience`](Self::audience) set, the claim is
-///   required and must match.
+/// A key that verifies signatures: an HMAC secret, or an RSA, ECDSA or EdDSA public key
+/// from PEM or DER, optionally with the `kid` tokens name it by.
 ///
 /// ```
-/// use secure_endpoint::JwtAuthenticator;
-/// use jsonwebtoken::Algorithm;
+/// use secure_endpoint::Key;
 ///
-/// let jwt = JwtAuthenticator::hmac(Algorithm::HS256, [7u8; 32])?
-///     .issuer("https://issuer.example")
-///     .audience("my-api");
+/// let current = Key::hmac([1u8; 32])?.kid("2026-11");
+/// let previous = Key::hmac([2u8; 32])?.kid("2026-10");
 /// # Ok::<(), secure_endpoint::SetupError>(())
 /// ```
-pub struct JwtAuthenticator<C = Claims> {
-    key: DecodingKey,
-    validation: Validation,
-    claims: PhantomData<fn() -> C>,
+#[derive(Clone)]
+pub struct Key {
+    pub(crate) kid: Option<String>,
+    pub(crate) algorithm: Option<Algorithm>,
+    pub(crate) key: DecodingKey,
 }
 
-impl<C> fmt::Debug for JwtAuthenticator<C> {
+impl fmt::Debug for Key {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // The key is never printed.
-        f.debug_struct("JwtAuthenticator")
-            .field("algorithms", &self.validation.algorithms)
-            .field("issuer", &self.validation.iss)
-            .field("audience", &self.validation.aud)
-            .field("leeway", &self.validation.leeway)
+        // Never the key material.
+        f.debug_struct("Key")
+            .field("kid", &self.kid)
+            .field("family", &self.key.family())
             .finish_non_exhaustive()
     }
 }
 
-const HMAC: [Algorithm; 3] = [Algorithm::HS256, Algorithm::HS384, Algorithm::HS512];
+fn bad_key(setting: &'static str, error: jsonwebtoken::errors::Error) -> SetupError {
+    SetupError::InvalidSetting {
+        setting,
+        reason: format!("not a usable key: {error}"),
+    }
+}
 
-impl JwtAuthenticator<Claims> {
-    /// Verifies tokens signed with the HMAC `secret` using `algorithm` (HS256, HS384 or
-    /// HS512). The secret must be at least 32 bytes.
-    pub fn hmac(algorithm: Algorithm, secret: impl AsRef<[u8]>) -> Result<Self, SetupError> {
+impl Key {
+    /// An HMAC secret (HS256/384/512); at least 32 bytes.
+    pub fn hmac(secret: impl AsRef<[u8]>) -> Result<Key, SetupError> {
         let secret = secret.as_ref();
-        if !HMAC.contains(&algorithm) {
-            return Err(SetupError::InvalidSetting {
-                setting: "algorithm",
-                reason: format!(
-                    "{algorithm:?} is not an HMAC algorithm; use HS256, HS384 or HS512"
-                ),
-            });
-        }
         if secret.len() < MIN_HMAC_SECRET_BYTES {
             return Err(SetupError::WeakSecret {
                 setting: "secret",
@@ -74,21 +66,202 @@ impl JwtAuthenticator<Claims> {
                 min: MIN_HMAC_SECRET_BYTES,
             });
         }
-        let mut validation = Validation::new(algorithm);
-        validation.set_required_spec_claims(&["exp"]);
-        validation.validate_exp = true;
-        validation.validate_nbf = true;
-        validation.validate_aud = false;
-        validation.leeway = 30;
-        Ok(JwtAuthenticator {
-            key: DecodingKey::from_secret(secret),
-            validation,
+        Ok(Key::from_decoding(DecodingKey::from_secret(secret)))
+    }
+
+    /// An RSA public key in PEM (PKCS#1 or SPKI), for RS256/384/512 and PS256/384/512.
+    pub fn rsa_pem(pem: &[u8]) -> Result<Key, SetupError> {
+        DecodingKey::from_rsa_pem(pem)
+            .map(Key::from_decoding)
+            .map_err(|e| bad_key("rsa_pem", e))
+    }
+
+    /// An RSA public key in PKCS#1 DER. Not parsed until the first token: a wrong
+    /// DER is refused then (401, logged), not here.
+    pub fn rsa_der(der: &[u8]) -> Key {
+        Key::from_decoding(DecodingKey::from_rsa_der(der))
+    }
+
+    /// An ECDSA public key in PEM, for ES256 (P-256) or ES384 (P-384).
+    pub fn ec_pem(pem: &[u8]) -> Result<Key, SetupError> {
+        DecodingKey::from_ec_pem(pem)
+            .map(Key::from_decoding)
+            .map_err(|e| bad_key("ec_pem", e))
+    }
+
+    /// An ECDSA public key as a DER-encoded curve point.
+    pub fn ec_der(der: &[u8]) -> Key {
+        Key::from_decoding(DecodingKey::from_ec_der(der))
+    }
+
+    /// An Ed25519 public key in PEM, for EdDSA.
+    pub fn ed_pem(pem: &[u8]) -> Result<Key, SetupError> {
+        DecodingKey::from_ed_pem(pem)
+            .map(Key::from_decoding)
+            .map_err(|e| bad_key("ed_pem", e))
+    }
+
+    /// An Ed25519 public key as its 32 raw bytes.
+    pub fn ed_der(der: &[u8]) -> Key {
+        Key::from_decoding(DecodingKey::from_ed_der(der))
+    }
+
+    /// Names the key: a token whose header carries `kid` is verified only with the key
+    /// of that id.
+    pub fn kid(mut self, kid: impl Into<String>) -> Key {
+        self.kid = Some(kid.into());
+        self
+    }
+
+    pub(crate) fn from_decoding(key: DecodingKey) -> Key {
+        Key {
+            kid: None,
+            algorithm: None,
+            key,
+        }
+    }
+
+    /// Whether this key may verify a token with `alg` and `kid`.
+    pub(crate) fn serves(&self, alg: Algorithm, kid: Option<&str>) -> bool {
+        self.key.family() == alg.family()
+            && self.algorithm.is_none_or(|only| only == alg)
+            && kid.is_none_or(|kid| self.kid.as_deref() == Some(kid))
+    }
+}
+
+/// Verifies JWTs, producing principals of type `C` ([`Claims`] by default).
+///
+/// - The accepted algorithms are configured; a token's `alg` only has to be one of them,
+///   and the key that verifies it must be of that algorithm's family (`none` is never
+///   accepted; an HMAC token never meets an RSA key).
+/// - `exp` is required and must be a number; `nbf` is checked when present; leeway is
+///   30 s by default.
+/// - With [`issuer`](Self::issuer) or [`audience`](Self::audience) set, the claim is
+///   required, not merely checked when present.
+/// - Keys are configured ([`Key`]) or fetched from a JWKS URL ([`Jwks`]).
+///
+/// ```
+/// use secure_endpoint::{JwtAuthenticator, Key};
+/// use jsonwebtoken::Algorithm;
+///
+/// let jwt = JwtAuthenticator::new(&[Algorithm::HS256], Key::hmac([7u8; 32])?)?
+///     .issuer("https://issuer.example")
+///     .audience("my-api");
+/// # Ok::<(), secure_endpoint::SetupError>(())
+/// ```
+pub struct JwtAuthenticator<C = Claims> {
+    algorithms: Vec<Algorithm>,
+    keys: Vec<Key>,
+    jwks: Option<Arc<Jwks>>,
+    /// The validation rules with every configured algorithm, before the split per family.
+    template: Validation,
+    /// One validation per key family, holding only that family's algorithms: jsonwebtoken
+    /// refuses a validation that mixes families with a key of one family.
+    by_family: Vec<(AlgorithmFamily, Validation)>,
+    claims: PhantomData<fn() -> C>,
+}
+
+impl<C> fmt::Debug for JwtAuthenticator<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JwtAuthenticator")
+            .field("algorithms", &self.algorithms)
+            .field("keys", &self.keys)
+            .field("jwks", &self.jwks.is_some())
+            .field("issuer", &self.template.iss)
+            .field("audience", &self.template.aud)
+            .field("leeway", &self.template.leeway)
+            .finish_non_exhaustive()
+    }
+}
+
+impl JwtAuthenticator<Claims> {
+    /// Verifies tokens signed with `key` using one of `algorithms`.
+    pub fn new(algorithms: &[Algorithm], key: Key) -> Result<Self, SetupError> {
+        Self::empty(algorithms)?.key(key)
+    }
+
+    /// Verifies tokens signed with the HMAC `secret` using `algorithm` (HS256, HS384 or
+    /// HS512). The secret must be at least 32 bytes.
+    pub fn hmac(algorithm: Algorithm, secret: impl AsRef<[u8]>) -> Result<Self, SetupError> {
+        if algorithm.family() != AlgorithmFamily::Hmac {
+            return Err(SetupError::InvalidSetting {
+                setting: "algorithm",
+                reason: format!(
+                    "{algorithm:?} is not an HMAC algorithm; use HS256, HS384 or HS512"
+                ),
+            });
+        }
+        Self::new(&[algorithm], Key::hmac(secret)?)
+    }
+
+    /// Verifies tokens with the keys of a JWKS, fetched and refreshed as [`Jwks`]
+    /// describes. HMAC algorithms are refused: a published key set holds public keys.
+    pub fn jwks(algorithms: &[Algorithm], jwks: Jwks) -> Result<Self, SetupError> {
+        if algorithms
+            .iter()
+            .any(|a| a.family() == AlgorithmFamily::Hmac)
+        {
+            return Err(SetupError::InvalidSetting {
+                setting: "algorithms",
+                reason: "a JWKS publishes public keys; HMAC algorithms cannot be verified with one"
+                    .into(),
+            });
+        }
+        let mut jwt = Self::empty(algorithms)?;
+        jwt.jwks = Some(Arc::new(jwks));
+        Ok(jwt)
+    }
+
+    fn empty(algorithms: &[Algorithm]) -> Result<Self, SetupError> {
+        let first = *algorithms
+            .first()
+            .ok_or_else(|| SetupError::InvalidSetting {
+                setting: "algorithms",
+                reason: "at least one algorithm is required".into(),
+            })?;
+        let mut template = Validation::new(first);
+        template.algorithms = algorithms.to_vec();
+        template.set_required_spec_claims(&["exp"]);
+        template.validate_exp = true;
+        template.validate_nbf = true;
+        template.validate_aud = false;
+        template.leeway = 30;
+        let mut jwt = JwtAuthenticator {
+            algorithms: algorithms.to_vec(),
+            keys: Vec::new(),
+            jwks: None,
+            template,
+            by_family: Vec::new(),
             claims: PhantomData,
-        })
+        };
+        jwt.rebuild();
+        Ok(jwt)
     }
 }
 
 impl<C> JwtAuthenticator<C> {
+    /// Adds another key (several keys of one family are told apart by `kid`).
+    pub fn key(mut self, key: Key) -> Result<Self, SetupError> {
+        let family = key.key.family();
+        if !self.algorithms.iter().any(|a| a.family() == family) {
+            return Err(SetupError::InvalidSetting {
+                setting: "key",
+                reason: format!(
+                    "a {family:?} key can verify none of the configured algorithms {:?}",
+                    self.algorithms
+                ),
+            });
+        }
+        if key.kid.is_some() && self.keys.iter().any(|k| k.kid == key.kid) {
+            return Err(SetupError::InvalidSetting {
+                setting: "key",
+                reason: format!("two keys share the kid {:?}", key.kid.unwrap_or_default()),
+            });
+        }
+        self.keys.push(key);
+        Ok(self)
+    }
+
     /// Produces principals of type `D` (your own claims type implementing
     /// [`Principal`]) instead of [`Claims`].
     ///
@@ -106,56 +279,85 @@ impl<C> JwtAuthenticator<C> {
     /// ```
     pub fn claims<D>(self) -> JwtAuthenticator<D> {
         JwtAuthenticator {
-            key: self.key,
-            validation: self.validation,
+            algorithms: self.algorithms,
+            keys: self.keys,
+            jwks: self.jwks,
+            template: self.template,
+            by_family: self.by_family,
             claims: PhantomData,
         }
     }
 
-    /// Replaces the accepted algorithms; each must suit the key (HMAC for an HMAC key).
-    pub fn algorithms(mut self, algorithms: &[Algorithm]) -> Result<Self, SetupError> {
-        if algorithms.is_empty() {
-            return Err(SetupError::InvalidSetting {
-                setting: "algorithms",
-                reason: "at least one algorithm is required".into(),
-            });
-        }
-        if let Some(other) = algorithms.iter().find(|a| !HMAC.contains(a)) {
-            return Err(SetupError::InvalidSetting {
-                setting: "algorithms",
-                reason: format!("{other:?} cannot be verified with an HMAC key"),
-            });
-        }
-        self.validation.algorithms = algorithms.to_vec();
-        Ok(self)
-    }
-
     /// Requires `iss` to equal `issuer`.
     pub fn issuer(mut self, issuer: &str) -> Self {
-        self.validation.set_issuer(&[issuer]);
-        self.require("iss");
+        self.template.set_issuer(&[issuer]);
+        self.template.required_spec_claims.insert("iss".to_owned());
+        self.rebuild();
         self
     }
 
     /// Requires `aud` to contain `audience`.
     pub fn audience(mut self, audience: &str) -> Self {
-        self.validation.set_audience(&[audience]);
-        self.validation.validate_aud = true;
-        self.require("aud");
+        self.template.set_audience(&[audience]);
+        self.template.validate_aud = true;
+        self.template.required_spec_claims.insert("aud".to_owned());
+        self.rebuild();
         self
     }
 
     /// Clock skew tolerated on `exp` and `nbf` (default 30 s).
     pub fn leeway(mut self, leeway: Duration) -> Self {
-        self.validation.leeway = leeway.as_secs();
+        self.template.leeway = leeway.as_secs();
+        self.rebuild();
         self
     }
 
-    fn require(&mut self, claim: &str) {
-        self.validation
-            .required_spec_claims
-            .insert(claim.to_owned());
+    fn rebuild(&mut self) {
+        let mut by_family: Vec<(AlgorithmFamily, Validation)> = Vec::new();
+        for alg in &self.algorithms {
+            let family = alg.family();
+            match by_family.iter_mut().find(|(f, _)| *f == family) {
+                Some((_, validation)) => validation.algorithms.push(*alg),
+                None => {
+                    let mut validation = self.template.clone();
+                    validation.algorithms = vec![*alg];
+                    by_family.push((family, validation));
+                }
+            }
+        }
+        self.by_family = by_family;
     }
+
+    fn verify(&self, token: &str, keys: &[Key], alg: Algorithm, kid: Option<&str>) -> Verdict<C>
+    where
+        C: DeserializeOwned,
+    {
+        let Some((_, validation)) = self.by_family.iter().find(|(f, _)| *f == alg.family()) else {
+            return Verdict::Refused(AuthError::new("algorithm not allowed"));
+        };
+        let mut tried = false;
+        for key in keys.iter().filter(|k| k.serves(alg, kid)) {
+            tried = true;
+            match jsonwebtoken::decode::<C>(token, &key.key, validation) {
+                Ok(data) => return Verdict::Accepted(data.claims),
+                // Another key of the family may have signed it.
+                Err(e) if matches!(e.kind(), ErrorKind::InvalidSignature) => {}
+                Err(e) => return Verdict::Refused(AuthError::new(describe(e.kind()))),
+            }
+        }
+        if tried {
+            Verdict::Refused(AuthError::new("bad signature"))
+        } else {
+            Verdict::NoKey
+        }
+    }
+}
+
+enum Verdict<C> {
+    Accepted(C),
+    Refused(AuthError),
+    /// No configured key has this token's `kid` (or family).
+    NoKey,
 }
 
 impl<C> Authenticator for JwtAuthenticator<C>
@@ -165,9 +367,37 @@ where
     type Principal = C;
 
     async fn authenticate(&self, token: &str) -> Result<C, AuthError> {
-        jsonwebtoken::decode::<C>(token, &self.key, &self.validation)
-            .map(|data| data.claims)
-            .map_err(|error| AuthError::new(describe(error.kind())))
+        let header =
+            jsonwebtoken::decode_header(token).map_err(|e| AuthError::new(describe(e.kind())))?;
+        if header.crit.is_some() {
+            return Err(AuthError::new(
+                "token has a crit header this verifier does not understand",
+            ));
+        }
+        if !self.algorithms.contains(&header.alg) {
+            return Err(AuthError::new("algorithm not allowed"));
+        }
+        let kid = header.kid.as_deref();
+        match self.verify(token, &self.keys, header.alg, kid) {
+            Verdict::Accepted(claims) => return Ok(claims),
+            Verdict::Refused(error) => return Err(error),
+            Verdict::NoKey => {}
+        }
+        let Some(jwks) = &self.jwks else {
+            return Err(AuthError::new(
+                "no configured key matches the token's kid and algorithm",
+            ));
+        };
+        let keys = jwks.keys_for(kid).await;
+        match self.verify(token, &keys, header.alg, kid) {
+            Verdict::Accepted(claims) => Ok(claims),
+            Verdict::Refused(error) => Err(error),
+            Verdict::NoKey => Err(AuthError::new(if keys.is_empty() {
+                "no keys available from the JWKS yet"
+            } else {
+                "no JWKS key matches the token's kid and algorithm"
+            })),
+        }
     }
 }
 
@@ -179,6 +409,7 @@ fn describe(kind: &ErrorKind) -> &'static str {
         ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => {
             "algorithm not allowed for this key"
         }
+        ErrorKind::InvalidKeyFormat => "the configured key cannot verify this token",
         ErrorKind::MissingRequiredClaim(_) => "a required claim is missing",
         ErrorKind::ExpiredSignature => "token expired",
         ErrorKind::InvalidIssuer => "wrong issuer",

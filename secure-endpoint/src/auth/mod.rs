@@ -1,6 +1,8 @@
 //! Authentication: the [`Authenticator`] trait, bearer-token extraction, and the
 //! built-in JWT verifier.
 
+mod api_key;
+mod jwks;
 mod jwt;
 
 use std::borrow::Cow;
@@ -11,7 +13,9 @@ use std::pin::Pin;
 use http::HeaderMap;
 use http::header::AUTHORIZATION;
 
-pub use jwt::JwtAuthenticator;
+pub use api_key::{ApiKeys, MIN_API_KEY_LEN};
+pub use jwks::{FetchKeys, Jwks};
+pub use jwt::{JwtAuthenticator, Key, MIN_HMAC_SECRET_BYTES};
 
 use crate::{Policy, Principal};
 
@@ -49,6 +53,36 @@ pub trait Authenticator: Send + Sync + 'static {
         &self,
         token: &str,
     ) -> impl Future<Output = Result<Self::Principal, AuthError>> + Send;
+}
+
+/// Two authenticators producing the same principal type: the first is tried, then the
+/// second, so a route accepts either credential (a JWT or an API key, say).
+///
+/// ```
+/// use secure_endpoint::{ApiKeys, Claims, JwtAuthenticator, Security};
+///
+/// let jwt = JwtAuthenticator::hmac(jsonwebtoken::Algorithm::HS256, [7u8; 32])?;
+/// let keys = ApiKeys::<Claims>::new();
+/// let security = Security::builder().authenticator((jwt, keys)).build()?;
+/// # Ok::<(), secure_endpoint::SetupError>(())
+/// ```
+impl<A, B> Authenticator for (A, B)
+where
+    A: Authenticator,
+    B: Authenticator<Principal = A::Principal>,
+{
+    type Principal = A::Principal;
+
+    async fn authenticate(&self, token: &str) -> Result<Self::Principal, AuthError> {
+        match self.0.authenticate(token).await {
+            Ok(principal) => Ok(principal),
+            Err(first) => self
+                .1
+                .authenticate(token)
+                .await
+                .map_err(|second| AuthError::new(format!("{first}; {second}"))),
+        }
+    }
 }
 
 /// Why a credential was refused; for the log only.
@@ -103,6 +137,12 @@ pub(crate) trait DynAuthenticator: Send + Sync {
         policy: &'static Policy,
         extensions: &'a mut http::Extensions,
     ) -> BoxFuture<'a, Result<(), Denial>>;
+
+    /// The id of the principal `authorize` left in `extensions`.
+    fn principal_id<'a>(&self, extensions: &'a http::Extensions) -> Option<&'a str>;
+
+    /// Whether that principal holds `role`.
+    fn principal_has_role(&self, extensions: &http::Extensions, role: &str) -> bool;
 }
 
 impl<A: Authenticator> DynAuthenticator for A {
@@ -121,6 +161,16 @@ impl<A: Authenticator> DynAuthenticator for A {
             extensions.insert(principal);
             Ok(())
         })
+    }
+
+    fn principal_id<'a>(&self, extensions: &'a http::Extensions) -> Option<&'a str> {
+        extensions.get::<A::Principal>().map(Principal::id)
+    }
+
+    fn principal_has_role(&self, extensions: &http::Extensions, role: &str) -> bool {
+        extensions
+            .get::<A::Principal>()
+            .is_some_and(|p| p.has_role(role))
     }
 }
 
