@@ -84,13 +84,22 @@ macro_rules! integer_owner_ids {
         $(
             impl OwnerId for $ty {
                 fn is_owned_by(&self, principal_id: &str) -> bool {
-                    // `parse` accepts a leading `+`; an id is written without one.
-                    !principal_id.starts_with('+')
+                    canonical_integer(principal_id)
                         && principal_id.parse::<$ty>().is_ok_and(|id| id == *self)
                 }
             }
         )*
     };
+}
+
+/// Only the one decimal spelling of a number names its owner: `"7"`, not `"07"` or `"+7"`,
+/// which an issuer with string ids may give to another principal.
+fn canonical_integer(text: &str) -> bool {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && (digits == "0" || !digits.starts_with('0'))
+        && text != "-0"
 }
 
 integer_owner_ids!(i8 i16 i32 i64 i128 isize u8 u16 u32 u64 u128 usize);
@@ -128,6 +137,10 @@ mod tests {
         assert!(42i64.is_owned_by("42"));
         assert!(!42i64.is_owned_by("43"));
         assert!(!42i64.is_owned_by("+42"));
+        assert!(!42i64.is_owned_by("042"));
+        assert!(0u32.is_owned_by("0"));
+        assert!(!0i32.is_owned_by("-0"));
+        assert!((-5i32).is_owned_by("-5"));
         assert!(!42i64.is_owned_by("42 "));
         assert!(!42u8.is_owned_by("298"));
         assert!(!1i64.is_owned_by(""));

@@ -127,3 +127,82 @@ pub fn assert_security_headers(response: &reqwest::Response) {
         "an X-Powered-By header was sent"
     );
 }
+
+/// The test key pairs of `tests/keys/` (`a`: the server's, `b`: another).
+pub mod keys {
+    macro_rules! key_files {
+        ($($name:ident => $file:literal,)*) => {
+            $(
+                #[doc = concat!("`tests/keys/", $file, "`")]
+                pub const $name: &[u8] = include_bytes!(concat!("../keys/", $file));
+            )*
+        };
+    }
+
+    key_files! {
+        RSA_A => "rsa_a.pem",
+        RSA_A_PUB => "rsa_a.pub.pem",
+        RSA_A_PUB_DER => "rsa_a.pub.der",
+        RSA_B => "rsa_b.pem",
+        RSA_B_PUB => "rsa_b.pub.pem",
+        EC256_A => "ec256_a.pem",
+        EC256_A_PUB => "ec256_a.pub.pem",
+        EC256_B => "ec256_b.pem",
+        EC384_A => "ec384_a.pem",
+        EC384_A_PUB => "ec384_a.pub.pem",
+        EC384_B => "ec384_b.pem",
+        ED_A => "ed_a.pem",
+        ED_A_PUB => "ed_a.pub.pem",
+        ED_B => "ed_b.pem",
+        ED_B_PUB => "ed_b.pub.pem",
+    }
+
+    /// The raw 32-byte Ed25519 public key inside an SPKI PEM, base64url-encoded as a
+    /// JWK's `x`.
+    pub fn ed25519_x(spki_pem: &[u8]) -> String {
+        use base64::Engine;
+        let text = std::str::from_utf8(spki_pem).expect("PEM is text");
+        let body: String = text.lines().filter(|l| !l.starts_with("-----")).collect();
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .expect("PEM body is base64");
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&der[der.len() - 32..])
+    }
+}
+
+/// Serves a router with `security` on an ephemeral port; returns its base URL.
+pub async fn serve_secured(router: SecureRouter, security: secure_endpoint::Security) -> String {
+    serve(router.with_security(security)).await
+}
+
+/// GET `url` with an optional bearer token.
+pub async fn get(url: &str, token: Option<&str>) -> reqwest::Response {
+    let mut request = reqwest::Client::new().get(url);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    request.send().await.expect("request sent")
+}
+
+/// Asserts the one 401 every token failure gets: same status, challenge and body.
+pub async fn assert_unauthorized(response: reqwest::Response, token_given: bool) {
+    assert_eq!(response.status(), reqwest::StatusCode::UNAUTHORIZED);
+    assert_security_headers(&response);
+    let challenge = response
+        .headers()
+        .get("www-authenticate")
+        .expect("a challenge")
+        .to_str()
+        .expect("ASCII")
+        .to_owned();
+    if token_given {
+        assert_eq!(challenge, r#"Bearer error="invalid_token""#);
+    } else {
+        assert_eq!(challenge, "Bearer");
+    }
+    assert_eq!(response.headers()["content-type"], "application/json");
+    assert_eq!(
+        response.text().await.expect("body"),
+        r#"{"error":"Unauthorized"}"#
+    );
+}

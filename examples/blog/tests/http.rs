@@ -224,6 +224,11 @@ fn the_inventory_lists_every_route_with_its_policy() {
         ),
         ("GET", "/posts", "public (posts are published)"),
         ("GET", "/posts/{id}", "public (posts are published)"),
+        (
+            "DELETE",
+            "/posts/{id}",
+            "auth, owner post.user_id, or role admin",
+        ),
         ("GET", "/me", "auth"),
         ("GET", "/admin/stats", "auth, role admin"),
     ]
@@ -235,4 +240,72 @@ fn the_inventory_lists_every_route_with_its_policy() {
             .iter()
             .all(|r| matches!(r.policy, RoutePolicy::Declared(_)))
     );
+}
+
+async fn delete(base: &str, path: &str, token: Option<&str>) -> reqwest::Response {
+    let mut request = reqwest::Client::new().delete(format!("{base}{path}"));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    request.send().await.unwrap()
+}
+
+/// Registers `alice` (id 1) and `bob` (id 2) and gives alice a post.
+async fn alice_bob_and_a_post(base: &str, state: &AppState) -> (String, String, blog::Post) {
+    let alice = register_and_login(base, "alice").await;
+    let bob = register_and_login(base, "bob").await;
+    let post = state
+        .db
+        .create_post(1, "Alice's", "Mine", &[])
+        .await
+        .unwrap();
+    (alice, bob, post)
+}
+
+#[tokio::test]
+async fn another_users_delete_is_refused_and_the_post_remains() {
+    let (base, state) = start().await;
+    let (_alice, bob, post) = alice_bob_and_a_post(&base, &state).await;
+    let response = delete(&base, &format!("/posts/{}", post.id), Some(&bob)).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_security_headers(&response);
+    assert_eq!(response.text().await.unwrap(), r#"{"error":"Forbidden"}"#);
+    assert_eq!(state.db.post(post.id).await.unwrap(), Some(post));
+}
+
+#[tokio::test]
+async fn the_owner_deletes_their_post() {
+    let (base, state) = start().await;
+    let (alice, _bob, post) = alice_bob_and_a_post(&base, &state).await;
+    let response = delete(&base, &format!("/posts/{}", post.id), Some(&alice)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.json::<Value>().await.unwrap(),
+        json!({"success": true})
+    );
+    assert_eq!(state.db.post(post.id).await.unwrap(), None);
+    let response = delete(&base, &format!("/posts/{}", post.id), Some(&alice)).await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn an_admin_deletes_anyones_post() {
+    let (base, state) = start().await;
+    let (_alice, _bob, post) = alice_bob_and_a_post(&base, &state).await;
+    let root = register_and_login(&base, "root").await;
+    let response = delete(&base, &format!("/posts/{}", post.id), Some(&root)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(state.db.post(post.id).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn deleting_a_missing_post_is_404_and_anonymous_is_401() {
+    let (base, state) = start().await;
+    let (alice, _bob, post) = alice_bob_and_a_post(&base, &state).await;
+    let response = delete(&base, "/posts/4242", Some(&alice)).await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert_eq!(response.text().await.unwrap(), r#"{"error":"Not found"}"#);
+    let response = delete(&base, &format!("/posts/{}", post.id), None).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(state.db.post(post.id).await.unwrap(), Some(post));
 }

@@ -3,7 +3,9 @@
 
 use jsonwebtoken::Algorithm;
 use reqwest::StatusCode;
-use secure_endpoint_tests::{SECRET, assert_security_headers, forge, mint, mint_with, now};
+use secure_endpoint_tests::{
+    SECRET, assert_security_headers, assert_unauthorized, forge, mint, mint_with, now,
+};
 use serde_json::{Value, json};
 
 use crate::app::{AUDIENCE, ISSUER, start};
@@ -19,38 +21,7 @@ fn claims(sub: &str, roles: &[&str]) -> Value {
 }
 
 async fn get(base: &str, path: &str, token: Option<&str>) -> reqwest::Response {
-    let mut request = reqwest::Client::new().get(format!("{base}{path}"));
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    request.send().await.expect("request sent")
-}
-
-/// Asserts the one 401 every token failure gets, and that its body says nothing more.
-async fn assert_unauthorized(response: reqwest::Response, token_given: bool) {
-    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-    assert_security_headers(&response);
-    let challenge = response
-        .headers()
-        .get("www-authenticate")
-        .expect("a challenge")
-        .to_str()
-        .unwrap()
-        .to_owned();
-    if token_given {
-        assert_eq!(challenge, r#"Bearer error="invalid_token""#);
-    } else {
-        assert_eq!(challenge, "Bearer");
-    }
-    assert_eq!(
-        response.headers()["content-type"],
-        "application/json",
-        "401 body is JSON"
-    );
-    assert_eq!(
-        response.text().await.unwrap(),
-        r#"{"error":"Unauthorized"}"#
-    );
+    secure_endpoint_tests::get(&format!("{base}{path}"), token).await
 }
 
 #[tokio::test]

@@ -1,6 +1,11 @@
 //! Integration tests over real HTTP: every server listens on 127.0.0.1:0.
 
+mod api_keys;
 mod app;
+mod attacks;
 mod auth;
 mod errors;
+mod jwks;
+mod key_families;
+mod owner;
 mod router;
