@@ -146,28 +146,32 @@ fn handler_impl(args: &Args, handler: &Handler, inner: &syn::Ident) -> TokenStre
         .collect();
 
     let mut bounds = Vec::with_capacity(count);
+    let mut checks = Vec::new();
     let mut steps = Vec::with_capacity(count + 1);
     if let Some((index, owner)) = owned {
         let ty = &handler.params[index].ty;
         let arg = &arg_names[index];
         bounds.push(quote_spanned! {ty.span()=>
-            #ty: #private::Resource<__S>
+            #ty: #private::LoadableFrom<__S>
+        });
+        // Spanned on the parameter's type: a type that is not a `Resource` is reported
+        // there, by `Resource`'s own diagnostic.
+        checks.push(quote_spanned! {ty.span()=>
+            const _: () = #private::assert_resource::<#ty>();
         });
         let fields = &owner.fields;
         // Spanned on the `owner` string: a missing field, or one that cannot be compared
         // with the principal's id, is reported there.
-        let owner_field = quote_spanned! {owner.lit.span()=>
-            &#arg #(.#fields)*
+        let check = quote_spanned! {owner.lit.span()=>
+            #private::check_owner::<#ident, _>(&__parts, &#arg #(.#fields)*)
         };
         steps.push(quote! {
             let #arg = match #private::load_resource::<#ty, __S, #ident>(&mut __parts, &__state).await {
                 ::core::result::Result::Ok(value) => value,
                 ::core::result::Result::Err(response) => return response,
             };
-            if let ::core::result::Result::Err(response) =
-                #private::check_owner::<#ident, _>(&__parts, #owner_field)
-            {
-                return response;
+            if let ::core::result::Result::Err(rejection) = #check {
+                return #private::respond(rejection);
             }
         });
     }
@@ -209,6 +213,8 @@ fn handler_impl(args: &Args, handler: &Handler, inner: &syn::Ident) -> TokenStre
     };
 
     quote! {
+        #(#checks)*
+
         impl #generics #private::Handler<#marker, __S> for #ident
         where
             __S: ::core::clone::Clone + ::core::marker::Send + ::core::marker::Sync + 'static,

@@ -33,11 +33,18 @@
 //!    reason goes to the log.
 //! 2. **Roles and scopes** (`role`, `roles`, `scope`, `scopes`): at least one of the
 //!    roles, every one of the scopes; `403 {"error":"Forbidden"}` otherwise.
-//! 3. **The handler's extractors**, in order. Their rejections keep their status and get
+//! 3. **Resource and ownership** (`owner = "post.user_id"`): the parameter `post` is
+//!    loaded through its [`Resource`] implementation (key from the path). Missing:
+//!    `404 {"error":"Not found"}`; not the principal's ([`OwnerId`] compares the field with
+//!    [`Principal::id`]): 403, or 404 with
+//!    [`hide_forbidden_resources`](SecurityBuilder::hide_forbidden_resources).
+//!    `owner_or_role = "admin"` lets that role pass. The loaded value is handed to the
+//!    handler; it is not loaded twice.
+//! 4. **The handler's extractors**, in order. Their rejections keep their status and get
 //!    the JSON shape (`{"error":"Bad request"}`); axum's text, which can quote the input,
 //!    is not sent.
-//! 4. **The handler.**
-//! 5. **Sanitizing**: a 5xx of any origin, an [`Error`] returned with `?`, or a panic
+//! 5. **The handler.**
+//! 6. **Sanitizing**: a 5xx of any origin, an [`Error`] returned with `?`, or a panic
 //!    becomes `500 {"error":"An unexpected error occurred","request_id":"…"}`; the detail
 //!    is logged with `tracing` under that request id. 4xx responses the handler builds
 //!    on purpose pass through.
@@ -52,9 +59,11 @@
 //! | `auth` | a verified principal is required (401 otherwise) |
 //! | `role = "admin"` / `roles = ["a", "b"]` | the principal holds at least one of these roles (403 otherwise) |
 //! | `scope = "posts:write"` / `scopes = [...]` | the principal holds every one of these scopes (403 otherwise) |
+//! | `owner = "post.user_id"` | the parameter `post` is a loaded [`Resource`]; its `user_id` must be the principal's id (404 when missing, 403 when someone else's) |
+//! | `owner_or_role = "admin"` | with `owner`: principals holding this role pass the ownership check |
 //! | `reason = "…"` | on `#[public]`: why anyone may call it, shown in the inventory |
 //!
-//! `owner`, `owner_or_role`, `validate`, `validate_query`, `rate` and `rate_key` are
+//! `validate`, `validate_query`, `rate` and `rate_key` are
 //! part of the grammar but not enforced by this version: giving one is a compile error
 //! saying so, never a silently missing protection.
 //!
@@ -67,6 +76,11 @@
 //!   `Handler`, so even a handler smuggled into a plain axum router is checked (and
 //!   refuses with 500 when it finds no security settings, rather than admitting).
 //! - A handler's own `Cache-Control` is kept; every other security header is set.
+//! - Authentication accepts JWTs ([`JwtAuthenticator`]: HMAC, RSA, RSA-PSS, ECDSA and
+//!   EdDSA keys from PEM or DER, or a [`Jwks`]), API keys ([`ApiKeys`]), or both on one
+//!   route (a pair of authenticators is tried in order).
+//! - An owner id compares with the principal's id only in its one canonical spelling:
+//!   owner `7` is not principal `"07"`.
 //! - The principal reaches handlers as [`Claims`] or [`Authenticated<P>`]; a handler
 //!   that asks for it on a route without `auth` gets 401.
 

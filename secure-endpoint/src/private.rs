@@ -4,7 +4,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use axum::extract::MatchedPath;
-pub use axum::extract::{FromRequest, FromRequestParts, Request};
+pub use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
 pub use axum::handler::Handler;
 use axum::response::{IntoResponse, Response};
 use http::request::Parts;
@@ -15,7 +15,7 @@ use crate::finish::SecurityHandle;
 pub use crate::handler::SecureHandler;
 pub use crate::policy::Policy;
 use crate::rejection::reshape_rejection;
-pub use crate::resource::{OwnerId, Resource};
+pub use crate::resource::{LoadableFrom, OwnerId, Resource, assert_resource};
 
 /// The proof that a policy was declared by an attribute; see
 /// [`SecureHandler`](crate::SecureHandler).
@@ -130,13 +130,13 @@ fn route_of<H: SecureHandler>(parts: &Parts) -> Route {
 /// Step 4 (`owner`): loads the resource `R` named by the path. Missing is 404.
 pub async fn load_resource<R, S, H>(parts: &mut Parts, state: &S) -> Result<R, Response>
 where
-    R: Resource<S>,
+    R: LoadableFrom<S>,
     S: Send + Sync,
     H: SecureHandler,
 {
     let axum::extract::Path(key) =
         from_parts::<axum::extract::Path<R::Key>, S>(parts, state).await?;
-    match R::load(key, state).await {
+    match R::load_from(key, state).await {
         Ok(Some(resource)) => Ok(resource),
         Ok(None) => {
             deny(
@@ -153,7 +153,7 @@ where
 /// Step 4 (`owner`): the loaded resource's owner field against the principal, or the
 /// principal's role when `owner_or_role` is given. Not the owner is 403 (404 when the
 /// settings hide existence).
-pub fn check_owner<H, F>(parts: &Parts, owner: &F) -> Result<(), Response>
+pub fn check_owner<H, F>(parts: &Parts, owner: &F) -> Result<(), Rejection>
 where
     H: SecureHandler,
     F: OwnerId + ?Sized,
@@ -168,11 +168,11 @@ where
             "owner",
             "no security settings to check ownership with",
         );
-        return Err(Rejection::Internal.into_response());
+        return Err(Rejection::Internal);
     };
     let Some(id) = authenticator.principal_id(&parts.extensions) else {
         deny(&route, "owner", "no authenticated principal");
-        return Err(Rejection::Internal.into_response());
+        return Err(Rejection::Internal);
     };
     if owner.is_owned_by(id) {
         allow(&route, "owner", "the principal owns the resource");
@@ -190,9 +190,9 @@ where
     }
     deny(&route, "owner", "the principal does not own the resource");
     if security.hide_forbidden {
-        Err(Rejection::NotFound.into_response())
+        Err(Rejection::NotFound)
     } else {
-        Err(Rejection::Forbidden.into_response())
+        Err(Rejection::Forbidden)
     }
 }
 

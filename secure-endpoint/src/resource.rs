@@ -11,26 +11,23 @@ use crate::Error;
 /// `#[secure(auth, owner = "param.field")]`.
 ///
 /// Its key is taken from the path (as `Path<Self::Key>` would extract it) and it is
-/// loaded from the router's state `S`. `Ok(None)` answers 404; an error answers the
-/// generic 500 (the error is logged).
+/// loaded from [`State`](Resource::State), which the router's state provides through
+/// [`FromRef`](axum::extract::FromRef) (a state always provides itself). `Ok(None)`
+/// answers 404; an error answers the generic 500 (the error is logged).
 ///
 /// ```
-/// use axum::extract::{FromRef, Path};
-/// use secure_endpoint::{Claims, Error, Resource, secure};
+/// use secure_endpoint::{Error, Resource, secure};
 ///
 /// #[derive(Clone)]
 /// struct Db;
 ///
 /// struct Note { id: u64, user_id: String, text: String }
 ///
-/// impl<S: Send + Sync> Resource<S> for Note
-/// where
-///     Db: FromRef<S>,
-/// {
+/// impl Resource for Note {
 ///     type Key = u64;
+///     type State = Db;
 ///
-///     async fn load(id: u64, state: &S) -> Result<Option<Self>, Error> {
-///         let _db = Db::from_ref(state);
+///     async fn load(id: u64, _db: &Db) -> Result<Option<Self>, Error> {
 ///         Ok((id == 1).then(|| Note { id, user_id: "alice".into(), text: "hi".into() }))
 ///     }
 /// }
@@ -41,13 +38,57 @@ use crate::Error;
 ///     note.text
 /// }
 /// ```
-pub trait Resource<S>: Sized + Send + 'static {
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a resource `owner` can load",
+    label = "the parameter `owner` names must implement `secure_endpoint::Resource`",
+    note = "implement `secure_endpoint::Resource` for `{Self}`: its key type (from the path), its state type, and how to load it"
+)]
+pub trait Resource: Sized + Send + 'static {
     /// What identifies it in the path, e.g. `i64` for `/posts/{id}`.
     type Key: DeserializeOwned + Send + 'static;
 
+    /// What it is loaded from: the router's state or a part of it.
+    type State: Send + Sync + 'static;
+
     /// Loads the resource, `None` when it does not exist.
-    fn load(key: Self::Key, state: &S) -> impl Future<Output = Result<Option<Self>, Error>> + Send;
+    fn load(
+        key: Self::Key,
+        state: &Self::State,
+    ) -> impl Future<Output = Result<Option<Self>, Error>> + Send;
 }
+
+/// A [`Resource`] that can be loaded from the router state `S`; what the expansion of
+/// `owner` requires of the parameter's type. (No supertrait: the bound then stays
+/// generic, and a type that is not a `Resource` is reported once, on the type.)
+#[doc(hidden)]
+pub trait LoadableFrom<S>: Sized {
+    /// The resource's key.
+    type Key: DeserializeOwned + Send + 'static;
+
+    /// Loads it from the router state.
+    fn load_from(
+        key: Self::Key,
+        state: &S,
+    ) -> impl Future<Output = Result<Option<Self>, Error>> + Send;
+}
+
+impl<R, S> LoadableFrom<S> for R
+where
+    R: Resource,
+    R::State: axum::extract::FromRef<S>,
+    S: Sync,
+{
+    type Key = R::Key;
+
+    async fn load_from(key: Self::Key, state: &S) -> Result<Option<Self>, Error> {
+        let source: R::State = axum::extract::FromRef::from_ref(state);
+        R::load(key, &source).await
+    }
+}
+
+/// Checked where the handler is defined, on the parameter's type.
+#[doc(hidden)]
+pub const fn assert_resource<R: Resource>() {}
 
 /// A field that can hold a resource owner's id, compared with the principal's
 /// [`id`](crate::Principal::id).

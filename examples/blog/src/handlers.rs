@@ -163,11 +163,12 @@ pub async fn get_post(State(db): State<Db>, Path(id): Path<i64>) -> Result<Json<
 }
 
 /// A post is loaded by the id in its path, for the routes that check its owner.
-impl Resource<AppState> for Post {
+impl Resource for Post {
     type Key = i64;
+    type State = Db;
 
-    async fn load(id: i64, state: &AppState) -> Result<Option<Self>, Error> {
-        Ok(state.db.post(id).await?)
+    async fn load(id: i64, db: &Db) -> Result<Option<Self>, Error> {
+        Ok(db.post(id).await?)
     }
 }
 

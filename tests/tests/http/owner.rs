@@ -25,8 +25,9 @@ struct Note {
     editor: Option<u64>,
 }
 
-impl Resource<Notes> for Note {
+impl Resource for Note {
     type Key = u64;
+    type State = Notes;
 
     async fn load(id: u64, state: &Notes) -> Result<Option<Self>, Error> {
         state.loads.fetch_add(1, Ordering::SeqCst);

@@ -1,0 +1,8 @@
+use secure_endpoint::public;
+
+#[public(owner = "post.user_id")]
+async fn read_post() -> &'static str {
+    "post"
+}
+
+fn main() {}
