@@ -95,10 +95,52 @@ impl Handler {
             .position(|p| p.ident.as_ref().is_some_and(|i| i == name))
     }
 
+    /// The index of the parameter of type `ty`, or of `Wrapper<ty>` (`Json`, `Query`);
+    /// the flag says whether it was wrapped.
+    pub fn param_of_type(&self, ty: &Type, wrapper: &str) -> Option<(usize, bool)> {
+        let wanted = spelled(ty);
+        self.params.iter().enumerate().find_map(|(i, p)| {
+            if spelled(&p.ty) == wanted {
+                return Some((i, false));
+            }
+            match wrapped_type(&p.ty, wrapper) {
+                Some(inner) if spelled(inner) == wanted => Some((i, true)),
+                _ => None,
+            }
+        })
+    }
+
     pub fn output_span(&self) -> Span {
         match &self.sig.output {
             ReturnType::Default => self.sig.ident.span(),
             ReturnType::Type(_, ty) => syn::spanned::Spanned::span(&**ty),
         }
+    }
+}
+
+/// A type as written, without whitespace, for comparing what the attribute names with
+/// what the signature declares. Aliases are not seen through: `validate` must name the
+/// type the way the parameter does.
+pub fn spelled(ty: &Type) -> String {
+    quote::ToTokens::to_token_stream(ty)
+        .to_string()
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect()
+}
+
+/// `T` of `Wrapper<T>` (the last path segment is `wrapper`), a best-effort hint by name.
+pub fn wrapped_type<'t>(ty: &'t Type, wrapper: &str) -> Option<&'t Type> {
+    let Type::Path(path) = ty else { return None };
+    let last = path.path.segments.last()?;
+    if last.ident != wrapper {
+        return None;
+    }
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    match args.args.first()? {
+        syn::GenericArgument::Type(inner) if args.args.len() == 1 => Some(inner),
+        _ => None,
     }
 }

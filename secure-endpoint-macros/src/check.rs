@@ -1,7 +1,7 @@
 //! The rules that involve more than one argument, or an argument and the attribute it
 //! is given to. Each violation is reported on the argument's keyword.
 
-use crate::ast::{Args, Handler, Kind};
+use crate::ast::{Args, Handler, Kind, wrapped_type};
 use crate::ctxt::Ctxt;
 
 /// Arguments the grammar knows but this version does not enforce yet. Accepting them
@@ -25,9 +25,8 @@ pub fn check(cx: &mut Ctxt, kind: Kind, args: &Args, handler: &Handler) {
             ),
         );
     }
+    check_input(cx, args, handler);
     for keyword in [
-        args.validate.as_ref().map(|a| &a.keyword),
-        args.validate_query.as_ref().map(|a| &a.keyword),
         args.rate.as_ref().map(|a| &a.keyword),
         args.rate_key.as_ref().map(|a| &a.keyword),
     ]
@@ -96,5 +95,48 @@ fn check_public(cx: &mut Ctxt, args: &Args) {
                 "`#[public]` does not take `{keyword}`: a handler that checks the caller is `#[secure(auth, ...)]`"
             ),
         );
+    }
+}
+
+/// `validate = T` and `validate_query = T` name a parameter; a `Json<_>` parameter is
+/// validated.
+fn check_input(cx: &mut Ctxt, args: &Args, handler: &Handler) {
+    let body = args.validate.as_ref().and_then(|arg| {
+        let found = handler.param_of_type(&arg.value, "Json");
+        if found.is_none() {
+            let ty = crate::ast::spelled(&arg.value);
+            cx.error_spanned_by(
+                &arg.value,
+                format!(
+                    "`validate = {ty}` names no parameter of the handler: add a parameter of type `{ty}` (or `Json<{ty}>`) to receive the validated body"
+                ),
+            );
+        }
+        found
+    });
+    if let Some(arg) = &args.validate_query
+        && handler.param_of_type(&arg.value, "Query").is_none()
+    {
+        let ty = crate::ast::spelled(&arg.value);
+        cx.error_spanned_by(
+            &arg.value,
+            format!(
+                "`validate_query = {ty}` names no parameter of the handler: add a parameter of type `{ty}` (or `Query<{ty}>`) to receive the validated query"
+            ),
+        );
+    }
+    for (index, param) in handler.params.iter().enumerate() {
+        if body.is_some_and(|(validated, _)| validated == index) {
+            continue;
+        }
+        if let Some(inner) = wrapped_type(&param.ty, "Json") {
+            let inner = crate::ast::spelled(inner);
+            cx.error_spanned_by(
+                &param.ty,
+                format!(
+                    "this handler takes a JSON body without validating it, a missing protection: add `validate = {inner}` to the attribute, with `{inner}` deriving `validator::Validate`"
+                ),
+            );
+        }
     }
 }

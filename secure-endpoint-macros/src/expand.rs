@@ -120,6 +120,14 @@ fn policy_expr(kind: Kind, args: &Args) -> TokenStream {
         let value = &role.value;
         expr = quote!(#expr.with_owner_or_role(#value));
     }
+    if let Some(body) = &args.validate {
+        let name = crate::ast::spelled(&body.value);
+        expr = quote!(#expr.with_validate(#name));
+    }
+    if let Some(query) = &args.validate_query {
+        let name = crate::ast::spelled(&query.value);
+        expr = quote!(#expr.with_validate_query(#name));
+    }
     if let Some(reason) = &args.reason {
         let value = &reason.value;
         expr = quote!(#expr.reason(#value));
@@ -141,10 +149,22 @@ fn handler_impl(args: &Args, handler: &Handler, inner: &syn::Ident) -> TokenStre
         let index = handler.param_named(&owner.value.binding)?;
         Some((index, &owner.value))
     });
-    let extracted: Vec<usize> = (0..count)
-        .filter(|i| owned.is_none_or(|(index, _)| index != *i))
-        .collect();
-
+    // The body and query parameters of `validate` and `validate_query` are filled by the
+    // framework; `wrapped` says the parameter is `Json<T>` / `Query<T>` rather than `T`.
+    let body = args
+        .validate
+        .as_ref()
+        .and_then(|arg| Some((handler.param_of_type(&arg.value, "Json")?, &arg.value)));
+    let query = args
+        .validate_query
+        .as_ref()
+        .and_then(|arg| Some((handler.param_of_type(&arg.value, "Query")?, &arg.value)));
+    let special = |i: usize| {
+        owned.is_some_and(|(index, _)| index == i)
+            || body.is_some_and(|((index, _), _)| index == i)
+            || query.is_some_and(|((index, _), _)| index == i)
+    };
+    let extracted: Vec<usize> = (0..count).filter(|i| !special(*i)).collect();
     let mut bounds = Vec::with_capacity(count);
     let mut checks = Vec::new();
     let mut steps = Vec::with_capacity(count + 1);
@@ -175,7 +195,29 @@ fn handler_impl(args: &Args, handler: &Handler, inner: &syn::Ident) -> TokenStre
             }
         });
     }
-    let last = extracted.last().copied();
+    if let Some(((index, wrapped), ty)) = query {
+        let arg = &arg_names[index];
+        checks.push(quote_spanned! {ty.span()=>
+            const _: () = #private::assert_valid_input::<#ty>();
+        });
+        let value = if wrapped {
+            quote!(#private::Query(value))
+        } else {
+            quote!(value)
+        };
+        steps.push(quote! {
+            let #arg = match #private::validated_query::<#ty, #ident>(&__parts) {
+                ::core::result::Result::Ok(value) => #value,
+                ::core::result::Result::Err(response) => return response,
+            };
+        });
+    }
+    // With a validated body, every other parameter reads the request's parts.
+    let last = if body.is_some() {
+        None
+    } else {
+        extracted.last().copied()
+    };
     for &i in &extracted {
         let ty = &handler.params[i].ty;
         let arg = &arg_names[i];
@@ -202,8 +244,33 @@ fn handler_impl(args: &Args, handler: &Handler, inner: &syn::Ident) -> TokenStre
             });
         }
     }
+    let mut consumes_body = last.is_some();
+    if let Some(((index, wrapped), ty)) = body {
+        let arg = &arg_names[index];
+        checks.push(quote_spanned! {ty.span()=>
+            const _: () = #private::assert_valid_input::<#ty>();
+        });
+        let value = if wrapped {
+            quote!(#private::Json(value))
+        } else {
+            quote!(value)
+        };
+        steps.push(quote! {
+            let __request = #private::Request::from_parts(__parts, __body);
+            let #arg = match #private::validated_json::<#ty, #ident>(__request).await {
+                ::core::result::Result::Ok(value) => #value,
+                ::core::result::Result::Err(response) => return response,
+            };
+        });
+        consumes_body = true;
+    }
     let (generics, marker, unused_body) = if last.is_none() {
-        (quote!(<__S>), quote!(()), quote!(let _ = __body;))
+        let unused = if consumes_body {
+            quote!()
+        } else {
+            quote!(let _ = __body;)
+        };
+        (quote!(<__S>), quote!(()), unused)
     } else {
         (quote!(<__S, __M>), quote!((__M,)), quote!())
     };

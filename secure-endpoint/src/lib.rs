@@ -90,6 +90,7 @@ mod auth;
 mod error;
 mod finish;
 mod handler;
+mod input;
 mod inventory;
 mod policy;
 mod principal;
@@ -112,6 +113,7 @@ pub use auth::{
 pub use error::Error;
 pub use finish::RequestId;
 pub use handler::SecureHandler;
+pub use input::{DEFAULT_BODY_LIMIT, ValidInput};
 pub use inventory::{Inventory, RouteEntry, RoutePolicy};
 pub use policy::{Access, Policy};
 pub use principal::{Authenticated, Claims, Principal};

@@ -34,6 +34,10 @@ pub struct Policy {
     #[serde(skip_serializing_if = "Option::is_none")]
     owner_or_role: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    validate: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    validate_query: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<&'static str>,
 }
 
@@ -66,6 +70,8 @@ impl Policy {
             scopes: &[],
             owner: None,
             owner_or_role: None,
+            validate: None,
+            validate_query: None,
             reason: None,
         }
     }
@@ -97,6 +103,18 @@ impl Policy {
     #[doc(hidden)]
     pub const fn with_owner_or_role(mut self, role: &'static str) -> Self {
         self.owner_or_role = Some(role);
+        self
+    }
+
+    #[doc(hidden)]
+    pub const fn with_validate(mut self, type_name: &'static str) -> Self {
+        self.validate = Some(type_name);
+        self
+    }
+
+    #[doc(hidden)]
+    pub const fn with_validate_query(mut self, type_name: &'static str) -> Self {
+        self.validate_query = Some(type_name);
         self
     }
 
@@ -136,6 +154,16 @@ impl Policy {
     /// The role that passes the ownership check (`owner_or_role`).
     pub const fn owner_or_role(&self) -> Option<&'static str> {
         self.owner_or_role
+    }
+
+    /// The type the JSON body is validated into (`validate`), as written.
+    pub const fn validated_body(&self) -> Option<&'static str> {
+        self.validate
+    }
+
+    /// The type the query string is validated into (`validate_query`), as written.
+    pub const fn validated_query(&self) -> Option<&'static str> {
+        self.validate_query
     }
 
     /// Why a `#[public]` handler is public, when the attribute says.
@@ -178,6 +206,12 @@ impl fmt::Display for Policy {
         }
         if let Some(role) = self.owner_or_role {
             parts.push(format!("or role {role}"));
+        }
+        if let Some(body) = self.validate {
+            parts.push(format!("validate {body}"));
+        }
+        if let Some(query) = self.validate_query {
+            parts.push(format!("validate_query {query}"));
         }
         f.write_str(&parts.join(", "))
     }

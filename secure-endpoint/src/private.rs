@@ -3,8 +3,9 @@
 use std::future::Future;
 use std::pin::Pin;
 
+pub use axum::Json;
 use axum::extract::MatchedPath;
-pub use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
+pub use axum::extract::{FromRef, FromRequest, FromRequestParts, Query, Request};
 pub use axum::handler::Handler;
 use axum::response::{IntoResponse, Response};
 use http::request::Parts;
@@ -13,6 +14,8 @@ use crate::Rejection;
 use crate::auth::{Denial, bearer_token};
 use crate::finish::SecurityHandle;
 pub use crate::handler::SecureHandler;
+use crate::input::InputRejection;
+pub use crate::input::ValidInput;
 pub use crate::policy::Policy;
 use crate::rejection::reshape_rejection;
 pub use crate::resource::{LoadableFrom, OwnerId, Resource, assert_resource};
@@ -203,6 +206,77 @@ fn allow(route: &Route, step: &'static str, reason: &str) {
         step,
         decision = "allow",
         reason,
+    );
+}
+
+/// Checked where the handler is defined, on the type `validate` names.
+pub const fn assert_valid_input<T: ValidInput>() {}
+
+/// The body limit of a route: its own, else the settings', else the default.
+fn body_limit(parts: &Parts) -> usize {
+    parts
+        .extensions
+        .get::<crate::routing::BodyLimit>()
+        .map(|limit| limit.0)
+        .or_else(|| {
+            parts
+                .extensions
+                .get::<SecurityHandle>()
+                .and_then(|h| h.0.body_limit)
+        })
+        .unwrap_or(crate::input::DEFAULT_BODY_LIMIT)
+}
+
+/// Step 5 (`validate`): the JSON body, checked for type, size, shape and rules.
+pub async fn validated_json<T, H>(request: Request) -> Result<T, Response>
+where
+    T: ValidInput,
+    H: SecureHandler,
+{
+    let (parts, body) = request.into_parts();
+    let route = route_of::<H>(&parts);
+    if !crate::input::is_json(&parts.headers) {
+        deny(&route, "validate", "the body is not declared as JSON");
+        return Err(InputRejection::UnsupportedMediaType.into_response());
+    }
+    let bytes = match crate::input::read_body(&parts.headers, body, body_limit(&parts)).await {
+        Ok(bytes) => bytes,
+        Err(rejection) => {
+            deny(
+                &route,
+                "validate",
+                "the body could not be read within its limit",
+            );
+            return Err(rejection.into_response());
+        }
+    };
+    crate::input::parse_json::<T>(&bytes).map_err(|details| {
+        refused_input(&route, &details);
+        InputRejection::Invalid(details).into_response()
+    })
+}
+
+/// Step 5 (`validate_query`): the query string, checked like a body.
+pub fn validated_query<T, H>(parts: &Parts) -> Result<T, Response>
+where
+    T: ValidInput,
+    H: SecureHandler,
+{
+    crate::input::parse_query::<T>(parts.uri.query().unwrap_or("")).map_err(|details| {
+        refused_input(&route_of::<H>(parts), &details);
+        InputRejection::Invalid(details).into_response()
+    })
+}
+
+fn refused_input(route: &Route, details: &crate::input::Details) {
+    let fields: Vec<&str> = details.keys().map(String::as_str).collect();
+    tracing::info!(
+        target: "secure_endpoint::audit",
+        route = %route,
+        step = "validate",
+        decision = "deny",
+        reason = "invalid input",
+        fields = ?fields,
     );
 }
 

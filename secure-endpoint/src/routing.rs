@@ -126,6 +126,33 @@ where
     }
 }
 
+/// A route's own body limit, set with [`MethodRouter::body_limit`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BodyLimit(pub(crate) usize);
+
+impl<S> MethodRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    /// The largest JSON body `validate` reads on these routes, in bytes, overriding
+    /// [`SecurityBuilder::body_limit`](crate::SecurityBuilder::body_limit). Larger
+    /// bodies are refused with 413.
+    ///
+    /// ```
+    /// # use secure_endpoint::{public, routing::post};
+    /// # #[derive(serde::Deserialize, validator::Validate)]
+    /// # struct Upload { #[validate(length(max = 1_000_000))] data: String }
+    /// #[public(validate = Upload)]
+    /// async fn upload(upload: Upload) -> String { upload.data.len().to_string() }
+    ///
+    /// let route = post::<_, _, ()>(upload).body_limit(1024 * 1024);
+    /// ```
+    pub fn body_limit(mut self, bytes: usize) -> Self {
+        self.inner = self.inner.layer(axum::Extension(BodyLimit(bytes)));
+        self
+    }
+}
+
 impl<S> std::fmt::Debug for MethodRouter<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MethodRouter")

@@ -26,6 +26,7 @@ pub struct Security {
     pub(crate) max_token_bytes: usize,
     pub(crate) hsts: Option<HeaderValue>,
     pub(crate) hide_forbidden: bool,
+    pub(crate) body_limit: Option<usize>,
 }
 
 impl Security {
@@ -36,6 +37,7 @@ impl Security {
             max_token_bytes: DEFAULT_MAX_TOKEN_BYTES,
             hsts: None,
             hide_forbidden: false,
+            body_limit: None,
         }
     }
 }
@@ -47,6 +49,7 @@ impl fmt::Debug for Security {
             .field("max_token_bytes", &self.max_token_bytes)
             .field("hsts", &self.hsts)
             .field("hide_forbidden", &self.hide_forbidden)
+            .field("body_limit", &self.body_limit)
             .finish()
     }
 }
@@ -61,6 +64,7 @@ pub struct SecurityBuilder {
     max_token_bytes: usize,
     hsts: Option<(Duration, bool)>,
     hide_forbidden: bool,
+    body_limit: Option<usize>,
 }
 
 impl SecurityBuilder {
@@ -91,8 +95,22 @@ impl SecurityBuilder {
         self
     }
 
+    /// The largest JSON body `validate` reads, in bytes, for routes that set none of
+    /// their own (default [`DEFAULT_BODY_LIMIT`](crate::DEFAULT_BODY_LIMIT), 64 KiB).
+    /// Larger bodies are refused with 413.
+    pub fn body_limit(mut self, bytes: usize) -> Self {
+        self.body_limit = Some(bytes);
+        self
+    }
+
     /// Checks the settings.
     pub fn build(self) -> Result<Security, SetupError> {
+        if self.body_limit == Some(0) {
+            return Err(SetupError::InvalidSetting {
+                setting: "body_limit",
+                reason: "must be greater than zero".into(),
+            });
+        }
         if self.max_token_bytes == 0 {
             return Err(SetupError::InvalidSetting {
                 setting: "max_token_bytes",
@@ -121,6 +139,7 @@ impl SecurityBuilder {
             max_token_bytes: self.max_token_bytes,
             hsts,
             hide_forbidden: self.hide_forbidden,
+            body_limit: self.body_limit,
         })
     }
 }

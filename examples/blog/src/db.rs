@@ -144,6 +144,25 @@ impl Db {
         row.map(post_from_row).transpose()
     }
 
+    /// Replaces the title, content and tags of the post with `id`; `None` when it is gone.
+    pub async fn update_post(
+        &self,
+        id: i64,
+        title: &str,
+        content: &str,
+        tags: &[String],
+    ) -> Result<Option<Post>, sqlx::Error> {
+        let tags_json = serde_json::to_string(tags).expect("strings serialize");
+        sqlx::query("UPDATE posts SET title = ?, content = ?, tags = ? WHERE id = ?")
+            .bind(title)
+            .bind(content)
+            .bind(tags_json)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        self.post(id).await
+    }
+
     /// Deletes the post with `id`; whether it existed.
     pub async fn delete_post(&self, id: i64) -> Result<bool, sqlx::Error> {
         let done = sqlx::query("DELETE FROM posts WHERE id = ?")

@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use secure_endpoint::{Claims, Error, Resource, public, secure};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use validator::{Validate, ValidationError};
 
 use crate::AppState;
 use crate::db::{Db, Post};
@@ -33,42 +34,55 @@ impl Accounts {
     }
 }
 
-/// `{username, password}` of register and login.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+/// `{username, password}` of register and login: username 3–32 of `[A-Za-z0-9_]`,
+/// password 8–128 characters.
+#[derive(Deserialize, Validate)]
 pub struct Credentials {
+    #[validate(length(min = 3, max = 32), custom(function = "username_characters"))]
     username: String,
+    #[validate(length(min = 8, max = 128))]
     password: String,
 }
 
-impl Credentials {
-    /// The rules of registration: username 3–32 of `[A-Za-z0-9_]`, password 8–128
-    /// characters. Field names and rule codes only, never the values.
-    fn problems(&self) -> Option<Value> {
-        let mut details = serde_json::Map::new();
-        let name_len = self.username.chars().count();
-        if !(3..=32).contains(&name_len) {
-            details.insert("username".into(), json!(["length"]));
-        } else if !self
-            .username
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
-        {
-            details.insert("username".into(), json!(["pattern"]));
-        }
-        if !(8..=128).contains(&self.password.chars().count()) {
-            details.insert("password".into(), json!(["length"]));
-        }
-        (!details.is_empty()).then_some(Value::Object(details))
+fn username_characters(username: &str) -> Result<(), ValidationError> {
+    if username
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    {
+        Ok(())
+    } else {
+        Err(ValidationError::new("pattern"))
     }
 }
 
-fn invalid_input(details: Value) -> Response {
-    (
-        StatusCode::BAD_REQUEST,
-        Json(json!({ "error": "Invalid input", "details": details })),
-    )
-        .into_response()
+/// `{title, content, tags?}` of `POST /posts` and `PUT /posts/{id}`: title 1–200
+/// characters after trimming, content 1–50000, at most 10 tags of at most 50 characters.
+#[derive(Deserialize, Validate)]
+pub struct PostInput {
+    #[validate(custom(function = "title_length"))]
+    title: String,
+    #[validate(length(min = 1, max = 50000))]
+    content: String,
+    #[serde(default)]
+    #[validate(length(max = 10), custom(function = "tag_lengths"))]
+    tags: Vec<String>,
+}
+
+fn title_length(title: &str) -> Result<(), ValidationError> {
+    let length = title.trim().chars().count();
+    if (1..=200).contains(&length) {
+        Ok(())
+    } else {
+        Err(ValidationError::new("length"))
+    }
+}
+
+fn tag_lengths(tags: &[String]) -> Result<(), ValidationError> {
+    if tags.iter().all(|tag| tag.chars().count() <= 50) {
+        Ok(())
+    } else {
+        Err(ValidationError::new("tag_length"))
+    }
 }
 
 async fn hash_password(password: String) -> Result<String, Error> {
@@ -92,14 +106,11 @@ async fn verify_password(password: String, hash: String) -> Result<bool, Error> 
 }
 
 /// `POST /auth/register`: creates an account.
-#[public(reason = "anyone may create an account")]
+#[public(reason = "anyone may create an account", validate = Credentials)]
 pub async fn register(
     State(state): State<AppState>,
-    Json(input): Json<Credentials>,
+    input: Credentials,
 ) -> Result<Response, Error> {
-    if let Some(details) = input.problems() {
-        return Ok(invalid_input(details));
-    }
     let roles: Vec<String> = if state.accounts.admins.contains(&input.username) {
         vec!["admin".into()]
     } else {
@@ -121,14 +132,8 @@ pub async fn register(
 
 /// `POST /auth/login`: exchanges credentials for a token. Unknown user and wrong
 /// password get the same answer, after the same work.
-#[public(reason = "exchanges credentials for a token")]
-pub async fn login(
-    State(state): State<AppState>,
-    Json(input): Json<Credentials>,
-) -> Result<Response, Error> {
-    if let Some(details) = input.problems() {
-        return Ok(invalid_input(details));
-    }
+#[public(reason = "exchanges credentials for a token", validate = Credentials)]
+pub async fn login(State(state): State<AppState>, input: Credentials) -> Result<Response, Error> {
     let user = state.db.user_by_name(&input.username).await?;
     let hash = user.as_ref().map_or_else(
         || state.accounts.dummy_hash.clone(),
@@ -170,6 +175,38 @@ impl Resource for Post {
     async fn load(id: i64, db: &Db) -> Result<Option<Self>, Error> {
         Ok(db.post(id).await?)
     }
+}
+
+/// `POST /posts`: the caller publishes a post.
+#[secure(auth, validate = PostInput)]
+pub async fn create_post(
+    claims: Claims,
+    State(db): State<Db>,
+    input: PostInput,
+) -> Result<(StatusCode, Json<Post>), Error> {
+    let user_id: i64 = claims
+        .sub
+        .parse()
+        .map_err(|_| Error::internal("a token's sub is not a user id"))?;
+    let post = db
+        .create_post(user_id, input.title.trim(), &input.content, &input.tags)
+        .await?;
+    Ok((StatusCode::CREATED, Json(post)))
+}
+
+/// `PUT /posts/{id}`: its author replaces a post. `user_id` is not an input field, so
+/// a body carrying one is refused before it gets here.
+#[secure(auth, owner = "post.user_id", validate = PostInput)]
+pub async fn update_post(
+    post: Post,
+    State(db): State<Db>,
+    input: PostInput,
+) -> Result<Json<Post>, Error> {
+    let updated = db
+        .update_post(post.id, input.title.trim(), &input.content, &input.tags)
+        .await?
+        .ok_or_else(|| Error::client(StatusCode::NOT_FOUND, "Not found"))?;
+    Ok(Json(updated))
 }
 
 /// `DELETE /posts/{id}`: its author, or an admin, deletes a post.

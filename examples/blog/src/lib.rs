@@ -63,10 +63,15 @@ pub fn routes() -> SecureRouter<AppState> {
     SecureRouter::new()
         .route("/auth/register", post(handlers::register))
         .route("/auth/login", post(handlers::login))
-        .route("/posts", get(handlers::list_posts))
+        .route(
+            "/posts",
+            get(handlers::list_posts).post(handlers::create_post),
+        )
         .route(
             "/posts/{id}",
-            get(handlers::get_post).delete(handlers::delete_post),
+            get(handlers::get_post)
+                .put(handlers::update_post)
+                .delete(handlers::delete_post),
         )
         .route("/me", get(handlers::me))
         .route("/admin/stats", get(handlers::stats))

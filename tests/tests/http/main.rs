@@ -9,3 +9,4 @@ mod jwks;
 mod key_families;
 mod owner;
 mod router;
+mod validation;

@@ -1,0 +1,580 @@
+//! A deserializer over a parsed JSON value that knows where it is.
+//!
+//! It records the path of every field the target type ignores (a field the type does
+//! not declare), gives every error the path of the value that caused it and a rule code
+//! instead of a message (serde's messages quote the input), and notes the values read
+//! through `deserialize_any` inside open maps: with `#[serde(flatten)]` serde captures
+//! unknown keys that way and drops them without telling anyone, so those keys are probed
+//! afterwards (see [`super::unknown_by_probe`]).
+
+use std::cell::RefCell;
+use std::fmt;
+
+use serde::de::{
+    self, DeserializeSeed, EnumAccess, IntoDeserializer, MapAccess, SeqAccess, VariantAccess,
+    Visitor,
+};
+use serde_json::{Map, Value};
+
+/// Where a value sits in the document, without allocating while walking.
+#[derive(Clone, Copy)]
+pub(crate) enum Path<'a> {
+    Root,
+    Key(&'a Path<'a>, &'a str),
+    Index(&'a Path<'a>, usize),
+}
+
+impl Path<'_> {
+    /// `title`, `author.name`, `tags[3]`; the root is `body`.
+    pub(crate) fn render(&self) -> String {
+        let mut out = String::new();
+        self.write(&mut out);
+        if out.is_empty() {
+            out.push_str("body");
+        }
+        out
+    }
+
+    fn write(&self, out: &mut String) {
+        match self {
+            Path::Root => {}
+            Path::Key(parent, key) => {
+                parent.write(out);
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(key);
+            }
+            Path::Index(parent, index) => {
+                parent.write(out);
+                out.push_str(&format!("[{index}]"));
+            }
+        }
+    }
+
+    /// The same path as keys and indexes, to find the value again.
+    pub(crate) fn segments(&self) -> Vec<Segment> {
+        let mut segments = Vec::new();
+        let mut at = self;
+        loop {
+            match at {
+                Path::Root => break,
+                Path::Key(parent, key) => {
+                    segments.push(Segment::Key((*key).to_owned()));
+                    at = parent;
+                }
+                Path::Index(parent, index) => {
+                    segments.push(Segment::Index(*index));
+                    at = parent;
+                }
+            }
+        }
+        segments.reverse();
+        segments
+    }
+}
+
+/// One step of a path.
+#[derive(Clone, Debug)]
+pub(crate) enum Segment {
+    Key(String),
+    Index(usize),
+}
+
+/// What a walk found besides the value.
+#[derive(Default)]
+pub(crate) struct Report {
+    /// Fields the type ignored.
+    pub(crate) unknown: Vec<String>,
+    /// Values captured whole inside open maps: possibly dropped by a flattened struct.
+    pub(crate) captured: Vec<(String, Vec<Segment>)>,
+}
+
+/// Why a value was refused: a rule code and the path, never the value.
+#[derive(Debug)]
+pub(crate) struct InputError {
+    pub(crate) code: &'static str,
+    pub(crate) path: Option<String>,
+    /// For `missing_field`: the field, appended to the path where the error surfaces.
+    missing: Option<&'static str>,
+}
+
+impl InputError {
+    fn new(code: &'static str) -> Self {
+        InputError {
+            code,
+            path: None,
+            missing: None,
+        }
+    }
+
+    /// Gives the error the path of the value being read, unless it has a deeper one.
+    fn at(mut self, path: &Path<'_>) -> Self {
+        if self.path.is_none() {
+            self.path = Some(match self.missing {
+                Some(field) => Path::Key(path, field).render(),
+                None => path.render(),
+            });
+        }
+        self
+    }
+}
+
+impl fmt::Display for InputError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} at {}",
+            self.code,
+            self.path.as_deref().unwrap_or("?")
+        )
+    }
+}
+
+impl std::error::Error for InputError {}
+
+impl de::Error for InputError {
+    fn custom<T: fmt::Display>(_message: T) -> Self {
+        InputError::new("invalid")
+    }
+
+    fn invalid_type(_unexpected: de::Unexpected<'_>, _expected: &dyn de::Expected) -> Self {
+        InputError::new("type")
+    }
+
+    fn invalid_value(_unexpected: de::Unexpected<'_>, _expected: &dyn de::Expected) -> Self {
+        InputError::new("invalid")
+    }
+
+    fn invalid_length(_len: usize, _expected: &dyn de::Expected) -> Self {
+        InputError::new("length")
+    }
+
+    fn unknown_variant(_variant: &str, _expected: &'static [&'static str]) -> Self {
+        InputError::new("variant")
+    }
+
+    fn unknown_field(_field: &str, _expected: &'static [&'static str]) -> Self {
+        InputError::new("unknown")
+    }
+
+    fn missing_field(field: &'static str) -> Self {
+        InputError {
+            code: "required",
+            path: None,
+            missing: Some(field),
+        }
+    }
+
+    fn duplicate_field(_field: &'static str) -> Self {
+        InputError::new("duplicate")
+    }
+}
+
+/// How scalars are read: JSON as typed, or query strings where every value is text.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Source {
+    Json,
+    Query,
+}
+
+/// One value of the document.
+pub(crate) struct Node<'a, 'p, 'r> {
+    pub(crate) value: &'a Value,
+    pub(crate) path: Path<'p>,
+    pub(crate) report: Option<&'r RefCell<Report>>,
+    pub(crate) source: Source,
+    /// The value belongs to a map read with `deserialize_map` (a map type, or a struct
+    /// with a flattened field).
+    pub(crate) in_open_map: bool,
+}
+
+impl<'a, 'p, 'r> Node<'a, 'p, 'r> {
+    fn child<'c>(&self, value: &'a Value, path: Path<'c>, in_open_map: bool) -> Node<'a, 'c, 'r> {
+        Node {
+            value,
+            path,
+            report: self.report,
+            source: self.source,
+            in_open_map,
+        }
+    }
+
+    fn visit_scalar<V: Visitor<'a>>(&self, visitor: V) -> Result<V::Value, InputError> {
+        match self.value {
+            Value::Null => visitor.visit_unit(),
+            Value::Bool(b) => visitor.visit_bool(*b),
+            Value::Number(n) => {
+                if let Some(u) = n.as_u64() {
+                    visitor.visit_u64(u)
+                } else if let Some(i) = n.as_i64() {
+                    visitor.visit_i64(i)
+                } else {
+                    visitor.visit_f64(n.as_f64().unwrap_or(f64::NAN))
+                }
+            }
+            Value::String(s) => visitor.visit_borrowed_str(s),
+            Value::Array(items) => visitor.visit_seq(Seq {
+                node: self,
+                items: items.iter().enumerate(),
+            }),
+            Value::Object(map) => visitor.visit_map(self.map(map, true)),
+        }
+    }
+
+    fn map<'n>(&'n self, map: &'a Map<String, Value>, open: bool) -> Fields<'a, 'p, 'r, 'n> {
+        Fields {
+            node: self,
+            entries: map.iter(),
+            pending: None,
+            open,
+        }
+    }
+
+    fn type_error(&self) -> InputError {
+        InputError::new("type").at(&self.path)
+    }
+
+    /// In a query string every value is text: numbers and booleans are parsed from it.
+    fn text(&self) -> Option<&'a str> {
+        match (self.source, self.value) {
+            (Source::Query, Value::String(s)) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+macro_rules! number {
+    ($($method:ident => $ty:ty, $visit:ident;)*) => {
+        $(
+            fn $method<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value, InputError> {
+                if let Some(text) = self.text() {
+                    return match text.parse::<$ty>() {
+                        Ok(n) => visitor.$visit(n),
+                        Err(_) => Err(self.type_error()),
+                    };
+                }
+                self.visit_scalar(visitor).map_err(|e: InputError| e.at(&self.path))
+            }
+        )*
+    };
+}
+
+impl<'a> de::Deserializer<'a> for Node<'a, '_, '_> {
+    type Error = InputError;
+
+    fn deserialize_any<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value, InputError> {
+        if self.in_open_map
+            && let Some(report) = self.report
+        {
+            report
+                .borrow_mut()
+                .captured
+                .push((self.path.render(), self.path.segments()));
+        }
+        self.visit_scalar(visitor)
+            .map_err(|e: InputError| e.at(&self.path))
+    }
+
+    number! {
+        deserialize_i8 => i8, visit_i8;
+        deserialize_i16 => i16, visit_i16;
+        deserialize_i32 => i32, visit_i32;
+        deserialize_i64 => i64, visit_i64;
+        deserialize_i128 => i128, visit_i128;
+        deserialize_u8 => u8, visit_u8;
+        deserialize_u16 => u16, visit_u16;
+        deserialize_u32 => u32, visit_u32;
+        deserialize_u64 => u64, visit_u64;
+        deserialize_u128 => u128, visit_u128;
+        deserialize_f32 => f32, visit_f32;
+        deserialize_f64 => f64, visit_f64;
+        deserialize_bool => bool, visit_bool;
+    }
+
+    fn deserialize_char<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value, InputError> {
+        self.visit_scalar(visitor)
+            .map_err(|e: InputError| e.at(&self.path))
+    }
+
+    fn deserialize_str<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value, InputError> {
+        match self.value {
+            Value::String(s) => visitor
+                .visit_borrowed_str(s)
+                .map_err(|e: InputError| e.at(&self.path)),
+            _ => Err(self.type_error()),
+        }
+    }
+
+    fn deserialize_string<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value, InputError> {
+        self.deserialize_str(visitor)
+    }
+
+    fn deserialize_bytes<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value, InputError> {
+        self.visit_scalar(visitor)
+            .map_err(|e: InputError| e.at(&self.path))
+    }
+
+    fn deserialize_byte_buf<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value, InputError> {
+        self.visit_scalar(visitor)
+            .map_err(|e: InputError| e.at(&self.path))
+    }
+
+    fn deserialize_option<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value, InputError> {
+        match self.value {
+            Value::Null => visitor.visit_none(),
+            _ => {
+                let path = self.path;
+                visitor
+                    .visit_some(self)
+                    .map_err(|e: InputError| e.at(&path))
+            }
+        }
+    }
+
+    fn deserialize_unit<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value, InputError> {
+        match self.value {
+            Value::Null => visitor.visit_unit(),
+            _ => Err(self.type_error()),
+        }
+    }
+
+    fn deserialize_unit_struct<V: Visitor<'a>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, InputError> {
+        self.deserialize_unit(visitor)
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'a>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, InputError> {
+        let path = self.path;
+        visitor
+            .visit_newtype_struct(self)
+            .map_err(|e: InputError| e.at(&path))
+    }
+
+    fn deserialize_seq<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value, InputError> {
+        if let Some(_single) = self.text() {
+            // `?tag=a` is a list of one in a query string.
+            return visitor
+                .visit_seq(Seq {
+                    node: &self,
+                    items: std::slice::from_ref(self.value).iter().enumerate(),
+                })
+                .map_err(|e: InputError| e.at(&self.path));
+        }
+        match self.value {
+            Value::Array(items) => visitor
+                .visit_seq(Seq {
+                    node: &self,
+                    items: items.iter().enumerate(),
+                })
+                .map_err(|e: InputError| e.at(&self.path)),
+            _ => Err(self.type_error()),
+        }
+    }
+
+    fn deserialize_tuple<V: Visitor<'a>>(
+        self,
+        _len: usize,
+        visitor: V,
+    ) -> Result<V::Value, InputError> {
+        self.deserialize_seq(visitor)
+    }
+
+    fn deserialize_tuple_struct<V: Visitor<'a>>(
+        self,
+        _name: &'static str,
+        _len: usize,
+        visitor: V,
+    ) -> Result<V::Value, InputError> {
+        self.deserialize_seq(visitor)
+    }
+
+    fn deserialize_map<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value, InputError> {
+        match self.value {
+            Value::Object(map) => visitor
+                .visit_map(self.map(map, true))
+                .map_err(|e: InputError| e.at(&self.path)),
+            _ => Err(self.type_error()),
+        }
+    }
+
+    fn deserialize_struct<V: Visitor<'a>>(
+        self,
+        _name: &'static str,
+        _fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, InputError> {
+        match self.value {
+            Value::Object(map) => visitor
+                .visit_map(self.map(map, false))
+                .map_err(|e: InputError| e.at(&self.path)),
+            _ => Err(self.type_error()),
+        }
+    }
+
+    fn deserialize_enum<V: Visitor<'a>>(
+        self,
+        _name: &'static str,
+        _variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, InputError> {
+        match self.value {
+            Value::String(variant) => visitor
+                .visit_enum(variant.as_str().into_deserializer())
+                .map_err(|e: InputError| e.at(&self.path)),
+            Value::Object(map) if map.len() == 1 => {
+                let (variant, value) = map.iter().next().expect("one entry");
+                visitor
+                    .visit_enum(Variant {
+                        name: variant,
+                        node: self.child(value, Path::Key(&self.path, variant), false),
+                    })
+                    .map_err(|e: InputError| e.at(&self.path))
+            }
+            _ => Err(self.type_error()),
+        }
+    }
+
+    fn deserialize_identifier<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value, InputError> {
+        self.deserialize_str(visitor)
+    }
+
+    fn deserialize_ignored_any<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value, InputError> {
+        if let Some(report) = self.report {
+            report.borrow_mut().unknown.push(self.path.render());
+        }
+        visitor.visit_unit()
+    }
+}
+
+struct Seq<'a, 'p, 'r, 'n> {
+    node: &'n Node<'a, 'p, 'r>,
+    items: std::iter::Enumerate<std::slice::Iter<'a, Value>>,
+}
+
+impl<'a> SeqAccess<'a> for Seq<'a, '_, '_, '_> {
+    type Error = InputError;
+
+    fn next_element_seed<T: DeserializeSeed<'a>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, InputError> {
+        let Some((index, value)) = self.items.next() else {
+            return Ok(None);
+        };
+        let path = Path::Index(&self.node.path, index);
+        // The child's path borrows this frame; errors are rendered before it ends.
+        let child = Node {
+            value,
+            path,
+            report: self.node.report,
+            source: self.node.source,
+            in_open_map: false,
+        };
+        seed.deserialize(child)
+            .map(Some)
+            .map_err(|e: InputError| e.at(&path))
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.items.len())
+    }
+}
+
+struct Fields<'a, 'p, 'r, 'n> {
+    node: &'n Node<'a, 'p, 'r>,
+    entries: serde_json::map::Iter<'a>,
+    pending: Option<(&'a String, &'a Value)>,
+    open: bool,
+}
+
+impl<'a> MapAccess<'a> for Fields<'a, '_, '_, '_> {
+    type Error = InputError;
+
+    fn next_key_seed<K: DeserializeSeed<'a>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, InputError> {
+        let Some((key, value)) = self.entries.next() else {
+            return Ok(None);
+        };
+        self.pending = Some((key, value));
+        let key_deserializer = de::value::BorrowedStrDeserializer::<InputError>::new(key);
+        seed.deserialize(key_deserializer)
+            .map(Some)
+            .map_err(|e: InputError| e.at(&Path::Key(&self.node.path, key)))
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'a>>(&mut self, seed: V) -> Result<V::Value, InputError> {
+        let (key, value) = self
+            .pending
+            .take()
+            .expect("serde asks for a key before its value");
+        let path = Path::Key(&self.node.path, key);
+        let child = Node {
+            value,
+            path,
+            report: self.node.report,
+            source: self.node.source,
+            in_open_map: self.open,
+        };
+        seed.deserialize(child).map_err(|e: InputError| e.at(&path))
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.entries.len())
+    }
+}
+
+struct Variant<'a, 'p, 'r> {
+    name: &'a str,
+    node: Node<'a, 'p, 'r>,
+}
+
+impl<'a, 'p, 'r> EnumAccess<'a> for Variant<'a, 'p, 'r> {
+    type Error = InputError;
+    type Variant = Node<'a, 'p, 'r>;
+
+    fn variant_seed<V: DeserializeSeed<'a>>(
+        self,
+        seed: V,
+    ) -> Result<(V::Value, Self::Variant), InputError> {
+        let name = de::value::BorrowedStrDeserializer::<InputError>::new(self.name);
+        Ok((seed.deserialize(name)?, self.node))
+    }
+}
+
+impl<'a> VariantAccess<'a> for Node<'a, '_, '_> {
+    type Error = InputError;
+
+    fn unit_variant(self) -> Result<(), InputError> {
+        de::Deserializer::deserialize_unit(self, de::IgnoredAny).map(|_| ())
+    }
+
+    fn newtype_variant_seed<T: DeserializeSeed<'a>>(self, seed: T) -> Result<T::Value, InputError> {
+        seed.deserialize(self)
+    }
+
+    fn tuple_variant<V: Visitor<'a>>(
+        self,
+        _len: usize,
+        visitor: V,
+    ) -> Result<V::Value, InputError> {
+        de::Deserializer::deserialize_seq(self, visitor)
+    }
+
+    fn struct_variant<V: Visitor<'a>>(
+        self,
+        fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, InputError> {
+        de::Deserializer::deserialize_struct(self, "", fields, visitor)
+    }
+}
