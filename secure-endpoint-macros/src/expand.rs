@@ -200,15 +200,18 @@ fn handler_impl(args: &Args, handler: &Handler, inner: &syn::Ident) -> TokenStre
         checks.push(quote_spanned! {ty.span()=>
             const _: () = #private::assert_valid_input::<#ty>();
         });
+        bounds.push(quote_spanned! {ty.span()=>
+            #ty: #private::InputFor<__S>
+        });
         let value = if wrapped {
             quote!(#private::Query(value))
         } else {
             quote!(value)
         };
         steps.push(quote! {
-            let #arg = match #private::validated_query::<#ty, #ident>(&__parts) {
+            let #arg = match #private::validated_query::<#ty, __S, #ident>(&__parts) {
                 ::core::result::Result::Ok(value) => #value,
-                ::core::result::Result::Err(response) => return response,
+                ::core::result::Result::Err(rejection) => return #private::respond(rejection),
             };
         });
     }
@@ -250,6 +253,9 @@ fn handler_impl(args: &Args, handler: &Handler, inner: &syn::Ident) -> TokenStre
         checks.push(quote_spanned! {ty.span()=>
             const _: () = #private::assert_valid_input::<#ty>();
         });
+        bounds.push(quote_spanned! {ty.span()=>
+            #ty: #private::InputFor<__S>
+        });
         let value = if wrapped {
             quote!(#private::Json(value))
         } else {
@@ -257,7 +263,7 @@ fn handler_impl(args: &Args, handler: &Handler, inner: &syn::Ident) -> TokenStre
         };
         steps.push(quote! {
             let __request = #private::Request::from_parts(__parts, __body);
-            let #arg = match #private::validated_json::<#ty, #ident>(__request).await {
+            let #arg = match #private::validated_json::<#ty, __S, #ident>(__request).await {
                 ::core::result::Result::Ok(value) => #value,
                 ::core::result::Result::Err(response) => return response,
             };

@@ -40,11 +40,19 @@
 //!    [`hide_forbidden_resources`](SecurityBuilder::hide_forbidden_resources).
 //!    `owner_or_role = "admin"` lets that role pass. The loaded value is handed to the
 //!    handler; it is not loaded twice.
-//! 4. **The handler's extractors**, in order. Their rejections keep their status and get
+//! 4. **Input** (`validate = T`, `validate_query = T`): the JSON body must be declared
+//!    `application/json` (or `application/*+json`), else 415; larger than its limit
+//!    (64 KiB unless [`MethodRouter::body_limit`](routing::MethodRouter::body_limit) or
+//!    [`SecurityBuilder::body_limit`] says otherwise), 413. Malformed JSON, a wrong type,
+//!    a missing field, a field `T` does not declare (at any depth, through
+//!    `#[serde(flatten)]` too, without `deny_unknown_fields`) or a failed `validator`
+//!    rule is `400 {"error":"Invalid input","details":{"<path>":["<code>"]}}`: paths and
+//!    codes only, never a submitted value. The query string is held to the same rules.
+//! 5. **The handler's other extractors**, in order. Their rejections keep their status and get
 //!    the JSON shape (`{"error":"Bad request"}`); axum's text, which can quote the input,
 //!    is not sent.
-//! 5. **The handler.**
-//! 6. **Sanitizing**: a 5xx of any origin, an [`Error`] returned with `?`, or a panic
+//! 6. **The handler.**
+//! 7. **Sanitizing**: a 5xx of any origin, an [`Error`] returned with `?`, or a panic
 //!    becomes `500 {"error":"An unexpected error occurred","request_id":"…"}`; the detail
 //!    is logged with `tracing` under that request id. 4xx responses the handler builds
 //!    on purpose pass through.
@@ -61,9 +69,12 @@
 //! | `scope = "posts:write"` / `scopes = [...]` | the principal holds every one of these scopes (403 otherwise) |
 //! | `owner = "post.user_id"` | the parameter `post` is a loaded [`Resource`]; its `user_id` must be the principal's id (404 when missing, 403 when someone else's) |
 //! | `owner_or_role = "admin"` | with `owner`: principals holding this role pass the ownership check |
+//! | `validate = CreatePost` | the JSON body is parsed into the parameter of type `CreatePost` (or `Json<CreatePost>`) and validated (400/413/415 otherwise) |
+//! | `validate_query = Filter` | the query string is parsed into the parameter of type `Filter` (or `Query<Filter>`) and validated (400 otherwise) |
 //! | `reason = "…"` | on `#[public]`: why anyone may call it, shown in the inventory |
 //!
-//! `validate`, `validate_query`, `rate` and `rate_key` are
+//! A `Json<T>` parameter without `validate` is a compile error: an unvalidated body is a
+//! missing protection. `rate` and `rate_key` are
 //! part of the grammar but not enforced by this version: giving one is a compile error
 //! saying so, never a silently missing protection.
 //!
@@ -81,6 +92,15 @@
 //!   route (a pair of authenticators is tried in order).
 //! - An owner id compares with the principal's id only in its one canonical spelling:
 //!   owner `7` is not principal `"07"`.
+//! - Unknown fields are found by walking the parsed JSON: a field the type ignores is
+//!   unknown; a value a flattened struct captures is probed (replaced by two unrelated
+//!   values; if the type accepts both, nothing reads it). A catch-all field typed
+//!   `serde_json::Value` therefore accepts no keys under `validate`: declare the fields.
+//!   Errors are reported with serde's field names for the shape and `validator`'s
+//!   (Rust) field names for rules; externally tagged enums are read without looking
+//!   inside their variants for unknown fields.
+//! - In a query string a key given twice is a list, and a key given once fills a list
+//!   of one.
 //! - The principal reaches handlers as [`Claims`] or [`Authenticated<P>`]; a handler
 //!   that asks for it on a route without `auth` gets 401.
 

@@ -15,7 +15,7 @@ use crate::auth::{Denial, bearer_token};
 use crate::finish::SecurityHandle;
 pub use crate::handler::SecureHandler;
 use crate::input::InputRejection;
-pub use crate::input::ValidInput;
+pub use crate::input::{InputFor, ValidInput};
 pub use crate::policy::Policy;
 use crate::rejection::reshape_rejection;
 pub use crate::resource::{LoadableFrom, OwnerId, Resource, assert_resource};
@@ -228,9 +228,9 @@ fn body_limit(parts: &Parts) -> usize {
 }
 
 /// Step 5 (`validate`): the JSON body, checked for type, size, shape and rules.
-pub async fn validated_json<T, H>(request: Request) -> Result<T, Response>
+pub async fn validated_json<T, S, H>(request: Request) -> Result<T, Response>
 where
-    T: ValidInput,
+    T: InputFor<S>,
     H: SecureHandler,
 {
     let (parts, body) = request.into_parts();
@@ -250,21 +250,21 @@ where
             return Err(rejection.into_response());
         }
     };
-    crate::input::parse_json::<T>(&bytes).map_err(|details| {
+    T::from_json(&bytes).map_err(|details| {
         refused_input(&route, &details);
         InputRejection::Invalid(details).into_response()
     })
 }
 
 /// Step 5 (`validate_query`): the query string, checked like a body.
-pub fn validated_query<T, H>(parts: &Parts) -> Result<T, Response>
+pub fn validated_query<T, S, H>(parts: &Parts) -> Result<T, InputRejection>
 where
-    T: ValidInput,
+    T: InputFor<S>,
     H: SecureHandler,
 {
-    crate::input::parse_query::<T>(parts.uri.query().unwrap_or("")).map_err(|details| {
+    T::from_query(parts.uri.query().unwrap_or("")).map_err(|details| {
         refused_input(&route_of::<H>(parts), &details);
-        InputRejection::Invalid(details).into_response()
+        InputRejection::Invalid(details)
     })
 }
 

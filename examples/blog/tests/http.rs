@@ -215,15 +215,21 @@ fn the_inventory_lists_every_route_with_its_policy() {
         (
             "POST",
             "/auth/register",
-            "public (anyone may create an account)",
+            "public (anyone may create an account), validate Credentials",
         ),
         (
             "POST",
             "/auth/login",
-            "public (exchanges credentials for a token)",
+            "public (exchanges credentials for a token), validate Credentials",
         ),
         ("GET", "/posts", "public (posts are published)"),
+        ("POST", "/posts", "auth, validate PostInput"),
         ("GET", "/posts/{id}", "public (posts are published)"),
+        (
+            "PUT",
+            "/posts/{id}",
+            "auth, owner post.user_id, validate PostInput",
+        ),
         (
             "DELETE",
             "/posts/{id}",
@@ -308,4 +314,114 @@ async fn deleting_a_missing_post_is_404_and_anonymous_is_401() {
     let response = delete(&base, &format!("/posts/{}", post.id), None).await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(state.db.post(post.id).await.unwrap(), Some(post));
+}
+
+async fn send_post(
+    base: &str,
+    method: reqwest::Method,
+    path: &str,
+    token: &str,
+    body: &Value,
+) -> reqwest::Response {
+    reqwest::Client::new()
+        .request(method, format!("{base}{path}"))
+        .bearer_auth(token)
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_post_is_created_by_its_author() {
+    let (base, _) = start().await;
+    let alice = register_and_login(&base, "alice").await;
+    let body = json!({"title": "  Hello  ", "content": "World", "tags": ["a", "b"]});
+    let response = send_post(&base, reqwest::Method::POST, "/posts", &alice, &body).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert_security_headers(&response);
+    let post: Value = response.json().await.unwrap();
+    assert_eq!(
+        post,
+        json!({"id": 1, "title": "Hello", "content": "World", "tags": ["a", "b"], "user_id": 1})
+    );
+    let anonymous = reqwest::Client::new()
+        .post(format!("{base}/posts"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn post_rules_hold_at_their_boundaries() {
+    let (base, _) = start().await;
+    let alice = register_and_login(&base, "alice").await;
+    let create = |body: Value| {
+        let base = base.clone();
+        let alice = alice.clone();
+        async move { send_post(&base, reqwest::Method::POST, "/posts", &alice, &body).await }
+    };
+    let tags = |n: usize| (0..n).map(|i| format!("t{i}")).collect::<Vec<_>>();
+
+    let ok = create(json!({"title": "x".repeat(200), "content": "c"})).await;
+    assert_eq!(ok.status(), StatusCode::CREATED, "200 characters");
+    let long = create(json!({"title": "x".repeat(201), "content": "c"})).await;
+    assert_eq!(long.status(), StatusCode::BAD_REQUEST, "201 characters");
+    assert_eq!(
+        long.json::<Value>().await.unwrap(),
+        json!({"error": "Invalid input", "details": {"title": ["length"]}})
+    );
+    let padded = create(json!({"title": format!("  {}  ", "é".repeat(200)), "content": "c"})).await;
+    assert_eq!(
+        padded.status(),
+        StatusCode::CREATED,
+        "200 characters after trimming"
+    );
+    let blank = create(json!({"title": "   ", "content": "c"})).await;
+    assert_eq!(
+        blank.status(),
+        StatusCode::BAD_REQUEST,
+        "empty after trimming"
+    );
+
+    let ten = create(json!({"title": "t", "content": "c", "tags": tags(10)})).await;
+    assert_eq!(ten.status(), StatusCode::CREATED, "10 tags");
+    let eleven = create(json!({"title": "t", "content": "c", "tags": tags(11)})).await;
+    assert_eq!(
+        eleven.json::<Value>().await.unwrap(),
+        json!({"error": "Invalid input", "details": {"tags": ["length"]}})
+    );
+    let long_tag = create(json!({"title": "t", "content": "c", "tags": ["x".repeat(51)]})).await;
+    assert_eq!(
+        long_tag.json::<Value>().await.unwrap(),
+        json!({"error": "Invalid input", "details": {"tags": ["tag_length"]}})
+    );
+    let empty = create(json!({"title": "t", "content": ""})).await;
+    assert_eq!(empty.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn mass_assignment_of_user_id_is_refused_and_the_owner_unchanged() {
+    let (base, state) = start().await;
+    let (alice, bob, post) = alice_bob_and_a_post(&base, &state).await;
+    let path = format!("/posts/{}", post.id);
+    let body = json!({"title": "Mine now", "content": "x", "user_id": 2});
+    let response = send_post(&base, reqwest::Method::PUT, &path, &alice, &body).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        response.json::<Value>().await.unwrap(),
+        json!({"error": "Invalid input", "details": {"user_id": ["unknown"]}})
+    );
+    assert_eq!(state.db.post(post.id).await.unwrap(), Some(post.clone()));
+
+    // Bob cannot update alice's post either; alice can, and the owner stays hers.
+    let body = json!({"title": "Edited", "content": "new"});
+    let response = send_post(&base, reqwest::Method::PUT, &path, &bob, &body).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let response = send_post(&base, reqwest::Method::PUT, &path, &alice, &body).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let updated = state.db.post(post.id).await.unwrap().unwrap();
+    assert_eq!((updated.title.as_str(), updated.user_id), ("Edited", 1));
 }

@@ -38,14 +38,40 @@ pub trait ValidInput: DeserializeOwned + Validate + Send + 'static {}
 
 impl<T: DeserializeOwned + Validate + Send + 'static> ValidInput for T {}
 
+/// What the expansion of `validate` requires of the type, as a bound that mentions the
+/// router state so that a type without the derives is reported once, on the type the
+/// attribute names (by [`ValidInput`]'s diagnostic), not again on the generated code.
+#[doc(hidden)]
+pub trait InputFor<S>: Sized + Send + 'static {
+    /// Parses and validates a JSON body.
+    fn from_json(bytes: &[u8]) -> Result<Self, Details>;
+    /// Parses and validates a query string.
+    fn from_query(query: &str) -> Result<Self, Details>;
+}
+
+impl<T: ValidInput, S> InputFor<S> for T {
+    fn from_json(bytes: &[u8]) -> Result<Self, Details> {
+        parse_json(bytes)
+    }
+
+    fn from_query(query: &str) -> Result<Self, Details> {
+        parse_query(query)
+    }
+}
+
 /// Field path → rule codes: what a 400 tells the client.
-pub(crate) type Details = BTreeMap<String, Vec<Cow<'static, str>>>;
+#[doc(hidden)]
+pub type Details = BTreeMap<String, Vec<Cow<'static, str>>>;
 
 /// Why input was refused.
+#[doc(hidden)]
 #[derive(Debug)]
-pub(crate) enum InputRejection {
+pub enum InputRejection {
+    /// 415.
     UnsupportedMediaType,
+    /// 413.
     PayloadTooLarge,
+    /// 400 with the details.
     Invalid(Details),
 }
 
