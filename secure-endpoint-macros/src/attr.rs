@@ -483,6 +483,18 @@ pub fn parse_handler(cx: &mut Ctxt, kind: Kind, item: TokenStream) -> syn::Resul
             }),
         }
     }
+    for param in &params {
+        if let Some(ident) = &param.ident
+            && *ident == sig.ident
+        {
+            cx.error_spanned_by(
+                ident,
+                format!(
+                    "a parameter cannot be named `{ident}` like its handler: the attribute gives that name to the handler itself; rename the parameter"
+                ),
+            );
+        }
+    }
     Ok(Handler {
         attrs: func.attrs,
         vis: func.vis,

@@ -143,7 +143,7 @@ where
     /// # #[derive(serde::Deserialize, validator::Validate)]
     /// # struct Upload { #[validate(length(max = 1_000_000))] data: String }
     /// #[public(validate = Upload)]
-    /// async fn upload(upload: Upload) -> String { upload.data.len().to_string() }
+    /// async fn upload(file: Upload) -> String { file.data.len().to_string() }
     ///
     /// let route = post::<_, _, ()>(upload).body_limit(1024 * 1024);
     /// ```
