@@ -27,13 +27,9 @@ pub struct Arg<T> {
 }
 
 /// A rate written as `COUNT/PERIOD`, already parsed.
-// Parsed and checked now so that a malformed rate is reported; the fields are read by
-// the expansion once `rate` is enforced.
-#[allow(dead_code)]
 pub struct Rate {
-    pub count: u64,
+    pub count: u32,
     pub period_ms: u64,
-    pub lit: LitStr,
 }
 
 /// Which key a rate limit is counted on.

@@ -372,23 +372,21 @@ fn rate(input: ParseStream, keyword: &Ident) -> syn::Result<Rate> {
     let lit = string(input, keyword)?;
     let (count, period_ms) = parse_rate(&lit.value())
         .map_err(|why| syn::Error::new_spanned(&lit, format!("invalid rate: {why}")))?;
-    Ok(Rate {
-        count,
-        period_ms,
-        lit,
-    })
+    Ok(Rate { count, period_ms })
 }
 
 /// Parses `COUNT/PERIOD`, PERIOD being an optional whole number and a unit.
-fn parse_rate(text: &str) -> Result<(u64, u64), String> {
+fn parse_rate(text: &str) -> Result<(u32, u64), String> {
     const FORMAT: &str = "write COUNT/PERIOD with PERIOD one of ms, s, m, h, d, optionally preceded by a number, e.g. \"10/10s\" or \"100/m\"";
     let (count, period) = text
         .split_once('/')
         .ok_or_else(|| format!("no `/`; {FORMAT}"))?;
-    let count: u64 = count
-        .trim()
-        .parse()
-        .map_err(|_| format!("`{}` is not a whole number; {FORMAT}", count.trim()))?;
+    let count: u32 = count.trim().parse().map_err(|_| {
+        format!(
+            "`{}` is not a whole number up to 4294967295; {FORMAT}",
+            count.trim()
+        )
+    })?;
     if count == 0 {
         return Err("the count must be at least 1".into());
     }

@@ -1,12 +1,8 @@
 //! The rules that involve more than one argument, or an argument and the attribute it
 //! is given to. Each violation is reported on the argument's keyword.
 
-use crate::ast::{Args, Handler, Kind, wrapped_type};
+use crate::ast::{Args, Handler, Kind, RateKey, wrapped_type};
 use crate::ctxt::Ctxt;
-
-/// Arguments the grammar knows but this version does not enforce yet. Accepting them
-/// silently would promise a protection that is not there.
-const NOT_YET: &str = "is not supported yet by this version of secure-endpoint; remove it";
 
 pub fn check(cx: &mut Ctxt, kind: Kind, args: &Args, handler: &Handler) {
     match kind {
@@ -26,18 +22,17 @@ pub fn check(cx: &mut Ctxt, kind: Kind, args: &Args, handler: &Handler) {
         );
     }
     check_input(cx, args, handler);
-    for keyword in [
-        args.rate.as_ref().map(|a| &a.keyword),
-        args.rate_key.as_ref().map(|a| &a.keyword),
-    ]
-    .into_iter()
-    .flatten()
-    {
-        // On `#[public]`, the arguments it never takes were already reported.
-        let public_refuses =
-            kind == Kind::Public && (keyword == "owner" || keyword == "owner_or_role");
-        if !public_refuses {
-            cx.error_spanned_by(keyword, format!("`{keyword}` {NOT_YET}"));
+    if let Some(key) = &args.rate_key {
+        if args.rate.is_none() {
+            cx.error_spanned_by(
+                &key.keyword,
+                "`rate_key` needs `rate`: it says what the limit counts on, e.g. `rate = \"10/10s\", rate_key = \"ip\"`",
+            );
+        } else if matches!(key.value, RateKey::User) && args.auth.is_none() {
+            cx.error_spanned_by(
+                &key.keyword,
+                "`rate_key = \"user\"` needs a verified principal: only `#[secure(auth, ...)]` routes have one; count on `\"ip\"` here",
+            );
         }
     }
 }

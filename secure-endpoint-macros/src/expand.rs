@@ -112,6 +112,22 @@ fn policy_expr(kind: Kind, args: &Args) -> TokenStream {
         let values = &scopes.value;
         expr = quote!(#expr.all_scopes(&[#(#values),*]));
     }
+    if let Some(rate) = &args.rate {
+        let count = u32::try_from(rate.value.count).unwrap_or(u32::MAX);
+        let period = rate.value.period_ms;
+        let key = match args.rate_key.as_ref().map(|k| &k.value) {
+            None => quote!(::core::option::Option::None),
+            Some(crate::ast::RateKey::Ip) => {
+                quote!(::core::option::Option::Some(::secure_endpoint::RateKey::Ip))
+            }
+            Some(crate::ast::RateKey::User) => {
+                quote!(::core::option::Option::Some(
+                    ::secure_endpoint::RateKey::User
+                ))
+            }
+        };
+        expr = quote!(#expr.with_rate(#count, #period, #key));
+    }
     if let Some(owner) = &args.owner {
         let lit = &owner.value.lit;
         expr = quote!(#expr.with_owner(#lit));

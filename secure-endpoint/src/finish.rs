@@ -4,6 +4,7 @@
 //! response.
 
 use std::any::Any;
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::fmt;
 use std::future::Future;
@@ -23,6 +24,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::error::ErrorReport;
+use crate::rate::RouteLimiter;
 use crate::rejection::{Finished, generic_body, json_response};
 use crate::security::Security;
 
@@ -72,10 +74,18 @@ impl fmt::Debug for RequestId {
 pub(crate) struct Shared {
     pub(crate) security: Option<Arc<Security>>,
     headers: HeaderMap,
+    /// The limit of each rate-limited handler, by the address of its policy.
+    pub(crate) limits: HashMap<usize, RouteLimiter>,
+    /// Failed authentications per client address.
+    pub(crate) failed_auth: Option<RouteLimiter>,
 }
 
 impl Shared {
-    pub(crate) fn new(security: Option<Arc<Security>>) -> Self {
+    pub(crate) fn new(
+        security: Option<Arc<Security>>,
+        limits: HashMap<usize, RouteLimiter>,
+        failed_auth: Option<RouteLimiter>,
+    ) -> Self {
         let mut headers = HeaderMap::new();
         let fixed: [(HeaderName, &'static str); 5] = [
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
@@ -96,13 +106,28 @@ impl Shared {
         if let Some(hsts) = security.as_ref().and_then(|s| s.hsts.clone()) {
             headers.insert(header::STRICT_TRANSPORT_SECURITY, hsts);
         }
-        Shared { security, headers }
+        Shared {
+            security,
+            headers,
+            limits,
+            failed_auth,
+        }
     }
 }
 
-/// The handle through which the policy steps reach the router's settings.
+/// The handle through which the policy steps reach the router's settings and limits;
+/// present when the router has security settings.
 #[derive(Clone)]
-pub(crate) struct SecurityHandle(pub(crate) Arc<Security>);
+pub(crate) struct SecurityHandle(pub(crate) Arc<Shared>);
+
+impl SecurityHandle {
+    pub(crate) fn security(&self) -> &Security {
+        self.0
+            .security
+            .as_deref()
+            .expect("the handle is inserted only with settings")
+    }
+}
 
 #[derive(Clone)]
 pub(crate) struct FinishLayer {
@@ -147,10 +172,10 @@ where
             path = %request.uri().path(),
         );
         request.extensions_mut().insert(id);
-        if let Some(security) = &self.shared.security {
+        if self.shared.security.is_some() {
             request
                 .extensions_mut()
-                .insert(SecurityHandle(security.clone()));
+                .insert(SecurityHandle(self.shared.clone()));
         }
         let inner = {
             let _entered = span.enter();
@@ -208,21 +233,22 @@ struct Logged;
 
 fn finish(response: Response, id: RequestId, shared: &Shared) -> Response {
     let status = response.status();
-    let mut response = if status.is_server_error() {
-        sanitize(response, id)
-    } else if status.is_client_error()
-        && response.extensions().get::<Finished>().is_none()
-        && http_body::Body::size_hint(response.body()).exact() == Some(0)
-    {
-        let (mut parts, _) = response.into_parts();
-        parts.headers.remove(header::CONTENT_LENGTH);
-        let mut shaped = json_response(status, generic_body(status));
-        shaped.headers_mut().extend(parts.headers);
-        *shaped.extensions_mut() = parts.extensions;
-        shaped
-    } else {
-        response
-    };
+    let mut response =
+        if status.is_server_error() && response.extensions().get::<Finished>().is_none() {
+            sanitize(response, id)
+        } else if status.is_client_error()
+            && response.extensions().get::<Finished>().is_none()
+            && http_body::Body::size_hint(response.body()).exact() == Some(0)
+        {
+            let (mut parts, _) = response.into_parts();
+            parts.headers.remove(header::CONTENT_LENGTH);
+            let mut shaped = json_response(status, generic_body(status));
+            shaped.headers_mut().extend(parts.headers);
+            *shaped.extensions_mut() = parts.extensions;
+            shaped
+        } else {
+            response
+        };
     let headers = response.headers_mut();
     for (name, value) in &shared.headers {
         headers.insert(name, value.clone());

@@ -107,6 +107,7 @@
 #![deny(missing_docs)]
 
 mod auth;
+mod client;
 mod error;
 mod finish;
 mod handler;
@@ -114,6 +115,7 @@ mod input;
 mod inventory;
 mod policy;
 mod principal;
+mod rate;
 mod rejection;
 mod resource;
 mod router;
@@ -137,6 +139,7 @@ pub use input::{DEFAULT_BODY_LIMIT, ValidInput};
 pub use inventory::{Inventory, RouteEntry, RoutePolicy};
 pub use policy::{Access, Policy};
 pub use principal::{Authenticated, Claims, Principal};
+pub use rate::{DEFAULT_MAX_KEYS, Limiter, Rate, RateKey};
 pub use rejection::Rejection;
 pub use resource::{OwnerId, Resource};
 pub use router::{IntoSecureRoute, SecureRouter};

@@ -4,6 +4,8 @@ use std::fmt;
 
 use serde::Serialize;
 
+use crate::rate::{Rate, RateKey};
+
 /// What a handler's attribute declared: who may call it and what is checked first.
 ///
 /// A `Policy` is built by the `#[secure]` and `#[public]` attributes at compile time and
@@ -33,6 +35,10 @@ pub struct Policy {
     owner: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     owner_or_role: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rate: Option<Rate>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rate_key: Option<RateKey>,
     #[serde(skip_serializing_if = "Option::is_none")]
     validate: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -70,6 +76,8 @@ impl Policy {
             scopes: &[],
             owner: None,
             owner_or_role: None,
+            rate: None,
+            rate_key: None,
             validate: None,
             validate_query: None,
             reason: None,
@@ -103,6 +111,18 @@ impl Policy {
     #[doc(hidden)]
     pub const fn with_owner_or_role(mut self, role: &'static str) -> Self {
         self.owner_or_role = Some(role);
+        self
+    }
+
+    /// `key`: `None` for the default (the principal on `auth` routes, else the address).
+    #[doc(hidden)]
+    pub const fn with_rate(mut self, count: u32, period_ms: u64, key: Option<RateKey>) -> Self {
+        self.rate = Some(Rate::new(count, period_ms));
+        self.rate_key = match key {
+            Some(key) => Some(key),
+            None if self.auth => Some(RateKey::User),
+            None => Some(RateKey::Ip),
+        };
         self
     }
 
@@ -156,6 +176,14 @@ impl Policy {
         self.owner_or_role
     }
 
+    /// The route's limit and what it is counted on (`rate`, `rate_key`).
+    pub const fn rate(&self) -> Option<(Rate, RateKey)> {
+        match (self.rate, self.rate_key) {
+            (Some(rate), Some(key)) => Some((rate, key)),
+            _ => None,
+        }
+    }
+
     /// The type the JSON body is validated into (`validate`), as written.
     pub const fn validated_body(&self) -> Option<&'static str> {
         self.validate
@@ -206,6 +234,9 @@ impl fmt::Display for Policy {
         }
         if let Some(role) = self.owner_or_role {
             parts.push(format!("or role {role}"));
+        }
+        if let Some((rate, key)) = self.rate() {
+            parts.push(format!("rate {rate} per {key}"));
         }
         if let Some(body) = self.validate {
             parts.push(format!("validate {body}"));

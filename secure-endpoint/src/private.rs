@@ -11,12 +11,14 @@ use axum::response::{IntoResponse, Response};
 use http::request::Parts;
 
 use crate::Rejection;
-use crate::auth::{Denial, bearer_token};
+use crate::auth::{DynAuthenticator, bearer_token};
+use crate::client::{client_address, limit_key};
 use crate::finish::SecurityHandle;
 pub use crate::handler::SecureHandler;
 use crate::input::InputRejection;
 pub use crate::input::{InputFor, ValidInput};
 pub use crate::policy::Policy;
+use crate::rate::{LimitKey, Outcome, RateKey, too_many_requests, unavailable};
 use crate::rejection::reshape_rejection;
 pub use crate::resource::{LoadableFrom, OwnerId, Resource, assert_resource};
 
@@ -37,65 +39,115 @@ impl Decision {
 pub type HandlerFuture = Pin<Box<dyn Future<Output = Response> + Send>>;
 
 /// Runs the policy steps of `H` that come before any extractor (DESIGN §5: authenticate,
-/// then roles and scopes), logging every decision.
+/// rate-limit, then roles and scopes), logging every decision.
 pub async fn enforce<H: SecureHandler>(parts: &mut Parts) -> Result<(), Response> {
     let policy = H::POLICY;
-    if !policy.requires_auth() {
+    if !policy.requires_auth() && policy.rate().is_none() {
         return Ok(());
     }
     let route = route_of::<H>(parts);
-    let Some(SecurityHandle(security)) = parts.extensions.get::<SecurityHandle>().cloned() else {
-        tracing::error!(
-            target: "secure_endpoint::audit",
-            route = %route,
-            step = "authenticate",
-            decision = "deny",
-            reason = "the handler is served outside a SecureRouter with security settings",
+    let Some(handle) = parts.extensions.get::<SecurityHandle>().cloned() else {
+        deny(
+            &route,
+            "authenticate",
+            "the handler is served outside a SecureRouter with security settings",
         );
         return Err(Rejection::Internal.into_response());
     };
-    let Some(authenticator) = security.authenticator.as_deref() else {
-        tracing::error!(
-            target: "secure_endpoint::audit",
-            route = %route,
-            step = "authenticate",
-            decision = "deny",
-            reason = "the security settings have no authenticator",
-        );
-        return Err(Rejection::Internal.into_response());
-    };
-    let token = match bearer_token(&parts.headers, security.max_token_bytes) {
-        Ok(token) => token,
-        Err(no_token) => {
-            deny(&route, "authenticate", no_token.reason);
-            return Err(Rejection::Unauthorized {
-                token_given: no_token.token_given,
-            }
-            .into_response());
-        }
-    };
-    match authenticator
-        .authorize(token, policy, &mut parts.extensions)
-        .await
-    {
-        Ok(()) => {
-            tracing::info!(
-                target: "secure_endpoint::audit",
-                route = %route,
-                step = "authorize",
-                decision = "allow",
+    let security = handle.security();
+    let authenticator = if policy.requires_auth() {
+        let Some(authenticator) = security.authenticator.as_deref() else {
+            deny(
+                &route,
+                "authenticate",
+                "the security settings have no authenticator",
             );
-            Ok(())
-        }
-        Err(Denial::Unauthenticated(error)) => {
-            deny(&route, "authenticate", error.reason());
-            Err(Rejection::Unauthorized { token_given: true }.into_response())
-        }
-        Err(Denial::Forbidden(reason)) => {
-            deny(&route, "authorize", &reason);
-            Err(Rejection::Forbidden.into_response())
+            return Err(Rejection::Internal.into_response());
+        };
+        authenticate(&route, &handle, authenticator, parts).await?;
+        Some(authenticator)
+    } else {
+        None
+    };
+    if let Some((_, key)) = policy.rate() {
+        let Some(limiter) = handle.0.limits.get(&(H::POLICY as *const Policy as usize)) else {
+            deny(&route, "rate", "no limiter was built for this route");
+            return Err(Rejection::Internal.into_response());
+        };
+        let key = match key {
+            RateKey::User => authenticator
+                .and_then(|a| a.principal_id(&parts.extensions))
+                .map(|id| LimitKey::User(id.to_owned())),
+            RateKey::Ip => client_address(parts, &security.trusted_proxies)
+                .map(|ip| LimitKey::Ip(limit_key(ip))),
+        };
+        let Some(key) = key else {
+            deny(
+                &route,
+                "rate",
+                "no key to count on (no principal, or no connection info)",
+            );
+            return Err(Rejection::Internal.into_response());
+        };
+        match limiter.check(&key).await {
+            Outcome::Allowed => {}
+            Outcome::Refused { retry_after } => {
+                deny(&route, "rate", "over the limit");
+                return Err(too_many_requests(limiter.rate(), retry_after));
+            }
+            Outcome::Unavailable => {
+                deny(
+                    &route,
+                    "rate",
+                    "the shared limiter is unreachable and fails closed",
+                );
+                return Err(unavailable());
+            }
         }
     }
+    if let Some(authenticator) = authenticator {
+        if let Err(reason) = authenticator.authorize(&parts.extensions, policy) {
+            deny(&route, "authorize", &reason);
+            return Err(Rejection::Forbidden.into_response());
+        }
+        allow(&route, "authorize", "authenticated and authorized");
+    }
+    Ok(())
+}
+
+/// Step 1: the bearer token, verified. A failure counts against the client address when
+/// the settings limit failed authentications; past that limit the answer is 429.
+async fn authenticate(
+    route: &Route,
+    handle: &SecurityHandle,
+    authenticator: &dyn DynAuthenticator,
+    parts: &mut Parts,
+) -> Result<(), Response> {
+    let security = handle.security();
+    let (reason, token_given) = match bearer_token(&parts.headers, security.max_token_bytes) {
+        Ok(token) => match authenticator
+            .authenticate(token, &mut parts.extensions)
+            .await
+        {
+            Ok(()) => return Ok(()),
+            Err(error) => (error.reason().to_owned(), true),
+        },
+        Err(no_token) => (no_token.reason.to_owned(), no_token.token_given),
+    };
+    deny(route, "authenticate", &reason);
+    if token_given
+        && let Some(limiter) = &handle.0.failed_auth
+        && let Some(ip) = client_address(parts, &security.trusted_proxies)
+        && let Outcome::Refused { retry_after } = limiter.check(&LimitKey::Ip(limit_key(ip))).await
+    {
+        deny(
+            route,
+            "authenticate",
+            "too many failed authentications from this address",
+        );
+        return Err(too_many_requests(limiter.rate(), retry_after));
+    }
+    Err(Rejection::Unauthorized { token_given }.into_response())
 }
 
 fn deny(route: &Route, step: &'static str, reason: &str) {
@@ -162,7 +214,10 @@ where
     F: OwnerId + ?Sized,
 {
     let route = route_of::<H>(parts);
-    let security = parts.extensions.get::<SecurityHandle>().map(|h| &h.0);
+    let security = parts
+        .extensions
+        .get::<SecurityHandle>()
+        .map(SecurityHandle::security);
     let Some((security, authenticator)) =
         security.and_then(|s| Some((s, s.authenticator.as_deref()?)))
     else {
@@ -222,7 +277,7 @@ fn body_limit(parts: &Parts) -> usize {
             parts
                 .extensions
                 .get::<SecurityHandle>()
-                .and_then(|h| h.0.body_limit)
+                .and_then(|h| h.security().body_limit)
         })
         .unwrap_or(crate::input::DEFAULT_BODY_LIMIT)
 }

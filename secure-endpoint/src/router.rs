@@ -1,6 +1,7 @@
 //! `SecureRouter`: an axum router that only takes annotated handlers and knows the
 //! policy of every route.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::Arc;
 
@@ -15,7 +16,7 @@ use tower_service::Service;
 use crate::finish::{FinishLayer, Shared};
 use crate::inventory::{Inventory, RouteEntry, RoutePolicy};
 use crate::routing::MethodRouter;
-use crate::{SecureHandler, Security, SetupError};
+use crate::{Policy, RateKey, SecureHandler, Security, SetupError};
 
 /// A router whose every route has a declared security policy.
 ///
@@ -56,6 +57,7 @@ pub struct SecureRouter<S = ()> {
     inner: Router<S>,
     routes: Vec<RouteEntry>,
     security: Option<Arc<Security>>,
+    mock_connect_info: bool,
 }
 
 impl<S> Default for SecureRouter<S>
@@ -101,6 +103,7 @@ where
             inner: Router::new(),
             routes: Vec::new(),
             security: None,
+            mock_connect_info: false,
         }
     }
 
@@ -229,6 +232,7 @@ where
             inner: self.inner.with_state(state),
             routes: self.routes,
             security: self.security,
+            mock_connect_info: self.mock_connect_info,
         }
     }
 
@@ -239,23 +243,78 @@ where
 
     /// Checks that every route's policy has the settings it needs, then builds the
     /// [`axum::Router`] to serve.
+    ///
+    /// A router that counts limits by client address needs the connection's address:
+    /// serve it with [`into_make_service_with_connect_info`](SecureRouter::into_make_service_with_connect_info)
+    /// (or, in tests, give one with [`with_mock_connect_info`](Self::with_mock_connect_info));
+    /// here, without either, that is a [`SetupError`].
     pub fn try_into_router(self) -> Result<Router<S>, SetupError> {
-        let has_authenticator = self
-            .security
-            .as_ref()
-            .is_some_and(|s| s.authenticator.is_some());
+        let connect_info = self.mock_connect_info;
+        self.build(connect_info)
+    }
+
+    /// Gives every request the client address `addr`, as a server with connection info
+    /// would: for serving the router in process (`tower::ServiceExt::oneshot`) in tests.
+    pub fn with_mock_connect_info(mut self, addr: std::net::SocketAddr) -> Self {
+        self.inner = self
+            .inner
+            .layer(axum::extract::connect_info::MockConnectInfo(addr));
+        self.mock_connect_info = true;
+        self
+    }
+
+    fn build(self, connect_info: bool) -> Result<Router<S>, SetupError> {
+        let security = self.security.as_deref();
+        let has_authenticator = security.is_some_and(|s| s.authenticator.is_some());
+        let limiter = security.and_then(|s| s.limiter.as_ref());
+        let mut limits = HashMap::new();
+        let mut has_auth_route = false;
         for route in &self.routes {
-            if let RoutePolicy::Declared(policy) = route.policy
-                && policy.requires_auth()
-                && !has_authenticator
-            {
+            let RoutePolicy::Declared(policy) = route.policy else {
+                continue;
+            };
+            let label = format!("{} {}", route.method, route.path);
+            if policy.requires_auth() {
+                has_auth_route = true;
+                if !has_authenticator {
+                    return Err(SetupError::Missing {
+                        route: label,
+                        needs: "an authenticator (for `auth`)",
+                    });
+                }
+            }
+            let Some((rate, key)) = policy.rate() else {
+                continue;
+            };
+            let Some(limiter) = limiter else {
                 return Err(SetupError::Missing {
-                    route: format!("{} {}", route.method, route.path),
-                    needs: "an authenticator (for `auth`)",
+                    route: label,
+                    needs: "a rate limiter (for `rate`): `Security::builder().rate_limiter(Limiter::memory())`",
+                });
+            };
+            if key == RateKey::Ip && !connect_info {
+                return Err(SetupError::Missing {
+                    route: label,
+                    needs: NEEDS_CONNECT_INFO,
                 });
             }
+            limits
+                .entry(policy as *const Policy as usize)
+                .or_insert_with(|| limiter.build(rate, &label));
         }
-        let shared = Arc::new(Shared::new(self.security));
+        let failed_auth = match (security.and_then(|s| s.failed_auth), limiter) {
+            (Some(rate), Some(limiter)) if has_auth_route => {
+                if !connect_info {
+                    return Err(SetupError::Missing {
+                        route: "(failed authentications)".to_owned(),
+                        needs: NEEDS_CONNECT_INFO,
+                    });
+                }
+                Some(limiter.build(rate, "failed-auth"))
+            }
+            _ => None,
+        };
+        let shared = Arc::new(Shared::new(self.security, limits, failed_auth));
         Ok(self.inner.layer(FinishLayer { shared }))
     }
 
@@ -269,15 +328,23 @@ where
     }
 }
 
+const NEEDS_CONNECT_INFO: &str = "the client address (it counts a limit per address), but the router is not served with connection info: serve it with `into_make_service_with_connect_info::<SocketAddr>()`";
+
 impl SecureRouter<()> {
     /// The make-service to pass to `axum::serve`, with the client's address available
     /// to handlers as `ConnectInfo<C>`. Fails when a route lacks a setting it needs.
-    pub fn into_make_service_with_connect_info<C>(
+    ///
+    /// Limits counted per client address read `ConnectInfo<SocketAddr>`: with another
+    /// `C` they are a [`SetupError`].
+    pub fn into_make_service_with_connect_info<C: 'static>(
         self,
     ) -> Result<axum::extract::connect_info::IntoMakeServiceWithConnectInfo<Router, C>, SetupError>
     {
+        let addresses = std::any::TypeId::of::<C>()
+            == std::any::TypeId::of::<std::net::SocketAddr>()
+            || self.mock_connect_info;
         Ok(self
-            .try_into_router()?
+            .build(addresses)?
             .into_make_service_with_connect_info::<C>())
     }
 }

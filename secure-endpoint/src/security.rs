@@ -7,6 +7,8 @@ use std::time::Duration;
 use http::HeaderValue;
 
 use crate::auth::{Authenticator, DynAuthenticator};
+use crate::client::Cidr;
+use crate::rate::{Limiter, Rate, parse_rate};
 
 /// The security settings of a [`SecureRouter`](crate::SecureRouter), given with
 /// [`with_security`](crate::SecureRouter::with_security).
@@ -27,6 +29,9 @@ pub struct Security {
     pub(crate) hsts: Option<HeaderValue>,
     pub(crate) hide_forbidden: bool,
     pub(crate) body_limit: Option<usize>,
+    pub(crate) limiter: Option<Limiter>,
+    pub(crate) trusted_proxies: Vec<Cidr>,
+    pub(crate) failed_auth: Option<Rate>,
 }
 
 impl Security {
@@ -38,6 +43,9 @@ impl Security {
             hsts: None,
             hide_forbidden: false,
             body_limit: None,
+            limiter: None,
+            trusted_proxies: Vec::new(),
+            failed_auth: None,
         }
     }
 }
@@ -50,6 +58,9 @@ impl fmt::Debug for Security {
             .field("hsts", &self.hsts)
             .field("hide_forbidden", &self.hide_forbidden)
             .field("body_limit", &self.body_limit)
+            .field("limiter", &self.limiter)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("failed_auth", &self.failed_auth)
             .finish()
     }
 }
@@ -65,6 +76,9 @@ pub struct SecurityBuilder {
     hsts: Option<(Duration, bool)>,
     hide_forbidden: bool,
     body_limit: Option<usize>,
+    limiter: Option<Limiter>,
+    trusted_proxies: Vec<String>,
+    failed_auth: Option<String>,
 }
 
 impl SecurityBuilder {
@@ -103,12 +117,63 @@ impl SecurityBuilder {
         self
     }
 
+    /// Where `rate` limits (and the failed-authentication limit) are counted; required
+    /// by any route with `rate`.
+    pub fn rate_limiter(mut self, limiter: Limiter) -> Self {
+        self.limiter = Some(limiter);
+        self
+    }
+
+    /// Proxies whose `Forwarded` / `X-Forwarded-For` is believed, as addresses or CIDR
+    /// blocks (`"10.0.0.0/8"`, `"::1"`). From any other peer those headers are ignored.
+    /// The client is the rightmost hop that is not a trusted proxy.
+    pub fn trusted_proxies<I, T>(mut self, proxies: I) -> Self
+    where
+        I: IntoIterator<Item = T>,
+        T: AsRef<str>,
+    {
+        self.trusted_proxies = proxies.into_iter().map(|p| p.as_ref().to_owned()).collect();
+        self
+    }
+
+    /// Limits failed authentications per client address (`"20/m"`): past it, a request
+    /// whose credential fails is answered 429 instead of 401. Needs a
+    /// [`rate_limiter`](Self::rate_limiter).
+    pub fn failed_auth_limit(mut self, rate: &str) -> Self {
+        self.failed_auth = Some(rate.to_owned());
+        self
+    }
+
     /// Checks the settings.
     pub fn build(self) -> Result<Security, SetupError> {
         if self.body_limit == Some(0) {
             return Err(SetupError::InvalidSetting {
                 setting: "body_limit",
                 reason: "must be greater than zero".into(),
+            });
+        }
+        let trusted_proxies = self
+            .trusted_proxies
+            .iter()
+            .map(|p| p.parse::<Cidr>())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|reason| SetupError::InvalidSetting {
+                setting: "trusted_proxies",
+                reason,
+            })?;
+        let failed_auth = self
+            .failed_auth
+            .as_deref()
+            .map(parse_rate)
+            .transpose()
+            .map_err(|reason| SetupError::InvalidSetting {
+                setting: "failed_auth_limit",
+                reason,
+            })?;
+        if failed_auth.is_some() && self.limiter.is_none() {
+            return Err(SetupError::InvalidSetting {
+                setting: "failed_auth_limit",
+                reason: "needs a rate_limiter to count in".into(),
             });
         }
         if self.max_token_bytes == 0 {
@@ -140,6 +205,9 @@ impl SecurityBuilder {
             hsts,
             hide_forbidden: self.hide_forbidden,
             body_limit: self.body_limit,
+            limiter: self.limiter,
+            trusted_proxies,
+            failed_auth,
         })
     }
 }

@@ -119,26 +119,22 @@ impl fmt::Display for AuthError {
 
 impl std::error::Error for AuthError {}
 
-/// Which step refused, and why; the enforcement code logs it and answers 401 or 403.
-pub(crate) enum Denial {
-    Unauthenticated(AuthError),
-    Forbidden(String),
-}
-
 pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// The type-erased authenticator a router holds: it authenticates, checks the roles and
-/// scopes of the policy against the concrete principal type, and leaves the principal in
-/// the request's extensions for the handler.
+/// The type-erased authenticator a router holds. It knows the concrete principal type,
+/// so it leaves the principal in the request's extensions for the handler and answers
+/// questions about it (its id, its roles and scopes) for the later policy steps.
 pub(crate) trait DynAuthenticator: Send + Sync {
-    fn authorize<'a>(
+    fn authenticate<'a>(
         &'a self,
         token: &'a str,
-        policy: &'static Policy,
         extensions: &'a mut http::Extensions,
-    ) -> BoxFuture<'a, Result<(), Denial>>;
+    ) -> BoxFuture<'a, Result<(), AuthError>>;
 
-    /// The id of the principal `authorize` left in `extensions`.
+    /// Roles and scopes of the principal `authenticate` left, against the policy.
+    fn authorize(&self, extensions: &http::Extensions, policy: &Policy) -> Result<(), String>;
+
+    /// The id of that principal.
     fn principal_id<'a>(&self, extensions: &'a http::Extensions) -> Option<&'a str>;
 
     /// Whether that principal holds `role`.
@@ -146,21 +142,23 @@ pub(crate) trait DynAuthenticator: Send + Sync {
 }
 
 impl<A: Authenticator> DynAuthenticator for A {
-    fn authorize<'a>(
+    fn authenticate<'a>(
         &'a self,
         token: &'a str,
-        policy: &'static Policy,
         extensions: &'a mut http::Extensions,
-    ) -> BoxFuture<'a, Result<(), Denial>> {
+    ) -> BoxFuture<'a, Result<(), AuthError>> {
         Box::pin(async move {
-            let principal = self
-                .authenticate(token)
-                .await
-                .map_err(Denial::Unauthenticated)?;
-            check_roles_and_scopes(&principal, policy).map_err(Denial::Forbidden)?;
+            let principal = Authenticator::authenticate(self, token).await?;
             extensions.insert(principal);
             Ok(())
         })
+    }
+
+    fn authorize(&self, extensions: &http::Extensions, policy: &Policy) -> Result<(), String> {
+        match extensions.get::<A::Principal>() {
+            Some(principal) => check_roles_and_scopes(principal, policy),
+            None => Err("no authenticated principal".into()),
+        }
     }
 
     fn principal_id<'a>(&self, extensions: &'a http::Extensions) -> Option<&'a str> {
