@@ -39,6 +39,8 @@ pub struct RouteEntry {
     pub handler: Option<&'static str>,
     /// What the route enforces.
     pub policy: RoutePolicy,
+    #[serde(skip)]
+    pub(crate) handler_type: Option<std::any::TypeId>,
 }
 
 /// The policy of one route.

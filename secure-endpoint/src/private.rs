@@ -70,7 +70,7 @@ pub async fn enforce<H: SecureHandler>(parts: &mut Parts) -> Result<(), Response
         None
     };
     if let Some((_, key)) = policy.rate() {
-        let Some(limiter) = handle.0.limits.get(&(H::POLICY as *const Policy as usize)) else {
+        let Some(limiter) = handle.0.limits.get(&std::any::TypeId::of::<H>()) else {
             deny(&route, "rate", "no limiter was built for this route");
             return Err(Rejection::Internal.into_response());
         };

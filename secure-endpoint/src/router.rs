@@ -16,7 +16,7 @@ use tower_service::Service;
 use crate::finish::{FinishLayer, Shared};
 use crate::inventory::{Inventory, RouteEntry, RoutePolicy};
 use crate::routing::MethodRouter;
-use crate::{Policy, RateKey, SecureHandler, Security, SetupError};
+use crate::{RateKey, SecureHandler, Security, SetupError};
 
 /// A router whose every route has a declared security policy.
 ///
@@ -119,6 +119,7 @@ where
                 path: path.to_owned(),
                 handler: Some(e.handler),
                 policy: RoutePolicy::Declared(e.policy),
+                handler_type: Some(e.handler_type),
             }));
         self.inner = self.inner.route(path, method_router.inner);
         self
@@ -141,6 +142,7 @@ where
             policy: RoutePolicy::Unchecked {
                 reason: reason.to_owned(),
             },
+            handler_type: None,
         });
         self.inner = self.inner.route(path, method_router);
         self
@@ -157,6 +159,7 @@ where
             policy: RoutePolicy::Unchecked {
                 reason: reason.to_owned(),
             },
+            handler_type: None,
         });
         self.inner = self.inner.merge(router);
         self
@@ -200,6 +203,7 @@ where
             path: "(fallback)".to_owned(),
             handler: Some(H::NAME),
             policy: RoutePolicy::Declared(H::POLICY),
+            handler_type: Some(std::any::TypeId::of::<H>()),
         });
         self.inner = self.inner.fallback(handler);
         self
@@ -298,9 +302,11 @@ where
                     needs: NEEDS_CONNECT_INFO,
                 });
             }
-            limits
-                .entry(policy as *const Policy as usize)
-                .or_insert_with(|| limiter.build(rate, &label));
+            if let Some(handler) = route.handler_type {
+                limits
+                    .entry(handler)
+                    .or_insert_with(|| limiter.build(rate, &label));
+            }
         }
         let failed_auth = match (security.and_then(|s| s.failed_auth), limiter) {
             (Some(rate), Some(limiter)) if has_auth_route => {

@@ -35,6 +35,8 @@ pub(crate) struct Endpoint {
     pub(crate) method: &'static str,
     pub(crate) handler: &'static str,
     pub(crate) policy: &'static Policy,
+    /// Identifies the handler's limits (a constant's address is not unique).
+    pub(crate) handler_type: std::any::TypeId,
 }
 
 macro_rules! gate {
@@ -121,6 +123,7 @@ where
             method,
             handler: H::NAME,
             policy: H::POLICY,
+            handler_type: std::any::TypeId::of::<H>(),
         });
         self
     }

@@ -16,6 +16,11 @@ pub struct Config {
     pub jwt_secret: Vec<u8>,
     /// Whether `jwt_secret` was generated (tokens then die with the process).
     pub jwt_secret_generated: bool,
+    /// `REDIS_URL`: share rate limits through this Redis; in memory when unset.
+    pub redis_url: Option<String>,
+    /// `BLOG_TRUSTED_PROXIES`: comma-separated addresses or CIDR blocks whose
+    /// `X-Forwarded-For` is believed. Default none.
+    pub trusted_proxies: Vec<String>,
     /// `BLOG_ADMINS`: comma-separated usernames that receive the `admin` role when they
     /// register. Default none.
     pub admins: HashSet<String>,
@@ -28,6 +33,8 @@ impl fmt::Debug for Config {
             .field("database_url", &self.database_url)
             .field("jwt_secret", &"<redacted>")
             .field("jwt_secret_generated", &self.jwt_secret_generated)
+            .field("redis_url", &self.redis_url.as_ref().map(|_| "<set>"))
+            .field("trusted_proxies", &self.trusted_proxies)
             .field("admins", &self.admins)
             .finish()
     }
@@ -98,6 +105,32 @@ impl Config {
                 (secret, true)
             }
         };
+        let redis_url = match lookup("REDIS_URL") {
+            Some(url) if url.trim().is_empty() => None,
+            Some(url) if !url.starts_with("redis://") && !url.starts_with("rediss://") => {
+                return Err(ConfigError {
+                    setting: "REDIS_URL",
+                    reason: "must start with redis:// or rediss://".into(),
+                });
+            }
+            other => other,
+        };
+        let trusted_proxies: Vec<String> = lookup("BLOG_TRUSTED_PROXIES")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(str::to_owned)
+            .collect();
+        for proxy in &trusted_proxies {
+            let (address, prefix) = proxy.split_once('/').unwrap_or((proxy, "0"));
+            if address.parse::<std::net::IpAddr>().is_err() || prefix.parse::<u8>().is_err() {
+                return Err(ConfigError {
+                    setting: "BLOG_TRUSTED_PROXIES",
+                    reason: format!("{proxy:?} is not an address or CIDR block like 10.0.0.0/8"),
+                });
+            }
+        }
         let admins = lookup("BLOG_ADMINS")
             .unwrap_or_default()
             .split(',')
@@ -110,6 +143,8 @@ impl Config {
             database_url,
             jwt_secret,
             jwt_secret_generated,
+            redis_url,
+            trusted_proxies,
             admins,
         })
     }
@@ -121,6 +156,8 @@ impl Config {
             database_url: IN_MEMORY.to_owned(),
             jwt_secret: jwt_secret.to_vec(),
             jwt_secret_generated: false,
+            redis_url: None,
+            trusted_proxies: Vec::new(),
             admins: admins.iter().map(|s| (*s).to_owned()).collect(),
         }
     }
@@ -158,6 +195,16 @@ mod tests {
     fn a_bad_address_names_the_setting() {
         let error = config(&[("BLOG_ADDR", "localhost")]).unwrap_err();
         assert_eq!(error.setting, "BLOG_ADDR");
+    }
+
+    #[test]
+    fn bad_proxies_and_redis_urls_name_their_setting() {
+        let error = config(&[("BLOG_TRUSTED_PROXIES", "10.0.0.0/8, nonsense")]).unwrap_err();
+        assert_eq!(error.setting, "BLOG_TRUSTED_PROXIES");
+        let error = config(&[("REDIS_URL", "localhost:6379")]).unwrap_err();
+        assert_eq!(error.setting, "REDIS_URL");
+        let c = config(&[("BLOG_TRUSTED_PROXIES", "10.0.0.0/8,::1")]).unwrap();
+        assert_eq!(c.trusted_proxies, ["10.0.0.0/8", "::1"]);
     }
 
     #[test]

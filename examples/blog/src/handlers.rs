@@ -106,7 +106,7 @@ async fn verify_password(password: String, hash: String) -> Result<bool, Error> 
 }
 
 /// `POST /auth/register`: creates an account.
-#[public(reason = "anyone may create an account", validate = Credentials)]
+#[public(reason = "anyone may create an account", validate = Credentials, rate = "5/60s")]
 pub async fn register(
     State(state): State<AppState>,
     input: Credentials,
@@ -132,7 +132,7 @@ pub async fn register(
 
 /// `POST /auth/login`: exchanges credentials for a token. Unknown user and wrong
 /// password get the same answer, after the same work.
-#[public(reason = "exchanges credentials for a token", validate = Credentials)]
+#[public(reason = "exchanges credentials for a token", validate = Credentials, rate = "5/60s")]
 pub async fn login(State(state): State<AppState>, input: Credentials) -> Result<Response, Error> {
     let user = state.db.user_by_name(&input.username).await?;
     let hash = user.as_ref().map_or_else(
@@ -178,7 +178,7 @@ impl Resource for Post {
 }
 
 /// `POST /posts`: the caller publishes a post.
-#[secure(auth, validate = PostInput)]
+#[secure(auth, validate = PostInput, rate = "10/10s")]
 pub async fn create_post(
     claims: Claims,
     State(db): State<Db>,

@@ -12,7 +12,9 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 use jsonwebtoken::Algorithm;
 use secure_endpoint::routing::get;
-use secure_endpoint::{JwtAuthenticator, SecureRouter, Security, SetupError, routing::post};
+use secure_endpoint::{
+    JwtAuthenticator, Limiter, SecureRouter, Security, SetupError, routing::post,
+};
 
 pub use config::{Config, ConfigError};
 pub use db::{Db, Post};
@@ -58,6 +60,9 @@ impl std::fmt::Display for StartError {
 
 impl std::error::Error for StartError {}
 
+/// Failed authentications allowed per client address.
+pub const FAILED_AUTH_LIMIT: &str = "20/m";
+
 /// The blog's routes, without state or settings: what the inventory lists.
 pub fn routes() -> SecureRouter<AppState> {
     SecureRouter::new()
@@ -87,8 +92,15 @@ pub async fn app(config: &Config) -> Result<(SecureRouter, AppState), StartError
         .map_err(StartError::Setup)?
         .issuer(ISSUER)
         .audience(ISSUER);
+    let limiter = match &config.redis_url {
+        Some(url) => Limiter::redis(url).map_err(StartError::Setup)?,
+        None => Limiter::memory(),
+    };
     let security = Security::builder()
         .authenticator(jwt)
+        .rate_limiter(limiter)
+        .trusted_proxies(&config.trusted_proxies)
+        .failed_auth_limit(FAILED_AUTH_LIMIT)
         .build()
         .map_err(StartError::Setup)?;
     let state = AppState {

@@ -215,15 +215,19 @@ fn the_inventory_lists_every_route_with_its_policy() {
         (
             "POST",
             "/auth/register",
-            "public (anyone may create an account), validate Credentials",
+            "public (anyone may create an account), rate 5/m per ip, validate Credentials",
         ),
         (
             "POST",
             "/auth/login",
-            "public (exchanges credentials for a token), validate Credentials",
+            "public (exchanges credentials for a token), rate 5/m per ip, validate Credentials",
         ),
         ("GET", "/posts", "public (posts are published)"),
-        ("POST", "/posts", "auth, validate PostInput"),
+        (
+            "POST",
+            "/posts",
+            "auth, rate 10/10s per user, validate PostInput",
+        ),
         ("GET", "/posts/{id}", "public (posts are published)"),
         (
             "PUT",

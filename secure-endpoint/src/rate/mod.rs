@@ -65,7 +65,11 @@ impl fmt::Display for Rate {
         .into_iter()
         .find(|(unit_ms, _)| ms % unit_ms == 0)
         .map_or((ms, "ms"), |(unit_ms, unit)| (ms / unit_ms, unit));
-        write!(f, "{}/{n}{unit}", self.count)
+        if n == 1 {
+            write!(f, "{}/{unit}", self.count)
+        } else {
+            write!(f, "{}/{n}{unit}", self.count)
+        }
     }
 }
 
