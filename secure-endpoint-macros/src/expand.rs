@@ -113,7 +113,7 @@ fn policy_expr(kind: Kind, args: &Args) -> TokenStream {
         expr = quote!(#expr.all_scopes(&[#(#values),*]));
     }
     if let Some(rate) = &args.rate {
-        let count = u32::try_from(rate.value.count).unwrap_or(u32::MAX);
+        let count = rate.value.count;
         let period = rate.value.period_ms;
         let key = match args.rate_key.as_ref().map(|k| &k.value) {
             None => quote!(::core::option::Option::None),

@@ -5,6 +5,7 @@ use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::str::FromStr;
 
 use axum::extract::ConnectInfo;
+use axum::extract::connect_info::MockConnectInfo;
 use http::HeaderMap;
 use http::request::Parts;
 
@@ -88,7 +89,15 @@ pub(crate) fn limit_key(ip: IpAddr) -> IpAddr {
 /// The peer is the client unless it is a trusted proxy; then the forwarding headers are
 /// read from the right, skipping trusted hops, and the first untrusted hop is the client.
 pub(crate) fn client_address(parts: &Parts, trusted: &[Cidr]) -> Option<IpAddr> {
-    let peer = canonical(parts.extensions.get::<ConnectInfo<SocketAddr>>()?.0.ip());
+    let peer = match parts.extensions.get::<ConnectInfo<SocketAddr>>() {
+        Some(ConnectInfo(addr)) => addr.ip(),
+        None => parts
+            .extensions
+            .get::<MockConnectInfo<SocketAddr>>()?
+            .0
+            .ip(),
+    };
+    let peer = canonical(peer);
     if !trusted.iter().any(|c| c.contains(peer)) {
         return Some(peer);
     }

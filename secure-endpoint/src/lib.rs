@@ -31,16 +31,23 @@
 //!    router's [`Authenticator`]. Failure is `401 {"error":"Unauthorized"}` with
 //!    `WWW-Authenticate: Bearer` (`error="invalid_token"` when a token was given); the
 //!    reason goes to the log.
-//! 2. **Roles and scopes** (`role`, `roles`, `scope`, `scopes`): at least one of the
+//! 2. **Rate limit** (`rate = "10/10s"`, `rate_key`): GCRA, a burst of `count` then one
+//!    request per `period / count`, counted per principal on `auth` routes and per
+//!    client address otherwise, in memory or in Redis ([`Limiter`]). Over the limit:
+//!    `429 {"error":"Too many requests"}` with `Retry-After` (whole seconds, rounded up),
+//!    `RateLimit-Policy: 10;w=10` and `RateLimit: limit=10, remaining=0, reset=1`.
+//!    Failed authentications are limited per client address too
+//!    ([`SecurityBuilder::failed_auth_limit`]): past the limit they are answered 429.
+//! 3. **Roles and scopes** (`role`, `roles`, `scope`, `scopes`): at least one of the
 //!    roles, every one of the scopes; `403 {"error":"Forbidden"}` otherwise.
-//! 3. **Resource and ownership** (`owner = "post.user_id"`): the parameter `post` is
+//! 4. **Resource and ownership** (`owner = "post.user_id"`): the parameter `post` is
 //!    loaded through its [`Resource`] implementation (key from the path). Missing:
 //!    `404 {"error":"Not found"}`; not the principal's ([`OwnerId`] compares the field with
 //!    [`Principal::id`]): 403, or 404 with
 //!    [`hide_forbidden_resources`](SecurityBuilder::hide_forbidden_resources).
 //!    `owner_or_role = "admin"` lets that role pass. The loaded value is handed to the
 //!    handler; it is not loaded twice.
-//! 4. **Input** (`validate = T`, `validate_query = T`): the JSON body must be declared
+//! 5. **Input** (`validate = T`, `validate_query = T`): the JSON body must be declared
 //!    `application/json` (or `application/*+json`), else 415; larger than its limit
 //!    (64 KiB unless [`MethodRouter::body_limit`](routing::MethodRouter::body_limit) or
 //!    [`SecurityBuilder::body_limit`] says otherwise), 413. Malformed JSON, a wrong type,
@@ -48,11 +55,11 @@
 //!    `#[serde(flatten)]` too, without `deny_unknown_fields`) or a failed `validator`
 //!    rule is `400 {"error":"Invalid input","details":{"<path>":["<code>"]}}`: paths and
 //!    codes only, never a submitted value. The query string is held to the same rules.
-//! 5. **The handler's other extractors**, in order. Their rejections keep their status and get
+//! 6. **The handler's other extractors**, in order. Their rejections keep their status and get
 //!    the JSON shape (`{"error":"Bad request"}`); axum's text, which can quote the input,
 //!    is not sent.
-//! 6. **The handler.**
-//! 7. **Sanitizing**: a 5xx of any origin, an [`Error`] returned with `?`, or a panic
+//! 7. **The handler.**
+//! 8. **Sanitizing**: a 5xx of any origin, an [`Error`] returned with `?`, or a panic
 //!    becomes `500 {"error":"An unexpected error occurred","request_id":"…"}`; the detail
 //!    is logged with `tracing` under that request id. 4xx responses the handler builds
 //!    on purpose pass through.
@@ -71,12 +78,13 @@
 //! | `owner_or_role = "admin"` | with `owner`: principals holding this role pass the ownership check |
 //! | `validate = CreatePost` | the JSON body is parsed into the parameter of type `CreatePost` (or `Json<CreatePost>`) and validated (400/413/415 otherwise) |
 //! | `validate_query = Filter` | the query string is parsed into the parameter of type `Filter` (or `Query<Filter>`) and validated (400 otherwise) |
+//! | `rate = "10/10s"` | the limit: COUNT/PERIOD, PERIOD one of `ms`, `s`, `m`, `h`, `d` with an optional whole number (429 otherwise) |
+//! | `rate_key = "ip"` / `"user"` | what the limit counts on (default: `user` with `auth`, else `ip`) |
 //! | `reason = "…"` | on `#[public]`: why anyone may call it, shown in the inventory |
 //!
 //! A `Json<T>` parameter without `validate` is a compile error: an unvalidated body is a
-//! missing protection. `rate` and `rate_key` are
-//! part of the grammar but not enforced by this version: giving one is a compile error
-//! saying so, never a silently missing protection.
+//! missing protection. Rate strings are parsed at compile time; a zero count or period is
+//! a compile error.
 //!
 //! # Decisions this crate makes where axum leaves a choice
 //!

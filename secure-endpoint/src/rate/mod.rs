@@ -63,7 +63,7 @@ impl fmt::Display for Rate {
             (1_000, "s"),
         ]
         .into_iter()
-        .find(|(unit_ms, _)| ms % unit_ms == 0)
+        .find(|(unit_ms, _)| ms.is_multiple_of(*unit_ms))
         .map_or((ms, "ms"), |(unit_ms, unit)| (ms / unit_ms, unit));
         if n == 1 {
             write!(f, "{}/{unit}", self.count)

@@ -8,5 +8,6 @@ mod errors;
 mod jwks;
 mod key_families;
 mod owner;
+mod rate;
 mod router;
 mod validation;

@@ -1,6 +1,6 @@
 use secure_endpoint::secure;
 
-#[secure(auth, rate_key = "cookie")]
+#[secure(auth, rate = "10/10s", rate_key = "cookie")]
 async fn me() -> &'static str {
     "me"
 }

@@ -1,6 +1,6 @@
 use secure_endpoint::secure;
 
-#[secure(auth, rate = "10/10s")]
+#[secure(auth, rate_key = "ip")]
 async fn me() -> &'static str {
     "me"
 }
