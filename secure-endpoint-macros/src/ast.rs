@@ -125,6 +125,22 @@ pub fn spelled(ty: &Type) -> String {
         .collect()
 }
 
+/// The first type argument of `Outer<T, …>` (the last path segment is `outer`).
+pub fn first_type_argument<'t>(ty: &'t Type, outer: &str) -> Option<&'t Type> {
+    let Type::Path(path) = ty else { return None };
+    let last = path.path.segments.last()?;
+    if last.ident != outer {
+        return None;
+    }
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    match args.args.first()? {
+        syn::GenericArgument::Type(inner) => Some(inner),
+        _ => None,
+    }
+}
+
 /// `T` of `Wrapper<T>` (the last path segment is `wrapper`), a best-effort hint by name.
 pub fn wrapped_type<'t>(ty: &'t Type, wrapper: &str) -> Option<&'t Type> {
     let Type::Path(path) = ty else { return None };

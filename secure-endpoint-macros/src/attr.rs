@@ -412,8 +412,10 @@ fn parse_rate(text: &str) -> Result<(u32, u64), String> {
         "" => return Err(format!("the period has no unit; {FORMAT}")),
         other => return Err(format!("unknown unit `{other}`; {FORMAT}")),
     };
+    // Limits count in nanoseconds: a period must fit in a u64 of them (about 584 years).
     let period_ms = number
         .checked_mul(unit_ms)
+        .filter(|ms| ms.checked_mul(1_000_000).is_some())
         .ok_or_else(|| "the period is too long".to_string())?;
     Ok((count, period_ms))
 }

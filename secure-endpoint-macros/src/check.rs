@@ -1,7 +1,7 @@
 //! The rules that involve more than one argument, or an argument and the attribute it
 //! is given to. Each violation is reported on the argument's keyword.
 
-use crate::ast::{Args, Handler, Kind, RateKey, wrapped_type};
+use crate::ast::{Args, Handler, Kind, RateKey, first_type_argument, wrapped_type};
 use crate::ctxt::Ctxt;
 
 pub fn check(cx: &mut Ctxt, kind: Kind, args: &Args, handler: &Handler) {
@@ -124,7 +124,10 @@ fn check_input(cx: &mut Ctxt, args: &Args, handler: &Handler) {
         if body.is_some_and(|(validated, _)| validated == index) {
             continue;
         }
-        if let Some(inner) = wrapped_type(&param.ty, "Json") {
+        let unwrapped = wrapped_type(&param.ty, "Option")
+            .or_else(|| first_type_argument(&param.ty, "Result"))
+            .unwrap_or(&param.ty);
+        if let Some(inner) = wrapped_type(unwrapped, "Json") {
             let inner = crate::ast::spelled(inner);
             cx.error_spanned_by(
                 &param.ty,

@@ -213,17 +213,9 @@ fn handler_impl(args: &Args, handler: &Handler, inner: &syn::Ident) -> TokenStre
     }
     if let Some(((index, wrapped), ty)) = query {
         let arg = &arg_names[index];
-        checks.push(quote_spanned! {ty.span()=>
-            const _: () = #private::assert_valid_input::<#ty>();
-        });
-        bounds.push(quote_spanned! {ty.span()=>
-            #ty: #private::InputFor<__S>
-        });
-        let value = if wrapped {
-            quote!(#private::Query(value))
-        } else {
-            quote!(value)
-        };
+        let (check, bound, value) = validated_input(ty, wrapped.then_some("Query"));
+        checks.push(check);
+        bounds.push(bound);
         steps.push(quote! {
             let #arg = match #private::validated_query::<#ty, __S, #ident>(&__parts) {
                 ::core::result::Result::Ok(value) => #value,
@@ -266,17 +258,9 @@ fn handler_impl(args: &Args, handler: &Handler, inner: &syn::Ident) -> TokenStre
     let mut consumes_body = last.is_some();
     if let Some(((index, wrapped), ty)) = body {
         let arg = &arg_names[index];
-        checks.push(quote_spanned! {ty.span()=>
-            const _: () = #private::assert_valid_input::<#ty>();
-        });
-        bounds.push(quote_spanned! {ty.span()=>
-            #ty: #private::InputFor<__S>
-        });
-        let value = if wrapped {
-            quote!(#private::Json(value))
-        } else {
-            quote!(value)
-        };
+        let (check, bound, value) = validated_input(ty, wrapped.then_some("Json"));
+        checks.push(check);
+        bounds.push(bound);
         steps.push(quote! {
             let __request = #private::Request::from_parts(__parts, __body);
             let #arg = match #private::validated_json::<#ty, __S, #ident>(__request).await {
@@ -326,4 +310,28 @@ fn handler_impl(args: &Args, handler: &Handler, inner: &syn::Ident) -> TokenStre
             }
         }
     }
+}
+
+/// For a `validate`/`validate_query` type: the definition-site check that it derives
+/// what it must (reported on the type the attribute names), the `Handler` bound, and the
+/// value handed to the parameter (`value`, or `Json(value)`/`Query(value)`).
+fn validated_input(
+    ty: &syn::Type,
+    wrapper: Option<&str>,
+) -> (TokenStream, TokenStream, TokenStream) {
+    let private = quote!(::secure_endpoint::__private);
+    let check = quote_spanned! {ty.span()=>
+        const _: () = #private::assert_valid_input::<#ty>();
+    };
+    let bound = quote_spanned! {ty.span()=>
+        #ty: #private::InputFor<__S>
+    };
+    let value = match wrapper {
+        Some(wrapper) => {
+            let wrapper = format_ident!("{}", wrapper);
+            quote!(#private::#wrapper(value))
+        }
+        None => quote!(value),
+    };
+    (check, bound, value)
 }

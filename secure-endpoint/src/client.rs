@@ -9,6 +9,17 @@ use axum::extract::connect_info::MockConnectInfo;
 use http::HeaderMap;
 use http::request::Parts;
 
+/// The header trusted proxies write the client's address to. Only that one is read: a
+/// proxy that appends to one passes the other through as the client sent it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ForwardedHeader {
+    /// `X-Forwarded-For: client, proxy1, …` (the default).
+    #[default]
+    XForwardedFor,
+    /// RFC 7239 `Forwarded: for=client, for=proxy1`.
+    Forwarded,
+}
+
 /// An address block, `10.0.0.0/8` or `2001:db8::/32`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Cidr {
@@ -88,7 +99,11 @@ pub(crate) fn limit_key(ip: IpAddr) -> IpAddr {
 ///
 /// The peer is the client unless it is a trusted proxy; then the forwarding headers are
 /// read from the right, skipping trusted hops, and the first untrusted hop is the client.
-pub(crate) fn client_address(parts: &Parts, trusted: &[Cidr]) -> Option<IpAddr> {
+pub(crate) fn client_address(
+    parts: &Parts,
+    trusted: &[Cidr],
+    header: ForwardedHeader,
+) -> Option<IpAddr> {
     let peer = match parts.extensions.get::<ConnectInfo<SocketAddr>>() {
         Some(ConnectInfo(addr)) => addr.ip(),
         None => parts
@@ -101,7 +116,7 @@ pub(crate) fn client_address(parts: &Parts, trusted: &[Cidr]) -> Option<IpAddr> 
     if !trusted.iter().any(|c| c.contains(peer)) {
         return Some(peer);
     }
-    let hops = forwarded_hops(&parts.headers);
+    let hops = forwarded_hops(&parts.headers, header);
     let mut client = peer;
     for hop in hops.iter().rev() {
         match hop {
@@ -118,16 +133,13 @@ pub(crate) fn client_address(parts: &Parts, trusted: &[Cidr]) -> Option<IpAddr> 
     Some(client)
 }
 
-/// The hops of `Forwarded` (RFC 7239 `for=`), or else `X-Forwarded-For`, left to right.
-fn forwarded_hops(headers: &HeaderMap) -> Vec<Option<IpAddr>> {
-    let forwarded: Vec<&str> = headers
-        .get_all(http::header::FORWARDED)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .collect();
-    if !forwarded.is_empty() {
-        return forwarded
+/// The hops of the configured header, left to right.
+fn forwarded_hops(headers: &HeaderMap, header: ForwardedHeader) -> Vec<Option<IpAddr>> {
+    if header == ForwardedHeader::Forwarded {
+        return headers
+            .get_all(http::header::FORWARDED)
             .iter()
+            .filter_map(|v| v.to_str().ok())
             .flat_map(|line| line.split(','))
             .map(|element| {
                 element

@@ -242,6 +242,7 @@ fn finish(response: Response, id: RequestId, shared: &Shared) -> Response {
         {
             let (mut parts, _) = response.into_parts();
             parts.headers.remove(header::CONTENT_LENGTH);
+            parts.headers.remove(header::CONTENT_TYPE);
             let mut shaped = json_response(status, generic_body(status));
             shaped.headers_mut().extend(parts.headers);
             *shaped.extensions_mut() = parts.extensions;

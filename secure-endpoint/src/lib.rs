@@ -140,6 +140,7 @@ pub use auth::{
     ApiKeys, AuthError, Authenticator, FetchKeys, Jwks, JwtAuthenticator, Key, MIN_API_KEY_LEN,
     MIN_HMAC_SECRET_BYTES,
 };
+pub use client::ForwardedHeader;
 pub use error::Error;
 pub use finish::RequestId;
 pub use handler::SecureHandler;

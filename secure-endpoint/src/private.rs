@@ -65,6 +65,7 @@ pub async fn enforce<H: SecureHandler>(parts: &mut Parts) -> Result<(), Response
             return Err(Rejection::Internal.into_response());
         };
         authenticate(&route, &handle, authenticator, parts).await?;
+        allow(&route, "authenticate", "the credential was verified");
         Some(authenticator)
     } else {
         None
@@ -78,8 +79,10 @@ pub async fn enforce<H: SecureHandler>(parts: &mut Parts) -> Result<(), Response
             RateKey::User => authenticator
                 .and_then(|a| a.principal_id(&parts.extensions))
                 .map(|id| LimitKey::User(id.to_owned())),
-            RateKey::Ip => client_address(parts, &security.trusted_proxies)
-                .map(|ip| LimitKey::Ip(limit_key(ip))),
+            RateKey::Ip => {
+                client_address(parts, &security.trusted_proxies, security.forwarded_header)
+                    .map(|ip| LimitKey::Ip(limit_key(ip)))
+            }
         };
         let Some(key) = key else {
             deny(
@@ -90,7 +93,7 @@ pub async fn enforce<H: SecureHandler>(parts: &mut Parts) -> Result<(), Response
             return Err(Rejection::Internal.into_response());
         };
         match limiter.check(&key).await {
-            Outcome::Allowed => {}
+            Outcome::Allowed => allow(&route, "rate", "within the limit"),
             Outcome::Refused { retry_after } => {
                 deny(&route, "rate", "over the limit");
                 return Err(too_many_requests(limiter.rate(), retry_after));
@@ -110,7 +113,7 @@ pub async fn enforce<H: SecureHandler>(parts: &mut Parts) -> Result<(), Response
             deny(&route, "authorize", &reason);
             return Err(Rejection::Forbidden.into_response());
         }
-        allow(&route, "authorize", "authenticated and authorized");
+        allow(&route, "authorize", "the roles and scopes are held");
     }
     Ok(())
 }
@@ -137,7 +140,8 @@ async fn authenticate(
     deny(route, "authenticate", &reason);
     if token_given
         && let Some(limiter) = &handle.0.failed_auth
-        && let Some(ip) = client_address(parts, &security.trusted_proxies)
+        && let Some(ip) =
+            client_address(parts, &security.trusted_proxies, security.forwarded_header)
         && let Outcome::Refused { retry_after } = limiter.check(&LimitKey::Ip(limit_key(ip))).await
     {
         deny(
@@ -305,10 +309,12 @@ where
             return Err(rejection.into_response());
         }
     };
-    T::from_json(&bytes).map_err(|details| {
+    let input = T::from_json(&bytes).map_err(|details| {
         refused_input(&route, &details);
         InputRejection::Invalid(details).into_response()
-    })
+    })?;
+    allow(&route, "validate", "the body is valid");
+    Ok(input)
 }
 
 /// Step 5 (`validate_query`): the query string, checked like a body.
@@ -317,10 +323,13 @@ where
     T: InputFor<S>,
     H: SecureHandler,
 {
-    T::from_query(parts.uri.query().unwrap_or("")).map_err(|details| {
-        refused_input(&route_of::<H>(parts), &details);
+    let route = route_of::<H>(parts);
+    let input = T::from_query(parts.uri.query().unwrap_or("")).map_err(|details| {
+        refused_input(&route, &details);
         InputRejection::Invalid(details)
-    })
+    })?;
+    allow(&route, "validate", "the query is valid");
+    Ok(input)
 }
 
 fn refused_input(route: &Route, details: &crate::input::Details) {
@@ -341,9 +350,10 @@ where
     T: FromRequestParts<S>,
     S: Send + Sync,
 {
+    let route = parts.extensions.get::<MatchedPath>().cloned();
     T::from_request_parts(parts, state)
         .await
-        .map_err(|rejection| reshape_rejection::<T>(rejection.into_response()))
+        .map_err(|rejection| reshape_rejection::<T>(rejection.into_response(), route))
 }
 
 /// Runs the last extractor, which may consume the body.
@@ -352,9 +362,10 @@ where
     T: FromRequest<S, M>,
     S: Send + Sync,
 {
+    let route = request.extensions().get::<MatchedPath>().cloned();
     T::from_request(request, state)
         .await
-        .map_err(|rejection| reshape_rejection::<T>(rejection.into_response()))
+        .map_err(|rejection| reshape_rejection::<T>(rejection.into_response(), route))
 }
 
 /// Turns the handler's return value into the response.

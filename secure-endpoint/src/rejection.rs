@@ -88,12 +88,16 @@ pub(crate) fn generic_body(status: StatusCode) -> Bytes {
 
 /// Replaces the body of an extractor's rejection (axum's are plain text and may quote the
 /// input) with the generic JSON for its status. 5xx are left for the outer layer.
-pub(crate) fn reshape_rejection<T>(response: Response) -> Response {
+pub(crate) fn reshape_rejection<T>(
+    response: Response,
+    route: Option<axum::extract::MatchedPath>,
+) -> Response {
     if response.extensions().get::<Finished>().is_some() || response.status().is_server_error() {
         return response;
     }
     tracing::info!(
         target: "secure_endpoint::audit",
+        route = route.as_ref().map_or("?", |r| r.as_str()),
         extractor = std::any::type_name::<T>(),
         status = response.status().as_u16(),
         decision = "deny",

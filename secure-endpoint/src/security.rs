@@ -7,7 +7,7 @@ use std::time::Duration;
 use http::HeaderValue;
 
 use crate::auth::{Authenticator, DynAuthenticator};
-use crate::client::Cidr;
+use crate::client::{Cidr, ForwardedHeader};
 use crate::rate::{Limiter, Rate, parse_rate};
 
 /// The security settings of a [`SecureRouter`](crate::SecureRouter), given with
@@ -31,6 +31,7 @@ pub struct Security {
     pub(crate) body_limit: Option<usize>,
     pub(crate) limiter: Option<Limiter>,
     pub(crate) trusted_proxies: Vec<Cidr>,
+    pub(crate) forwarded_header: ForwardedHeader,
     pub(crate) failed_auth: Option<Rate>,
 }
 
@@ -45,6 +46,7 @@ impl Security {
             body_limit: None,
             limiter: None,
             trusted_proxies: Vec::new(),
+            forwarded_header: ForwardedHeader::XForwardedFor,
             failed_auth: None,
         }
     }
@@ -78,6 +80,7 @@ pub struct SecurityBuilder {
     body_limit: Option<usize>,
     limiter: Option<Limiter>,
     trusted_proxies: Vec<String>,
+    forwarded_header: ForwardedHeader,
     failed_auth: Option<String>,
 }
 
@@ -133,6 +136,13 @@ impl SecurityBuilder {
         T: AsRef<str>,
     {
         self.trusted_proxies = proxies.into_iter().map(|p| p.as_ref().to_owned()).collect();
+        self
+    }
+
+    /// Which header the trusted proxies write (default `X-Forwarded-For`); the other is
+    /// never read.
+    pub fn forwarded_header(mut self, header: ForwardedHeader) -> Self {
+        self.forwarded_header = header;
         self
     }
 
@@ -207,6 +217,7 @@ impl SecurityBuilder {
             body_limit: self.body_limit,
             limiter: self.limiter,
             trusted_proxies,
+            forwarded_header: self.forwarded_header,
             failed_auth,
         })
     }

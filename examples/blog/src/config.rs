@@ -1,7 +1,6 @@
 //! Settings from the environment. A bad value stops the program at start with a message
 //! that names the setting.
 
-use std::collections::HashSet;
 use std::fmt;
 use std::net::SocketAddr;
 
@@ -21,9 +20,10 @@ pub struct Config {
     /// `BLOG_TRUSTED_PROXIES`: comma-separated addresses or CIDR blocks whose
     /// `X-Forwarded-For` is believed. Default none.
     pub trusted_proxies: Vec<String>,
-    /// `BLOG_ADMINS`: comma-separated usernames that receive the `admin` role when they
-    /// register. Default none.
-    pub admins: HashSet<String>,
+    /// `BLOG_ADMIN_PASSWORD`: when set (8–128 characters), the account `admin` with the
+    /// `admin` role is created at start with this password. Default: no admin account.
+    /// (Roles are never granted through the public registration.)
+    pub admin_password: Option<String>,
 }
 
 impl fmt::Debug for Config {
@@ -35,7 +35,10 @@ impl fmt::Debug for Config {
             .field("jwt_secret_generated", &self.jwt_secret_generated)
             .field("redis_url", &self.redis_url.as_ref().map(|_| "<set>"))
             .field("trusted_proxies", &self.trusted_proxies)
-            .field("admins", &self.admins)
+            .field(
+                "admin_password",
+                &self.admin_password.as_ref().map(|_| "<redacted>"),
+            )
             .finish()
     }
 }
@@ -131,13 +134,15 @@ impl Config {
                 });
             }
         }
-        let admins = lookup("BLOG_ADMINS")
-            .unwrap_or_default()
-            .split(',')
-            .map(str::trim)
-            .filter(|name| !name.is_empty())
-            .map(str::to_owned)
-            .collect();
+        let admin_password = match lookup("BLOG_ADMIN_PASSWORD") {
+            Some(password) if !(8..=128).contains(&password.chars().count()) => {
+                return Err(ConfigError {
+                    setting: "BLOG_ADMIN_PASSWORD",
+                    reason: "must be 8 to 128 characters".into(),
+                });
+            }
+            other => other,
+        };
         Ok(Config {
             addr,
             database_url,
@@ -145,12 +150,13 @@ impl Config {
             jwt_secret_generated,
             redis_url,
             trusted_proxies,
-            admins,
+            admin_password,
         })
     }
 
-    /// Settings for tests: in-memory database, a fixed secret, an ephemeral port.
-    pub fn for_tests(jwt_secret: &[u8], admins: &[&str]) -> Self {
+    /// Settings for tests: in-memory database, a fixed secret, an ephemeral port, an
+    /// admin account.
+    pub fn for_tests(jwt_secret: &[u8], admin_password: &str) -> Self {
         Config {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             database_url: IN_MEMORY.to_owned(),
@@ -158,7 +164,7 @@ impl Config {
             jwt_secret_generated: false,
             redis_url: None,
             trusted_proxies: Vec::new(),
-            admins: admins.iter().map(|s| (*s).to_owned()).collect(),
+            admin_password: Some(admin_password.to_owned()),
         }
     }
 }

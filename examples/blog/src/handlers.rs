@@ -1,7 +1,5 @@
 //! The blog's handlers, each with its declared policy.
 
-use std::collections::HashSet;
-
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use axum::Json;
@@ -16,21 +14,20 @@ use validator::{Validate, ValidationError};
 use crate::AppState;
 use crate::db::{Db, Post};
 
-/// Password hashing and who becomes an admin.
+/// Password hashing.
 pub struct Accounts {
-    admins: HashSet<String>,
     /// Verified against when the username is unknown, so that both failures cost the
     /// same time.
     dummy_hash: String,
 }
 
 impl Accounts {
-    pub(crate) fn new(admins: HashSet<String>) -> Self {
+    pub(crate) fn new() -> Self {
         let dummy_hash = Argon2::default()
             .hash_password(b"not a password anyone has")
             .expect("argon2 with default parameters hashes")
             .to_string();
-        Accounts { admins, dummy_hash }
+        Accounts { dummy_hash }
     }
 }
 
@@ -85,7 +82,7 @@ fn tag_lengths(tags: &[String]) -> Result<(), ValidationError> {
     }
 }
 
-async fn hash_password(password: String) -> Result<String, Error> {
+pub(crate) async fn hash_password(password: String) -> Result<String, Error> {
     let hashed = tokio::task::spawn_blocking(move || {
         Argon2::default()
             .hash_password(password.as_bytes())
@@ -111,13 +108,8 @@ pub async fn register(
     State(state): State<AppState>,
     input: Credentials,
 ) -> Result<Response, Error> {
-    let roles: Vec<String> = if state.accounts.admins.contains(&input.username) {
-        vec!["admin".into()]
-    } else {
-        Vec::new()
-    };
     let hash = hash_password(input.password).await?;
-    match state.db.create_user(&input.username, &hash, &roles).await? {
+    match state.db.create_user(&input.username, &hash, &[]).await? {
         Ok(id) => Ok((
             StatusCode::CREATED,
             Json(json!({ "id": id, "username": input.username })),

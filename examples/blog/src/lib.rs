@@ -46,6 +46,8 @@ pub enum StartError {
     Setup(SetupError),
     /// The database could not be opened or migrated.
     Database(sqlx::Error),
+    /// The admin account could not be created.
+    Admin(String),
 }
 
 impl std::fmt::Display for StartError {
@@ -54,11 +56,18 @@ impl std::fmt::Display for StartError {
             StartError::Config(e) => write!(f, "{e}"),
             StartError::Setup(e) => write!(f, "invalid security settings: {e}"),
             StartError::Database(e) => write!(f, "cannot open the database (DATABASE_URL): {e}"),
+            StartError::Admin(e) => write!(
+                f,
+                "cannot create the admin account (BLOG_ADMIN_PASSWORD): {e}"
+            ),
         }
     }
 }
 
 impl std::error::Error for StartError {}
+
+/// The account `BLOG_ADMIN_PASSWORD` creates.
+pub const ADMIN_USERNAME: &str = "admin";
 
 /// Failed authentications allowed per client address.
 pub const FAILED_AUTH_LIMIT: &str = "20/m";
@@ -106,8 +115,21 @@ pub async fn app(config: &Config) -> Result<(SecureRouter, AppState), StartError
     let state = AppState {
         db,
         tokens: Arc::new(TokenIssuer::new(&config.jwt_secret)),
-        accounts: Arc::new(handlers::Accounts::new(config.admins.clone())),
+        accounts: Arc::new(handlers::Accounts::new()),
     };
+    if let Some(password) = &config.admin_password {
+        let hash = handlers::hash_password(password.clone())
+            .await
+            .map_err(|e| StartError::Admin(e.to_string()))?;
+        let created = state
+            .db
+            .create_user(ADMIN_USERNAME, &hash, &["admin".to_owned()])
+            .await
+            .map_err(StartError::Database)?;
+        if created.is_err() {
+            tracing::info!("the admin account exists already; its password is unchanged");
+        }
+    }
     let router = routes().with_security(security).with_state(state.clone());
     Ok((router, state))
 }

@@ -9,7 +9,7 @@ use secure_endpoint_tests::{SECRET, assert_security_headers};
 use serde_json::{Value, json};
 
 async fn start() -> (String, AppState) {
-    let config = Config::for_tests(SECRET, &["root"]);
+    let config = Config::for_tests(SECRET, ADMIN_PASSWORD);
     let (app, state) = blog::app(&config).await.expect("the blog starts");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -30,11 +30,21 @@ async fn post_json(base: &str, path: &str, body: Value) -> reqwest::Response {
 }
 
 async fn get(base: &str, path: &str, token: Option<&str>) -> reqwest::Response {
-    let mut request = reqwest::Client::new().get(format!("{base}{path}"));
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    request.send().await.unwrap()
+    secure_endpoint_tests::get(&format!("{base}{path}"), token).await
+}
+
+const ADMIN_PASSWORD: &str = "admin password for tests";
+
+async fn login(base: &str, username: &str, password: &str) -> String {
+    let response = post_json(
+        base,
+        "/auth/login",
+        json!({"username": username, "password": password}),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    body["token"].as_str().expect("a token").to_owned()
 }
 
 async fn register_and_login(base: &str, username: &str) -> String {
@@ -159,7 +169,7 @@ async fn unknown_user_and_wrong_password_get_the_same_answer() {
 async fn admin_stats_needs_the_admin_role() {
     let (base, state) = start().await;
     let user = register_and_login(&base, "dave").await;
-    let root = register_and_login(&base, "root").await;
+    let root = login(&base, blog::ADMIN_USERNAME, ADMIN_PASSWORD).await;
     state
         .db
         .create_post(1, "Hello", "First post", &["intro".into()])
@@ -260,16 +270,26 @@ async fn delete(base: &str, path: &str, token: Option<&str>) -> reqwest::Respons
     request.send().await.unwrap()
 }
 
-/// Registers `alice` (id 1) and `bob` (id 2) and gives alice a post.
+/// Registers `alice` and `bob` and gives alice a post.
 async fn alice_bob_and_a_post(base: &str, state: &AppState) -> (String, String, blog::Post) {
     let alice = register_and_login(base, "alice").await;
     let bob = register_and_login(base, "bob").await;
     let post = state
         .db
-        .create_post(1, "Alice's", "Mine", &[])
+        .create_post(user_id(state, "alice").await, "Alice's", "Mine", &[])
         .await
         .unwrap();
     (alice, bob, post)
+}
+
+async fn user_id(state: &AppState, username: &str) -> i64 {
+    state
+        .db
+        .user_by_name(username)
+        .await
+        .unwrap()
+        .expect("registered")
+        .id
 }
 
 #[tokio::test]
@@ -302,7 +322,7 @@ async fn the_owner_deletes_their_post() {
 async fn an_admin_deletes_anyones_post() {
     let (base, state) = start().await;
     let (_alice, _bob, post) = alice_bob_and_a_post(&base, &state).await;
-    let root = register_and_login(&base, "root").await;
+    let root = login(&base, blog::ADMIN_USERNAME, ADMIN_PASSWORD).await;
     let response = delete(&base, &format!("/posts/{}", post.id), Some(&root)).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(state.db.post(post.id).await.unwrap(), None);
@@ -338,16 +358,17 @@ async fn send_post(
 
 #[tokio::test]
 async fn a_post_is_created_by_its_author() {
-    let (base, _) = start().await;
+    let (base, state) = start().await;
     let alice = register_and_login(&base, "alice").await;
     let body = json!({"title": "  Hello  ", "content": "World", "tags": ["a", "b"]});
     let response = send_post(&base, reqwest::Method::POST, "/posts", &alice, &body).await;
     assert_eq!(response.status(), StatusCode::CREATED);
     assert_security_headers(&response);
     let post: Value = response.json().await.unwrap();
+    let alice_id = user_id(&state, "alice").await;
     assert_eq!(
         post,
-        json!({"id": 1, "title": "Hello", "content": "World", "tags": ["a", "b"], "user_id": 1})
+        json!({"id": 1, "title": "Hello", "content": "World", "tags": ["a", "b"], "user_id": alice_id})
     );
     let anonymous = reqwest::Client::new()
         .post(format!("{base}/posts"))
@@ -427,5 +448,9 @@ async fn mass_assignment_of_user_id_is_refused_and_the_owner_unchanged() {
     let response = send_post(&base, reqwest::Method::PUT, &path, &alice, &body).await;
     assert_eq!(response.status(), StatusCode::OK);
     let updated = state.db.post(post.id).await.unwrap().unwrap();
-    assert_eq!((updated.title.as_str(), updated.user_id), ("Edited", 1));
+    let alice_id = user_id(&state, "alice").await;
+    assert_eq!(
+        (updated.title.as_str(), updated.user_id),
+        ("Edited", alice_id)
+    );
 }

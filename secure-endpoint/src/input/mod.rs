@@ -27,6 +27,10 @@ pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
 /// needs more is refused (400, `body: too_complex`).
 const MAX_PROBES: usize = 256;
 
+/// At most this many unknown fields are named in a 400, each cut to this many characters.
+const MAX_REPORTED_UNKNOWN: usize = 20;
+const MAX_REPORTED_PATH: usize = 64;
+
 /// A type `validate = T` or `validate_query = T` can fill: deserializable and carrying
 /// `validator` rules.
 #[diagnostic::on_unimplemented(
@@ -190,8 +194,15 @@ fn from_value<T: ValidInput>(value: &Value, source: Source) -> Result<T, Details
         unknown.extend(unknown_by_probe::<T>(value, &report.captured, source));
     }
     if !unknown.is_empty() {
+        // The names are the client's own: report a bounded number, each bounded.
         let mut details = Details::new();
-        for path in unknown {
+        for path in unknown.into_iter().take(MAX_REPORTED_UNKNOWN) {
+            let path = if path.chars().count() > MAX_REPORTED_PATH {
+                let cut: String = path.chars().take(MAX_REPORTED_PATH).collect();
+                format!("{cut}…")
+            } else {
+                path
+            };
             details
                 .entry(path)
                 .or_default()

@@ -108,7 +108,7 @@ pub(crate) fn parse_rate(text: &str) -> Result<Rate, String> {
     };
     let period_ms = number
         .checked_mul(unit_ms)
-        .filter(|ms| *ms > 0)
+        .filter(|ms| *ms > 0 && ms.checked_mul(1_000_000).is_some())
         .ok_or_else(|| format!("{text:?}: the period must be longer than zero"))?;
     Ok(Rate::new(count, period_ms))
 }

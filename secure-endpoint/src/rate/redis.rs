@@ -13,15 +13,16 @@ use super::{LimitKey, Outcome, Rate};
 use crate::SetupError;
 
 /// GCRA with the time taken from Redis (`TIME`), so instances with skewed clocks agree.
-/// The stored value is the theoretical arrival time in milliseconds; every write carries
-/// a TTL of the time until the key is idle again.
+/// The stored value is the theoretical arrival time in microseconds (exact in Lua's
+/// doubles for centuries); every write carries a TTL of the time until the key is idle
+/// again.
 ///
-/// Returns `{allowed, retry_after_ms}`.
+/// Returns `{allowed, retry_after_us}`.
 const GCRA: &str = r#"
 local emission = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
 local clock = redis.call('TIME')
-local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
 local tat = tonumber(redis.call('GET', KEYS[1]))
 if tat == nil or tat < now then
   tat = now
@@ -31,7 +32,7 @@ if tat - now > tolerance then
   return {0, tat - now - tolerance}
 end
 local next_tat = tat + emission
-redis.call('SET', KEYS[1], next_tat, 'PX', math.max(next_tat - now, 1))
+redis.call('SET', KEYS[1], next_tat, 'PX', math.max(math.ceil((next_tat - now) / 1000), 1))
 return {1, 0}
 "#;
 
@@ -81,7 +82,7 @@ pub(crate) struct RedisLimiter {
     rate: Rate,
     prefix: String,
     script: redis::Script,
-    emission_ms: u64,
+    emission_us: u64,
     /// Keys Redis refused, answered here until their retry time with no round trip.
     blocked: Mutex<HashMap<LimitKey, Instant>>,
     /// Counts while Redis is unreachable.
@@ -104,7 +105,7 @@ impl RedisLimiter {
             rate,
             prefix: format!("secure-endpoint:rate:{namespace}:"),
             script: redis::Script::new(GCRA),
-            emission_ms: (rate.emission_interval().as_millis() as u64).max(1),
+            emission_us: (rate.emission_interval().as_micros() as u64).max(1),
             blocked: Mutex::new(HashMap::new()),
             fallback: MemoryLimiter::new(rate, max_keys),
             down_until: AtomicU64::new(0),
@@ -169,10 +170,10 @@ impl RedisLimiter {
 
     async fn ask_redis(&self, key: &LimitKey) -> Result<Outcome, redis::RedisError> {
         let mut connection = self.settings.connection().await?;
-        let (allowed, retry_ms): (i64, i64) = self
+        let (allowed, retry_us): (i64, i64) = self
             .script
             .key(format!("{}{key}", self.prefix))
-            .arg(self.emission_ms)
+            .arg(self.emission_us)
             .arg(self.rate.count())
             .invoke_async(&mut connection)
             .await?;
@@ -180,7 +181,7 @@ impl RedisLimiter {
             Outcome::Allowed
         } else {
             Outcome::Refused {
-                retry_after: Duration::from_millis(retry_ms.max(1) as u64),
+                retry_after: Duration::from_micros(retry_us.max(1) as u64),
             }
         })
     }

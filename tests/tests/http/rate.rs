@@ -236,16 +236,55 @@ async fn behind_a_trusted_proxy_the_rightmost_untrusted_hop_is_the_key() {
         status(&url, &[("x-forwarded-for", chain)], None).await,
         StatusCode::TOO_MANY_REQUESTS
     );
-    let forwarded = r#"for="[2001:db8::1]", for=192.0.2.7"#;
+    // A Forwarded header from the client is not read when the proxies write
+    // X-Forwarded-For: it cannot pick a fresh bucket.
+    let spoofed = "for=203.0.113.99";
     assert_eq!(
-        status(&url, &[("forwarded", forwarded)], None).await,
-        StatusCode::TOO_MANY_REQUESTS,
-        "Forwarded is read the same way"
+        status(
+            &url,
+            &[("forwarded", spoofed), ("x-forwarded-for", chain)],
+            None
+        )
+        .await,
+        StatusCode::TOO_MANY_REQUESTS
     );
     // Another client behind the same proxies has its own bucket.
     assert_eq!(
         status(&url, &[("x-forwarded-for", "192.0.2.8, 10.1.2.3")], None).await,
         StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn proxies_that_write_forwarded_are_read_from_forwarded_only() {
+    let jwt = JwtAuthenticator::hmac(Algorithm::HS256, SECRET).unwrap();
+    let security = Security::builder()
+        .authenticator(jwt)
+        .rate_limiter(Limiter::memory())
+        .trusted_proxies(["127.0.0.1"])
+        .forwarded_header(secure_endpoint::ForwardedHeader::Forwarded)
+        .build()
+        .unwrap();
+    let router: SecureRouter = SecureRouter::new()
+        .route("/open", get(open))
+        .with_security(security);
+    let url = format!("{}/open", secure_endpoint_tests::serve(router).await);
+    for i in 0..5 {
+        let spoofed_xff = format!("198.51.100.{i}");
+        let headers = [
+            ("forwarded", r#"for="[2001:db8::1]:4711""#),
+            ("x-forwarded-for", spoofed_xff.as_str()),
+        ];
+        assert_eq!(status(&url, &headers, None).await, StatusCode::OK);
+    }
+    let headers = [
+        ("forwarded", "for=2001:db8::2"),
+        ("x-forwarded-for", "198.51.100.77"),
+    ];
+    assert_eq!(
+        status(&url, &headers, None).await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "same /64"
     );
 }
 

@@ -310,6 +310,26 @@ async fn unknown_fields_are_refused_at_any_depth() {
 }
 
 #[tokio::test]
+async fn unknown_field_names_are_reported_bounded() {
+    let base = start().await;
+    let mut body = signup_body();
+    let long_name = "k".repeat(500);
+    body[long_name.as_str()] = json!(1);
+    for i in 0..40 {
+        body[format!("extra{i:02}")] = json!(i);
+    }
+    let response = post_json(&base, "/signup", &body).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let details: Value = response.json().await.unwrap();
+    let details = details["details"].as_object().unwrap();
+    assert_eq!(details.len(), 20, "at most 20 unknown fields are named");
+    assert!(
+        details.keys().all(|k| k.chars().count() <= 65),
+        "{details:?}"
+    );
+}
+
+#[tokio::test]
 async fn a_flattened_struct_opens_no_hole() {
     let base = start().await;
     let good = json!({"title": "T", "author": "ann", "draft": true});
