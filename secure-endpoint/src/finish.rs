@@ -74,8 +74,8 @@ impl fmt::Debug for RequestId {
 pub(crate) struct Shared {
     pub(crate) security: Option<Arc<Security>>,
     headers: HeaderMap,
-    /// The limit of each rate-limited handler.
-    pub(crate) limits: HashMap<std::any::TypeId, RouteLimiter>,
+    /// The limits of each rate-limited handler, one per path it is routed on.
+    pub(crate) limits: HashMap<std::any::TypeId, Vec<(String, RouteLimiter)>>,
     /// Failed authentications per client address.
     pub(crate) failed_auth: Option<RouteLimiter>,
 }
@@ -83,7 +83,7 @@ pub(crate) struct Shared {
 impl Shared {
     pub(crate) fn new(
         security: Option<Arc<Security>>,
-        limits: HashMap<std::any::TypeId, RouteLimiter>,
+        limits: HashMap<std::any::TypeId, Vec<(String, RouteLimiter)>>,
         failed_auth: Option<RouteLimiter>,
     ) -> Self {
         let mut headers = HeaderMap::new();

@@ -71,7 +71,19 @@ pub async fn enforce<H: SecureHandler>(parts: &mut Parts) -> Result<(), Response
         None
     };
     if let Some((_, key)) = policy.rate() {
-        let Some(limiter) = handle.0.limits.get(&std::any::TypeId::of::<H>()) else {
+        let per_path = handle.0.limits.get(&std::any::TypeId::of::<H>());
+        let path = parts
+            .extensions
+            .get::<MatchedPath>()
+            .map(MatchedPath::as_str);
+        let limiter = per_path.and_then(|routes| match routes.as_slice() {
+            [(_, only)] => Some(only),
+            routes => routes
+                .iter()
+                .find(|(route_path, _)| Some(route_path.as_str()) == path)
+                .map(|(_, limiter)| limiter),
+        });
+        let Some(limiter) = limiter else {
             deny(&route, "rate", "no limiter was built for this route");
             return Err(Rejection::Internal.into_response());
         };

@@ -303,9 +303,11 @@ where
                 });
             }
             if let Some(handler) = route.handler_type {
-                limits
-                    .entry(handler)
-                    .or_insert_with(|| limiter.build(rate, &label));
+                // One limit per route (path): the same handler on two paths counts twice.
+                let per_path: &mut Vec<(String, _)> = limits.entry(handler).or_default();
+                if !per_path.iter().any(|(path, _)| *path == route.path) {
+                    per_path.push((route.path.clone(), limiter.build(rate, &label)));
+                }
             }
         }
         let failed_auth = match (security.and_then(|s| s.failed_auth), limiter) {

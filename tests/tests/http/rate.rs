@@ -178,6 +178,28 @@ async fn memory_and_redis_decide_alike() {
 }
 
 #[tokio::test]
+async fn a_handler_on_two_paths_has_a_limit_per_path() {
+    let security = Security::builder()
+        .rate_limiter(Limiter::memory())
+        .build()
+        .unwrap();
+    let router: SecureRouter = SecureRouter::new()
+        .route("/a", get(open))
+        .route("/b", get(open))
+        .with_security(security);
+    let base = secure_endpoint_tests::serve(router).await;
+    for path in ["/a", "/b"] {
+        let mut admitted = 0;
+        for _ in 0..7 {
+            if status(&format!("{base}{path}"), &[], None).await == StatusCode::OK {
+                admitted += 1;
+            }
+        }
+        assert_eq!(admitted, 5, "{path}");
+    }
+}
+
+#[tokio::test]
 async fn two_servers_sharing_redis_enforce_one_limit() {
     let prefix = unique_prefix();
     let a = start_at(&prefix, Limiter::redis(&redis_url()).unwrap(), &[]).await;
