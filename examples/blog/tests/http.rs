@@ -454,3 +454,35 @@ async fn mass_assignment_of_user_id_is_refused_and_the_owner_unchanged() {
         ("Edited", alice_id)
     );
 }
+
+#[tokio::test]
+async fn the_security_scan_of_the_whole_blog_is_clean() {
+    use secure_endpoint::testing::{ScanSettings, TokenMint, scan};
+
+    let config = Config::for_tests(SECRET, ADMIN_PASSWORD);
+    let (app, state) = blog::app(&config).await.expect("the blog starts");
+    let alice = state
+        .db
+        .create_user("alice", "not-a-hash", &[])
+        .await
+        .unwrap()
+        .unwrap();
+    let post = state
+        .db
+        .create_post(alice, "Hers", "Body", &[])
+        .await
+        .unwrap();
+    let mint = TokenMint::hmac(jsonwebtoken::Algorithm::HS256, SECRET)
+        .issuer(blog::ISSUER)
+        .audience(blog::ISSUER);
+    let settings = ScanSettings::new()
+        .mint(mint)
+        .path("/posts/{id}", &format!("/posts/{}", post.id))
+        .owner("/posts/{id}", &alice.to_string());
+    let report = scan(app, settings).await;
+    report.assert_clean();
+    assert_eq!(report.routes, 9);
+    assert!(report.requests > 60, "{report}");
+    // The post survived the scan: no probe got past the owner check.
+    assert_eq!(state.db.post(post.id).await.unwrap(), Some(post));
+}

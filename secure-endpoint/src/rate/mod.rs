@@ -10,6 +10,7 @@ mod redis;
 
 use std::fmt;
 use std::net::IpAddr;
+#[cfg(feature = "redis")]
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -157,6 +158,7 @@ pub(crate) enum Outcome {
         retry_after: Duration,
     },
     /// The shared store is down and the settings say to fail closed.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     Unavailable,
 }
 

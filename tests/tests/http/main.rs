@@ -10,4 +10,5 @@ mod key_families;
 mod owner;
 mod rate;
 mod router;
+mod scan;
 mod validation;

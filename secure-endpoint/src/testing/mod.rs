@@ -1,5 +1,10 @@
 //! Helpers for testing services built with this crate: mint tokens the router's
-//! configured key accepts (or, with another key, refuses).
+//! configured key accepts (or, with another key, refuses), and scan a router for the
+//! weaknesses its declared policies must not have.
+
+mod scan;
+
+pub use scan::{Finding, ScanReport, ScanSettings, scan};
 
 use std::time::{SystemTime, UNIX_EPOCH};
 

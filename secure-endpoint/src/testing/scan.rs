@@ -1,0 +1,573 @@
+//! The scanner: every route of a router attacked, in process, as its policy says it must
+//! resist.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use http::{Method, Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use tower::ServiceExt;
+
+use super::TokenMint;
+use crate::inventory::{RouteEntry, RoutePolicy};
+use crate::{Policy, SecureRouter};
+
+/// What the scanner needs to know that the router cannot tell it.
+///
+/// ```
+/// use secure_endpoint::testing::{ScanSettings, TokenMint};
+/// use jsonwebtoken::Algorithm;
+///
+/// let settings = ScanSettings::new()
+///     .mint(TokenMint::hmac(Algorithm::HS256, [7u8; 32]).issuer("blog").audience("blog"))
+///     .path("/posts/{id}", "/posts/1")
+///     .owner("/posts/{id}", "1");
+/// ```
+#[derive(Clone, Default)]
+pub struct ScanSettings {
+    mint: Option<TokenMint>,
+    paths: BTreeMap<String, String>,
+    owners: BTreeMap<String, String>,
+}
+
+impl fmt::Debug for ScanSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ScanSettings")
+            .field("mint", &self.mint.is_some())
+            .field("paths", &self.paths)
+            .field("owners", &self.owners)
+            .finish()
+    }
+}
+
+impl ScanSettings {
+    /// Nothing known: routes with path parameters are probed with `1` for each.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Mints tokens the router accepts: needed for the cases past authentication (a
+    /// missing role, another principal's resource, bodies, limits on `auth` routes).
+    pub fn mint(mut self, mint: TokenMint) -> Self {
+        self.mint = Some(mint);
+        self
+    }
+
+    /// The concrete path to probe for a route pattern (`/posts/{id}` → `/posts/1`).
+    pub fn path(mut self, pattern: &str, concrete: &str) -> Self {
+        self.paths.insert(pattern.to_owned(), concrete.to_owned());
+        self
+    }
+
+    /// For an `owner` route: the principal id that owns the resource at its concrete
+    /// path. Another principal is then refused (403, or 404 when existence is hidden).
+    pub fn owner(mut self, pattern: &str, owner_id: &str) -> Self {
+        self.owners.insert(pattern.to_owned(), owner_id.to_owned());
+        self
+    }
+}
+
+/// One check that failed: the route, the case, and what was seen instead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// `METHOD /path` as in the inventory.
+    pub route: String,
+    /// The attack or check, e.g. `"no token"`.
+    pub case: String,
+    /// What the response was, and what it should have been.
+    pub detail: String,
+}
+
+/// What a scan found.
+#[derive(Debug, Clone, Default)]
+pub struct ScanReport {
+    /// The checks that failed.
+    pub findings: Vec<Finding>,
+    /// How many requests were sent.
+    pub requests: usize,
+    /// How many routes were scanned.
+    pub routes: usize,
+}
+
+impl ScanReport {
+    /// Whether nothing was found.
+    pub fn is_clean(&self) -> bool {
+        self.findings.is_empty()
+    }
+
+    /// Fails the calling test with the report unless it is clean.
+    #[track_caller]
+    pub fn assert_clean(&self) {
+        assert!(
+            self.is_clean(),
+            "the security scan found weaknesses:\n{self}"
+        );
+    }
+}
+
+impl fmt::Display for ScanReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "{} routes, {} requests, {} findings",
+            self.routes,
+            self.requests,
+            self.findings.len()
+        )?;
+        for finding in &self.findings {
+            writeln!(
+                f,
+                "- {} [{}]: {}",
+                finding.route, finding.case, finding.detail
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Attacks every route of `router`, in process, as its declared policy says it must
+/// resist, and reports what got through.
+///
+/// For each route: without a token and with bad ones (junk, `alg: none`, another key,
+/// expired) on `auth` routes (401, same body); a valid token lacking the role or scope
+/// (403); another principal's resource where an owner fixture is given (403/404); a
+/// wrong content type, an oversized and an invalid body on `validate` routes (415, 413,
+/// 400); a burst past the limit on `rate` routes (429 with `Retry-After`). Every
+/// response must carry the security headers, and a 5xx only the generic body. Routes
+/// served through the unchecked opt-out are reported as such.
+///
+/// ```no_run
+/// # async fn run(app: secure_endpoint::SecureRouter) {
+/// use secure_endpoint::testing::{ScanSettings, scan};
+///
+/// scan(app, ScanSettings::new()).await.assert_clean();
+/// # }
+/// ```
+pub async fn scan(router: SecureRouter, settings: ScanSettings) -> ScanReport {
+    let inventory = router.inventory();
+    let mut scanner = Scanner {
+        settings,
+        report: ScanReport::default(),
+        router: None,
+    };
+    let built = router
+        .with_mock_connect_info(SocketAddr::from(([192, 0, 2, 1], 40000)))
+        .try_into_router();
+    match built {
+        Ok(app) => scanner.router = Some(app),
+        Err(error) => {
+            scanner.find("(router)", "setup", error.to_string());
+            return scanner.report;
+        }
+    }
+    for route in inventory.routes() {
+        scanner.report.routes += 1;
+        scanner.route(route).await;
+    }
+    scanner.report
+}
+
+struct Scanner {
+    settings: ScanSettings,
+    report: ScanReport,
+    router: Option<Router>,
+}
+
+/// A response as the scanner reads it.
+struct Seen {
+    status: StatusCode,
+    headers: http::HeaderMap,
+    body: String,
+}
+
+const SECURITY_HEADERS: [(&str, &str); 6] = [
+    ("x-content-type-options", "nosniff"),
+    (
+        "content-security-policy",
+        "default-src 'none'; frame-ancestors 'none'",
+    ),
+    ("x-frame-options", "DENY"),
+    ("referrer-policy", "no-referrer"),
+    ("cross-origin-resource-policy", "same-origin"),
+    ("cache-control", "no-store"),
+];
+
+/// Each probe comes from an address of its own (198.18.0.0/15, set aside for tests), so
+/// one probe's limits do not answer another's.
+fn next_address() -> SocketAddr {
+    static NEXT: AtomicU32 = AtomicU32::new(1);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let ip = Ipv4Addr::from(u32::from(Ipv4Addr::new(198, 18, 0, 0)) + (n & 0x1_ffff));
+    SocketAddr::new(IpAddr::V4(ip), 40000)
+}
+
+impl Scanner {
+    fn find(&mut self, route: &str, case: &str, detail: impl Into<String>) {
+        self.report.findings.push(Finding {
+            route: route.to_owned(),
+            case: case.to_owned(),
+            detail: detail.into(),
+        });
+    }
+
+    fn token(&self, sub: &str, roles: &[&str]) -> Option<String> {
+        self.settings.mint.as_ref().map(|m| m.token(sub, roles))
+    }
+
+    async fn send(
+        &mut self,
+        label: &str,
+        case: &str,
+        request: Request<Body>,
+        from: SocketAddr,
+    ) -> Option<Seen> {
+        let mut request = request;
+        request.extensions_mut().insert(ConnectInfo(from));
+        let router = self.router.clone()?;
+        self.report.requests += 1;
+        let response = match router.oneshot(request).await {
+            Ok(response) => response,
+            Err(never) => match never {},
+        };
+        let (parts, body) = response.into_parts();
+        let bytes = body
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
+        let seen = Seen {
+            status: parts.status,
+            headers: parts.headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        };
+        self.check_every_response(label, case, &seen);
+        Some(seen)
+    }
+
+    fn check_every_response(&mut self, label: &str, case: &str, seen: &Seen) {
+        for (name, value) in SECURITY_HEADERS {
+            let present = seen.headers.get(name).and_then(|v| v.to_str().ok());
+            // A handler may set its own Cache-Control; it must still be there.
+            let ok = match name {
+                "cache-control" => present.is_some(),
+                _ => present == Some(value),
+            };
+            if !ok {
+                self.find(
+                    label,
+                    case,
+                    format!("header {name} is {present:?}, want {value:?}"),
+                );
+            }
+        }
+        if seen.status.is_server_error() {
+            let generic = serde_json::from_str::<Value>(&seen.body)
+                .ok()
+                .is_some_and(|body| {
+                    body.as_object().is_some_and(|o| {
+                        o.len() == 2 && o.contains_key("request_id") && o.contains_key("error")
+                    })
+                });
+            if !generic {
+                self.find(
+                    label,
+                    case,
+                    format!(
+                        "a {} response leaks its body: {:.200}",
+                        seen.status, seen.body
+                    ),
+                );
+            }
+        }
+    }
+
+    fn expect(
+        &mut self,
+        label: &str,
+        case: &str,
+        seen: Option<Seen>,
+        allowed: &[StatusCode],
+        body: Option<&str>,
+    ) {
+        let Some(seen) = seen else { return };
+        if !allowed.contains(&seen.status) {
+            self.find(
+                label,
+                case,
+                format!(
+                    "answered {}, want {:?}",
+                    seen.status,
+                    allowed.iter().map(|s| s.as_u16()).collect::<Vec<_>>()
+                ),
+            );
+        } else if let Some(body) = body
+            && seen.body != body
+        {
+            self.find(label, case, format!("body {:.200}, want {body}", seen.body));
+        }
+    }
+
+    async fn route(&mut self, route: &RouteEntry) {
+        let label = format!("{} {}", route.method, route.path);
+        let policy = match route.policy {
+            RoutePolicy::Unchecked { ref reason } => {
+                self.find(
+                    &label,
+                    "unchecked route",
+                    format!("served without a declared policy ({reason})"),
+                );
+                return;
+            }
+            RoutePolicy::Declared(policy) => policy,
+        };
+        let Some(method) = probe_method(&route.method) else {
+            return;
+        };
+        let path = self.concrete_path(&route.path);
+        let request = |token: Option<&str>| {
+            let mut builder = Request::builder().method(method.clone()).uri(path.as_str());
+            if let Some(token) = token {
+                builder = builder.header("authorization", format!("Bearer {token}"));
+            }
+            builder.body(Body::empty()).expect("a valid request")
+        };
+
+        if policy.requires_auth() {
+            self.authentication(&label, policy, &request).await;
+        }
+        if policy.requires_auth() && (!policy.roles().is_empty() || !policy.scopes().is_empty()) {
+            if let Some(token) = self.token("scan-unprivileged", &[]) {
+                let seen = self
+                    .send(
+                        &label,
+                        "valid token lacking the role or scope",
+                        request(Some(&token)),
+                        next_address(),
+                    )
+                    .await;
+                self.expect(
+                    &label,
+                    "valid token lacking the role or scope",
+                    seen,
+                    &[StatusCode::FORBIDDEN],
+                    Some(r#"{"error":"Forbidden"}"#),
+                );
+            }
+        }
+        if policy.owner().is_some()
+            && self.settings.owners.contains_key(&route.path)
+            && let Some(token) = self.token("scan-intruder", &policy.roles().to_vec())
+        {
+            let seen = self
+                .send(
+                    &label,
+                    "another principal's resource",
+                    request(Some(&token)),
+                    next_address(),
+                )
+                .await;
+            self.expect(
+                &label,
+                "another principal's resource",
+                seen,
+                &[StatusCode::FORBIDDEN, StatusCode::NOT_FOUND],
+                None,
+            );
+        }
+        if policy.validated_body().is_some() {
+            self.bodies(&label, policy, route, &method, &path).await;
+        }
+        if let Some((rate, _)) = policy.rate() {
+            self.burst(&label, policy, rate.count(), &request).await;
+        }
+    }
+
+    fn concrete_path(&self, pattern: &str) -> String {
+        if let Some(concrete) = self.settings.paths.get(pattern) {
+            return concrete.clone();
+        }
+        pattern
+            .split('/')
+            .map(|segment| {
+                if segment.starts_with('{') {
+                    "1"
+                } else {
+                    segment
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+
+    async fn authentication(
+        &mut self,
+        label: &str,
+        policy: &Policy,
+        request: &dyn Fn(Option<&str>) -> Request<Body>,
+    ) {
+        let unauthorized = Some(r#"{"error":"Unauthorized"}"#);
+        let seen = self
+            .send(label, "no token", request(None), next_address())
+            .await;
+        self.expect(
+            label,
+            "no token",
+            seen,
+            &[StatusCode::UNAUTHORIZED],
+            unauthorized,
+        );
+        let roles: Vec<&str> = policy.roles().to_vec();
+        let mut bad: Vec<(&str, String)> = vec![
+            ("junk token", "junk.token.value".to_owned()),
+            (
+                "alg none",
+                "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJzdWIiOiJzY2FuIiwicm9sZXMiOlsiYWRtaW4iXSwiZXhwIjo0MTAyNDQ0ODAwfQ.".to_owned(),
+            ),
+            (
+                "another key",
+                TokenMint::hmac(jsonwebtoken::Algorithm::HS256, b"scanner-key-no-router-trusts-0000")
+                    .token("scan", &roles),
+            ),
+        ];
+        if let Some(mint) = &self.settings.mint {
+            let mut expired = mint.claims("scan", &roles);
+            expired["exp"] = serde_json::json!(super::now() - 3600);
+            bad.push(("expired token", mint.sign(&expired)));
+        }
+        for (case, token) in bad {
+            let seen = self
+                .send(label, case, request(Some(&token)), next_address())
+                .await;
+            self.expect(label, case, seen, &[StatusCode::UNAUTHORIZED], unauthorized);
+        }
+    }
+
+    async fn bodies(
+        &mut self,
+        label: &str,
+        policy: &Policy,
+        route: &RouteEntry,
+        method: &Method,
+        path: &str,
+    ) {
+        // Past authentication, roles and ownership, so that the body step answers.
+        let owner = self.settings.owners.get(&route.path).cloned();
+        if policy.owner().is_some() && owner.is_none() {
+            return;
+        }
+        let token = if policy.requires_auth() {
+            match self.token(
+                owner.as_deref().unwrap_or("scan-author"),
+                &policy.roles().to_vec(),
+            ) {
+                Some(token) => Some(token),
+                None => return,
+            }
+        } else {
+            None
+        };
+        let cases: [(&str, &str, Vec<u8>, StatusCode); 3] = [
+            (
+                "wrong content type",
+                "text/plain",
+                b"{}".to_vec(),
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ),
+            (
+                "oversized body",
+                "application/json",
+                oversized(),
+                StatusCode::PAYLOAD_TOO_LARGE,
+            ),
+            (
+                "invalid body",
+                "application/json",
+                b"{\"unterminated\": ".to_vec(),
+                StatusCode::BAD_REQUEST,
+            ),
+        ];
+        for (case, content_type, body, want) in cases {
+            let mut builder = Request::builder()
+                .method(method.clone())
+                .uri(path)
+                .header("content-type", content_type);
+            if let Some(token) = &token {
+                builder = builder.header("authorization", format!("Bearer {token}"));
+            }
+            let request = builder.body(Body::from(body)).expect("a valid request");
+            let seen = self.send(label, case, request, next_address()).await;
+            self.expect(label, case, seen, &[want], None);
+        }
+    }
+
+    async fn burst(
+        &mut self,
+        label: &str,
+        policy: &Policy,
+        count: u32,
+        request: &dyn Fn(Option<&str>) -> Request<Body>,
+    ) {
+        let sub = format!("scan-burst-{}", next_address().ip());
+        let token = if policy.requires_auth() {
+            match self.token(&sub, &policy.roles().to_vec()) {
+                Some(token) => Some(token),
+                None => return,
+            }
+        } else {
+            None
+        };
+        let from = next_address();
+        let attempts = count.min(10_000) + 1;
+        let mut limited = None;
+        for _ in 0..attempts {
+            let Some(seen) = self
+                .send(
+                    label,
+                    "burst past the limit",
+                    request(token.as_deref()),
+                    from,
+                )
+                .await
+            else {
+                return;
+            };
+            if seen.status == StatusCode::TOO_MANY_REQUESTS {
+                limited = Some(seen);
+                break;
+            }
+        }
+        match limited {
+            None => self.find(
+                label,
+                "burst past the limit",
+                format!("{attempts} requests, none refused with 429"),
+            ),
+            Some(seen) if !seen.headers.contains_key("retry-after") => {
+                self.find(label, "burst past the limit", "429 without Retry-After")
+            }
+            Some(_) => {}
+        }
+    }
+}
+
+fn probe_method(method: &str) -> Option<Method> {
+    match method {
+        "ANY" => Some(Method::GET),
+        "*" => None,
+        other => Method::from_bytes(other.as_bytes()).ok(),
+    }
+}
+
+/// A JSON body larger than any limit a route would set by default (2 MiB).
+fn oversized() -> Vec<u8> {
+    let mut body = b"{\"padding\":\"".to_vec();
+    body.resize(2 * 1024 * 1024, b'a');
+    body.extend_from_slice(b"\"}");
+    body
+}

@@ -1,0 +1,108 @@
+//! The scanner finds what a weakened router lets through, by route and case.
+
+use axum::routing::get as axum_get;
+use jsonwebtoken::Algorithm;
+use secure_endpoint::routing::{get, post};
+use secure_endpoint::testing::{ScanSettings, TokenMint, scan};
+use secure_endpoint::{
+    AuthError, Authenticator, Claims, Limiter, SecureRouter, Security, public, secure,
+};
+use secure_endpoint_tests::SECRET;
+use serde::Deserialize;
+use validator::Validate;
+
+#[secure(auth, role = "admin")]
+async fn stats() -> &'static str {
+    "stats"
+}
+
+#[derive(Deserialize, Validate)]
+struct Note {
+    #[validate(length(max = 10))]
+    text: String,
+}
+
+#[public(validate = Note, rate = "3/m")]
+async fn note(input: Note) -> String {
+    input.text
+}
+
+/// A broken authenticator: it accepts whatever it is given.
+struct AcceptsAnything;
+
+impl Authenticator for AcceptsAnything {
+    type Principal = Claims;
+
+    async fn authenticate(&self, token: &str) -> Result<Claims, AuthError> {
+        Ok(Claims {
+            sub: token.chars().take(8).collect(),
+            roles: vec!["admin".into()],
+            scope: None,
+            exp: u64::MAX,
+        })
+    }
+}
+
+fn routes() -> SecureRouter {
+    SecureRouter::new()
+        .route("/admin/stats", get(stats))
+        .route("/notes", post(note))
+}
+
+#[tokio::test]
+async fn a_sound_router_scans_clean() {
+    let security = Security::builder()
+        .authenticator(secure_endpoint::JwtAuthenticator::hmac(Algorithm::HS256, SECRET).unwrap())
+        .rate_limiter(Limiter::memory())
+        .build()
+        .unwrap();
+    let settings = ScanSettings::new().mint(TokenMint::hmac(Algorithm::HS256, SECRET));
+    let report = scan(routes().with_security(security), settings).await;
+    report.assert_clean();
+    assert_eq!(report.routes, 2);
+}
+
+#[tokio::test]
+async fn a_weakened_router_is_reported_by_route_and_case() {
+    let security = Security::builder()
+        .authenticator(AcceptsAnything)
+        .rate_limiter(Limiter::memory())
+        .build()
+        .unwrap();
+    let router = routes()
+        .route_unchecked(
+            "/internal/dump",
+            axum_get(|| async { "everything" }),
+            "debug endpoint",
+        )
+        .with_security(security);
+    let settings = ScanSettings::new().mint(TokenMint::hmac(Algorithm::HS256, SECRET));
+    let report = scan(router, settings).await;
+    assert!(!report.is_clean());
+    let found = |route: &str, case: &str| {
+        report
+            .findings
+            .iter()
+            .any(|f| f.route == route && f.case == case)
+    };
+    for case in ["junk token", "alg none", "another key", "expired token"] {
+        assert!(
+            found("GET /admin/stats", case),
+            "{case} not reported:\n{report}"
+        );
+    }
+    assert!(found("* /internal/dump", "unchecked route"), "{report}");
+    assert!(!found("POST /notes", "burst past the limit"), "{report}");
+    let text = report.to_string();
+    assert!(
+        text.contains("- GET /admin/stats [junk token]: answered 200 OK"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn a_missing_setting_is_reported_not_panicked() {
+    let report = scan(routes(), ScanSettings::new()).await;
+    assert_eq!(report.findings.len(), 1, "{report}");
+    assert_eq!(report.findings[0].case, "setup");
+}
