@@ -86,6 +86,12 @@
 //! missing protection. Rate strings are parsed at compile time; a zero count or period is
 //! a compile error.
 //!
+//! # Knowing what is enforced
+//!
+//! [`SecureRouter::inventory`] lists every route with its policy (a table, JSON, or the
+//! security part of an OpenAPI 3.1 document with [`Inventory::openapi`]), and
+//! [`testing::scan`] attacks every route in process as its policy says it must resist.
+//!
 //! # Decisions this crate makes where axum leaves a choice
 //!
 //! - `#[secure]` without `auth` is a compile error: it would protect nothing that
@@ -109,6 +115,10 @@
 //!   inside their variants for unknown fields.
 //! - In a query string a key given twice is a list, and a key given once fills a list
 //!   of one.
+//! - Limits count per route (path): a handler routed on two paths has a limit on each.
+//! - Trusted proxies write one forwarding header ([`ForwardedHeader`], default
+//!   `X-Forwarded-For`); the other header is never read, since a proxy passes it through
+//!   as the client sent it.
 //! - The principal reaches handlers as [`Claims`] or [`Authenticated<P>`]; a handler
 //!   that asks for it on a route without `auth` gets 401.
 
@@ -121,6 +131,7 @@ mod finish;
 mod handler;
 mod input;
 mod inventory;
+mod openapi;
 mod policy;
 mod principal;
 mod rate;
@@ -146,6 +157,7 @@ pub use finish::RequestId;
 pub use handler::SecureHandler;
 pub use input::{DEFAULT_BODY_LIMIT, ValidInput};
 pub use inventory::{Inventory, RouteEntry, RoutePolicy};
+pub use openapi::BEARER_SCHEME;
 pub use policy::{Access, Policy};
 pub use principal::{Authenticated, Claims, Principal};
 pub use rate::{DEFAULT_MAX_KEYS, Limiter, Rate, RateKey};

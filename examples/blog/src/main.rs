@@ -1,5 +1,6 @@
-//! `cargo run -p blog` serves the blog; `cargo run -p blog -- routes [--json]` prints
-//! every route with its policy.
+//! `cargo run -p blog` serves the blog; `cargo run -p blog -- routes [--json|--openapi]`
+//! prints every route with its policy (as a table, as JSON, or as the security part of an
+//! OpenAPI 3.1 document).
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -20,7 +21,9 @@ async fn main() -> ExitCode {
         None => serve().await,
         Some("routes") => {
             let inventory = blog::routes().inventory();
-            if args.iter().any(|a| a == "--json") {
+            if args.iter().any(|a| a == "--openapi") {
+                println!("{:#}", inventory.openapi("blog", env!("CARGO_PKG_VERSION")));
+            } else if args.iter().any(|a| a == "--json") {
                 println!("{:#}", inventory.to_json());
             } else {
                 print!("{inventory}");
@@ -28,7 +31,7 @@ async fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Some(other) => {
-            eprintln!("unknown command {other:?}; usage: blog [routes [--json]]");
+            eprintln!("unknown command {other:?}; usage: blog [routes [--json|--openapi]]");
             ExitCode::from(2)
         }
     }

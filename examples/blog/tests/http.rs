@@ -486,3 +486,63 @@ async fn the_security_scan_of_the_whole_blog_is_clean() {
     // The post survived the scan: no probe got past the owner check.
     assert_eq!(state.db.post(post.id).await.unwrap(), Some(post));
 }
+
+#[test]
+fn the_openapi_document_validates_and_states_every_requirement() {
+    let document = blog::routes().inventory().openapi("blog", "0.1.0");
+    let path = std::env::temp_dir().join(format!("blog-openapi-{}.json", std::process::id()));
+    std::fs::write(&path, document.to_string()).unwrap();
+    let output = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import json, sys\nfrom openapi_spec_validator import validate\nfrom openapi_spec_validator.validation.validators import OpenAPIV31SpecValidator\nvalidate(json.load(open(sys.argv[1])), cls=OpenAPIV31SpecValidator)\nprint('valid')",
+            path.to_str().unwrap(),
+        ])
+        .output()
+        .expect("python3 runs (pip install openapi-spec-validator; .ci/run does)");
+    std::fs::remove_file(&path).ok();
+    assert!(
+        output.status.success(),
+        "the document is not valid OpenAPI 3.1:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    let inventory = blog::routes().inventory();
+    for route in inventory.routes() {
+        let RoutePolicy::Declared(policy) = route.policy else {
+            panic!("the blog has no unchecked route");
+        };
+        let operation = &document["paths"][&route.path][route.method.to_lowercase()];
+        let security = operation["security"]
+            .as_array()
+            .expect("security is stated");
+        if policy.requires_auth() {
+            assert_eq!(
+                security,
+                &[json!({"bearerAuth": []})],
+                "{} {}",
+                route.method,
+                route.path
+            );
+            assert!(operation["responses"]["401"].is_object());
+        } else {
+            assert!(
+                security.is_empty(),
+                "{} {} is public",
+                route.method,
+                route.path
+            );
+        }
+        assert_eq!(
+            operation["responses"]["429"].is_object(),
+            policy.rate().is_some()
+        );
+        assert_eq!(
+            operation["responses"]["415"].is_object(),
+            policy.validated_body().is_some()
+        );
+    }
+    assert!(
+        document["paths"]["/admin/stats"]["get"]["responses"]["403"]["description"].is_string()
+    );
+}

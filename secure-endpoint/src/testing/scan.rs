@@ -341,28 +341,29 @@ impl Scanner {
         if policy.requires_auth() {
             self.authentication(&label, policy, &request).await;
         }
-        if policy.requires_auth() && (!policy.roles().is_empty() || !policy.scopes().is_empty()) {
-            if let Some(token) = self.token("scan-unprivileged", &[]) {
-                let seen = self
-                    .send(
-                        &label,
-                        "valid token lacking the role or scope",
-                        request(Some(&token)),
-                        next_address(),
-                    )
-                    .await;
-                self.expect(
+        if policy.requires_auth()
+            && (!policy.roles().is_empty() || !policy.scopes().is_empty())
+            && let Some(token) = self.token("scan-unprivileged", &[])
+        {
+            let seen = self
+                .send(
                     &label,
                     "valid token lacking the role or scope",
-                    seen,
-                    &[StatusCode::FORBIDDEN],
-                    Some(r#"{"error":"Forbidden"}"#),
-                );
-            }
+                    request(Some(&token)),
+                    next_address(),
+                )
+                .await;
+            self.expect(
+                &label,
+                "valid token lacking the role or scope",
+                seen,
+                &[StatusCode::FORBIDDEN],
+                Some(r#"{"error":"Forbidden"}"#),
+            );
         }
         if policy.owner().is_some()
             && self.settings.owners.contains_key(&route.path)
-            && let Some(token) = self.token("scan-intruder", &policy.roles().to_vec())
+            && let Some(token) = self.token("scan-intruder", policy.roles())
         {
             let seen = self
                 .send(
@@ -422,7 +423,7 @@ impl Scanner {
             &[StatusCode::UNAUTHORIZED],
             unauthorized,
         );
-        let roles: Vec<&str> = policy.roles().to_vec();
+        let roles: &[&str] = policy.roles();
         let mut bad: Vec<(&str, String)> = vec![
             ("junk token", "junk.token.value".to_owned()),
             (
@@ -432,11 +433,11 @@ impl Scanner {
             (
                 "another key",
                 TokenMint::hmac(jsonwebtoken::Algorithm::HS256, b"scanner-key-no-router-trusts-0000")
-                    .token("scan", &roles),
+                    .token("scan", roles),
             ),
         ];
         if let Some(mint) = &self.settings.mint {
-            let mut expired = mint.claims("scan", &roles);
+            let mut expired = mint.claims("scan", roles);
             expired["exp"] = serde_json::json!(super::now() - 3600);
             bad.push(("expired token", mint.sign(&expired)));
         }
@@ -462,10 +463,7 @@ impl Scanner {
             return;
         }
         let token = if policy.requires_auth() {
-            match self.token(
-                owner.as_deref().unwrap_or("scan-author"),
-                &policy.roles().to_vec(),
-            ) {
+            match self.token(owner.as_deref().unwrap_or("scan-author"), policy.roles()) {
                 Some(token) => Some(token),
                 None => return,
             }
@@ -515,7 +513,7 @@ impl Scanner {
     ) {
         let sub = format!("scan-burst-{}", next_address().ip());
         let token = if policy.requires_auth() {
-            match self.token(&sub, &policy.roles().to_vec()) {
+            match self.token(&sub, policy.roles()) {
                 Some(token) => Some(token),
                 None => return,
             }

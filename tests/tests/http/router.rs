@@ -165,3 +165,33 @@ fn settings_that_cannot_work_are_refused_by_name() {
         .unwrap_err();
     assert!(error.to_string().contains("max_token_bytes"));
 }
+
+#[test]
+fn the_openapi_document_reads_as_a_utoipa_document() {
+    let security = secure_endpoint::Security::builder().build().unwrap();
+    let router: SecureRouter = SecureRouter::new()
+        .route("/health", get(health))
+        .route("/private/{id}", get(private_page))
+        .route_unchecked("/metrics", axum_get(|| async { "m" }), "scraped")
+        .with_security(security);
+    let inventory = router.inventory();
+    let api = inventory.utoipa("test", "1.0.0");
+    let private = api
+        .paths
+        .paths
+        .get("/private/{id}")
+        .expect("the route is documented");
+    let get = private.get.as_ref().expect("GET is documented");
+    assert_eq!(get.operation_id.as_deref(), Some("private_page"));
+    assert!(get.responses.responses.contains_key("401"));
+    let json = inventory.openapi("test", "1.0.0");
+    assert_eq!(json["x-unchecked-routes"][0]["path"], "/metrics");
+    assert_eq!(
+        json["paths"]["/private/{id}"]["get"]["parameters"][0]["name"],
+        "id"
+    );
+    assert_eq!(
+        json["paths"]["/health"]["get"]["security"],
+        serde_json::json!([])
+    );
+}

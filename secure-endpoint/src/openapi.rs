@@ -1,0 +1,218 @@
+//! The security part of an OpenAPI 3.1 document, generated from the inventory, so that
+//! the documentation cannot drift from what is enforced.
+
+use serde_json::{Map, Value, json};
+
+use crate::inventory::{Inventory, RoutePolicy};
+use crate::{Access, Policy};
+
+/// The name of the security scheme in `components.securitySchemes`.
+pub const BEARER_SCHEME: &str = "bearerAuth";
+
+impl Inventory {
+    /// An OpenAPI 3.1 document of every route with a declared policy: its security
+    /// requirement (`bearerAuth` with the route's scopes, or none for `#[public]`), and
+    /// the refusals its policy can produce (401, 403, 404, 400, 413, 415, 429, 500), each
+    /// with the error body's schema. Routes served through the unchecked opt-out have no
+    /// method the router can name; they are listed under `x-unchecked-routes`.
+    ///
+    /// The document carries no request or response schemas of the handlers: merge it
+    /// into the one your API already has.
+    ///
+    /// ```
+    /// use secure_endpoint::routing::get;
+    /// use secure_endpoint::{SecureRouter, secure};
+    ///
+    /// #[secure(auth, role = "admin")]
+    /// async fn stats() -> &'static str { "stats" }
+    ///
+    /// let app: SecureRouter = SecureRouter::new().route("/admin/stats", get(stats));
+    /// let doc = app.inventory().openapi("Admin API", "1.0.0");
+    /// assert_eq!(doc["paths"]["/admin/stats"]["get"]["security"][0]["bearerAuth"], serde_json::json!([]));
+    /// assert!(doc["paths"]["/admin/stats"]["get"]["responses"]["403"].is_object());
+    /// ```
+    pub fn openapi(&self, title: &str, version: &str) -> Value {
+        let mut paths = Map::new();
+        let mut unchecked = Vec::new();
+        let mut operation_ids = std::collections::HashSet::new();
+        for route in self.routes() {
+            let policy = match &route.policy {
+                RoutePolicy::Declared(policy) => *policy,
+                RoutePolicy::Unchecked { reason } => {
+                    unchecked.push(json!({ "path": route.path, "reason": reason }));
+                    continue;
+                }
+            };
+            let methods: Vec<&str> = match route.method.as_str() {
+                "ANY" => vec![
+                    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+                ],
+                "*" => continue,
+                method => vec![openapi_method(method)],
+            };
+            let item = paths
+                .entry(route.path.clone())
+                .or_insert_with(|| json!({}))
+                .as_object_mut()
+                .expect("path items are objects");
+            for method in methods {
+                // Operation ids are unique in a document: a handler routed twice gets
+                // a suffix.
+                let handler = route.handler.unwrap_or("handler");
+                let mut id = handler.to_owned();
+                let mut n = 1;
+                while !operation_ids.insert(id.clone()) {
+                    n += 1;
+                    id = format!("{handler}_{n}");
+                }
+                item.insert(method.to_owned(), operation(policy, &id, &route.path));
+            }
+        }
+        let mut document = json!({
+            "openapi": "3.1.0",
+            "info": { "title": title, "version": version },
+            "paths": paths,
+            "components": {
+                "securitySchemes": {
+                    BEARER_SCHEME: {
+                        "type": "http",
+                        "scheme": "bearer",
+                        "bearerFormat": "JWT",
+                        "description": "Authorization: Bearer <token>, verified by the router's authenticator"
+                    }
+                },
+                "schemas": {
+                    "Error": {
+                        "type": "object",
+                        "required": ["error"],
+                        "properties": {
+                            "error": { "type": "string" },
+                            "request_id": { "type": "string" },
+                            "details": {
+                                "type": "object",
+                                "additionalProperties": { "type": "array", "items": { "type": "string" } }
+                            }
+                        }
+                    }
+                }
+            }
+        });
+        if !unchecked.is_empty() {
+            document["x-unchecked-routes"] = Value::Array(unchecked);
+        }
+        document
+    }
+}
+
+#[cfg(feature = "utoipa")]
+impl Inventory {
+    /// [`openapi`](Self::openapi) as a utoipa document (feature `utoipa`), to merge into
+    /// the one your handlers' annotations build:
+    /// `api.merge(app.inventory().utoipa("api", "1.0.0"))`.
+    pub fn utoipa(&self, title: &str, version: &str) -> utoipa::openapi::OpenApi {
+        serde_json::from_value(self.openapi(title, version))
+            .expect("the generated document is OpenAPI that utoipa reads")
+    }
+}
+
+fn openapi_method(method: &str) -> &'static str {
+    match method {
+        "GET" => "get",
+        "POST" => "post",
+        "PUT" => "put",
+        "PATCH" => "patch",
+        "DELETE" => "delete",
+        "HEAD" => "head",
+        "OPTIONS" => "options",
+        _ => "trace",
+    }
+}
+
+fn refusal(description: &str) -> Value {
+    json!({
+        "description": description,
+        "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } }
+    })
+}
+
+fn operation(policy: &Policy, handler: &str, path: &str) -> Value {
+    let mut responses = Map::new();
+    responses.insert(
+        "default".into(),
+        json!({ "description": "The handler's response" }),
+    );
+    if policy.requires_auth() {
+        responses.insert(
+            "401".into(),
+            refusal("No valid bearer token (WWW-Authenticate: Bearer)"),
+        );
+    }
+    if !policy.roles().is_empty() || !policy.scopes().is_empty() || policy.owner().is_some() {
+        responses.insert(
+            "403".into(),
+            refusal("The principal lacks a role or scope, or does not own the resource"),
+        );
+    }
+    if policy.owner().is_some() {
+        responses.insert("404".into(), refusal("The resource does not exist"));
+    }
+    if policy.validated_body().is_some() || policy.validated_query().is_some() {
+        responses.insert(
+            "400".into(),
+            refusal("Invalid input: field paths and rule codes in details"),
+        );
+    }
+    if policy.validated_body().is_some() {
+        responses.insert(
+            "413".into(),
+            refusal("The body is larger than the route's limit"),
+        );
+        responses.insert("415".into(), refusal("The body is not declared as JSON"));
+    }
+    if policy.rate().is_some() {
+        let mut too_many = refusal("Over the rate limit");
+        too_many["headers"] = json!({
+            "Retry-After": { "schema": { "type": "integer" }, "description": "Seconds until a request may pass" },
+            "RateLimit-Policy": { "schema": { "type": "string" } },
+            "RateLimit": { "schema": { "type": "string" } }
+        });
+        responses.insert("429".into(), too_many);
+    }
+    responses.insert(
+        "500".into(),
+        refusal("An unexpected error; the body carries only a request id"),
+    );
+
+    let security = if policy.requires_auth() {
+        json!([{ BEARER_SCHEME: policy.scopes() }])
+    } else {
+        json!([])
+    };
+    let parameters: Vec<Value> = path
+        .split('/')
+        .filter_map(|segment| segment.strip_prefix('{')?.strip_suffix('}'))
+        .map(|name| {
+            json!({
+                "name": name.trim_start_matches('*'),
+                "in": "path",
+                "required": true,
+                "schema": { "type": "string" }
+            })
+        })
+        .collect();
+    let mut operation = json!({
+        "operationId": handler,
+        "security": security,
+        "responses": responses,
+        "x-secure-endpoint-policy": policy.to_string(),
+    });
+    if policy.access() == Access::Public
+        && let Some(reason) = policy.public_reason()
+    {
+        operation["description"] = json!(format!("Public: {reason}"));
+    }
+    if !parameters.is_empty() {
+        operation["parameters"] = Value::Array(parameters);
+    }
+    operation
+}
