@@ -4,7 +4,7 @@
 
 mod scan;
 
-pub use scan::{Finding, ScanReport, ScanSettings, scan};
+pub use scan::{Finding, ScanReport, ScanSettings, scan, scan_router};
 
 use std::time::{SystemTime, UNIX_EPOCH};
 

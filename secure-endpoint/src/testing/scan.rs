@@ -15,7 +15,7 @@ use serde_json::Value;
 use tower::ServiceExt;
 
 use super::TokenMint;
-use crate::inventory::{RouteEntry, RoutePolicy};
+use crate::inventory::{Inventory, RouteEntry, RoutePolicy};
 use crate::{Policy, SecureRouter};
 
 /// What the scanner needs to know that the router cannot tell it.
@@ -34,6 +34,7 @@ pub struct ScanSettings {
     mint: Option<TokenMint>,
     paths: BTreeMap<String, String>,
     owners: BTreeMap<String, String>,
+    outside: Vec<String>,
 }
 
 impl fmt::Debug for ScanSettings {
@@ -42,6 +43,7 @@ impl fmt::Debug for ScanSettings {
             .field("mint", &self.mint.is_some())
             .field("paths", &self.paths)
             .field("owners", &self.owners)
+            .field("outside", &self.outside)
             .finish()
     }
 }
@@ -62,6 +64,14 @@ impl ScanSettings {
     /// The concrete path to probe for a route pattern (`/posts/{id}` → `/posts/1`).
     pub fn path(mut self, pattern: &str, concrete: &str) -> Self {
         self.paths.insert(pattern.to_owned(), concrete.to_owned());
+        self
+    }
+
+    /// A path the served application answers outside the inventory (added to the
+    /// `axum::Router` after [`SecureRouter::into_router`], say): [`scan_router`] sends it
+    /// a GET and checks the security headers and that a 5xx carries no detail.
+    pub fn outside_the_inventory(mut self, path: &str) -> Self {
+        self.outside.push(path.to_owned());
         self
     }
 
@@ -151,24 +161,49 @@ impl fmt::Display for ScanReport {
 /// ```
 pub async fn scan(router: SecureRouter, settings: ScanSettings) -> ScanReport {
     let inventory = router.inventory();
-    let mut scanner = Scanner {
-        settings,
-        report: ScanReport::default(),
-        router: None,
-    };
     let built = router
         .with_mock_connect_info(SocketAddr::from(([192, 0, 2, 1], 40000)))
         .try_into_router();
     match built {
-        Ok(app) => scanner.router = Some(app),
+        Ok(app) => scan_router(app, &inventory, settings).await,
         Err(error) => {
-            scanner.find("(router)", "setup", error.to_string());
-            return scanner.report;
+            let mut report = ScanReport::default();
+            report.findings.push(Finding {
+                route: "(router)".to_owned(),
+                case: "setup".to_owned(),
+                detail: error.to_string(),
+            });
+            report
         }
     }
+}
+
+/// Like [`scan`], for the application as it is served: the `axum::Router` built from a
+/// [`SecureRouter`] (give it connection info, e.g. with
+/// [`with_mock_connect_info`](SecureRouter::with_mock_connect_info), when it limits by
+/// address), with anything added to it afterwards. `inventory` is the secure router's;
+/// the paths added outside it are named in
+/// [`ScanSettings::outside_the_inventory`].
+pub async fn scan_router(app: Router, inventory: &Inventory, settings: ScanSettings) -> ScanReport {
+    let outside = settings.outside.clone();
+    let mut scanner = Scanner {
+        settings,
+        report: ScanReport::default(),
+        router: Some(app),
+    };
     for route in inventory.routes() {
         scanner.report.routes += 1;
         scanner.route(route).await;
+    }
+    for path in outside {
+        scanner.report.routes += 1;
+        let label = format!("GET {path}");
+        let request = Request::get(path.as_str())
+            .body(Body::empty())
+            .expect("a valid request");
+        scanner
+            .send(&label, "outside the inventory", request, next_address())
+            .await;
     }
     scanner.report
 }

@@ -106,3 +106,49 @@ async fn a_missing_setting_is_reported_not_panicked() {
     assert_eq!(report.findings.len(), 1, "{report}");
     assert_eq!(report.findings[0].case, "setup");
 }
+
+#[tokio::test]
+async fn a_raw_route_added_outside_the_router_is_reported_for_its_leak_and_headers() {
+    let security = Security::builder()
+        .authenticator(secure_endpoint::JwtAuthenticator::hmac(Algorithm::HS256, SECRET).unwrap())
+        .rate_limiter(Limiter::memory())
+        .build()
+        .unwrap();
+    let secure = routes()
+        .with_security(security)
+        .with_mock_connect_info(std::net::SocketAddr::from(([192, 0, 2, 1], 1)));
+    let inventory = secure.inventory();
+    // A raw service added to the served axum::Router bypasses the sanitizing layer.
+    let app = secure.try_into_router().unwrap().route(
+        "/debug",
+        axum_get(|| async {
+            (
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                "panicked at src/db.rs:42: connection refused (password=hunter2)",
+            )
+        }),
+    );
+    let settings = ScanSettings::new()
+        .mint(TokenMint::hmac(Algorithm::HS256, SECRET))
+        .outside_the_inventory("/debug");
+    let report = secure_endpoint::testing::scan_router(app, &inventory, settings).await;
+    let debug: Vec<_> = report
+        .findings
+        .iter()
+        .filter(|f| f.route == "GET /debug" && f.case == "outside the inventory")
+        .collect();
+    assert!(
+        debug.iter().any(|f| f.detail.contains("leaks its body")),
+        "{report}"
+    );
+    assert!(
+        debug
+            .iter()
+            .any(|f| f.detail.contains("x-content-type-options")),
+        "{report}"
+    );
+    assert!(
+        report.findings.iter().all(|f| f.route == "GET /debug"),
+        "only the raw route is weak:\n{report}"
+    );
+}
