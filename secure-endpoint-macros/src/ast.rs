@@ -144,15 +144,10 @@ pub fn first_type_argument<'t>(ty: &'t Type, outer: &str) -> Option<&'t Type> {
 /// `T` of `Wrapper<T>` (the last path segment is `wrapper`), a best-effort hint by name.
 pub fn wrapped_type<'t>(ty: &'t Type, wrapper: &str) -> Option<&'t Type> {
     let Type::Path(path) = ty else { return None };
-    let last = path.path.segments.last()?;
-    if last.ident != wrapper {
-        return None;
-    }
-    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
-        return None;
-    };
-    match args.args.first()? {
-        syn::GenericArgument::Type(inner) if args.args.len() == 1 => Some(inner),
+    match &path.path.segments.last()?.arguments {
+        syn::PathArguments::AngleBracketed(args) if args.args.len() == 1 => {
+            first_type_argument(ty, wrapper)
+        }
         _ => None,
     }
 }

@@ -375,7 +375,10 @@ fn rate(input: ParseStream, keyword: &Ident) -> syn::Result<Rate> {
     Ok(Rate { count, period_ms })
 }
 
-/// Parses `COUNT/PERIOD`, PERIOD being an optional whole number and a unit.
+/// Parses `COUNT/PERIOD`, PERIOD being an optional whole number and a unit. The runtime
+/// parses rates given in settings (`failed_auth_limit`) with the same rules
+/// (`secure-endpoint/src/rate/mod.rs`); a proc-macro crate cannot share code with the
+/// crate that re-exports it, so the two are kept in step by their tests.
 fn parse_rate(text: &str) -> Result<(u32, u64), String> {
     const FORMAT: &str = "write COUNT/PERIOD with PERIOD one of ms, s, m, h, d, optionally preceded by a number, e.g. \"10/10s\" or \"100/m\"";
     let (count, period) = text

@@ -74,7 +74,8 @@ impl fmt::Display for Rate {
     }
 }
 
-/// Parses `COUNT/PERIOD` as the attribute does, for limits given in settings.
+/// Parses `COUNT/PERIOD` as the attribute does (`secure-endpoint-macros/src/attr.rs`),
+/// for limits given in settings.
 pub(crate) fn parse_rate(text: &str) -> Result<Rate, String> {
     let (count, period) = text
         .split_once('/')
