@@ -136,13 +136,14 @@ pub(crate) fn client_address(
 /// The hops of the configured header, left to right.
 fn forwarded_hops(headers: &HeaderMap, header: ForwardedHeader) -> Vec<Option<IpAddr>> {
     if header == ForwardedHeader::Forwarded {
-        return headers
-            .get_all(http::header::FORWARDED)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|line| line.split(','))
+        return header_lines(headers, http::header::FORWARDED.as_str())
+            .into_iter()
+            .flat_map(|line| match line {
+                Some(line) => line.split(',').map(Some).collect::<Vec<_>>(),
+                None => vec![None],
+            })
             .map(|element| {
-                element
+                element?
                     .split(';')
                     .find_map(|pair| {
                         let (name, value) = pair.trim().split_once('=')?;
@@ -152,12 +153,25 @@ fn forwarded_hops(headers: &HeaderMap, header: ForwardedHeader) -> Vec<Option<Ip
             })
             .collect();
     }
+    header_lines(headers, "x-forwarded-for")
+        .into_iter()
+        .flat_map(|line| match line {
+            Some(line) => line
+                .split(',')
+                .map(|hop| hop.trim().parse::<IpAddr>().ok().map(canonical))
+                .collect::<Vec<_>>(),
+            // An unreadable line is a hop that cannot be believed: it stops the walk.
+            None => vec![None],
+        })
+        .collect()
+}
+
+/// The lines of a header, `None` for one that is not text.
+fn header_lines<'h>(headers: &'h HeaderMap, name: &str) -> Vec<Option<&'h str>> {
     headers
-        .get_all("x-forwarded-for")
+        .get_all(name)
         .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|line| line.split(','))
-        .map(|hop| hop.trim().parse::<IpAddr>().ok().map(canonical))
+        .map(|v| v.to_str().ok())
         .collect()
 }
 

@@ -47,11 +47,15 @@ impl Inventory {
                 "ANY" => vec![
                     "get", "put", "post", "delete", "options", "head", "patch", "trace",
                 ],
-                "*" => continue,
-                method => vec![openapi_method(method)],
+                method => match openapi_method(method) {
+                    Some(method) => vec![method],
+                    None => continue,
+                },
             };
+            // axum's `{*rest}` is OpenAPI's `{rest}`.
+            let template = route.path.replace("{*", "{");
             let item = paths
-                .entry(route.path.clone())
+                .entry(template)
                 .or_insert_with(|| json!({}))
                 .as_object_mut()
                 .expect("path items are objects");
@@ -115,8 +119,8 @@ impl Inventory {
     }
 }
 
-fn openapi_method(method: &str) -> &'static str {
-    match method {
+fn openapi_method(method: &str) -> Option<&'static str> {
+    Some(match method {
         "GET" => "get",
         "POST" => "post",
         "PUT" => "put",
@@ -124,8 +128,9 @@ fn openapi_method(method: &str) -> &'static str {
         "DELETE" => "delete",
         "HEAD" => "head",
         "OPTIONS" => "options",
-        _ => "trace",
-    }
+        "TRACE" => "trace",
+        _ => return None,
+    })
 }
 
 fn refusal(description: &str) -> Value {
@@ -169,14 +174,24 @@ fn operation(policy: &Policy, handler: &str, path: &str) -> Value {
         );
         responses.insert("415".into(), refusal("The body is not declared as JSON"));
     }
-    if policy.rate().is_some() {
-        let mut too_many = refusal("Over the rate limit");
+    if policy.rate().is_some() || policy.requires_auth() {
+        let mut too_many = refusal(if policy.rate().is_some() {
+            "Over the rate limit (on routes with authentication, also too many failed authentications from this address when the settings limit them)"
+        } else {
+            "Too many failed authentications from this address, when the settings limit them"
+        });
         too_many["headers"] = json!({
             "Retry-After": { "schema": { "type": "integer" }, "description": "Seconds until a request may pass" },
             "RateLimit-Policy": { "schema": { "type": "string" } },
             "RateLimit": { "schema": { "type": "string" } }
         });
         responses.insert("429".into(), too_many);
+    }
+    if policy.rate().is_some() {
+        responses.insert(
+            "503".into(),
+            refusal("The shared rate limiter is unreachable and the settings fail closed"),
+        );
     }
     responses.insert(
         "500".into(),

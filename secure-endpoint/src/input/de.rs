@@ -88,7 +88,12 @@ pub(crate) struct Report {
     pub(crate) unknown: Vec<String>,
     /// Values captured whole inside open maps: possibly dropped by a flattened struct.
     pub(crate) captured: Vec<(String, Vec<Segment>)>,
+    /// More values were captured than are ever probed; they were not recorded.
+    pub(crate) too_many_captured: bool,
 }
+
+/// The most captured values recorded (and so probed) for one document.
+pub(crate) const MAX_CAPTURED: usize = 32;
 
 /// Why a value was refused: a rule code and the path, never the value.
 #[derive(Debug)]
@@ -249,6 +254,11 @@ macro_rules! number {
         $(
             fn $method<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value, InputError> {
                 if let Some(text) = self.text() {
+                    // Only finite numbers: `NaN` passes every range rule.
+                    let lower = text.to_ascii_lowercase();
+                    if lower.contains("nan") || lower.contains("inf") {
+                        return Err(self.type_error());
+                    }
                     return match text.parse::<$ty>() {
                         Ok(n) => visitor.$visit(n),
                         Err(_) => Err(self.type_error()),
@@ -267,10 +277,14 @@ impl<'a> de::Deserializer<'a> for Node<'a, '_, '_> {
         if self.in_open_map
             && let Some(report) = self.report
         {
-            report
-                .borrow_mut()
-                .captured
-                .push((self.path.render(), self.path.segments()));
+            let mut report = report.borrow_mut();
+            if report.captured.len() < MAX_CAPTURED {
+                report
+                    .captured
+                    .push((self.path.render(), self.path.segments()));
+            } else {
+                report.too_many_captured = true;
+            }
         }
         self.visit_scalar(visitor)
             .map_err(|e: InputError| e.at(&self.path))

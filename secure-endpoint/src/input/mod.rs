@@ -23,9 +23,9 @@ use crate::rejection::{Finished, json_response};
 /// The largest JSON body accepted when neither the route nor the settings say otherwise.
 pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
 
-/// At most this many values captured by open maps are probed per request; a body that
-/// needs more is refused (400, `body: too_complex`).
-const MAX_PROBES: usize = 256;
+// At most `de::MAX_CAPTURED` values captured by open maps are probed per request (two
+// deserializations each); a body that needs more is refused (400, `body: too_complex`).
+// A flattened field holding many objects is therefore refused: declare it as a field.
 
 /// At most this many unknown fields are named in a 400, each cut to this many characters.
 const MAX_REPORTED_UNKNOWN: usize = 20;
@@ -105,8 +105,18 @@ impl IntoResponse for InputRejection {
 
 fn one(path: impl Into<String>, code: &'static str) -> Details {
     let mut details = Details::new();
-    details.insert(path.into(), vec![Cow::Borrowed(code)]);
+    details.insert(bounded(path.into()), vec![Cow::Borrowed(code)]);
     details
+}
+
+/// A path may hold the client's own map keys: it is cut to a bounded length.
+fn bounded(path: String) -> String {
+    if path.chars().count() > MAX_REPORTED_PATH {
+        let cut: String = path.chars().take(MAX_REPORTED_PATH).collect();
+        format!("{cut}…")
+    } else {
+        path
+    }
 }
 
 /// `application/json`, or any `application/…+json`, parameters allowed.
@@ -187,24 +197,18 @@ fn from_value<T: ValidInput>(value: &Value, source: Source) -> Result<T, Details
     })?;
     let report = report.into_inner();
     let mut unknown = report.unknown;
+    if report.too_many_captured {
+        return Err(one("body", "too_complex"));
+    }
     if !report.captured.is_empty() {
-        if report.captured.len() > MAX_PROBES {
-            return Err(one("body", "too_complex"));
-        }
         unknown.extend(unknown_by_probe::<T>(value, &report.captured, source));
     }
     if !unknown.is_empty() {
         // The names are the client's own: report a bounded number, each bounded.
         let mut details = Details::new();
         for path in unknown.into_iter().take(MAX_REPORTED_UNKNOWN) {
-            let path = if path.chars().count() > MAX_REPORTED_PATH {
-                let cut: String = path.chars().take(MAX_REPORTED_PATH).collect();
-                format!("{cut}…")
-            } else {
-                path
-            };
             details
-                .entry(path)
+                .entry(bounded(path))
                 .or_default()
                 .push(Cow::Borrowed("unknown"));
         }
@@ -230,8 +234,17 @@ fn unknown_by_probe<T: ValidInput>(
         serde_json::json!({ "\u{0}secure-endpoint-probe": [true] }),
         serde_json::json!(-0.5),
     ];
-    let mut unknown = Vec::new();
+    let mut unknown: Vec<String> = Vec::new();
     for (rendered, segments) in captured {
+        // A child of an unknown value is unknown with it: not probed, not reported.
+        let inside_unknown = unknown.iter().any(|outer| {
+            rendered
+                .strip_prefix(outer.as_str())
+                .is_some_and(|rest| rest.starts_with(['.', '[']))
+        });
+        if inside_unknown {
+            continue;
+        }
         let accepted_every_poison = poisons.iter().all(|poison| {
             let mut probe = root.clone();
             match value_at(&mut probe, segments) {
@@ -247,12 +260,7 @@ fn unknown_by_probe<T: ValidInput>(
             };
             T::deserialize(node).is_ok()
         });
-        // A child of an unknown value is unknown with it: report the outermost only.
-        if accepted_every_poison
-            && !unknown
-                .iter()
-                .any(|outer: &String| rendered.starts_with(outer.as_str()))
-        {
+        if accepted_every_poison {
             unknown.push(rendered.clone());
         }
     }
@@ -282,7 +290,7 @@ fn collect_rule_failures(errors: &ValidationErrors, prefix: &str, details: &mut 
         };
         match kind {
             ValidationErrorsKind::Field(failures) => details
-                .entry(path)
+                .entry(bounded(path))
                 .or_default()
                 .extend(failures.iter().map(|f| f.code.clone())),
             ValidationErrorsKind::Struct(inner) => collect_rule_failures(inner, &path, details),

@@ -77,6 +77,12 @@ impl RedisSettings {
     }
 }
 
+/// Keys Redis refused, with the time until which they stay refused.
+struct Blocked {
+    keys: HashMap<LimitKey, Instant>,
+    last_sweep: Instant,
+}
+
 pub(crate) struct RedisLimiter {
     settings: std::sync::Arc<RedisSettings>,
     rate: Rate,
@@ -84,7 +90,7 @@ pub(crate) struct RedisLimiter {
     script: redis::Script,
     emission_us: u64,
     /// Keys Redis refused, answered here until their retry time with no round trip.
-    blocked: Mutex<HashMap<LimitKey, Instant>>,
+    blocked: Mutex<Blocked>,
     /// Counts while Redis is unreachable.
     fallback: MemoryLimiter,
     /// Milliseconds since `epoch` before which Redis is not tried again.
@@ -106,7 +112,10 @@ impl RedisLimiter {
             prefix: format!("secure-endpoint:rate:{namespace}:"),
             script: redis::Script::new(GCRA),
             emission_us: (rate.emission_interval().as_micros() as u64).max(1),
-            blocked: Mutex::new(HashMap::new()),
+            blocked: Mutex::new(Blocked {
+                keys: HashMap::new(),
+                last_sweep: Instant::now(),
+            }),
             fallback: MemoryLimiter::new(rate, max_keys),
             down_until: AtomicU64::new(0),
             down_logged: AtomicBool::new(false),
@@ -119,7 +128,14 @@ impl RedisLimiter {
     }
 
     pub(crate) async fn check(&self, key: &LimitKey) -> Outcome {
-        if let Some(until) = self.blocked.lock().expect("blocked keys").get(key).copied() {
+        if let Some(until) = self
+            .blocked
+            .lock()
+            .expect("blocked keys")
+            .keys
+            .get(key)
+            .copied()
+        {
             let now = Instant::now();
             if until > now {
                 return Outcome::Refused {
@@ -189,11 +205,13 @@ impl RedisLimiter {
     fn remember_blocked(&self, key: &LimitKey, retry_after: Duration) {
         let mut blocked = self.blocked.lock().expect("blocked keys");
         let now = Instant::now();
-        if blocked.len() >= MAX_BLOCKED {
-            blocked.retain(|_, until| *until > now);
+        // Full: expired entries are swept at most once a second, not on every refusal.
+        if blocked.keys.len() >= MAX_BLOCKED && now - blocked.last_sweep >= Duration::from_secs(1) {
+            blocked.last_sweep = now;
+            blocked.keys.retain(|_, until| *until > now);
         }
-        if blocked.len() < MAX_BLOCKED {
-            blocked.insert(key.clone(), now + retry_after);
+        if blocked.keys.len() < MAX_BLOCKED {
+            blocked.keys.insert(key.clone(), now + retry_after);
         }
     }
 }

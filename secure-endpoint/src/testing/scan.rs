@@ -255,6 +255,17 @@ impl Scanner {
         self.settings.mint.as_ref().map(|m| m.token(sub, roles))
     }
 
+    /// A token holding the roles and every scope of `policy`, so that only the step
+    /// under test can refuse it.
+    fn privileged_token(&self, sub: &str, policy: &Policy) -> Option<String> {
+        let mint = self.settings.mint.as_ref()?;
+        let mut claims = mint.claims(sub, policy.roles());
+        if !policy.scopes().is_empty() {
+            claims["scope"] = Value::String(policy.scopes().join(" "));
+        }
+        Some(mint.sign(&claims))
+    }
+
     async fn send(
         &mut self,
         label: &str,
@@ -306,7 +317,10 @@ impl Scanner {
                 .ok()
                 .is_some_and(|body| {
                     body.as_object().is_some_and(|o| {
-                        o.len() == 2 && o.contains_key("request_id") && o.contains_key("error")
+                        o.len() == 2
+                            && o.get("request_id").is_some_and(Value::is_string)
+                            && o.get("error").and_then(Value::as_str)
+                                == Some("An unexpected error occurred")
                     })
                 });
             if !generic {
@@ -357,6 +371,15 @@ impl Scanner {
                     "unchecked route",
                     format!("served without a declared policy ({reason})"),
                 );
+                // Still answered through the router: headers and 5xx bodies are checked.
+                if route.path != "*" {
+                    let path = self.concrete_path(&route.path);
+                    let request = Request::get(path.as_str())
+                        .body(Body::empty())
+                        .expect("a valid request");
+                    self.send(&label, "unchecked route", request, next_address())
+                        .await;
+                }
                 return;
             }
             RoutePolicy::Declared(policy) => policy,
@@ -398,7 +421,7 @@ impl Scanner {
         }
         if policy.owner().is_some()
             && self.settings.owners.contains_key(&route.path)
-            && let Some(token) = self.token("scan-intruder", policy.roles())
+            && let Some(token) = self.privileged_token("scan-intruder", policy)
         {
             let seen = self
                 .send(
@@ -498,7 +521,7 @@ impl Scanner {
             return;
         }
         let token = if policy.requires_auth() {
-            match self.token(owner.as_deref().unwrap_or("scan-author"), policy.roles()) {
+            match self.privileged_token(owner.as_deref().unwrap_or("scan-author"), policy) {
                 Some(token) => Some(token),
                 None => return,
             }
@@ -548,7 +571,7 @@ impl Scanner {
     ) {
         let sub = format!("scan-burst-{}", next_address().ip());
         let token = if policy.requires_auth() {
-            match self.token(&sub, policy.roles()) {
+            match self.privileged_token(&sub, policy) {
                 Some(token) => Some(token),
                 None => return,
             }
@@ -556,7 +579,8 @@ impl Scanner {
             None
         };
         let from = next_address();
-        let attempts = count.min(10_000) + 1;
+        // Refills may land during the burst on fast limits: send up to twice the count.
+        let attempts = count.min(10_000) * 2 + 1;
         let mut limited = None;
         for _ in 0..attempts {
             let Some(seen) = self

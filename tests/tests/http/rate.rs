@@ -20,6 +20,17 @@ async fn open() -> &'static str {
     "open"
 }
 
+/// Slow limits, for exact counts that a loaded machine cannot blur with refills.
+#[public(rate = "5/60s")]
+async fn per_minute() -> &'static str {
+    "per minute"
+}
+
+#[public(rate = "5/5s")]
+async fn per_five_seconds() -> &'static str {
+    "per five seconds"
+}
+
 #[secure(auth, rate = "3/1s")]
 async fn mine(claims: Claims) -> String {
     claims.sub
@@ -55,6 +66,8 @@ async fn start_at(prefix: &str, limiter: Limiter, proxies: &[&str]) -> Server {
         .unwrap();
     let routes = SecureRouter::new()
         .route("/open", get(open))
+        .route("/minute", get(per_minute))
+        .route("/five", get(per_five_seconds))
         .route("/mine", get(mine));
     let router: SecureRouter = SecureRouter::new()
         .nest(prefix, routes)
@@ -99,7 +112,7 @@ fn token(sub: &str) -> String {
 async fn concurrent_requests_get_exactly_the_limit() {
     for (backend, limiter) in backends() {
         let server = start(limiter).await;
-        let url = format!("{}/open", server.base);
+        let url = format!("{}/minute", server.base);
         let requests = (0..25).map(|_| {
             let url = url.clone();
             tokio::spawn(async move { call(&url, &[], None).await })
@@ -112,10 +125,13 @@ async fn concurrent_requests_get_exactly_the_limit() {
                 StatusCode::TOO_MANY_REQUESTS => {
                     assert_security_headers(&response);
                     let headers = response.headers().clone();
-                    assert_eq!(headers["retry-after"], "1", "{backend}");
-                    assert_eq!(headers["ratelimit-policy"], "5;w=1", "{backend}");
+                    // One request per 12 s sustained: the next is at most 12 s away.
+                    let retry: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
+                    assert!((1..=12).contains(&retry), "{backend}: Retry-After {retry}");
+                    assert_eq!(headers["ratelimit-policy"], "5;w=60", "{backend}");
                     assert_eq!(
-                        headers["ratelimit"], "limit=5, remaining=0, reset=1",
+                        headers["ratelimit"],
+                        format!("limit=5, remaining=0, reset={retry}").as_str(),
                         "{backend}"
                     );
                     assert_eq!(
@@ -159,16 +175,17 @@ async fn memory_and_redis_decide_alike() {
     let memory = start(Limiter::memory()).await;
     let redis = start(Limiter::redis(&redis_url()).unwrap()).await;
     let mut decisions: [Vec<bool>; 2] = [Vec::new(), Vec::new()];
-    // A burst of 7, a pause worth two emission intervals (200 ms each), then 3 more.
+    // "5/5s": a burst of 7, a pause worth two emission intervals (1 s each) and a
+    // fifth, then 3 more. The margins are whole seconds, so a loaded machine agrees.
     for phase in [7, 3] {
         for _ in 0..phase {
             for (i, server) in [&memory, &redis].into_iter().enumerate() {
                 let ok =
-                    status(&format!("{}/open", server.base), &[], None).await == StatusCode::OK;
+                    status(&format!("{}/five", server.base), &[], None).await == StatusCode::OK;
                 decisions[i].push(ok);
             }
         }
-        tokio::time::sleep(Duration::from_millis(450)).await;
+        tokio::time::sleep(Duration::from_millis(2_200)).await;
     }
     let expected = [
         true, true, true, true, true, false, false, true, true, false,
@@ -207,7 +224,7 @@ async fn two_servers_sharing_redis_enforce_one_limit() {
     let mut admitted = 0;
     for i in 0..12 {
         let server = if i % 2 == 0 { &a } else { &b };
-        if status(&format!("{}/open", server.base), &[], None).await == StatusCode::OK {
+        if status(&format!("{}/minute", server.base), &[], None).await == StatusCode::OK {
             admitted += 1;
         }
     }
@@ -307,6 +324,35 @@ async fn proxies_that_write_forwarded_are_read_from_forwarded_only() {
         status(&url, &headers, None).await,
         StatusCode::TOO_MANY_REQUESTS,
         "same /64"
+    );
+}
+
+#[tokio::test]
+async fn an_unreadable_forwarded_for_line_stops_the_walk() {
+    let server = start_at(&unique_prefix(), Limiter::memory(), &["127.0.0.1"]).await;
+    let url = format!("{}/minute", server.base);
+    let mut admitted = 0;
+    for i in 0..8 {
+        // The client's own line, then one that is not text: the proxy's appended hop is
+        // in the unreadable line, so nothing left of it can be believed.
+        let chosen = format!("6.6.6.{i}");
+        let response = reqwest::Client::new()
+            .get(&url)
+            .header("x-forwarded-for", chosen.as_str())
+            .header(
+                "x-forwarded-for",
+                reqwest::header::HeaderValue::from_bytes(b"\x80, 192.0.2.9").unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+        if response.status() == StatusCode::OK {
+            admitted += 1;
+        }
+    }
+    assert_eq!(
+        admitted, 5,
+        "rotating the client's own line does not evade the limit"
     );
 }
 

@@ -60,6 +60,24 @@ struct Filter {
 }
 
 #[derive(Deserialize, Validate)]
+struct Scores {
+    #[validate(range(min = 0.0, max = 1.0))]
+    max: f64,
+    #[serde(default)]
+    by_name: std::collections::HashMap<String, u32>,
+}
+
+#[public(validate = Scores)]
+async fn scores(input: Scores) -> String {
+    format!("{} {}", input.max, input.by_name.len())
+}
+
+#[public(validate_query = Scores)]
+async fn scores_query(input: Scores) -> String {
+    input.max.to_string()
+}
+
+#[derive(Deserialize, Validate)]
 struct Note {
     #[validate(length(max = 50))]
     text: String,
@@ -101,6 +119,7 @@ async fn start() -> String {
         .route("/articles", post(article))
         .route("/search", get(search))
         .route("/notes", post(note).body_limit(100))
+        .route("/scores", post(scores).get(scores_query))
         .with_security(Security::builder().build().unwrap());
     serve(router).await
 }
@@ -435,4 +454,43 @@ async fn the_query_string_is_validated_too() {
         "canary",
     )
     .await;
+}
+
+#[tokio::test]
+async fn not_a_number_is_refused_in_a_query_string() {
+    let base = start().await;
+    for value in ["NaN", "nan", "inf", "-Infinity"] {
+        let response = reqwest::get(format!("{base}/scores?max={value}"))
+            .await
+            .unwrap();
+        assert_invalid(response, json!({"max": ["type"]}), "").await;
+    }
+    let response = reqwest::get(format!("{base}/scores?max=0.5"))
+        .await
+        .unwrap();
+    assert_eq!(response.text().await.unwrap(), "0.5");
+}
+
+#[tokio::test]
+async fn a_long_map_key_in_an_error_path_is_cut() {
+    let base = start().await;
+    let key = format!("canary{}", "k".repeat(10_000));
+    let body = json!({"max": 0.5, "by_name": {key: "not a number"}});
+    let response = post_json(&base, "/scores", &body).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let text = response.text().await.unwrap();
+    assert!(text.len() < 300, "{} bytes", text.len());
+}
+
+#[tokio::test]
+async fn a_flood_of_captured_values_is_refused_cheaply() {
+    let base = start().await;
+    let mut body = json!({"title": "T", "author": "ann"});
+    for i in 0..500 {
+        body[format!("k{i}")] = json!({"nested": [1, 2, 3]});
+    }
+    let response = post_json(&base, "/articles", &body).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let details: Value = response.json().await.unwrap();
+    assert_eq!(details["details"], json!({"body": ["too_complex"]}));
 }
