@@ -167,11 +167,20 @@ async fn authenticate(
 }
 
 fn deny(route: &Route, step: &'static str, reason: &str) {
+    audit(route, step, "deny", reason);
+}
+
+fn allow(route: &Route, step: &'static str, reason: &str) {
+    audit(route, step, "allow", reason);
+}
+
+/// One decision of the audit log: the route, the policy step, the decision and why.
+fn audit(route: &Route, step: &'static str, decision: &'static str, reason: &str) {
     tracing::info!(
         target: "secure_endpoint::audit",
         route = %route,
         step,
-        decision = "deny",
+        decision,
         reason,
     );
 }
@@ -268,16 +277,6 @@ where
     } else {
         Err(Rejection::Forbidden)
     }
-}
-
-fn allow(route: &Route, step: &'static str, reason: &str) {
-    tracing::info!(
-        target: "secure_endpoint::audit",
-        route = %route,
-        step,
-        decision = "allow",
-        reason,
-    );
 }
 
 /// Checked where the handler is defined, on the type `validate` names.

@@ -22,8 +22,6 @@ pub enum Rejection {
     Forbidden,
     /// 404.
     NotFound,
-    /// 400: an extractor refused the request (a malformed path or query, say).
-    BadRequest,
     /// 500: the server cannot enforce the policy (missing settings); never the client's
     /// fault and never explained to it.
     Internal,
@@ -42,7 +40,6 @@ impl IntoResponse for Rejection {
             }
             Rejection::Forbidden => (StatusCode::FORBIDDEN, br#"{"error":"Forbidden"}"#),
             Rejection::NotFound => (StatusCode::NOT_FOUND, br#"{"error":"Not found"}"#),
-            Rejection::BadRequest => (StatusCode::BAD_REQUEST, br#"{"error":"Bad request"}"#),
             // The outer layer writes the generic 500 body with the request id.
             Rejection::Internal => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
         };
