@@ -147,6 +147,10 @@ pub mod testing;
 #[path = "private.rs"]
 pub mod __private;
 
+#[doc(hidden)]
+#[path = "bench.rs"]
+pub mod __bench;
+
 pub use auth::{
     ApiKeys, AuthError, Authenticator, FetchKeys, Jwks, JwtAuthenticator, Key, MIN_API_KEY_LEN,
     MIN_HMAC_SECRET_BYTES,

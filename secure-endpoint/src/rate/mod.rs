@@ -4,7 +4,7 @@
 //! `"10/10s"` admits a burst of 10, then one request per second sustained (the period
 //! divided by the count): a client that waits a second gets one more request, not ten.
 
-mod memory;
+pub(crate) mod memory;
 #[cfg(feature = "redis")]
 mod redis;
 

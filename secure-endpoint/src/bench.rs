@@ -1,0 +1,38 @@
+//! The pipeline's steps one at a time, for the criterion benchmarks in `benches/`. Not
+//! part of the API.
+
+use std::net::IpAddr;
+
+use crate::client::limit_key;
+use crate::input::{Details, ValidInput};
+use crate::rate::memory::MemoryLimiter;
+use crate::rate::{LimitKey, Outcome, parse_rate};
+
+/// One in-memory limit, as a route with `rate = "…"` holds it.
+pub struct MemoryLimit(MemoryLimiter);
+
+impl MemoryLimit {
+    /// A limit of `rate` (`"10/10s"`) holding at most `max_keys` clients.
+    ///
+    /// # Panics
+    /// When `rate` does not parse.
+    pub fn new(rate: &str, max_keys: usize) -> Self {
+        let rate = parse_rate(rate).unwrap_or_else(|error| panic!("{error}"));
+        MemoryLimit(MemoryLimiter::new(rate, max_keys))
+    }
+
+    /// One check keyed on a principal id, as `rate_key = user` does; true when admitted.
+    pub fn check_user(&self, id: &str) -> bool {
+        self.0.check(&LimitKey::User(id.to_owned())) == Outcome::Allowed
+    }
+
+    /// One check keyed on a client address (IPv6 by /64); true when admitted.
+    pub fn check_ip(&self, ip: IpAddr) -> bool {
+        self.0.check(&LimitKey::Ip(limit_key(ip))) == Outcome::Allowed
+    }
+}
+
+/// Step 5 on bytes already read: parse strictly, then validate.
+pub fn parse_json<T: ValidInput>(bytes: &[u8]) -> Result<T, Details> {
+    crate::input::parse_json(bytes)
+}
