@@ -58,9 +58,22 @@ impl RequestId {
     }
 }
 
+impl RequestId {
+    /// Sixteen lowercase hex digits, without the formatting machinery.
+    fn hex(self) -> [u8; 16] {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut out = [0u8; 16];
+        for (i, digit) in out.iter_mut().enumerate() {
+            *digit = DIGITS[((self.0 >> (60 - 4 * i)) & 0xf) as usize];
+        }
+        out
+    }
+}
+
 impl fmt::Display for RequestId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:016x}", self.0)
+        let hex = self.hex();
+        f.write_str(std::str::from_utf8(&hex).expect("hex digits are ASCII"))
     }
 }
 
@@ -251,6 +264,7 @@ fn finish(response: Response, id: RequestId, shared: &Shared) -> Response {
             response
         };
     let headers = response.headers_mut();
+    headers.reserve(shared.headers.len() + 2);
     for (name, value) in &shared.headers {
         headers.insert(name, value.clone());
     }
@@ -259,7 +273,7 @@ fn finish(response: Response, id: RequestId, shared: &Shared) -> Response {
     }
     headers.insert(
         HeaderName::from_static("x-request-id"),
-        HeaderValue::from_str(&id.to_string()).expect("hex is a valid header value"),
+        HeaderValue::from_bytes(&id.hex()).expect("hex is a valid header value"),
     );
     response
 }
@@ -296,5 +310,17 @@ fn panic_message(payload: &(dyn Any + Send)) -> &str {
         message
     } else {
         "a panic with a non-string payload"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RequestId;
+
+    #[test]
+    fn request_ids_print_as_sixteen_hex_digits() {
+        assert_eq!(RequestId(0).to_string(), "0000000000000000");
+        assert_eq!(RequestId(0x0123_4567_89ab_cdef).to_string(), "0123456789abcdef");
+        assert_eq!(RequestId(u64::MAX).to_string(), format!("{:016x}", u64::MAX));
     }
 }

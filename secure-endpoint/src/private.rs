@@ -344,14 +344,22 @@ where
 }
 
 fn refused_input(route: &Route, details: &crate::input::Details) {
-    let fields: Vec<&str> = details.keys().map(String::as_str).collect();
+    /// The refused fields' paths, listed only when the event is logged.
+    struct Fields<'a>(&'a crate::input::Details);
+
+    impl std::fmt::Debug for Fields<'_> {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_list().entries(self.0.keys()).finish()
+        }
+    }
+
     tracing::info!(
         target: "secure_endpoint::audit",
         route = %route,
         step = "validate",
         decision = "deny",
         reason = "invalid input",
-        fields = ?fields,
+        fields = ?Fields(details),
     );
 }
 

@@ -5,6 +5,7 @@
 //! or trusted (the key always comes from configuration or the configured JWKS); a `crit`
 //! header is refused, since this verifier understands no extension.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -12,7 +13,10 @@ use std::time::Duration;
 
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, Validation};
-use serde::de::DeserializeOwned;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Deserialize;
+use serde::de::{DeserializeOwned, IgnoredAny};
 
 use super::jwks::Jwks;
 use super::{AuthError, Authenticator};
@@ -367,8 +371,8 @@ where
     type Principal = C;
 
     async fn authenticate(&self, token: &str) -> Result<C, AuthError> {
-        let header =
-            jsonwebtoken::decode_header(token).map_err(|e| AuthError::new(describe(e.kind())))?;
+        let mut buffer = [0u8; PEEK_BUFFER];
+        let header = peek_header(token, &mut buffer)?;
         if header.crit.is_some() {
             return Err(AuthError::new(
                 "token has a crit header this verifier does not understand",
@@ -398,6 +402,42 @@ where
                 "no JWKS key matches the token's kid and algorithm"
             })),
         }
+    }
+}
+
+/// The header fields that route a token to its keys. jsonwebtoken's `decode` reads the
+/// whole header again when it verifies; this read only chooses the keys, so it borrows
+/// what it can and keeps short headers off the heap.
+#[derive(Deserialize)]
+struct Peek<'a> {
+    alg: Algorithm,
+    #[serde(borrow, default)]
+    kid: Option<Cow<'a, str>>,
+    #[serde(default)]
+    crit: Option<IgnoredAny>,
+}
+
+/// Headers up to this many bytes are decoded on the stack.
+const PEEK_BUFFER: usize = 512;
+
+fn peek_header<'b>(token: &str, buffer: &'b mut [u8; PEEK_BUFFER]) -> Result<Peek<'b>, AuthError> {
+    let Some((encoded, _)) = token.split_once('.') else {
+        return Err(AuthError::new("malformed token"));
+    };
+    let not_base64 = |_| AuthError::new("token is not base64url");
+    let not_json = |_| AuthError::new("token header or claims are not the expected JSON");
+    match URL_SAFE_NO_PAD.decode_slice(encoded, buffer) {
+        Ok(len) => serde_json::from_slice(&buffer[..len]).map_err(not_json),
+        Err(base64::DecodeSliceError::OutputSliceTooSmall) => {
+            let decoded = URL_SAFE_NO_PAD.decode(encoded).map_err(not_base64)?;
+            let header: Peek<'_> = serde_json::from_slice(&decoded).map_err(not_json)?;
+            Ok(Peek {
+                alg: header.alg,
+                kid: header.kid.map(|kid| Cow::Owned(kid.into_owned())),
+                crit: header.crit,
+            })
+        }
+        Err(base64::DecodeSliceError::DecodeError(error)) => Err(not_base64(error)),
     }
 }
 

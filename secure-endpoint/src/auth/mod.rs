@@ -199,6 +199,19 @@ pub(crate) struct NoToken {
 }
 
 /// The token of the request's single `Authorization: Bearer` header.
+/// The bytes of RFC 6750's b64token: letters, digits and `-._~+/=`.
+const B64TOKEN: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric()
+            || matches!(c, b'-' | b'.' | b'_' | b'~' | b'+' | b'/' | b'=');
+        b += 1;
+    }
+    table
+};
+
 pub(crate) fn bearer_token(headers: &HeaderMap, max_bytes: usize) -> Result<&str, NoToken> {
     let mut values = headers.get_all(AUTHORIZATION).iter();
     let value = values.next().ok_or(NoToken {
@@ -235,8 +248,7 @@ pub(crate) fn bearer_token(headers: &HeaderMap, max_bytes: usize) -> Result<&str
         });
     }
     // RFC 6750 b64token characters only; this also rules out anything non-ASCII.
-    let allowed = |b: &u8| b.is_ascii_alphanumeric() || b"-._~+/=".contains(b);
-    if !token.iter().all(allowed) {
+    if !token.iter().all(|b| B64TOKEN[usize::from(*b)]) {
         return Err(NoToken {
             token_given: true,
             reason: "bearer token contains characters outside the b64token set",

@@ -2,6 +2,7 @@
 //! strictly and validated, refused without echoing what was sent.
 
 pub(crate) mod de;
+mod fast;
 
 use std::borrow::Cow;
 use std::cell::RefCell;
@@ -90,12 +91,19 @@ impl IntoResponse for InputRejection {
                 StatusCode::PAYLOAD_TOO_LARGE,
                 Bytes::from_static(br#"{"error":"Payload too large"}"#),
             ),
-            InputRejection::Invalid(details) => (
-                StatusCode::BAD_REQUEST,
-                Bytes::from(
-                    serde_json::json!({ "error": "Invalid input", "details": details }).to_string(),
-                ),
-            ),
+            InputRejection::Invalid(details) => {
+                #[derive(serde::Serialize)]
+                struct Refusal<'a> {
+                    error: &'static str,
+                    details: &'a Details,
+                }
+                let refusal = Refusal {
+                    error: "Invalid input",
+                    details: &details,
+                };
+                let body = serde_json::to_vec(&refusal).expect("strings and lists serialize");
+                (StatusCode::BAD_REQUEST, Bytes::from(body))
+            }
         };
         let mut response = json_response(status, body);
         response.extensions_mut().insert(Finished);
@@ -158,6 +166,9 @@ pub(crate) async fn read_body(
 /// Parses and validates a JSON body: malformed JSON, a wrong type, a missing field, a
 /// field `T` does not declare, or a broken rule is refused with its path and code.
 pub(crate) fn parse_json<T: ValidInput>(bytes: &[u8]) -> Result<T, Details> {
+    if let Some(parsed) = fast::read::<T>(bytes) {
+        return validated(parsed);
+    }
     // serde_json refuses nesting deeper than 128 levels, so a flood of brackets is
     // answered "malformed" without deep recursion.
     let value: Value = serde_json::from_slice(bytes).map_err(|_| one("body", "malformed"))?;
@@ -214,6 +225,11 @@ fn from_value<T: ValidInput>(value: &Value, source: Source) -> Result<T, Details
         }
         return Err(details);
     }
+    validated(parsed)
+}
+
+/// `parsed` when it keeps its `validator` rules.
+fn validated<T: ValidInput>(parsed: T) -> Result<T, Details> {
     parsed.validate().map_err(|errors| {
         let mut details = Details::new();
         collect_rule_failures(&errors, "", &mut details);
