@@ -153,6 +153,23 @@ impl Server {
         })
     }
 
+    /// The CPU time the server has used so far, all its threads, in nanoseconds.
+    fn cpu_ns(&self) -> Result<u64, String> {
+        let tasks = format!("/proc/{}/task", self.child.id());
+        let mut total = 0;
+        for task in std::fs::read_dir(&tasks).map_err(|e| format!("{tasks}: {e}"))? {
+            let path = task.map_err(|e| e.to_string())?.path().join("schedstat");
+            // "<ns on the CPU> <ns waiting> <slices>"
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            total += text
+                .split_whitespace()
+                .next()
+                .and_then(|n| n.parse::<u64>().ok())
+                .unwrap_or(0);
+        }
+        Ok(total)
+    }
+
     fn allocations(&mut self) -> Result<u64, String> {
         writeln!(self.stdin, "allocs").map_err(|e| e.to_string())?;
         let mut line = String::new();
@@ -281,7 +298,12 @@ struct Measured {
     p50_us: f64,
     p99_us: f64,
     non_2xx: u64,
+    /// Bytes wrk read per response, headers included.
+    bytes_per_response: f64,
     allocations_per_request: f64,
+    /// The server's CPU time per request, kernel included: throughput without the noise
+    /// of whatever else shares the machine.
+    cpu_us_per_request: f64,
 }
 
 fn run(settings: &Settings) -> Result<(), String> {
@@ -370,7 +392,9 @@ fn measure(
     let url = format!("http://{}", server.addr);
     wrk(settings, &script, &url, settings.warmup)?;
     let before = server.allocations()?;
+    let cpu_before = server.cpu_ns()?;
     let output = wrk(settings, &script, &url, settings.seconds)?;
+    let cpu_after = server.cpu_ns()?;
     let after = server.allocations()?;
     drop(server);
     let mut measured = parse_wrk(&output)
@@ -392,11 +416,16 @@ fn measure(
         ));
     }
     measured.allocations_per_request = (after - before) as f64 / measured.requests as f64;
+    measured.cpu_us_per_request =
+        (cpu_after - cpu_before) as f64 / 1_000.0 / measured.requests as f64;
     eprintln!(
-        "  {variant:<13} {:<22} {:>9.0} req/s  p99 {:>7.0} µs  {:.1} allocs/req",
+        "  {variant:<13} {:<22} {:>9.0} req/s  p99 {:>7.0} µs  server {:>5.2} µs CPU/req  \
+         {:>4.0} B/resp  {:.1} allocs/req",
         scenario.name(),
         measured.per_second,
         measured.p99_us,
+        measured.cpu_us_per_request,
+        measured.bytes_per_response,
         measured.allocations_per_request
     );
     Ok(measured)
@@ -430,6 +459,7 @@ fn parse_wrk(output: &str) -> Option<Measured> {
     let mut p50_us = None;
     let mut p99_us = None;
     let mut non_2xx = 0;
+    let mut read_bytes = None;
     for line in output.lines().map(str::trim) {
         if let Some(rest) = line.strip_prefix("Requests/sec:") {
             per_second = rest.trim().parse().ok();
@@ -440,17 +470,38 @@ fn parse_wrk(output: &str) -> Option<Measured> {
         } else if let Some(rest) = line.strip_prefix("99%") {
             p99_us = duration_us(rest.trim());
         } else if line.contains(" requests in ") {
-            requests = line.split_whitespace().next()?.parse().ok();
+            // "183011 requests in 3.10s, 58.46MB read"
+            let words: Vec<&str> = line.split_whitespace().collect();
+            requests = words.first()?.parse().ok();
+            read_bytes = words.iter().rev().nth(1).and_then(|w| size_bytes(w));
         }
     }
+    let requests: u64 = requests?;
     Some(Measured {
-        requests: requests?,
+        requests,
+        bytes_per_response: read_bytes? / requests.max(1) as f64,
+        cpu_us_per_request: 0.0,
         per_second: per_second?,
         p50_us: p50_us?,
         p99_us: p99_us?,
         non_2xx,
         allocations_per_request: 0.0,
     })
+}
+
+/// wrk's `58.46MB`, `812.00KB`, `900B` in bytes.
+fn size_bytes(text: &str) -> Option<f64> {
+    let split = text.find(|c: char| c.is_ascii_alphabetic())?;
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number.parse().ok()?;
+    let scale = match unit {
+        "B" => 1.0,
+        "KB" => 1024.0,
+        "MB" => 1024.0 * 1024.0,
+        "GB" => 1024.0 * 1024.0 * 1024.0,
+        _ => return None,
+    };
+    Some(number * scale)
 }
 
 /// wrk's `512.00us`, `1.23ms`, `2.00s` in microseconds.
@@ -508,18 +559,20 @@ fn report(settings: &Settings, results: &Results<'_>) -> String {
     let _ = writeln!(out, "### Success path, `POST /posts` → 201\n");
     let _ = writeln!(
         out,
-        "| variant | requests/s, median (min–max) | p50 µs | p99 µs | allocations / request |"
+        "| variant | requests/s, median (min–max) | p50 µs | p99 µs | server CPU µs / request | bytes / response | allocations / request |"
     );
-    let _ = writeln!(out, "| --- | --- | --- | --- | --- |");
+    let _ = writeln!(out, "| --- | --- | --- | --- | --- | --- | --- |");
     for variant in fixtures::VARIANTS {
         let runs = get(variant, Scenario::Success);
         let (rps, low, high) = spread(runs.iter().map(|m| m.per_second).collect());
         let (p50, _, _) = spread(runs.iter().map(|m| m.p50_us).collect());
         let (p99, _, _) = spread(runs.iter().map(|m| m.p99_us).collect());
         let (allocs, _, _) = spread(runs.iter().map(|m| m.allocations_per_request).collect());
+        let (cpu, _, _) = spread(runs.iter().map(|m| m.cpu_us_per_request).collect());
+        let (bytes, _, _) = spread(runs.iter().map(|m| m.bytes_per_response).collect());
         let _ = writeln!(
             out,
-            "| {variant} | {rps:.0} ({low:.0}–{high:.0}) | {p50:.0} | {p99:.0} | {allocs:.1} |"
+            "| {variant} | {rps:.0} ({low:.0}–{high:.0}) | {p50:.0} | {p99:.0} | {cpu:.2} | {bytes:.0} | {allocs:.1} |"
         );
     }
 
@@ -529,7 +582,7 @@ fn report(settings: &Settings, results: &Results<'_>) -> String {
     );
     let _ = writeln!(
         out,
-        "| ratio | throughput | p99 latency | goal |\n| --- | --- | --- | --- |"
+        "| ratio | throughput | p99 latency | requests per server CPU second | goal |\n| --- | --- | --- | --- | --- |"
     );
     for (other, goal) in [
         ("hand-written", "throughput ≥ 0.97"),
@@ -550,10 +603,24 @@ fn report(settings: &Settings, results: &Results<'_>) -> String {
                 .map(|(a, b)| a.p99_us / b.p99_us)
                 .collect(),
         );
+        let per_cpu = spread(
+            ours.iter()
+                .zip(theirs)
+                .map(|(a, b)| b.cpu_us_per_request / a.cpu_us_per_request)
+                .collect(),
+        );
         let _ = writeln!(
             out,
-            "| `#[secure]` ÷ {other} | {:.3} ({:.3}–{:.3}) | {:.3} ({:.3}–{:.3}) | {goal} |",
-            throughput.0, throughput.1, throughput.2, p99.0, p99.1, p99.2
+            "| `#[secure]` ÷ {other} | {:.3} ({:.3}–{:.3}) | {:.3} ({:.3}–{:.3}) | {:.3} ({:.3}–{:.3}) | {goal} |",
+            throughput.0,
+            throughput.1,
+            throughput.2,
+            p99.0,
+            p99.1,
+            p99.2,
+            per_cpu.0,
+            per_cpu.1,
+            per_cpu.2
         );
     }
 
