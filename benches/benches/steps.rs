@@ -90,12 +90,8 @@ fn verification(c: &mut Criterion) {
     let ring_validation = axum_jwt::jsonwebtoken::Validation::default();
     group.bench_function("HS256, jsonwebtoken 9 on ring (axum-jwt)", |b| {
         b.iter(|| {
-            axum_jwt::jsonwebtoken::decode::<Claims>(
-                black_box(&token),
-                &ring_key,
-                &ring_validation,
-            )
-            .expect("valid")
+            axum_jwt::jsonwebtoken::decode::<Claims>(black_box(&token), &ring_key, &ring_validation)
+                .expect("valid")
         })
     });
     group.finish();

@@ -320,7 +320,13 @@ mod tests {
     #[test]
     fn request_ids_print_as_sixteen_hex_digits() {
         assert_eq!(RequestId(0).to_string(), "0000000000000000");
-        assert_eq!(RequestId(0x0123_4567_89ab_cdef).to_string(), "0123456789abcdef");
-        assert_eq!(RequestId(u64::MAX).to_string(), format!("{:016x}", u64::MAX));
+        assert_eq!(
+            RequestId(0x0123_4567_89ab_cdef).to_string(),
+            "0123456789abcdef"
+        );
+        assert_eq!(
+            RequestId(u64::MAX).to_string(),
+            format!("{:016x}", u64::MAX)
+        );
     }
 }

@@ -216,9 +216,7 @@ impl Settings {
         };
         let mut args = args.iter();
         while let Some(flag) = args.next() {
-            let value = args
-                .next()
-                .ok_or_else(|| format!("{flag} needs a value"))?;
+            let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
             let number = || {
                 value
                     .parse::<usize>()
@@ -335,11 +333,8 @@ fn run(settings: &Settings) -> Result<(), String> {
         Scenario::InvalidBody,
     ];
     for scenario in scenarios {
-        std::fs::write(
-            scripts.join(format!("{scenario:?}.lua")),
-            scenario.script(),
-        )
-        .map_err(|e| e.to_string())?;
+        std::fs::write(scripts.join(format!("{scenario:?}.lua")), scenario.script())
+            .map_err(|e| e.to_string())?;
     }
 
     let mut results: Results<'_> = BTreeMap::new();
@@ -364,7 +359,10 @@ fn run(settings: &Settings) -> Result<(), String> {
             order.rotate_left(turn);
             for variant in order {
                 let measured = measure(settings, &scripts, variant, *scenario)?;
-                results.entry((variant, *scenario)).or_default().push(measured);
+                results
+                    .entry((variant, *scenario))
+                    .or_default()
+                    .push(measured);
             }
         }
     }
@@ -397,8 +395,8 @@ fn measure(
     let cpu_after = server.cpu_ns()?;
     let after = server.allocations()?;
     drop(server);
-    let mut measured = parse_wrk(&output)
-        .ok_or_else(|| format!("could not read wrk's report:\n{output}"))?;
+    let mut measured =
+        parse_wrk(&output).ok_or_else(|| format!("could not read wrk's report:\n{output}"))?;
     let expected = scenario.expected_status();
     let all_refused = measured.non_2xx == measured.requests;
     let wrong = if expected < 300 {
@@ -630,9 +628,9 @@ fn report(settings: &Settings, results: &Results<'_>) -> String {
     );
     let _ = writeln!(
         out,
-        "| variant | refusal | requests/s, median (min–max) | ÷ success | p99 µs | allocations / request |"
+        "| variant | refusal | requests/s, median (min–max) | ÷ success | server CPU ÷ success's | p99 µs | allocations / request |"
     );
-    let _ = writeln!(out, "| --- | --- | --- | --- | --- | --- |");
+    let _ = writeln!(out, "| --- | --- | --- | --- | --- | --- | --- |");
     for variant in &fixtures::VARIANTS[1..] {
         let success = get(variant, Scenario::Success);
         for scenario in [
@@ -648,16 +646,24 @@ fn report(settings: &Settings, results: &Results<'_>) -> String {
                     .map(|(r, s)| r.per_second / s.per_second)
                     .collect(),
             );
+            let cpu = spread(
+                runs.iter()
+                    .zip(success)
+                    .map(|(r, s)| r.cpu_us_per_request / s.cpu_us_per_request)
+                    .collect(),
+            );
             let (p99, _, _) = spread(runs.iter().map(|m| m.p99_us).collect());
-            let (allocs, _, _) =
-                spread(runs.iter().map(|m| m.allocations_per_request).collect());
+            let (allocs, _, _) = spread(runs.iter().map(|m| m.allocations_per_request).collect());
             let _ = writeln!(
                 out,
-                "| {variant} | {} | {rps:.0} ({low:.0}–{high:.0}) | {:.2} ({:.2}–{:.2}) | {p99:.0} | {allocs:.1} |",
+                "| {variant} | {} | {rps:.0} ({low:.0}–{high:.0}) | {:.2} ({:.2}–{:.2}) | {:.2} ({:.2}–{:.2}) | {p99:.0} | {allocs:.1} |",
                 scenario.name(),
                 ratio.0,
                 ratio.1,
-                ratio.2
+                ratio.2,
+                cpu.0,
+                cpu.1,
+                cpu.2
             );
         }
     }

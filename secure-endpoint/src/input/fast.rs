@@ -111,7 +111,8 @@ impl<'de, D: de::Deserializer<'de>> de::Deserializer<'de> for Typed<D> {
         len: usize,
         visitor: V,
     ) -> Result<V::Value, D::Error> {
-        self.0.deserialize_tuple_struct(name, len, Wrap::new(visitor))
+        self.0
+            .deserialize_tuple_struct(name, len, Wrap::new(visitor))
     }
 
     fn deserialize_struct<V: Visitor<'de>>(
@@ -120,7 +121,8 @@ impl<'de, D: de::Deserializer<'de>> de::Deserializer<'de> for Typed<D> {
         fields: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, D::Error> {
-        self.0.deserialize_struct(name, fields, Wrap::object(visitor))
+        self.0
+            .deserialize_struct(name, fields, Wrap::object(visitor))
     }
 
     fn deserialize_enum<V: Visitor<'de>>(
@@ -436,7 +438,10 @@ mod tests {
 
     #[test]
     fn open_maps_and_untyped_values_are_left_to_the_strict_reader() {
-        assert_eq!(agree::<Open>(&[r#"{"title":"a","x":1}"#, r#"{"title":"a"}"#]), 0);
+        assert_eq!(
+            agree::<Open>(&[r#"{"title":"a","x":1}"#, r#"{"title":"a"}"#]),
+            0
+        );
         assert_eq!(
             agree::<Loose>(&[r#"{"title":"a","meta":{},"labels":{"k":"v"}}"#]),
             0
