@@ -4,6 +4,9 @@
 //! - [`no_checks`]: the body parsed into the type, nothing else.
 //! - [`hand_written`]: the same checks as `#[secure]`, written in the handler with the same
 //!   crates (jsonwebtoken, governor, serde_json, validator).
+//! - [`hand_written_same_response`]: the same, with what `#[secure]` adds to every
+//!   response done the usual way, with tower-http's layers: the six security headers, an
+//!   `x-request-id` (UUID), and panics caught as 500.
 //! - [`secure`]: `#[secure(auth, validate = CreatePost, rate = "…")]`.
 //! - [`assembled`]: what a user would put together from crates.io instead: tower_governor's
 //!   layer, axum-jwt's claims extractor, and a validating JSON extractor written the way
@@ -82,13 +85,20 @@ pub fn forged_token() -> String {
 const UNREACHED: u32 = 1_000_000_000;
 
 /// The four applications, by the name the load benchmark reports.
-pub const VARIANTS: [&str; 4] = ["no checks", "hand-written", "#[secure]", "assembled"];
+pub const VARIANTS: [&str; 5] = [
+    "no checks",
+    "hand-written",
+    "hand-written + same response",
+    "#[secure]",
+    "assembled",
+];
 
 /// The application called `name` in [`VARIANTS`].
 pub fn app(name: &str) -> Option<Router> {
     match name {
         "no checks" => Some(no_checks()),
         "hand-written" => Some(hand_written()),
+        "hand-written + same response" => Some(hand_written_same_response()),
         "#[secure]" => Some(secure()),
         "assembled" => Some(assembled()),
         _ => None,
@@ -216,6 +226,50 @@ pub fn hand_written() -> Router {
             "/limited",
             axum::routing::post(manual).with_state(Manual::new(per_hour())),
         )
+}
+
+/// The hand-written checks, and the response `#[secure]` gives, from tower-http's layers:
+/// the security headers of DESIGN §5, a request id, panics caught.
+pub fn hand_written_same_response() -> Router {
+    use axum::http::HeaderValue;
+    use axum::http::header::{
+        CACHE_CONTROL, CONTENT_SECURITY_POLICY, HeaderName, REFERRER_POLICY,
+        X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
+    };
+    use tower_http::catch_panic::CatchPanicLayer;
+    use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+    use tower_http::set_header::SetResponseHeaderLayer;
+
+    let fixed = |value: &'static str| HeaderValue::from_static(value);
+    let layers = tower::ServiceBuilder::new()
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetResponseHeaderLayer::overriding(
+            X_CONTENT_TYPE_OPTIONS,
+            fixed("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            CACHE_CONTROL,
+            fixed("no-store"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            CONTENT_SECURITY_POLICY,
+            fixed("default-src 'none'; frame-ancestors 'none'"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            X_FRAME_OPTIONS,
+            fixed("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            REFERRER_POLICY,
+            fixed("no-referrer"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            HeaderName::from_static("cross-origin-resource-policy"),
+            fixed("same-origin"),
+        ))
+        .layer(CatchPanicLayer::new());
+    hand_written().layer(layers)
 }
 
 /// The hand-written checks with [`FIXED_TOKEN`] in place of a JWT.
