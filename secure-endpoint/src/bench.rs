@@ -23,7 +23,7 @@ impl MemoryLimit {
 
     /// One check keyed on a principal id, as `rate_key = user` does; true when admitted.
     pub fn check_user(&self, id: &str) -> bool {
-        self.0.check(&LimitKey::User(id.to_owned())) == Outcome::Allowed
+        self.0.check(&LimitKey::User(id)) == Outcome::Allowed
     }
 
     /// One check keyed on a client address (IPv6 by /64); true when admitted.

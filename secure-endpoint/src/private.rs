@@ -90,7 +90,7 @@ pub async fn enforce<H: SecureHandler>(parts: &mut Parts) -> Result<(), Response
         let key = match key {
             RateKey::User => authenticator
                 .and_then(|a| a.principal_id(&parts.extensions))
-                .map(|id| LimitKey::User(id.to_owned())),
+                .map(LimitKey::User),
             RateKey::Ip => {
                 client_address(parts, &security.trusted_proxies, security.forwarded_header)
                     .map(|ip| LimitKey::Ip(limit_key(ip)))

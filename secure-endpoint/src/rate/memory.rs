@@ -1,7 +1,5 @@
 //! The in-memory limit: governor's GCRA over a bounded, sharded key store.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasher, Hash};
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -12,7 +10,7 @@ use governor::nanos::Nanos;
 use governor::state::StateStore;
 use governor::{Quota, RateLimiter};
 
-use super::{LimitKey, Outcome, Rate};
+use super::{Fingerprint, FingerprintMap, Fingerprinter, LimitKey, Outcome, Rate};
 
 const SHARDS: usize = 64;
 
@@ -22,8 +20,7 @@ const SHARDS: usize = 64;
 /// dropped: that is how idle keys are evicted. When a shard is full even after dropping
 /// them, a new key is not admitted.
 pub(crate) struct BoundedStore {
-    shards: Vec<Mutex<HashMap<LimitKey, u64>>>,
-    hasher: std::collections::hash_map::RandomState,
+    shards: Vec<Mutex<FingerprintMap<u64>>>,
     max_per_shard: usize,
     /// Nanoseconds of the limit's emission interval: a new key's arrival time is "now"
     /// plus this, which dates the entries that are idle.
@@ -36,24 +33,19 @@ pub(crate) struct BoundedStore {
 impl BoundedStore {
     fn new(max_keys: usize, emission: u64) -> Self {
         BoundedStore {
-            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
-            hasher: std::collections::hash_map::RandomState::new(),
+            shards: (0..SHARDS)
+                .map(|_| Mutex::new(FingerprintMap::default()))
+                .collect(),
             max_per_shard: max_keys.div_ceil(SHARDS).max(1),
             emission,
             last_sweep: (0..SHARDS).map(|_| AtomicU64::new(0)).collect(),
         }
     }
 
-    fn shard(&self, key: &LimitKey) -> usize {
-        let mut hasher = self.hasher.build_hasher();
-        key.hash(&mut hasher);
-        (std::hash::Hasher::finish(&hasher) as usize) % SHARDS
-    }
-
     /// Whether `key` may be tracked: it is, or its shard has room (after dropping idle
     /// keys, at most once per emission interval).
-    fn admits(&self, key: &LimitKey, now: u64) -> bool {
-        let index = self.shard(key);
+    fn admits(&self, key: &Fingerprint, now: u64) -> bool {
+        let index = key.shard(SHARDS);
         let mut shard = self.shards[index].lock().expect("limiter shard");
         if shard.len() < self.max_per_shard || shard.contains_key(key) {
             return true;
@@ -69,7 +61,7 @@ impl BoundedStore {
     /// The bytes the shards' tables occupy (entries and control bytes, by capacity).
     #[cfg(test)]
     fn table_bytes(&self) -> usize {
-        let entry = std::mem::size_of::<(LimitKey, u64)>() + 1;
+        let entry = std::mem::size_of::<(Fingerprint, u64)>() + 1;
         self.shards
             .iter()
             .map(|s| s.lock().expect("limiter shard").capacity() * entry)
@@ -89,14 +81,14 @@ impl BoundedStore {
 pub(crate) struct SharedStore(Arc<BoundedStore>);
 
 impl StateStore for SharedStore {
-    type Key = LimitKey;
+    type Key = Fingerprint;
 
-    fn measure_and_replace<T, F, E>(&self, key: &LimitKey, f: F) -> Result<T, E>
+    fn measure_and_replace<T, F, E>(&self, key: &Fingerprint, f: F) -> Result<T, E>
     where
         F: Fn(Option<Nanos>) -> Result<(T, Nanos), E>,
     {
         let store = &self.0;
-        let mut shard = store.shards[store.shard(key)]
+        let mut shard = store.shards[key.shard(SHARDS)]
             .lock()
             .expect("limiter shard");
         let current = shard.get(key).copied().map(Nanos::from);
@@ -104,20 +96,21 @@ impl StateStore for SharedStore {
         match shard.get_mut(key) {
             Some(arrival) => *arrival = next.as_u64(),
             None => {
-                shard.insert(key.clone(), next.as_u64());
+                shard.insert(*key, next.as_u64());
             }
         }
         Ok(outcome)
     }
 }
 
-type Gcra = RateLimiter<LimitKey, SharedStore, DefaultClock, StateInformationMiddleware>;
+type Gcra = RateLimiter<Fingerprint, SharedStore, DefaultClock, StateInformationMiddleware>;
 
 /// One limit counted in this process.
 pub(crate) struct MemoryLimiter {
     rate: Rate,
     limiter: Gcra,
     store: Arc<BoundedStore>,
+    fingerprints: Fingerprinter,
     clock: DefaultClock,
     start: <DefaultClock as Clock>::Instant,
 }
@@ -137,6 +130,7 @@ impl MemoryLimiter {
             rate,
             limiter,
             store,
+            fingerprints: Fingerprinter::new(),
             clock,
             start,
         }
@@ -146,7 +140,8 @@ impl MemoryLimiter {
         self.rate
     }
 
-    pub(crate) fn check(&self, key: &LimitKey) -> Outcome {
+    pub(crate) fn check(&self, key: &LimitKey<'_>) -> Outcome {
+        let key = &self.fingerprints.of(key);
         let now = self.clock.now();
         let since_start = now.duration_since(self.start).as_u64();
         if !self.store.admits(key, since_start) {
@@ -176,7 +171,7 @@ mod tests {
 
     use super::*;
 
-    fn ip(n: u32) -> LimitKey {
+    fn ip(n: u32) -> LimitKey<'static> {
         LimitKey::Ip(IpAddr::V4(Ipv4Addr::from(n)))
     }
 
@@ -211,7 +206,7 @@ mod tests {
             "{held} keys held in {} bytes: {per_key} bytes per key",
             limiter.store.table_bytes()
         );
-        assert!(per_key < 128, "{per_key} bytes per key");
+        assert!(per_key < 64, "{per_key} bytes per key");
     }
 
     #[test]

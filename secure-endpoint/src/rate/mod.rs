@@ -134,14 +134,14 @@ impl fmt::Display for RateKey {
     }
 }
 
-/// One client's bucket.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub(crate) enum LimitKey {
+/// One client's bucket, borrowed from the request: a check allocates nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum LimitKey<'a> {
     Ip(IpAddr),
-    User(String),
+    User(&'a str),
 }
 
-impl fmt::Display for LimitKey {
+impl fmt::Display for LimitKey<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             LimitKey::Ip(ip) => write!(f, "ip:{ip}"),
@@ -149,6 +149,72 @@ impl fmt::Display for LimitKey {
         }
     }
 }
+
+/// A key as the in-memory stores hold it: 128 bits of two hashes keyed with secrets of
+/// this process. A stored key takes 16 bytes whatever the principal id's length, and a
+/// client cannot pick two ids that collide without those secrets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Fingerprint(u128);
+
+impl Fingerprint {
+    /// The top bits, independent of those the table itself uses: which shard holds it.
+    pub(crate) fn shard(self, shards: usize) -> usize {
+        ((self.0 >> 64) as usize) % shards
+    }
+}
+
+impl std::hash::Hash for Fingerprint {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(self.0 as u64);
+    }
+}
+
+/// Turns keys into [`Fingerprint`]s, with its own secrets.
+pub(crate) struct Fingerprinter {
+    high: std::collections::hash_map::RandomState,
+    low: std::collections::hash_map::RandomState,
+}
+
+impl Fingerprinter {
+    pub(crate) fn new() -> Self {
+        Fingerprinter {
+            high: std::collections::hash_map::RandomState::new(),
+            low: std::collections::hash_map::RandomState::new(),
+        }
+    }
+
+    pub(crate) fn of(&self, key: &LimitKey<'_>) -> Fingerprint {
+        use std::hash::BuildHasher;
+        let high = u128::from(self.high.hash_one(key));
+        let low = u128::from(self.low.hash_one(key));
+        Fingerprint((high << 64) | low)
+    }
+}
+
+/// The hasher of tables keyed by [`Fingerprint`]: the key is already a keyed hash.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct PassThrough(u64);
+
+impl std::hash::Hasher for PassThrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u64` is used by `Fingerprint`; anything else is folded in.
+        for byte in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*byte);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+/// A table keyed by fingerprints.
+pub(crate) type FingerprintMap<V> =
+    std::collections::HashMap<Fingerprint, V, std::hash::BuildHasherDefault<PassThrough>>;
 
 /// The answer for one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -263,7 +329,7 @@ pub(crate) enum RouteLimiter {
 }
 
 impl RouteLimiter {
-    pub(crate) async fn check(&self, key: &LimitKey) -> Outcome {
+    pub(crate) async fn check(&self, key: &LimitKey<'_>) -> Outcome {
         match self {
             RouteLimiter::Memory(memory) => memory.check(key),
             #[cfg(feature = "redis")]

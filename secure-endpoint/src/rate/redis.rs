@@ -1,6 +1,5 @@
 //! The shared limit: the same GCRA as one Lua script in Redis.
 
-use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -9,7 +8,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio::sync::OnceCell;
 
 use super::memory::MemoryLimiter;
-use super::{LimitKey, Outcome, Rate};
+use super::{FingerprintMap, Fingerprinter, LimitKey, Outcome, Rate};
 use crate::SetupError;
 
 /// GCRA with the time taken from Redis (`TIME`), so instances with skewed clocks agree.
@@ -79,7 +78,7 @@ impl RedisSettings {
 
 /// Keys Redis refused, with the time until which they stay refused.
 struct Blocked {
-    keys: HashMap<LimitKey, Instant>,
+    keys: FingerprintMap<Instant>,
     last_sweep: Instant,
 }
 
@@ -91,6 +90,7 @@ pub(crate) struct RedisLimiter {
     emission_us: u64,
     /// Keys Redis refused, answered here until their retry time with no round trip.
     blocked: Mutex<Blocked>,
+    fingerprints: Fingerprinter,
     /// Counts while Redis is unreachable.
     fallback: MemoryLimiter,
     /// Milliseconds since `epoch` before which Redis is not tried again.
@@ -113,9 +113,10 @@ impl RedisLimiter {
             script: redis::Script::new(GCRA),
             emission_us: (rate.emission_interval().as_micros() as u64).max(1),
             blocked: Mutex::new(Blocked {
-                keys: HashMap::new(),
+                keys: FingerprintMap::default(),
                 last_sweep: Instant::now(),
             }),
+            fingerprints: Fingerprinter::new(),
             fallback: MemoryLimiter::new(rate, max_keys),
             down_until: AtomicU64::new(0),
             down_logged: AtomicBool::new(false),
@@ -127,13 +128,13 @@ impl RedisLimiter {
         self.rate
     }
 
-    pub(crate) async fn check(&self, key: &LimitKey) -> Outcome {
+    pub(crate) async fn check(&self, key: &LimitKey<'_>) -> Outcome {
         if let Some(until) = self
             .blocked
             .lock()
             .expect("blocked keys")
             .keys
-            .get(key)
+            .get(&self.fingerprints.of(key))
             .copied()
         {
             let now = Instant::now();
@@ -176,7 +177,7 @@ impl RedisLimiter {
         }
     }
 
-    fn without_redis(&self, key: &LimitKey) -> Outcome {
+    fn without_redis(&self, key: &LimitKey<'_>) -> Outcome {
         if self.settings.fail_closed {
             Outcome::Unavailable
         } else {
@@ -184,7 +185,7 @@ impl RedisLimiter {
         }
     }
 
-    async fn ask_redis(&self, key: &LimitKey) -> Result<Outcome, redis::RedisError> {
+    async fn ask_redis(&self, key: &LimitKey<'_>) -> Result<Outcome, redis::RedisError> {
         let mut connection = self.settings.connection().await?;
         let (allowed, retry_us): (i64, i64) = self
             .script
@@ -202,7 +203,7 @@ impl RedisLimiter {
         })
     }
 
-    fn remember_blocked(&self, key: &LimitKey, retry_after: Duration) {
+    fn remember_blocked(&self, key: &LimitKey<'_>, retry_after: Duration) {
         let mut blocked = self.blocked.lock().expect("blocked keys");
         let now = Instant::now();
         // Full: expired entries are swept at most once a second, not on every refusal.
@@ -211,7 +212,8 @@ impl RedisLimiter {
             blocked.keys.retain(|_, until| *until > now);
         }
         if blocked.keys.len() < MAX_BLOCKED {
-            blocked.keys.insert(key.clone(), now + retry_after);
+            let key = self.fingerprints.of(key);
+            blocked.keys.insert(key, now + retry_after);
         }
     }
 }
