@@ -364,6 +364,36 @@ enum Verdict<C> {
     NoKey,
 }
 
+impl<C> JwtAuthenticator<C>
+where
+    C: Principal + DeserializeOwned,
+{
+    /// The verdict of the keys held in memory; `None` when only the JWKS can tell.
+    fn from_memory(&self, token: &str) -> Option<Result<C, AuthError>> {
+        let mut buffer = [0u8; PEEK_BUFFER];
+        let header = match peek_header(token, &mut buffer) {
+            Ok(header) => header,
+            Err(error) => return Some(Err(error)),
+        };
+        if header.crit.is_some() {
+            return Some(Err(AuthError::new(
+                "token has a crit header this verifier does not understand",
+            )));
+        }
+        if !self.algorithms.contains(&header.alg) {
+            return Some(Err(AuthError::new("algorithm not allowed")));
+        }
+        match self.verify(token, &self.keys, header.alg, header.kid.as_deref()) {
+            Verdict::Accepted(claims) => Some(Ok(claims)),
+            Verdict::Refused(error) => Some(Err(error)),
+            Verdict::NoKey if self.jwks.is_none() => Some(Err(AuthError::new(
+                "no configured key matches the token's kid and algorithm",
+            ))),
+            Verdict::NoKey => None,
+        }
+    }
+}
+
 impl<C> Authenticator for JwtAuthenticator<C>
 where
     C: Principal + DeserializeOwned,
@@ -371,22 +401,13 @@ where
     type Principal = C;
 
     async fn authenticate(&self, token: &str) -> Result<C, AuthError> {
+        if let Some(verdict) = self.from_memory(token) {
+            return verdict;
+        }
+        // Only the JWKS can tell: the header was valid and no configured key serves it.
         let mut buffer = [0u8; PEEK_BUFFER];
         let header = peek_header(token, &mut buffer)?;
-        if header.crit.is_some() {
-            return Err(AuthError::new(
-                "token has a crit header this verifier does not understand",
-            ));
-        }
-        if !self.algorithms.contains(&header.alg) {
-            return Err(AuthError::new("algorithm not allowed"));
-        }
         let kid = header.kid.as_deref();
-        match self.verify(token, &self.keys, header.alg, kid) {
-            Verdict::Accepted(claims) => return Ok(claims),
-            Verdict::Refused(error) => return Err(error),
-            Verdict::NoKey => {}
-        }
         let Some(jwks) = &self.jwks else {
             return Err(AuthError::new(
                 "no configured key matches the token's kid and algorithm",
@@ -402,6 +423,10 @@ where
                 "no JWKS key matches the token's kid and algorithm"
             })),
         }
+    }
+
+    fn authenticate_now(&self, token: &str) -> Option<Result<C, AuthError>> {
+        self.from_memory(token)
     }
 }
 

@@ -53,6 +53,18 @@ pub trait Authenticator: Send + Sync + 'static {
         &self,
         token: &str,
     ) -> impl Future<Output = Result<Self::Principal, AuthError>> + Send;
+
+    /// Verifies `token` without waiting, when this authenticator can answer from memory;
+    /// `None` when the answer needs I/O (fetching keys, asking a database), and the
+    /// framework then awaits [`authenticate`](Self::authenticate).
+    ///
+    /// The default never answers here. Overriding it spares each request the boxed future
+    /// the framework otherwise needs to await an authenticator it holds type-erased; the
+    /// built-in verifiers do. Where both answer, they must agree.
+    fn authenticate_now(&self, token: &str) -> Option<Result<Self::Principal, AuthError>> {
+        let _ = token;
+        None
+    }
 }
 
 /// Two authenticators producing the same principal type: the first is tried, then the
@@ -80,9 +92,24 @@ where
                 .1
                 .authenticate(token)
                 .await
-                .map_err(|second| AuthError::new(format!("{first}; {second}"))),
+                .map_err(|second| both_refused(&first, &second)),
         }
     }
+
+    fn authenticate_now(&self, token: &str) -> Option<Result<Self::Principal, AuthError>> {
+        match self.0.authenticate_now(token)? {
+            Ok(principal) => Some(Ok(principal)),
+            Err(first) => Some(
+                self.1
+                    .authenticate_now(token)?
+                    .map_err(|second| both_refused(&first, &second)),
+            ),
+        }
+    }
+}
+
+fn both_refused(first: &AuthError, second: &AuthError) -> AuthError {
+    AuthError::new(format!("{first}; {second}"))
 }
 
 /// Why a credential was refused; for the log only.
@@ -125,6 +152,13 @@ pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// so it leaves the principal in the request's extensions for the handler and answers
 /// questions about it (its id, its roles and scopes) for the later policy steps.
 pub(crate) trait DynAuthenticator: Send + Sync {
+    /// [`Authenticator::authenticate_now`], the principal left in `extensions`.
+    fn authenticate_now(
+        &self,
+        token: &str,
+        extensions: &mut http::Extensions,
+    ) -> Option<Result<(), AuthError>>;
+
     fn authenticate<'a>(
         &'a self,
         token: &'a str,
@@ -142,6 +176,18 @@ pub(crate) trait DynAuthenticator: Send + Sync {
 }
 
 impl<A: Authenticator> DynAuthenticator for A {
+    fn authenticate_now(
+        &self,
+        token: &str,
+        extensions: &mut http::Extensions,
+    ) -> Option<Result<(), AuthError>> {
+        Some(
+            Authenticator::authenticate_now(self, token)?.map(|principal| {
+                extensions.insert(principal);
+            }),
+        )
+    }
+
     fn authenticate<'a>(
         &'a self,
         token: &'a str,
@@ -319,5 +365,55 @@ mod tests {
                 .unwrap_err()
                 .token_given
         );
+    }
+
+    /// Polls once; the verifiers below never wait.
+    fn ready<F: std::future::Future>(future: F) -> F::Output {
+        let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+        match std::pin::pin!(future).poll(&mut context) {
+            std::task::Poll::Ready(output) => output,
+            std::task::Poll::Pending => panic!("waited"),
+        }
+    }
+
+    #[test]
+    fn answers_now_agree_with_answers_awaited() {
+        use jsonwebtoken::Algorithm;
+
+        use crate::testing::TokenMint;
+        use crate::{ApiKeys, Authenticator, Claims, JwtAuthenticator};
+
+        let secret = [7u8; 32];
+        let jwt = JwtAuthenticator::hmac(Algorithm::HS256, secret).unwrap();
+        let keys = ApiKeys::<Claims>::new()
+            .key(
+                "0123456789abcdef0123456789abcdef",
+                Claims {
+                    sub: "svc".into(),
+                    roles: vec![],
+                    scope: None,
+                    exp: u64::MAX,
+                },
+            )
+            .unwrap();
+        let both = (
+            JwtAuthenticator::hmac(Algorithm::HS256, secret).unwrap(),
+            keys,
+        );
+        let tokens = [
+            TokenMint::hmac(Algorithm::HS256, secret).token("7", &[]),
+            TokenMint::hmac(Algorithm::HS256, [8u8; 32]).token("7", &[]),
+            "0123456789abcdef0123456789abcdef".to_owned(),
+            "not.a.token".to_owned(),
+            "e30".to_owned(),
+        ];
+        for token in &tokens {
+            let now = jwt.authenticate_now(token).expect("static keys answer now");
+            assert_eq!(now, ready(jwt.authenticate(token)), "{token}");
+            let now = both.authenticate_now(token).expect("both answer now");
+            assert_eq!(now, ready(both.authenticate(token)), "{token}");
+        }
+        assert!(both.authenticate_now(&tokens[2]).unwrap().is_ok());
+        assert!(jwt.authenticate_now(&tokens[1]).unwrap().is_err());
     }
 }
