@@ -19,7 +19,7 @@ use serde_json::{Map, Value};
 use validator::{Validate, ValidationErrors, ValidationErrorsKind};
 
 use self::de::{InputError, Node, Path, Report, Segment, Source};
-use crate::rejection::{Finished, json_response};
+use crate::rejection::json_response;
 
 /// The largest JSON body accepted when neither the route nor the settings say otherwise.
 pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
@@ -105,9 +105,8 @@ impl IntoResponse for InputRejection {
                 (StatusCode::BAD_REQUEST, Bytes::from(body))
             }
         };
-        let mut response = json_response(status, body);
-        response.extensions_mut().insert(Finished);
-        response
+        // A 4xx with a body is passed through by the outer layer as it is: no marker needed.
+        json_response(status, body)
     }
 }
 
