@@ -369,7 +369,7 @@ where
     C: Principal + DeserializeOwned,
 {
     /// The verdict of the keys held in memory; `None` when only the JWKS can tell.
-    fn from_memory(&self, token: &str) -> Option<Result<C, AuthError>> {
+    fn verdict_in_memory(&self, token: &str) -> Option<Result<C, AuthError>> {
         let mut buffer = [0u8; PEEK_BUFFER];
         let header = match peek_header(token, &mut buffer) {
             Ok(header) => header,
@@ -401,7 +401,7 @@ where
     type Principal = C;
 
     async fn authenticate(&self, token: &str) -> Result<C, AuthError> {
-        if let Some(verdict) = self.from_memory(token) {
+        if let Some(verdict) = self.verdict_in_memory(token) {
             return verdict;
         }
         // Only the JWKS can tell: the header was valid and no configured key serves it.
@@ -426,7 +426,7 @@ where
     }
 
     fn authenticate_now(&self, token: &str) -> Option<Result<C, AuthError>> {
-        self.from_memory(token)
+        self.verdict_in_memory(token)
     }
 }
 
