@@ -5,11 +5,11 @@
 //! ([`super::de`]) would have to look at more closely stops the attempt: a field the type
 //! ignores (`deserialize_ignored_any`), a value read without a type (`deserialize_any`,
 //! as untagged and internally tagged enums and `serde_json::Value` do), an open map
-//! (`deserialize_map`, as maps and flattened structs do), bytes, and a struct written as
-//! an array. Any error stops it too. The caller then starts over on the strict path, which
-//! gives the same answer for everything this one accepts and the detailed refusal for
-//! everything else; so this path only decides how fast a valid body is read, never
-//! whether it is accepted.
+//! (`deserialize_map`, as maps and flattened structs do), bytes, 128-bit integers, and a
+//! struct written as an array. Any error stops it too. The caller then starts over on the
+//! strict path, which gives the same answer for everything this one accepts and the
+//! detailed refusal for everything else; so this path only decides how fast a valid body
+//! is read, never whether it is accepted.
 
 use std::fmt;
 
@@ -59,14 +59,16 @@ impl<'de, D: de::Deserializer<'de>> de::Deserializer<'de> for Typed<D> {
 
     forward! {
         deserialize_bool deserialize_i8 deserialize_i16 deserialize_i32 deserialize_i64
-        deserialize_i128 deserialize_u8 deserialize_u16 deserialize_u32 deserialize_u64
-        deserialize_u128 deserialize_f32 deserialize_f64 deserialize_char deserialize_str
-        deserialize_string deserialize_unit deserialize_identifier
+        deserialize_u8 deserialize_u16 deserialize_u32 deserialize_u64 deserialize_f32
+        deserialize_f64 deserialize_char deserialize_str deserialize_string deserialize_unit
+        deserialize_identifier
     }
 
+    // 128-bit integers too: serde_json reads them exactly, the strict reader's tree holds
+    // anything past 64 bits as a float and refuses it.
     refuse! {
         deserialize_any deserialize_map deserialize_ignored_any deserialize_bytes
-        deserialize_byte_buf
+        deserialize_byte_buf deserialize_i128 deserialize_u128
     }
 
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
@@ -436,8 +438,17 @@ mod tests {
         S(String),
     }
 
+    #[derive(Debug, PartialEq, Deserialize)]
+    struct Wide {
+        n: u128,
+    }
+
     #[test]
     fn open_maps_and_untyped_values_are_left_to_the_strict_reader() {
+        assert_eq!(
+            agree::<Wide>(&[r#"{"n":1}"#, r#"{"n":1180591620717411303424}"#]),
+            0
+        );
         assert_eq!(
             agree::<Open>(&[r#"{"title":"a","x":1}"#, r#"{"title":"a"}"#]),
             0
