@@ -189,34 +189,24 @@ fn audit(route: &Route, step: &'static str, decision: &'static str, reason: &str
     );
 }
 
-/// The route a decision is about, formatted only when the event is logged. Nothing is
-/// copied from the request when no subscriber takes audit events.
+/// The route a decision is about, formatted only when the event is logged.
 struct Route {
-    at: Option<(http::Method, Option<MatchedPath>)>,
+    method: http::Method,
+    path: Option<MatchedPath>,
     handler: &'static str,
 }
 
 impl std::fmt::Display for Route {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match &self.at {
-            Some((method, path)) => {
-                let path = path.as_ref().map_or("?", MatchedPath::as_str);
-                write!(f, "{method} {path} ({})", self.handler)
-            }
-            None => write!(f, "? ? ({})", self.handler),
-        }
+        let path = self.path.as_ref().map_or("?", MatchedPath::as_str);
+        write!(f, "{} {} ({})", self.method, path, self.handler)
     }
 }
 
 fn route_of<H: SecureHandler>(parts: &Parts) -> Route {
-    let logged = tracing::enabled!(target: "secure_endpoint::audit", tracing::Level::INFO);
     Route {
-        at: logged.then(|| {
-            (
-                parts.method.clone(),
-                parts.extensions.get::<MatchedPath>().cloned(),
-            )
-        }),
+        method: parts.method.clone(),
+        path: parts.extensions.get::<MatchedPath>().cloned(),
         handler: H::NAME,
     }
 }

@@ -219,12 +219,27 @@ impl<'a, 'p, 'r> Node<'a, 'p, 'r> {
                 }
             }
             Value::String(s) => visitor.visit_borrowed_str(s),
-            Value::Array(items) => visitor.visit_seq(Seq {
-                node: self,
-                items: items.iter().enumerate(),
-            }),
+            Value::Array(items) => self.elements(items, visitor),
             Value::Object(map) => visitor.visit_map(self.map(map, true)),
         }
+    }
+
+    /// `items` to a visitor that must take them all: a tuple or array of fixed length
+    /// given more elements than it holds is refused, not cut short.
+    fn elements<V: Visitor<'a>>(
+        &self,
+        items: &'a [Value],
+        visitor: V,
+    ) -> Result<V::Value, InputError> {
+        let mut seq = Seq {
+            node: self,
+            items: items.iter().enumerate(),
+        };
+        let value = visitor.visit_seq(&mut seq)?;
+        if seq.items.len() > 0 {
+            return Err(InputError::new("length"));
+        }
+        Ok(value)
     }
 
     fn map<'n>(&'n self, map: &'a Map<String, Value>, open: bool) -> Fields<'a, 'p, 'r, 'n> {
@@ -375,19 +390,13 @@ impl<'a> de::Deserializer<'a> for Node<'a, '_, '_> {
     fn deserialize_seq<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value, InputError> {
         if let Some(_single) = self.text() {
             // `?tag=a` is a list of one in a query string.
-            return visitor
-                .visit_seq(Seq {
-                    node: &self,
-                    items: std::slice::from_ref(self.value).iter().enumerate(),
-                })
+            return self
+                .elements(std::slice::from_ref(self.value), visitor)
                 .map_err(|e: InputError| e.at(&self.path));
         }
         match self.value {
-            Value::Array(items) => visitor
-                .visit_seq(Seq {
-                    node: &self,
-                    items: items.iter().enumerate(),
-                })
+            Value::Array(items) => self
+                .elements(items, visitor)
                 .map_err(|e: InputError| e.at(&self.path)),
             _ => Err(self.type_error()),
         }

@@ -10,6 +10,11 @@
 //! strict path, which gives the same answer for everything this one accepts and the
 //! detailed refusal for everything else; so this path only decides how fast a valid body
 //! is read, never whether it is accepted.
+//!
+//! One exception, where another crate in the build turns on serde_json's
+//! `float_roundtrip` or `arbitrary_precision`: a float can then differ between the two
+//! readers in its last bit or the sign of a zero. Both accept it; neither refuses
+//! anything the other accepts.
 
 use std::fmt;
 
@@ -436,6 +441,23 @@ mod tests {
     enum Either {
         N(u8),
         S(String),
+    }
+
+    #[test]
+    fn fixed_lengths_refuse_extra_elements_on_both_paths() {
+        #[derive(Debug, PartialEq, Deserialize)]
+        struct Pair {
+            at: (u8, u8),
+            rgb: [u8; 3],
+        }
+        assert_eq!(agree::<Pair>(&[r#"{"at":[1,2],"rgb":[1,2,3]}"#]), 1);
+        for extra in [
+            r#"{"at":[1,2,3],"rgb":[1,2,3]}"#,
+            r#"{"at":[1,2],"rgb":[1,2,3,4]}"#,
+        ] {
+            assert!(super::read::<Pair>(extra.as_bytes()).is_none(), "{extra}");
+            assert!(strict::<Pair>(extra.as_bytes()).is_err(), "{extra}");
+        }
     }
 
     #[derive(Debug, PartialEq, Deserialize)]

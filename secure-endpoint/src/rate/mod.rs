@@ -150,7 +150,7 @@ impl fmt::Display for LimitKey<'_> {
     }
 }
 
-/// A key as the in-memory stores hold it: 128 bits of two hashes keyed with secrets of
+/// A key as the in-memory stores hold it: 128 bits of a hash keyed with a secret of
 /// this process. A stored key takes 16 bytes whatever the principal id's length, and a
 /// client cannot pick two ids that collide without those secrets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -169,24 +169,23 @@ impl std::hash::Hash for Fingerprint {
     }
 }
 
-/// Turns keys into [`Fingerprint`]s, with its own secrets.
+/// Turns keys into [`Fingerprint`]s with its own secret key: the two halves are the keyed
+/// hash of the key under two domain tags.
 pub(crate) struct Fingerprinter {
-    high: std::collections::hash_map::RandomState,
-    low: std::collections::hash_map::RandomState,
+    secret: std::collections::hash_map::RandomState,
 }
 
 impl Fingerprinter {
     pub(crate) fn new() -> Self {
         Fingerprinter {
-            high: std::collections::hash_map::RandomState::new(),
-            low: std::collections::hash_map::RandomState::new(),
+            secret: std::collections::hash_map::RandomState::new(),
         }
     }
 
     pub(crate) fn of(&self, key: &LimitKey<'_>) -> Fingerprint {
         use std::hash::BuildHasher;
-        let high = u128::from(self.high.hash_one(key));
-        let low = u128::from(self.low.hash_one(key));
+        let high = u128::from(self.secret.hash_one((0u8, key)));
+        let low = u128::from(self.secret.hash_one((1u8, key)));
         Fingerprint((high << 64) | low)
     }
 }
