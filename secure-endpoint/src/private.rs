@@ -140,14 +140,7 @@ async fn authenticate(
 ) -> Result<(), Response> {
     let security = handle.security();
     let (reason, token_given) = match bearer_token(&parts.headers, security.max_token_bytes) {
-        Ok(token) => match match authenticator.authenticate_now(token, &mut parts.extensions) {
-            Some(verdict) => verdict,
-            None => {
-                authenticator
-                    .authenticate(token, &mut parts.extensions)
-                    .await
-            }
-        } {
+        Ok(token) => match verify(authenticator, token, &mut parts.extensions).await {
             Ok(()) => return Ok(()),
             Err(error) => (error.reason().to_owned(), true),
         },
@@ -168,6 +161,18 @@ async fn authenticate(
         return Err(too_many_requests(limiter.rate(), retry_after));
     }
     Err(Rejection::Unauthorized { token_given }.into_response())
+}
+
+/// The authenticator's verdict: from memory when it can answer so, else awaited.
+async fn verify(
+    authenticator: &dyn DynAuthenticator,
+    token: &str,
+    extensions: &mut http::Extensions,
+) -> Result<(), crate::AuthError> {
+    match authenticator.authenticate_now(token, extensions) {
+        Some(verdict) => verdict,
+        None => authenticator.authenticate(token, extensions).await,
+    }
 }
 
 fn deny(route: &Route, step: &'static str, reason: &str) {

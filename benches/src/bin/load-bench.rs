@@ -242,6 +242,9 @@ impl Settings {
     }
 }
 
+/// The variants whose refusals are measured: the three that check in different ways.
+const REFUSING: [&str; 3] = ["hand-written", "#[secure]", "assembled"];
+
 /// What one run sends.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
 enum Scenario {
@@ -338,8 +341,7 @@ fn run(settings: &Settings) -> Result<(), String> {
     }
 
     let mut results: Results<'_> = BTreeMap::new();
-    // Refusals are measured for the three that check in different ways.
-    let checked = ["hand-written", "#[secure]", "assembled"];
+    let checked = REFUSING;
     for round in 0..settings.rounds {
         eprintln!("round {} of {}", round + 1, settings.rounds);
         // The success path of every variant, the order rotated each round.
@@ -536,6 +538,22 @@ fn spread(mut values: Vec<f64>) -> (f64, f64, f64) {
     (m, values[0], values[values.len() - 1])
 }
 
+/// The median of one measure over the runs.
+fn median_of(runs: &[Measured], measure: impl Fn(&Measured) -> f64) -> f64 {
+    spread(runs.iter().map(measure).collect()).0
+}
+
+/// A measure of `ours` against `theirs`, round by round, as "median (min–max)".
+fn paired(
+    ours: &[Measured],
+    theirs: &[Measured],
+    ratio: impl Fn(&Measured, &Measured) -> f64,
+    digits: usize,
+) -> String {
+    let (m, low, high) = spread(ours.iter().zip(theirs).map(|(a, b)| ratio(a, b)).collect());
+    format!("{m:.digits$} ({low:.digits$}–{high:.digits$})")
+}
+
 type Results<'a> = BTreeMap<(&'a str, Scenario), Vec<Measured>>;
 
 fn report(settings: &Settings, results: &Results<'_>) -> String {
@@ -564,14 +582,14 @@ fn report(settings: &Settings, results: &Results<'_>) -> String {
     for variant in fixtures::VARIANTS {
         let runs = get(variant, Scenario::Success);
         let (rps, low, high) = spread(runs.iter().map(|m| m.per_second).collect());
-        let (p50, _, _) = spread(runs.iter().map(|m| m.p50_us).collect());
-        let (p99, _, _) = spread(runs.iter().map(|m| m.p99_us).collect());
-        let (allocs, _, _) = spread(runs.iter().map(|m| m.allocations_per_request).collect());
-        let (cpu, _, _) = spread(runs.iter().map(|m| m.cpu_us_per_request).collect());
-        let (bytes, _, _) = spread(runs.iter().map(|m| m.bytes_per_response).collect());
         let _ = writeln!(
             out,
-            "| {variant} | {rps:.0} ({low:.0}–{high:.0}) | {p50:.0} | {p99:.0} | {cpu:.2} | {bytes:.0} | {allocs:.1} |"
+            "| {variant} | {rps:.0} ({low:.0}–{high:.0}) | {:.0} | {:.0} | {:.2} | {:.0} | {:.1} |",
+            median_of(runs, |m| m.p50_us),
+            median_of(runs, |m| m.p99_us),
+            median_of(runs, |m| m.cpu_us_per_request),
+            median_of(runs, |m| m.bytes_per_response),
+            median_of(runs, |m| m.allocations_per_request),
         );
     }
 
@@ -591,36 +609,17 @@ fn report(settings: &Settings, results: &Results<'_>) -> String {
     ] {
         let ours = get("#[secure]", Scenario::Success);
         let theirs = get(other, Scenario::Success);
-        let throughput = spread(
-            ours.iter()
-                .zip(theirs)
-                .map(|(a, b)| a.per_second / b.per_second)
-                .collect(),
-        );
-        let p99 = spread(
-            ours.iter()
-                .zip(theirs)
-                .map(|(a, b)| a.p99_us / b.p99_us)
-                .collect(),
-        );
-        let per_cpu = spread(
-            ours.iter()
-                .zip(theirs)
-                .map(|(a, b)| b.cpu_us_per_request / a.cpu_us_per_request)
-                .collect(),
-        );
         let _ = writeln!(
             out,
-            "| `#[secure]` ÷ {other} | {:.3} ({:.3}–{:.3}) | {:.3} ({:.3}–{:.3}) | {:.3} ({:.3}–{:.3}) | {goal} |",
-            throughput.0,
-            throughput.1,
-            throughput.2,
-            p99.0,
-            p99.1,
-            p99.2,
-            per_cpu.0,
-            per_cpu.1,
-            per_cpu.2
+            "| `#[secure]` ÷ {other} | {} | {} | {} | {goal} |",
+            paired(ours, theirs, |a, b| a.per_second / b.per_second, 3),
+            paired(ours, theirs, |a, b| a.p99_us / b.p99_us, 3),
+            paired(
+                ours,
+                theirs,
+                |a, b| b.cpu_us_per_request / a.cpu_us_per_request,
+                3
+            ),
         );
     }
 
@@ -633,7 +632,7 @@ fn report(settings: &Settings, results: &Results<'_>) -> String {
         "| variant | refusal | requests/s, median (min–max) | ÷ success | server CPU ÷ success's | p99 µs | allocations / request |"
     );
     let _ = writeln!(out, "| --- | --- | --- | --- | --- | --- | --- |");
-    for variant in ["hand-written", "#[secure]", "assembled"] {
+    for variant in REFUSING {
         let success = get(variant, Scenario::Success);
         for scenario in [
             Scenario::BadSignature,
@@ -642,30 +641,19 @@ fn report(settings: &Settings, results: &Results<'_>) -> String {
         ] {
             let runs = get(variant, scenario);
             let (rps, low, high) = spread(runs.iter().map(|m| m.per_second).collect());
-            let ratio = spread(
-                runs.iter()
-                    .zip(success)
-                    .map(|(r, s)| r.per_second / s.per_second)
-                    .collect(),
-            );
-            let cpu = spread(
-                runs.iter()
-                    .zip(success)
-                    .map(|(r, s)| r.cpu_us_per_request / s.cpu_us_per_request)
-                    .collect(),
-            );
-            let (p99, _, _) = spread(runs.iter().map(|m| m.p99_us).collect());
-            let (allocs, _, _) = spread(runs.iter().map(|m| m.allocations_per_request).collect());
             let _ = writeln!(
                 out,
-                "| {variant} | {} | {rps:.0} ({low:.0}–{high:.0}) | {:.2} ({:.2}–{:.2}) | {:.2} ({:.2}–{:.2}) | {p99:.0} | {allocs:.1} |",
+                "| {variant} | {} | {rps:.0} ({low:.0}–{high:.0}) | {} | {} | {:.0} | {:.1} |",
                 scenario.name(),
-                ratio.0,
-                ratio.1,
-                ratio.2,
-                cpu.0,
-                cpu.1,
-                cpu.2
+                paired(runs, success, |r, s| r.per_second / s.per_second, 2),
+                paired(
+                    runs,
+                    success,
+                    |r, s| r.cpu_us_per_request / s.cpu_us_per_request,
+                    2
+                ),
+                median_of(runs, |m| m.p99_us),
+                median_of(runs, |m| m.allocations_per_request),
             );
         }
     }
