@@ -1,4 +1,4 @@
-//! Parsing: the attribute's arguments into [`Args`], the item into a [`Handler`].
+//! Parsing only: the attribute's arguments into [`Args`], the item into a [`Handler`].
 //!
 //! Each comma-separated argument is parsed on its own, so that one malformed argument
 //! does not hide the mistakes in the others.
@@ -370,62 +370,13 @@ fn rate_key(input: ParseStream, keyword: &Ident) -> syn::Result<RateKey> {
 fn rate(input: ParseStream, keyword: &Ident) -> syn::Result<Rate> {
     expect_eq(input, keyword, "\"10/10s\"")?;
     let lit = string(input, keyword)?;
-    let (count, period_ms) = parse_rate(&lit.value())
-        .map_err(|why| syn::Error::new_spanned(&lit, format!("invalid rate: {why}")))?;
-    Ok(Rate { count, period_ms })
+    crate::rate::parse(&lit)
 }
 
-/// Parses `COUNT/PERIOD`, PERIOD being an optional whole number and a unit. The runtime
-/// parses rates given in settings (`failed_auth_limit`) with the same rules
-/// (`secure-endpoint/src/rate/mod.rs`); a proc-macro crate cannot share code with the
-/// crate that re-exports it, so the two are kept in step by their tests.
-fn parse_rate(text: &str) -> Result<(u32, u64), String> {
-    const FORMAT: &str = "write COUNT/PERIOD with PERIOD one of ms, s, m, h, d, optionally preceded by a number, e.g. \"10/10s\" or \"100/m\"";
-    let (count, period) = text
-        .split_once('/')
-        .ok_or_else(|| format!("no `/`; {FORMAT}"))?;
-    let count: u32 = count.trim().parse().map_err(|_| {
-        format!(
-            "`{}` is not a whole number up to 4294967295; {FORMAT}",
-            count.trim()
-        )
-    })?;
-    if count == 0 {
-        return Err("the count must be at least 1".into());
-    }
-    let period = period.trim();
-    let digits = period.bytes().take_while(u8::is_ascii_digit).count();
-    let (number, unit) = period.split_at(digits);
-    let number: u64 = if number.is_empty() {
-        1
-    } else {
-        number
-            .parse()
-            .map_err(|_| format!("`{number}` is too large"))?
-    };
-    if number == 0 {
-        return Err("the period must be longer than zero".into());
-    }
-    let unit_ms: u64 = match unit {
-        "ms" => 1,
-        "s" => 1_000,
-        "m" => 60_000,
-        "h" => 3_600_000,
-        "d" => 86_400_000,
-        "" => return Err(format!("the period has no unit; {FORMAT}")),
-        other => return Err(format!("unknown unit `{other}`; {FORMAT}")),
-    };
-    // Limits count in nanoseconds: a period must fit in a u64 of them (about 584 years).
-    let period_ms = number
-        .checked_mul(unit_ms)
-        .filter(|ms| ms.checked_mul(1_000_000).is_some())
-        .ok_or_else(|| "the period is too long".to_string())?;
-    Ok((count, period_ms))
-}
-
-/// Parses the annotated item; anything but a plain `async fn` is an error on its first
-/// meaningful token.
-pub fn parse_handler(cx: &mut Ctxt, kind: Kind, item: TokenStream) -> syn::Result<Handler> {
+/// Parses the annotated item; anything but a function is an error on its first
+/// meaningful token. The rules a handler's shape must follow are checked by
+/// [`crate::check`].
+pub fn parse_handler(kind: Kind, item: TokenStream) -> syn::Result<Handler> {
     let item: Item = syn::parse2(item)?;
     let func = match item {
         Item::Fn(func) => func,
@@ -439,43 +390,13 @@ pub fn parse_handler(cx: &mut Ctxt, kind: Kind, item: TokenStream) -> syn::Resul
             ));
         }
     };
-    let sig = &func.sig;
-    if sig.asyncness.is_none() {
-        cx.error_spanned_by(
-            sig.fn_token,
-            format!(
-                "`#[{}]` handlers must be `async fn`: write `async fn {}`",
-                kind.attr_name(),
-                sig.ident
-            ),
-        );
-    }
-    if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
-        cx.error_spanned_by(
-            &sig.generics,
-            "generic handlers are not supported: give the handler concrete parameter types",
-        );
-    }
-    if let Some(variadic) = &sig.variadic {
-        cx.error_spanned_by(variadic, "a handler cannot be variadic");
-    }
-    for attr in &func.attrs {
-        if let Some(other) = annotation_kind(attr) {
-            let message = if other == kind {
-                format!("`#[{}]` is given twice on this handler", kind.attr_name())
-            } else {
-                "a handler is either `#[secure(...)]` or `#[public]`, not both: keep the one that states the handler's policy".to_string()
-            };
-            cx.error_spanned_by(attr, message);
-        }
-    }
-    let mut params = Vec::with_capacity(sig.inputs.len());
-    for input in &sig.inputs {
-        match input {
-            FnArg::Receiver(receiver) => {
-                cx.error_spanned_by(receiver, "handlers are free functions: remove `self`")
-            }
-            FnArg::Typed(typed) => params.push(Param {
+    let params = func
+        .sig
+        .inputs
+        .iter()
+        .filter_map(|input| match input {
+            FnArg::Receiver(_) => None,
+            FnArg::Typed(typed) => Some(Param {
                 ident: match &*typed.pat {
                     syn::Pat::Ident(binding) if binding.by_ref.is_none() => {
                         Some(binding.ident.clone())
@@ -484,20 +405,8 @@ pub fn parse_handler(cx: &mut Ctxt, kind: Kind, item: TokenStream) -> syn::Resul
                 },
                 ty: typed.ty.clone(),
             }),
-        }
-    }
-    for param in &params {
-        if let Some(ident) = &param.ident
-            && *ident == sig.ident
-        {
-            cx.error_spanned_by(
-                ident,
-                format!(
-                    "a parameter cannot be named `{ident}` like its handler: the attribute gives that name to the handler itself; rename the parameter"
-                ),
-            );
-        }
-    }
+        })
+        .collect();
     Ok(Handler {
         attrs: func.attrs,
         vis: func.vis,
@@ -509,7 +418,7 @@ pub fn parse_handler(cx: &mut Ctxt, kind: Kind, item: TokenStream) -> syn::Resul
 
 /// Recognises our own attributes, by their last path segment (`secure`,
 /// `secure_endpoint::public`).
-fn annotation_kind(attr: &syn::Attribute) -> Option<Kind> {
+pub fn annotation_kind(attr: &syn::Attribute) -> Option<Kind> {
     let last = attr.path().segments.last()?;
     if last.ident == "secure" {
         Some(Kind::Secure)
@@ -538,33 +447,7 @@ fn item_keyword(item: &Item) -> TokenStream {
 
 #[cfg(test)]
 mod tests {
-    use super::{edit_distance, parse_rate};
-
-    #[test]
-    fn rates_parse_to_count_and_milliseconds() {
-        assert_eq!(parse_rate("10/10s"), Ok((10, 10_000)));
-        assert_eq!(parse_rate("100/m"), Ok((100, 60_000)));
-        assert_eq!(parse_rate("5/1h"), Ok((5, 3_600_000)));
-        assert_eq!(parse_rate("1/250ms"), Ok((1, 250)));
-        assert_eq!(parse_rate("3/2d"), Ok((3, 172_800_000)));
-    }
-
-    #[test]
-    fn malformed_rates_are_refused() {
-        for bad in [
-            "10",
-            "0/s",
-            "10/0s",
-            "10/",
-            "x/s",
-            "10/10",
-            "10/10w",
-            "-1/s",
-            "10/99999999999999999999s",
-        ] {
-            assert!(parse_rate(bad).is_err(), "{bad} was accepted");
-        }
-    }
+    use super::edit_distance;
 
     #[test]
     fn edit_distance_counts_single_edits() {

@@ -1,27 +1,45 @@
-//! The rules that involve more than one argument, or an argument and the attribute it
-//! is given to. Each violation is reported on the argument's keyword.
+//! Every rule, in one place: the handler's shape, the arguments that need one another or
+//! belong to one attribute only, and the arguments that must name a parameter. Each
+//! violation is reported on its own token. What passes becomes the [`Plan`] that
+//! `expand` follows, so the parameters are searched once, here.
 
-use crate::ast::{Args, Handler, Kind, RateKey, first_type_argument, wrapped_type};
+use syn::{FnArg, Type};
+
+use crate::ast::{
+    Args, Handler, Kind, OwnerPath, RateKey, first_type_argument, spelled, wrapped_type,
+};
+use crate::attr::annotation_kind;
 use crate::ctxt::Ctxt;
 
-pub fn check(cx: &mut Ctxt, kind: Kind, args: &Args, handler: &Handler) {
+/// What the expansion generates, decided: what fills each parameter.
+pub struct Plan<'a> {
+    pub kind: Kind,
+    pub args: &'a Args,
+    pub handler: &'a Handler,
+    /// One per parameter, in order.
+    pub params: Vec<Fill<'a>>,
+}
+
+/// What fills one parameter.
+pub enum Fill<'a> {
+    /// The resource `owner` names, loaded and checked.
+    Resource(&'a OwnerPath),
+    /// The validated body; `wrapped` when the parameter is `Json<T>` rather than `T`.
+    Body { ty: &'a Type, wrapped: bool },
+    /// The validated query; `wrapped` when the parameter is `Query<T>`.
+    Query { ty: &'a Type, wrapped: bool },
+    /// An extractor of the request's parts.
+    Parts,
+    /// The last extractor, which may consume the body (only without `validate`).
+    Request,
+}
+
+pub fn check<'a>(cx: &mut Ctxt, kind: Kind, args: &'a Args, handler: &'a Handler) -> Plan<'a> {
+    check_shape(cx, kind, handler);
     match kind {
         Kind::Secure => check_secure(cx, args),
         Kind::Public => check_public(cx, args),
     }
-    if kind == Kind::Secure
-        && let Some(owner) = &args.owner
-        && handler.param_named(&owner.value.binding).is_none()
-    {
-        let binding = &owner.value.binding;
-        cx.error_spanned_by(
-            &owner.value.lit,
-            format!(
-                "`owner` names the parameter `{binding}`, but the handler has no parameter named `{binding}`: add one whose type implements `secure_endpoint::Resource`, e.g. `{binding}: Post`"
-            ),
-        );
-    }
-    check_input(cx, args, handler);
     if let Some(key) = &args.rate_key {
         if args.rate.is_none() {
             cx.error_spanned_by(
@@ -32,6 +50,64 @@ pub fn check(cx: &mut Ctxt, kind: Kind, args: &Args, handler: &Handler) {
             cx.error_spanned_by(
                 &key.keyword,
                 "`rate_key = \"user\"` needs a verified principal: only `#[secure(auth, ...)]` routes have one; count on `\"ip\"` here",
+            );
+        }
+    }
+    let params = plan_params(cx, kind, args, handler);
+    Plan {
+        kind,
+        args,
+        handler,
+        params,
+    }
+}
+
+/// A handler is a plain `async fn` with concrete parameters, annotated once.
+fn check_shape(cx: &mut Ctxt, kind: Kind, handler: &Handler) {
+    let sig = &handler.sig;
+    if sig.asyncness.is_none() {
+        cx.error_spanned_by(
+            sig.fn_token,
+            format!(
+                "`#[{}]` handlers must be `async fn`: write `async fn {}`",
+                kind.attr_name(),
+                sig.ident
+            ),
+        );
+    }
+    if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
+        cx.error_spanned_by(
+            &sig.generics,
+            "generic handlers are not supported: give the handler concrete parameter types",
+        );
+    }
+    if let Some(variadic) = &sig.variadic {
+        cx.error_spanned_by(variadic, "a handler cannot be variadic");
+    }
+    for attr in &handler.attrs {
+        if let Some(other) = annotation_kind(attr) {
+            let message = if other == kind {
+                format!("`#[{}]` is given twice on this handler", kind.attr_name())
+            } else {
+                "a handler is either `#[secure(...)]` or `#[public]`, not both: keep the one that states the handler's policy".to_string()
+            };
+            cx.error_spanned_by(attr, message);
+        }
+    }
+    for input in &sig.inputs {
+        if let FnArg::Receiver(receiver) = input {
+            cx.error_spanned_by(receiver, "handlers are free functions: remove `self`");
+        }
+    }
+    for param in &handler.params {
+        if let Some(ident) = &param.ident
+            && *ident == sig.ident
+        {
+            cx.error_spanned_by(
+                ident,
+                format!(
+                    "a parameter cannot be named `{ident}` like its handler: the attribute gives that name to the handler itself; rename the parameter"
+                ),
             );
         }
     }
@@ -93,42 +169,77 @@ fn check_public(cx: &mut Ctxt, args: &Args) {
     }
 }
 
-/// `validate = T` and `validate_query = T` name a parameter; a `Json<_>` parameter is
-/// validated.
-fn check_input(cx: &mut Ctxt, args: &Args, handler: &Handler) {
-    let body = args.validate.as_ref().and_then(|arg| {
-        let found = handler.param_of_type(&arg.value, "Json");
-        if found.is_none() {
-            let ty = crate::ast::spelled(&arg.value);
-            cx.error_spanned_by(
-                &arg.value,
-                format!(
-                    "`validate = {ty}` names no parameter of the handler: add a parameter of type `{ty}` (or `Json<{ty}>`) to receive the validated body"
-                ),
-            );
-        }
-        found
-    });
-    if let Some(arg) = &args.validate_query
-        && handler.param_of_type(&arg.value, "Query").is_none()
+/// Finds the parameters `owner`, `validate` and `validate_query` name (each must name
+/// one), refuses a `Json<_>` parameter that is not the validated one, and gives every
+/// other parameter to an extractor.
+fn plan_params<'a>(
+    cx: &mut Ctxt,
+    kind: Kind,
+    args: &'a Args,
+    handler: &'a Handler,
+) -> Vec<Fill<'a>> {
+    let mut params: Vec<Option<Fill<'a>>> = (0..handler.params.len()).map(|_| None).collect();
+    if kind == Kind::Secure
+        && let Some(owner) = &args.owner
     {
-        let ty = crate::ast::spelled(&arg.value);
-        cx.error_spanned_by(
-            &arg.value,
-            format!(
-                "`validate_query = {ty}` names no parameter of the handler: add a parameter of type `{ty}` (or `Query<{ty}>`) to receive the validated query"
+        let binding = &owner.value.binding;
+        match handler.param_named(binding) {
+            Some(index) => params[index] = Some(Fill::Resource(&owner.value)),
+            None => cx.error_spanned_by(
+                &owner.value.lit,
+                format!(
+                    "`owner` names the parameter `{binding}`, but the handler has no parameter named `{binding}`: add one whose type implements `secure_endpoint::Resource`, e.g. `{binding}: Post`"
+                ),
             ),
-        );
+        }
+    }
+    if let Some(arg) = &args.validate {
+        match handler.param_of_type(&arg.value, "Json") {
+            Some((index, wrapped)) => {
+                params[index] = Some(Fill::Body {
+                    ty: &arg.value,
+                    wrapped,
+                })
+            }
+            None => {
+                let ty = spelled(&arg.value);
+                cx.error_spanned_by(
+                    &arg.value,
+                    format!(
+                        "`validate = {ty}` names no parameter of the handler: add a parameter of type `{ty}` (or `Json<{ty}>`) to receive the validated body"
+                    ),
+                );
+            }
+        }
+    }
+    if let Some(arg) = &args.validate_query {
+        match handler.param_of_type(&arg.value, "Query") {
+            Some((index, wrapped)) => {
+                params[index] = Some(Fill::Query {
+                    ty: &arg.value,
+                    wrapped,
+                })
+            }
+            None => {
+                let ty = spelled(&arg.value);
+                cx.error_spanned_by(
+                    &arg.value,
+                    format!(
+                        "`validate_query = {ty}` names no parameter of the handler: add a parameter of type `{ty}` (or `Query<{ty}>`) to receive the validated query"
+                    ),
+                );
+            }
+        }
     }
     for (index, param) in handler.params.iter().enumerate() {
-        if body.is_some_and(|(validated, _)| validated == index) {
+        if matches!(params[index], Some(Fill::Body { .. })) {
             continue;
         }
         let unwrapped = wrapped_type(&param.ty, "Option")
             .or_else(|| first_type_argument(&param.ty, "Result"))
             .unwrap_or(&param.ty);
         if let Some(inner) = wrapped_type(unwrapped, "Json") {
-            let inner = crate::ast::spelled(inner);
+            let inner = spelled(inner);
             cx.error_spanned_by(
                 &param.ty,
                 format!(
@@ -137,4 +248,19 @@ fn check_input(cx: &mut Ctxt, args: &Args, handler: &Handler) {
             );
         }
     }
+    // With a validated body, every other parameter reads the request's parts; without
+    // one, the last extractor may consume the body.
+    let has_body = params.iter().any(|p| matches!(p, Some(Fill::Body { .. })));
+    let last_extracted = params.iter().rposition(Option::is_none);
+    params
+        .into_iter()
+        .enumerate()
+        .map(|(index, fill)| {
+            fill.unwrap_or(if !has_body && Some(index) == last_extracted {
+                Fill::Request
+            } else {
+                Fill::Parts
+            })
+        })
+        .collect()
 }

@@ -1,4 +1,4 @@
-//! Code generation. The handler becomes a unit struct of the same name that implements
+//! Code generation from the [`Plan`] that `check` made. The handler becomes a unit struct of the same name that implements
 //! axum's `Handler` (running the policy before any extractor) and carries the policy as
 //! `SecureHandler::POLICY`; the user's body moves, unchanged, into a hidden `async fn`.
 
@@ -6,43 +6,12 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
-use crate::ast::{Args, Handler, Kind};
-use crate::ctxt::Ctxt;
-use crate::{attr, check};
+use crate::ast::{Args, Kind};
+use crate::check::{Fill, Plan};
 
-/// Entry point for both attributes.
-pub fn annotate(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStream {
-    let mut cx = Ctxt::default();
-    let parsed = attr::parse_args(&mut cx, args);
-    let handler = match attr::parse_handler(&mut cx, kind, item.clone()) {
-        Ok(handler) => handler,
-        Err(error) => {
-            cx.push(error);
-            return with_errors(cx, item);
-        }
-    };
-    check::check(&mut cx, kind, &parsed, &handler);
-    if let Err(errors) = cx.check() {
-        return with_errors_ctxt(errors, item);
-    }
-    expand(kind, &parsed, &handler)
-}
-
-/// On error the user's item is still emitted unchanged beside the errors, so that the
-/// only diagnostics are ours (no "cannot find function" cascade) and IDEs keep working.
-fn with_errors(cx: Ctxt, item: TokenStream) -> TokenStream {
-    match cx.check() {
-        Err(errors) => with_errors_ctxt(errors, item),
-        Ok(()) => item,
-    }
-}
-
-fn with_errors_ctxt(errors: syn::Error, item: TokenStream) -> TokenStream {
-    let errors = errors.to_compile_error();
-    quote! { #errors #item }
-}
-
-fn expand(kind: Kind, args: &Args, handler: &Handler) -> TokenStream {
+/// The unit struct, the user's function under a hidden name, and the trait impls.
+pub fn expand(plan: &Plan<'_>) -> TokenStream {
+    let handler = plan.handler;
     let ident = handler.ident();
     let vis = &handler.vis;
     let inner = format_ident!("__secure_endpoint_{}", ident);
@@ -62,9 +31,9 @@ fn expand(kind: Kind, args: &Args, handler: &Handler) -> TokenStream {
     sig.ident = inner.clone();
     let block = &handler.block;
 
-    let policy = policy_expr(kind, args);
+    let policy = policy_expr(plan.kind, plan.args);
     let name = ident.to_string();
-    let handler_impl = handler_impl(args, handler, &inner);
+    let handler_impl = handler_impl(plan, &inner);
 
     quote! {
         #(#struct_attrs)*
@@ -118,12 +87,10 @@ fn policy_expr(kind: Kind, args: &Args) -> TokenStream {
         let key = match args.rate_key.as_ref().map(|k| &k.value) {
             None => quote!(::core::option::Option::None),
             Some(crate::ast::RateKey::Ip) => {
-                quote!(::core::option::Option::Some(::secure_endpoint::RateKey::Ip))
+                quote!(::core::option::Option::Some(#private::RateKey::Ip))
             }
             Some(crate::ast::RateKey::User) => {
-                quote!(::core::option::Option::Some(
-                    ::secure_endpoint::RateKey::User
-                ))
+                quote!(::core::option::Option::Some(#private::RateKey::User))
             }
         };
         expr = quote!(#expr.with_rate(#count, #period, #key));
@@ -151,138 +118,121 @@ fn policy_expr(kind: Kind, args: &Args) -> TokenStream {
     expr
 }
 
-/// `impl Handler for <struct>`: enforce the policy (authentication, roles, scopes), load
-/// and check the owned resource, then run the remaining extractors in order (rejections
-/// answered in the crate's JSON shape), then the user's function.
-fn handler_impl(args: &Args, handler: &Handler, inner: &syn::Ident) -> TokenStream {
+/// `impl Handler for <struct>`: enforce the policy (authentication, limit, roles and
+/// scopes), load and check the owned resource, read the validated query, run the other
+/// extractors in order (rejections answered in the crate's JSON shape), read the
+/// validated body, then call the user's function.
+fn handler_impl(plan: &Plan<'_>, inner: &syn::Ident) -> TokenStream {
+    let handler = plan.handler;
     let ident = handler.ident();
     let private = quote!(::secure_endpoint::__private);
     let count = handler.params.len();
     let arg_names: Vec<_> = (0..count).map(|i| format_ident!("__arg{}", i)).collect();
-
-    // The parameter `owner` names is loaded as a resource, not extracted.
-    let owned = args.owner.as_ref().and_then(|owner| {
-        let index = handler.param_named(&owner.value.binding)?;
-        Some((index, &owner.value))
-    });
-    // The body and query parameters of `validate` and `validate_query` are filled by the
-    // framework; `wrapped` says the parameter is `Json<T>` / `Query<T>` rather than `T`.
-    let body = args
-        .validate
-        .as_ref()
-        .and_then(|arg| Some((handler.param_of_type(&arg.value, "Json")?, &arg.value)));
-    let query = args
-        .validate_query
-        .as_ref()
-        .and_then(|arg| Some((handler.param_of_type(&arg.value, "Query")?, &arg.value)));
-    let special = |i: usize| {
-        owned.is_some_and(|(index, _)| index == i)
-            || body.is_some_and(|((index, _), _)| index == i)
-            || query.is_some_and(|((index, _), _)| index == i)
-    };
-    let extracted: Vec<usize> = (0..count).filter(|i| !special(*i)).collect();
     let mut bounds = Vec::with_capacity(count);
     let mut checks = Vec::new();
-    let mut steps = Vec::with_capacity(count + 1);
-    if let Some((index, owner)) = owned {
+    let mut resource = Vec::new();
+    let mut query = Vec::new();
+    let mut extracted = Vec::new();
+    let mut body = Vec::new();
+    let mut last_consumes = false;
+    for (index, fill) in plan.params.iter().enumerate() {
         let ty = &handler.params[index].ty;
         let arg = &arg_names[index];
-        bounds.push(quote_spanned! {ty.span()=>
-            #ty: #private::LoadableFrom<__S>
-        });
-        // Spanned on the parameter's type: a type that is not a `Resource` is reported
-        // there, by `Resource`'s own diagnostic.
-        checks.push(quote_spanned! {ty.span()=>
-            const _: () = #private::assert_resource::<#ty>();
-        });
-        let fields = &owner.fields;
-        // Spanned on the `owner` string: a missing field, or one that cannot be compared
-        // with the principal's id, is reported there.
-        let check = quote_spanned! {owner.lit.span()=>
-            #private::check_owner::<#ident, _>(&__parts, &#arg #(.#fields)*)
-        };
-        steps.push(quote! {
-            let #arg = match #private::load_resource::<#ty, __S, #ident>(&mut __parts, &__state).await {
-                ::core::result::Result::Ok(value) => value,
-                ::core::result::Result::Err(response) => return response,
-            };
-            if let ::core::result::Result::Err(rejection) = #check {
-                return #private::respond(rejection);
+        match fill {
+            Fill::Resource(owner) => {
+                bounds.push(quote_spanned! {ty.span()=>
+                    #ty: #private::LoadableFrom<__S>
+                });
+                // Spanned on the parameter's type: a type that is not a `Resource` is
+                // reported there, by `Resource`'s own diagnostic.
+                checks.push(quote_spanned! {ty.span()=>
+                    const _: () = #private::assert_resource::<#ty>();
+                });
+                let fields = &owner.fields;
+                // Spanned on the `owner` string: a missing field, or one that cannot be
+                // compared with the principal's id, is reported there.
+                let check = quote_spanned! {owner.lit.span()=>
+                    #private::check_owner::<#ident, _>(&__admitted, &__parts, &#arg #(.#fields)*)
+                };
+                resource.push(quote! {
+                    let #arg = match #private::load_resource::<#ty, __S, #ident>(&mut __parts, &__state).await {
+                        ::core::result::Result::Ok(value) => value,
+                        ::core::result::Result::Err(response) => return response,
+                    };
+                    if let ::core::result::Result::Err(rejection) = #check {
+                        return #private::IntoResponse::into_response(rejection);
+                    }
+                });
             }
-        });
-    }
-    if let Some(((index, wrapped), ty)) = query {
-        let arg = &arg_names[index];
-        let (check, bound, value) = validated_input(ty, wrapped.then_some("Query"));
-        checks.push(check);
-        bounds.push(bound);
-        steps.push(quote! {
-            let #arg = match #private::validated_query::<#ty, __S, #ident>(&__parts) {
-                ::core::result::Result::Ok(value) => #value,
-                ::core::result::Result::Err(rejection) => return #private::respond(rejection),
-            };
-        });
-    }
-    // With a validated body, every other parameter reads the request's parts.
-    let last = if body.is_some() {
-        None
-    } else {
-        extracted.last().copied()
-    };
-    for &i in &extracted {
-        let ty = &handler.params[i].ty;
-        let arg = &arg_names[i];
-        if Some(i) != last {
-            bounds.push(quote_spanned! {ty.span()=>
-                #ty: #private::FromRequestParts<__S> + ::core::marker::Send
-            });
-            steps.push(quote! {
-                let #arg = match #private::from_parts::<#ty, __S>(&mut __parts, &__state).await {
-                    ::core::result::Result::Ok(value) => value,
-                    ::core::result::Result::Err(response) => return response,
-                };
-            });
-        } else {
-            bounds.push(quote_spanned! {ty.span()=>
-                #ty: #private::FromRequest<__S, __M> + ::core::marker::Send
-            });
-            steps.push(quote! {
-                let __request = #private::Request::from_parts(__parts, __body);
-                let #arg = match #private::from_request::<#ty, __S, __M>(__request, &__state).await {
-                    ::core::result::Result::Ok(value) => value,
-                    ::core::result::Result::Err(response) => return response,
-                };
-            });
+            Fill::Query { ty, wrapped } => {
+                let (check, bound, value) = validated_input(ty, wrapped.then_some("Query"));
+                checks.push(check);
+                bounds.push(bound);
+                query.push(quote! {
+                    let #arg = match #private::validated_query::<#ty, __S, #ident>(&__parts) {
+                        ::core::result::Result::Ok(value) => #value,
+                        ::core::result::Result::Err(rejection) => {
+                            return #private::IntoResponse::into_response(rejection);
+                        }
+                    };
+                });
+            }
+            Fill::Body { ty, wrapped } => {
+                let (check, bound, value) = validated_input(ty, wrapped.then_some("Json"));
+                checks.push(check);
+                bounds.push(bound);
+                body.push(quote! {
+                    let __request = #private::Request::from_parts(__parts, __body);
+                    let #arg = match #private::validated_json::<#ty, __S, #ident>(&__admitted, __request).await {
+                        ::core::result::Result::Ok(value) => #value,
+                        ::core::result::Result::Err(response) => return response,
+                    };
+                });
+            }
+            Fill::Parts => {
+                bounds.push(quote_spanned! {ty.span()=>
+                    #ty: #private::FromRequestParts<__S> + ::core::marker::Send
+                });
+                extracted.push(quote! {
+                    let #arg = match #private::from_parts::<#ty, __S, #ident>(&mut __parts, &__state).await {
+                        ::core::result::Result::Ok(value) => value,
+                        ::core::result::Result::Err(response) => return response,
+                    };
+                });
+            }
+            Fill::Request => {
+                last_consumes = true;
+                bounds.push(quote_spanned! {ty.span()=>
+                    #ty: #private::FromRequest<__S, __M> + ::core::marker::Send
+                });
+                extracted.push(quote! {
+                    let __request = #private::Request::from_parts(__parts, __body);
+                    let #arg = match #private::from_request::<#ty, __S, __M, #ident>(__request, &__state).await {
+                        ::core::result::Result::Ok(value) => value,
+                        ::core::result::Result::Err(response) => return response,
+                    };
+                });
+            }
         }
     }
-    let mut consumes_body = last.is_some();
-    if let Some(((index, wrapped), ty)) = body {
-        let arg = &arg_names[index];
-        let (check, bound, value) = validated_input(ty, wrapped.then_some("Json"));
-        checks.push(check);
-        bounds.push(bound);
-        steps.push(quote! {
-            let __request = #private::Request::from_parts(__parts, __body);
-            let #arg = match #private::validated_json::<#ty, __S, #ident>(__request).await {
-                ::core::result::Result::Ok(value) => #value,
-                ::core::result::Result::Err(response) => return response,
-            };
-        });
-        consumes_body = true;
-    }
-    let (generics, marker, unused_body) = if last.is_none() {
-        let unused = if consumes_body {
-            quote!()
-        } else {
-            quote!(let _ = __body;)
-        };
-        (quote!(<__S>), quote!(()), unused)
+    let (generics, marker) = if last_consumes {
+        (quote!(<__S, __M>), quote!((__M,)))
     } else {
-        (quote!(<__S, __M>), quote!((__M,)), quote!())
+        (quote!(<__S>), quote!(()))
+    };
+    let unused_body = if last_consumes || !body.is_empty() {
+        quote!()
+    } else {
+        quote!(let _ = __body;)
+    };
+    let unused_admitted = if body.is_empty() && resource.is_empty() {
+        quote!(let _ = &__admitted;)
+    } else {
+        quote!()
     };
     let output_span = handler.output_span();
     let respond = quote_spanned! {output_span=>
-        #private::respond(#inner(#(#arg_names),*).await)
+        #private::IntoResponse::into_response(#inner(#(#arg_names),*).await)
     };
 
     quote! {
@@ -298,13 +248,16 @@ fn handler_impl(args: &Args, handler: &Handler, inner: &syn::Ident) -> TokenStre
             fn call(self, request: #private::Request, __state: __S) -> Self::Future {
                 ::std::boxed::Box::pin(async move {
                     let (mut __parts, __body) = request.into_parts();
-                    if let ::core::result::Result::Err(response) =
-                        #private::enforce::<#ident>(&mut __parts).await
-                    {
-                        return response;
-                    }
+                    let __admitted = match #private::enforce::<#ident>(&mut __parts).await {
+                        ::core::result::Result::Ok(admitted) => admitted,
+                        ::core::result::Result::Err(response) => return response,
+                    };
+                    #unused_admitted
                     #unused_body
-                    #(#steps)*
+                    #(#resource)*
+                    #(#query)*
+                    #(#extracted)*
+                    #(#body)*
                     #respond
                 })
             }

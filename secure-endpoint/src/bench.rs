@@ -3,10 +3,9 @@
 
 use std::net::IpAddr;
 
-use crate::client::limit_key;
+use crate::client_addr::limit_key;
 use crate::input::{Details, ValidInput};
-use crate::rate::memory::MemoryLimiter;
-use crate::rate::{LimitKey, Outcome, parse_rate};
+use crate::rate::{LimitKey, MemoryLimiter, Outcome, Rate};
 
 /// One in-memory limit, as a route with `rate = "…"` holds it.
 pub struct MemoryLimit(MemoryLimiter);
@@ -17,7 +16,7 @@ impl MemoryLimit {
     /// # Panics
     /// When `rate` does not parse.
     pub fn new(rate: &str, max_keys: usize) -> Self {
-        let rate = parse_rate(rate).unwrap_or_else(|error| panic!("{error}"));
+        let rate = Rate::parse(rate).unwrap_or_else(|error| panic!("{error}"));
         MemoryLimit(MemoryLimiter::new(rate, max_keys))
     }
 

@@ -6,7 +6,7 @@ use std::fmt;
 use axum::response::{IntoResponse, Response};
 use http::StatusCode;
 
-use crate::rejection::{Finished, json_response};
+use crate::rejection;
 
 /// An error a handler returns with `?`.
 ///
@@ -115,10 +115,7 @@ impl IntoResponse for Error {
     fn into_response(self) -> Response {
         match self.kind {
             Kind::Client { status, message } if !status.is_server_error() => {
-                let body = serde_json::json!({ "error": message }).to_string();
-                let mut response = json_response(status, body.into());
-                response.extensions_mut().insert(Finished);
-                response
+                rejection::client_error(status, &message)
             }
             _ => {
                 let report = ErrorReport(self.to_string());

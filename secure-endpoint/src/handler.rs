@@ -1,7 +1,30 @@
-//! The route gate: the trait only annotated handlers implement.
+//! The route gate: the trait only annotated handlers implement, and the proof type that
+//! only the attributes' expansion produces.
 
-use crate::__private::Decision;
-use crate::Policy;
+use std::future::Future;
+use std::pin::Pin;
+
+use axum::response::Response;
+
+use crate::policy::Policy;
+
+/// The proof that a policy was declared by an attribute; see [`SecureHandler`].
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy)]
+pub struct Decision {
+    _declared: (),
+}
+
+impl Decision {
+    /// Named only by the attributes' expansion, through `secure_endpoint::__private`.
+    pub const fn declared_by_attribute() -> Self {
+        Decision { _declared: () }
+    }
+}
+
+/// The future of a generated handler, boxed as axum's own handlers are.
+#[doc(hidden)]
+pub type HandlerFuture = Pin<Box<dyn Future<Output = Response> + Send>>;
 
 /// A handler whose security policy was declared with `#[secure(...)]` or `#[public]`.
 ///

@@ -4,7 +4,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::Policy;
+use crate::policy::Policy;
 
 /// Every route of a [`SecureRouter`](crate::SecureRouter): method, path and policy.
 ///
@@ -41,6 +41,9 @@ pub struct RouteEntry {
     pub policy: RoutePolicy,
     #[serde(skip)]
     pub(crate) handler_type: Option<std::any::TypeId>,
+    /// The route's own body limit, when it sets one.
+    #[serde(skip)]
+    pub(crate) body_limit: Option<usize>,
 }
 
 /// The policy of one route.

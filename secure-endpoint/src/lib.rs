@@ -55,6 +55,8 @@
 //!    `#[serde(flatten)]` too, without `deny_unknown_fields`) or a failed `validator`
 //!    rule is `400 {"error":"Invalid input","details":{"<path>":["<code>"]}}`: paths and
 //!    codes only, never a submitted value. The query string is held to the same rules.
+//!    The query is read before the handler's other extractors, the body after them
+//!    (the body is read last because reading consumes it).
 //! 6. **The handler's other extractors**, in order. Their rejections keep their status and get
 //!    the JSON shape (`{"error":"Bad request"}`); axum's text, which can quote the input,
 //!    is not sent.
@@ -124,21 +126,31 @@
 
 #![deny(missing_docs)]
 
+// Where things live: one file per request step in `pipeline/`, in the order above;
+// `context.rs` is what a router enforces with, built once at start; `rejection.rs` is
+// the one refusal type and the one writer of error bodies; `sanitize.rs` the outer
+// layer; the backends (`auth/`, `rate/`, `input/`) know nothing of HTTP responses.
+// Internal code imports modules by path, never the names re-exported below.
+
+mod audit;
 mod auth;
-mod client;
+mod client_addr;
+mod context;
 mod error;
-mod finish;
 mod handler;
 mod input;
 mod inventory;
 mod openapi;
+mod pipeline;
 mod policy;
 mod principal;
 mod rate;
 mod rejection;
 mod resource;
 mod router;
+mod sanitize;
 mod security;
+mod setup_error;
 
 pub mod routing;
 pub mod testing;
@@ -155,11 +167,10 @@ pub use auth::{
     ApiKeys, AuthError, Authenticator, FetchKeys, Jwks, JwtAuthenticator, Key, MIN_API_KEY_LEN,
     MIN_HMAC_SECRET_BYTES,
 };
-pub use client::ForwardedHeader;
+pub use client_addr::ForwardedHeader;
 pub use error::Error;
-pub use finish::RequestId;
 pub use handler::SecureHandler;
-pub use input::{DEFAULT_BODY_LIMIT, ValidInput};
+pub use input::{DEFAULT_BODY_LIMIT, Details, ValidInput};
 pub use inventory::{Inventory, RouteEntry, RoutePolicy};
 pub use openapi::BEARER_SCHEME;
 pub use policy::{Access, Policy};
@@ -168,7 +179,9 @@ pub use rate::{DEFAULT_MAX_KEYS, Limiter, Rate, RateKey};
 pub use rejection::Rejection;
 pub use resource::{OwnerId, Resource};
 pub use router::{IntoSecureRoute, SecureRouter};
-pub use security::{DEFAULT_MAX_TOKEN_BYTES, Security, SecurityBuilder, SetupError};
+pub use sanitize::RequestId;
+pub use security::{DEFAULT_MAX_TOKEN_BYTES, Security, SecurityBuilder};
+pub use setup_error::SetupError;
 
 /// Declares the security policy of a handler.
 ///

@@ -4,7 +4,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::inventory::{Inventory, RoutePolicy};
-use crate::{Access, Policy};
+use crate::policy::{Access, Policy};
 
 /// The name of the security scheme in `components.securitySchemes`.
 pub const BEARER_SCHEME: &str = "bearerAuth";

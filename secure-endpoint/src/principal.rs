@@ -4,7 +4,7 @@ use axum::extract::FromRequestParts;
 use http::request::Parts;
 use serde::{Deserialize, Serialize};
 
-use crate::Rejection;
+use crate::rejection::Rejection;
 
 /// The verified caller of an `auth` route, as produced by an
 /// [`Authenticator`](crate::Authenticator).
@@ -35,6 +35,28 @@ pub trait Principal: Clone + Send + Sync + 'static {
     fn has_scope(&self, scope: &str) -> bool {
         let _ = scope;
         false
+    }
+}
+
+/// A principal seen through the questions the policy steps ask of it, whatever its type:
+/// what the router holds while the concrete type is known only to its authenticator.
+pub(crate) trait AnyPrincipal: Send + Sync {
+    fn id(&self) -> &str;
+    fn has_role(&self, role: &str) -> bool;
+    fn has_scope(&self, scope: &str) -> bool;
+}
+
+impl<P: Principal> AnyPrincipal for P {
+    fn id(&self) -> &str {
+        Principal::id(self)
+    }
+
+    fn has_role(&self, role: &str) -> bool {
+        Principal::has_role(self, role)
+    }
+
+    fn has_scope(&self, scope: &str) -> bool {
+        Principal::has_scope(self, scope)
     }
 }
 

@@ -1,30 +1,58 @@
-//! Every refusal the framework answers, each with a fixed status and body, and the one
-//! place that turns them into responses.
+//! Every refusal the framework answers, each with a fixed status and body, the one
+//! `IntoResponse` that turns them into responses, and the one writer of error bodies.
+//! No other file builds an error body: the handler's own refusals ([`Error::client`]),
+//! reshaped extractor rejections and the sanitized 500 are all written here.
+//!
+//! [`Error::client`]: crate::Error::client
+
+use std::fmt;
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use http::header::{CONTENT_TYPE, WWW_AUTHENTICATE};
-use http::{HeaderValue, StatusCode};
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
+use http::{HeaderName, HeaderValue, StatusCode};
+
+use crate::input::Details;
+use crate::rate::Rate;
+use crate::sanitize::RequestId;
 
 /// A request refused by a policy step. The client sees only the fixed status and body;
 /// the reason was already written to the log by the step that refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Rejection {
+    /// 400 `{"error":"Invalid input","details":{…}}`: the body or query is malformed, of
+    /// the wrong shape, carries undeclared fields, or breaks a rule.
+    InvalidInput(Details),
     /// 401: no usable credential, or one that failed verification.
     Unauthorized {
         /// A token was presented (and refused): the challenge then carries
         /// `error="invalid_token"` (RFC 6750).
         token_given: bool,
     },
-    /// 403: the principal lacks a required role or scope.
+    /// 403: the principal lacks a required role or scope, or does not own the resource.
     Forbidden,
     /// 404.
     NotFound,
+    /// 413: the body is larger than the route's limit.
+    PayloadTooLarge,
+    /// 415: the body is not declared as JSON.
+    UnsupportedMediaType,
+    /// 429 with `Retry-After`, `RateLimit-Policy` and `RateLimit`.
+    TooManyRequests {
+        /// The limit that refused.
+        rate: Rate,
+        /// When a request may pass again.
+        retry_after: Duration,
+    },
     /// 500: the server cannot enforce the policy (missing settings); never the client's
-    /// fault and never explained to it.
+    /// fault and never explained to it. The outer layer writes the body with the
+    /// request id.
     Internal,
+    /// 503: a shared store the policy needs is unreachable and the settings fail closed.
+    Unavailable,
 }
 
 /// Marks a response whose body is already in the framework's shape, so that the outer
@@ -34,42 +62,63 @@ pub(crate) struct Finished;
 
 impl IntoResponse for Rejection {
     fn into_response(self) -> Response {
-        let (status, body): (StatusCode, &'static [u8]) = match self {
-            Rejection::Unauthorized { .. } => {
-                (StatusCode::UNAUTHORIZED, br#"{"error":"Unauthorized"}"#)
+        // A 4xx with a body passes the outer layer as it is; the marker is set only
+        // where it must tell the outer layer (a 5xx) or an extractor's reshaping (the
+        // principal extractors' refusals) to leave the body alone.
+        let status = match self {
+            Rejection::InvalidInput(details) => {
+                return json(StatusCode::BAD_REQUEST, invalid_input_body(&details));
             }
-            Rejection::Forbidden => (StatusCode::FORBIDDEN, br#"{"error":"Forbidden"}"#),
-            Rejection::NotFound => (StatusCode::NOT_FOUND, br#"{"error":"Not found"}"#),
+            Rejection::Unauthorized { token_given } => {
+                let mut response = fixed(StatusCode::UNAUTHORIZED);
+                let challenge = if token_given {
+                    HeaderValue::from_static(r#"Bearer error="invalid_token""#)
+                } else {
+                    HeaderValue::from_static("Bearer")
+                };
+                response.headers_mut().insert(WWW_AUTHENTICATE, challenge);
+                return finished(response);
+            }
+            Rejection::TooManyRequests { rate, retry_after } => {
+                return too_many_requests(rate, retry_after);
+            }
+            Rejection::PayloadTooLarge => return fixed(StatusCode::PAYLOAD_TOO_LARGE),
+            Rejection::UnsupportedMediaType => return fixed(StatusCode::UNSUPPORTED_MEDIA_TYPE),
             // The outer layer writes the generic 500 body with the request id.
             Rejection::Internal => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+            Rejection::Forbidden => StatusCode::FORBIDDEN,
+            Rejection::NotFound => StatusCode::NOT_FOUND,
+            Rejection::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         };
-        let mut response = json_response(status, Bytes::from_static(body));
-        if let Rejection::Unauthorized { token_given } = self {
-            let challenge = if token_given {
-                HeaderValue::from_static(r#"Bearer error="invalid_token""#)
-            } else {
-                HeaderValue::from_static("Bearer")
-            };
-            response.headers_mut().insert(WWW_AUTHENTICATE, challenge);
-        }
-        response.extensions_mut().insert(Finished);
-        response
+        finished(fixed(status))
     }
 }
 
-pub(crate) fn json_response(status: StatusCode, body: Bytes) -> Response {
-    let mut response = Response::new(Body::from(body));
-    *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let status = match self {
+            Rejection::InvalidInput(_) => StatusCode::BAD_REQUEST,
+            Rejection::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+            Rejection::Forbidden => StatusCode::FORBIDDEN,
+            Rejection::NotFound => StatusCode::NOT_FOUND,
+            Rejection::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Rejection::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Rejection::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Rejection::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            Rejection::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        };
+        write!(f, "{status}")
+    }
+}
+
+fn finished(mut response: Response) -> Response {
+    response.extensions_mut().insert(Finished);
     response
 }
 
-/// `{"error":"<message>"}` for a status the framework answers without a more specific
-/// rejection (404 and 405 for unknown routes, 413 from a body limit, …).
-pub(crate) fn generic_body(status: StatusCode) -> Bytes {
-    let message = match status {
+/// The message of the error body for `status`.
+fn message(status: StatusCode) -> &'static str {
+    match status {
         StatusCode::BAD_REQUEST => "Bad request",
         StatusCode::UNAUTHORIZED => "Unauthorized",
         StatusCode::FORBIDDEN => "Forbidden",
@@ -78,35 +127,164 @@ pub(crate) fn generic_body(status: StatusCode) -> Bytes {
         StatusCode::PAYLOAD_TOO_LARGE => "Payload too large",
         StatusCode::UNSUPPORTED_MEDIA_TYPE => "Unsupported media type",
         StatusCode::TOO_MANY_REQUESTS => "Too many requests",
+        StatusCode::SERVICE_UNAVAILABLE => "Service unavailable",
+        StatusCode::INTERNAL_SERVER_ERROR => "An unexpected error occurred",
         other => other.canonical_reason().unwrap_or("Request refused"),
-    };
-    Bytes::from(serde_json::json!({ "error": message }).to_string())
+    }
 }
 
-/// Replaces the body of an extractor's rejection (axum's are plain text and may quote the
-/// input) with the generic JSON for its status. 5xx are left for the outer layer.
-pub(crate) fn reshape_rejection<T>(
-    response: Response,
-    route: Option<axum::extract::MatchedPath>,
-) -> Response {
-    if response.extensions().get::<Finished>().is_some() || response.status().is_server_error() {
-        return response;
+/// `{"error":"<message>"}` for the statuses whose body never changes, written once.
+fn fixed_body(status: StatusCode) -> Bytes {
+    let body: &'static [u8] = match status {
+        StatusCode::BAD_REQUEST => br#"{"error":"Bad request"}"#,
+        StatusCode::UNAUTHORIZED => br#"{"error":"Unauthorized"}"#,
+        StatusCode::FORBIDDEN => br#"{"error":"Forbidden"}"#,
+        StatusCode::NOT_FOUND => br#"{"error":"Not found"}"#,
+        StatusCode::METHOD_NOT_ALLOWED => br#"{"error":"Method not allowed"}"#,
+        StatusCode::PAYLOAD_TOO_LARGE => br#"{"error":"Payload too large"}"#,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => br#"{"error":"Unsupported media type"}"#,
+        StatusCode::TOO_MANY_REQUESTS => br#"{"error":"Too many requests"}"#,
+        StatusCode::SERVICE_UNAVAILABLE => br#"{"error":"Service unavailable"}"#,
+        other => return message_body(message(other)),
+    };
+    Bytes::from_static(body)
+}
+
+/// `{"error": message}`, the message escaped as JSON.
+fn message_body(message: &str) -> Bytes {
+    #[derive(serde::Serialize)]
+    struct Body<'a> {
+        error: &'a str,
     }
-    tracing::info!(
-        target: "secure_endpoint::audit",
-        route = route.as_ref().map_or("?", |r| r.as_str()),
-        extractor = std::any::type_name::<T>(),
-        status = response.status().as_u16(),
-        decision = "deny",
-        step = "extract",
-        "request refused by an extractor"
-    );
+    Bytes::from(serde_json::to_vec(&Body { error: message }).expect("a string serializes"))
+}
+
+fn invalid_input_body(details: &Details) -> Bytes {
+    #[derive(serde::Serialize)]
+    struct Refusal<'a> {
+        error: &'static str,
+        details: &'a Details,
+    }
+    let refusal = Refusal {
+        error: "Invalid input",
+        details,
+    };
+    Bytes::from(serde_json::to_vec(&refusal).expect("strings and lists serialize"))
+}
+
+fn json(status: StatusCode, body: Bytes) -> Response {
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+fn fixed(status: StatusCode) -> Response {
+    json(status, fixed_body(status))
+}
+
+/// The body of a refusal the handler wrote on purpose ([`crate::Error::client`]):
+/// `status` with `{"error": message}`.
+pub(crate) fn client_error(status: StatusCode, message: &str) -> Response {
+    finished(json(status, message_body(message)))
+}
+
+/// The generic 500 every server error becomes: only the request id, never the detail.
+pub(crate) fn internal_error(id: RequestId) -> Response {
+    #[derive(serde::Serialize)]
+    struct Body<'a> {
+        error: &'static str,
+        request_id: &'a str,
+    }
+    let hex = id.hex();
+    let request_id = std::str::from_utf8(&hex).expect("hex digits are ASCII");
+    let body = serde_json::to_vec(&Body {
+        error: "An unexpected error occurred",
+        request_id,
+    })
+    .expect("strings serialize");
+    json(StatusCode::INTERNAL_SERVER_ERROR, Bytes::from(body))
+}
+
+/// Gives a response that carries no body of the framework's shape (an extractor's
+/// plain-text rejection, which may quote the input, or an empty 4xx) the generic JSON
+/// body of its status, keeping its other headers and extensions.
+pub(crate) fn reshape(response: Response) -> Response {
     let (mut parts, _) = response.into_parts();
-    let status = parts.status;
-    parts.headers.remove(http::header::CONTENT_LENGTH);
+    parts.headers.remove(CONTENT_LENGTH);
     parts
         .headers
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     parts.extensions.insert(Finished);
-    Response::from_parts(parts, Body::from(generic_body(status)))
+    let body = fixed_body(parts.status);
+    Response::from_parts(parts, Body::from(body))
+}
+
+/// 429 with `Retry-After` (whole seconds, rounded up), `RateLimit-Policy` and
+/// `RateLimit` (IETF draft: limit, remaining, reset) and the JSON body.
+fn too_many_requests(rate: Rate, retry_after: Duration) -> Response {
+    let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+    let seconds = seconds.max(1);
+    let mut response = fixed(StatusCode::TOO_MANY_REQUESTS);
+    let headers = response.headers_mut();
+    headers.reserve(3);
+    headers.insert(RETRY_AFTER, HeaderValue::from(seconds));
+    headers.insert(
+        HeaderName::from_static("ratelimit-policy"),
+        formatted(format_args!(
+            "{};w={}",
+            rate.count(),
+            rate.period().as_secs().max(1)
+        )),
+    );
+    headers.insert(
+        HeaderName::from_static("ratelimit"),
+        formatted(format_args!(
+            "limit={}, remaining=0, reset={seconds}",
+            rate.count()
+        )),
+    );
+    response
+}
+
+/// A header value of digits and punctuation, formatted on the stack: a refusal under a
+/// flood costs one allocation per header, the value's own.
+fn formatted(args: fmt::Arguments<'_>) -> HeaderValue {
+    use std::io::Write;
+    let mut buffer = [0u8; 96];
+    let mut cursor = std::io::Cursor::new(&mut buffer[..]);
+    cursor
+        .write_fmt(args)
+        .expect("two numbers and a few words fit in 96 bytes");
+    let len = cursor.position() as usize;
+    HeaderValue::from_bytes(&buffer[..len]).expect("digits and punctuation")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fixed_bodies_are_the_messages_as_json() {
+        for status in [
+            StatusCode::BAD_REQUEST,
+            StatusCode::UNAUTHORIZED,
+            StatusCode::FORBIDDEN,
+            StatusCode::NOT_FOUND,
+            StatusCode::METHOD_NOT_ALLOWED,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            StatusCode::TOO_MANY_REQUESTS,
+            StatusCode::SERVICE_UNAVAILABLE,
+            StatusCode::IM_A_TEAPOT,
+        ] {
+            assert_eq!(
+                fixed_body(status),
+                message_body(message(status)),
+                "{status}"
+            );
+        }
+    }
 }

@@ -5,7 +5,7 @@ use std::future::Future;
 
 use serde::de::DeserializeOwned;
 
-use crate::Error;
+use crate::error::Error;
 
 /// A resource a handler receives already loaded and checked, with
 /// `#[secure(auth, owner = "param.field")]`.

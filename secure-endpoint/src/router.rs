@@ -1,7 +1,6 @@
 //! `SecureRouter`: an axum router that only takes annotated handlers and knows the
 //! policy of every route.
 
-use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::Arc;
 
@@ -13,10 +12,13 @@ use axum::routing::Route;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::finish::{FinishLayer, Shared};
+use crate::context::Context;
+use crate::handler::SecureHandler;
 use crate::inventory::{Inventory, RouteEntry, RoutePolicy};
 use crate::routing::MethodRouter;
-use crate::{RateKey, SecureHandler, Security, SetupError};
+use crate::sanitize::SanitizeLayer;
+use crate::security::Security;
+use crate::setup_error::SetupError;
 
 /// A router whose every route has a declared security policy.
 ///
@@ -120,6 +122,7 @@ where
                 handler: Some(e.handler),
                 policy: RoutePolicy::Declared(e.policy),
                 handler_type: Some(e.handler_type),
+                body_limit: e.body_limit,
             }));
         self.inner = self.inner.route(path, method_router.inner);
         self
@@ -143,6 +146,7 @@ where
                 reason: reason.to_owned(),
             },
             handler_type: None,
+            body_limit: None,
         });
         self.inner = self.inner.route(path, method_router);
         self
@@ -160,6 +164,7 @@ where
                 reason: reason.to_owned(),
             },
             handler_type: None,
+            body_limit: None,
         });
         self.inner = self.inner.merge(router);
         self
@@ -204,6 +209,7 @@ where
             handler: Some(H::NAME),
             policy: RoutePolicy::Declared(H::POLICY),
             handler_type: Some(std::any::TypeId::of::<H>()),
+            body_limit: None,
         });
         self.inner = self.inner.fallback(handler);
         self
@@ -268,62 +274,8 @@ where
     }
 
     fn build(self, connect_info: bool) -> Result<Router<S>, SetupError> {
-        let security = self.security.as_deref();
-        let has_authenticator = security.is_some_and(|s| s.authenticator.is_some());
-        let limiter = security.and_then(|s| s.limiter.as_ref());
-        let mut limits = HashMap::new();
-        let mut has_auth_route = false;
-        for route in &self.routes {
-            let RoutePolicy::Declared(policy) = route.policy else {
-                continue;
-            };
-            let label = format!("{} {}", route.method, route.path);
-            if policy.requires_auth() {
-                has_auth_route = true;
-                if !has_authenticator {
-                    return Err(SetupError::Missing {
-                        route: label,
-                        needs: "an authenticator (for `auth`)",
-                    });
-                }
-            }
-            let Some((rate, key)) = policy.rate() else {
-                continue;
-            };
-            let Some(limiter) = limiter else {
-                return Err(SetupError::Missing {
-                    route: label,
-                    needs: "a rate limiter (for `rate`): `Security::builder().rate_limiter(Limiter::memory())`",
-                });
-            };
-            if key == RateKey::Ip && !connect_info {
-                return Err(SetupError::Missing {
-                    route: label,
-                    needs: NEEDS_CONNECT_INFO,
-                });
-            }
-            if let Some(handler) = route.handler_type {
-                // One limit per route (path): the same handler on two paths counts twice.
-                let per_path: &mut Vec<(String, _)> = limits.entry(handler).or_default();
-                if !per_path.iter().any(|(path, _)| *path == route.path) {
-                    per_path.push((route.path.clone(), limiter.build(rate, &label)));
-                }
-            }
-        }
-        let failed_auth = match (security.and_then(|s| s.failed_auth), limiter) {
-            (Some(rate), Some(limiter)) if has_auth_route => {
-                if !connect_info {
-                    return Err(SetupError::Missing {
-                        route: "(failed authentications)".to_owned(),
-                        needs: NEEDS_CONNECT_INFO,
-                    });
-                }
-                Some(limiter.build(rate, "failed-auth"))
-            }
-            _ => None,
-        };
-        let shared = Arc::new(Shared::new(self.security, limits, failed_auth));
-        Ok(self.inner.layer(FinishLayer { shared }))
+        let context = Context::build(self.security, &self.routes, connect_info)?;
+        Ok(self.inner.layer(SanitizeLayer::new(context)))
     }
 
     /// Like [`try_into_router`](Self::try_into_router), panicking with the setup error's
@@ -335,8 +287,6 @@ where
         }
     }
 }
-
-const NEEDS_CONNECT_INFO: &str = "the client address (it counts a limit per address), but the router is not served with connection info: serve it with `into_make_service_with_connect_info::<SocketAddr>()`";
 
 impl SecureRouter<()> {
     /// The make-service to pass to `axum::serve`, with the client's address available

@@ -21,7 +21,8 @@
 use axum::handler::Handler;
 use axum::routing::MethodFilter;
 
-use crate::{Policy, SecureHandler};
+use crate::handler::SecureHandler;
+use crate::policy::Policy;
 
 /// A set of handlers for one path, one per method, each with its declared policy.
 pub struct MethodRouter<S = ()> {
@@ -35,8 +36,11 @@ pub(crate) struct Endpoint {
     pub(crate) method: &'static str,
     pub(crate) handler: &'static str,
     pub(crate) policy: &'static Policy,
-    /// Identifies the handler's limits (a constant's address is not unique).
+    /// Identifies the handler's entry in the router's context (a constant's address is
+    /// not unique).
     pub(crate) handler_type: std::any::TypeId,
+    /// The route's own body limit, set with [`MethodRouter::body_limit`].
+    pub(crate) body_limit: Option<usize>,
 }
 
 macro_rules! gate {
@@ -124,22 +128,19 @@ where
             handler: H::NAME,
             policy: H::POLICY,
             handler_type: std::any::TypeId::of::<H>(),
+            body_limit: None,
         });
         self
     }
 }
 
-/// A route's own body limit, set with [`MethodRouter::body_limit`].
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct BodyLimit(pub(crate) usize);
-
 impl<S> MethodRouter<S>
 where
     S: Clone + Send + Sync + 'static,
 {
-    /// The largest JSON body `validate` reads on these routes, in bytes, overriding
-    /// [`SecurityBuilder::body_limit`](crate::SecurityBuilder::body_limit). Larger
-    /// bodies are refused with 413.
+    /// The largest JSON body `validate` reads on the handlers added so far, in bytes,
+    /// overriding [`SecurityBuilder::body_limit`](crate::SecurityBuilder::body_limit).
+    /// Larger bodies are refused with 413.
     ///
     /// ```
     /// # use secure_endpoint::{public, routing::post};
@@ -151,7 +152,9 @@ where
     /// let route = post::<_, _, ()>(upload).body_limit(1024 * 1024);
     /// ```
     pub fn body_limit(mut self, bytes: usize) -> Self {
-        self.inner = self.inner.layer(axum::Extension(BodyLimit(bytes)));
+        for endpoint in &mut self.endpoints {
+            endpoint.body_limit = Some(bytes);
+        }
         self
     }
 }

@@ -1,4 +1,5 @@
-//! The settings a router's policies need: the authenticator, token limits, headers.
+//! The settings a router's policies need: the authenticator, the limiter, token and
+//! body limits, proxies, headers.
 
 use std::fmt;
 use std::sync::Arc;
@@ -7,8 +8,9 @@ use std::time::Duration;
 use http::HeaderValue;
 
 use crate::auth::{Authenticator, DynAuthenticator};
-use crate::client::{Cidr, ForwardedHeader};
-use crate::rate::{Limiter, Rate, parse_rate};
+use crate::client_addr::{Cidr, ForwardedHeader, Proxies};
+use crate::rate::{Limiter, Rate};
+use crate::setup_error::SetupError;
 
 /// The security settings of a [`SecureRouter`](crate::SecureRouter), given with
 /// [`with_security`](crate::SecureRouter::with_security).
@@ -30,8 +32,7 @@ pub struct Security {
     pub(crate) hide_forbidden: bool,
     pub(crate) body_limit: Option<usize>,
     pub(crate) limiter: Option<Limiter>,
-    pub(crate) trusted_proxies: Vec<Cidr>,
-    pub(crate) forwarded_header: ForwardedHeader,
+    pub(crate) proxies: Proxies,
     pub(crate) failed_auth: Option<Rate>,
 }
 
@@ -61,7 +62,7 @@ impl fmt::Debug for Security {
             .field("hide_forbidden", &self.hide_forbidden)
             .field("body_limit", &self.body_limit)
             .field("limiter", &self.limiter)
-            .field("trusted_proxies", &self.trusted_proxies)
+            .field("proxies", &self.proxies)
             .field("failed_auth", &self.failed_auth)
             .finish()
     }
@@ -174,7 +175,7 @@ impl SecurityBuilder {
         let failed_auth = self
             .failed_auth
             .as_deref()
-            .map(parse_rate)
+            .map(Rate::parse)
             .transpose()
             .map_err(|reason| SetupError::InvalidSetting {
                 setting: "failed_auth_limit",
@@ -216,60 +217,11 @@ impl SecurityBuilder {
             hide_forbidden: self.hide_forbidden,
             body_limit: self.body_limit,
             limiter: self.limiter,
-            trusted_proxies,
-            forwarded_header: self.forwarded_header,
+            proxies: Proxies {
+                trusted: trusted_proxies,
+                header: self.forwarded_header,
+            },
             failed_auth,
         })
     }
 }
-
-/// A setting that cannot work, found when the settings or the router are built — never
-/// at request time.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum SetupError {
-    /// A route's policy needs a setting that was not given.
-    Missing {
-        /// `METHOD /path` of the route.
-        route: String,
-        /// What the route needs, e.g. "an authenticator".
-        needs: &'static str,
-    },
-    /// An HMAC secret shorter than the algorithm's minimum.
-    WeakSecret {
-        /// The setting that holds the secret.
-        setting: &'static str,
-        /// Its length in bytes.
-        len: usize,
-        /// The minimum length in bytes.
-        min: usize,
-    },
-    /// A setting whose value cannot be used.
-    InvalidSetting {
-        /// The setting's name.
-        setting: &'static str,
-        /// Why.
-        reason: String,
-    },
-}
-
-impl fmt::Display for SetupError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SetupError::Missing { route, needs } => write!(
-                f,
-                "route `{route}` requires {needs}, but the router's security settings have none: \
-                 give one with `SecureRouter::with_security`"
-            ),
-            SetupError::WeakSecret { setting, len, min } => write!(
-                f,
-                "`{setting}` is {len} bytes long; an HMAC secret must be at least {min} bytes"
-            ),
-            SetupError::InvalidSetting { setting, reason } => {
-                write!(f, "invalid setting `{setting}`: {reason}")
-            }
-        }
-    }
-}
-
-impl std::error::Error for SetupError {}

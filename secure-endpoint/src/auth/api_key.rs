@@ -6,7 +6,8 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::{AuthError, Authenticator};
-use crate::{Principal, SetupError};
+use crate::principal::Principal;
+use crate::setup_error::SetupError;
 
 /// Authenticates `Authorization: Bearer <api key>` against a set of keys, each standing
 /// for a principal.

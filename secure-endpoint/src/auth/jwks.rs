@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, PublicKeyUse};
 use jsonwebtoken::{Algorithm, DecodingKey};
 
-use super::jwt::Key;
+use super::key::Key;
 #[cfg(feature = "jwks")]
-use crate::SetupError;
+use crate::setup_error::SetupError;
 
 /// Where a key set comes from: the built-in HTTPS fetcher ([`Jwks::from_url`]) or your
 /// own. Any `Fn() -> impl Future<Output = Result<Vec<u8>, String>>` is one.

@@ -1,23 +1,23 @@
-//! Authentication: the [`Authenticator`] trait, bearer-token extraction, and the
-//! built-in JWT verifier.
+//! Authenticators only: the [`Authenticator`] trait, the pair that tries two, and the
+//! built-in ones (JWT with configured keys or a JWKS, API keys). They judge a credential
+//! the request step has already taken from the request; they know nothing of HTTP.
 
 mod api_key;
 mod jwks;
 mod jwt;
+mod key;
 
 use std::borrow::Cow;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 
-use http::HeaderMap;
-use http::header::AUTHORIZATION;
-
 pub use api_key::{ApiKeys, MIN_API_KEY_LEN};
 pub use jwks::{FetchKeys, Jwks};
-pub use jwt::{JwtAuthenticator, Key, MIN_HMAC_SECRET_BYTES};
+pub use jwt::JwtAuthenticator;
+pub use key::{Key, MIN_HMAC_SECRET_BYTES};
 
-use crate::{Policy, Principal};
+use crate::principal::{AnyPrincipal, Principal};
 
 /// Verifies a bearer token and produces the caller's [`Principal`].
 ///
@@ -149,8 +149,8 @@ impl std::error::Error for AuthError {}
 pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// The type-erased authenticator a router holds. It knows the concrete principal type,
-/// so it leaves the principal in the request's extensions for the handler and answers
-/// questions about it (its id, its roles and scopes) for the later policy steps.
+/// so it leaves the principal in the request's extensions for the handler and shows it
+/// to the later policy steps.
 pub(crate) trait DynAuthenticator: Send + Sync {
     /// [`Authenticator::authenticate_now`], the principal left in `extensions`.
     fn authenticate_now(
@@ -165,14 +165,8 @@ pub(crate) trait DynAuthenticator: Send + Sync {
         extensions: &'a mut http::Extensions,
     ) -> BoxFuture<'a, Result<(), AuthError>>;
 
-    /// Roles and scopes of the principal `authenticate` left, against the policy.
-    fn authorize(&self, extensions: &http::Extensions, policy: &Policy) -> Result<(), String>;
-
-    /// The id of that principal.
-    fn principal_id<'a>(&self, extensions: &'a http::Extensions) -> Option<&'a str>;
-
-    /// Whether that principal holds `role`.
-    fn principal_has_role(&self, extensions: &http::Extensions, role: &str) -> bool;
+    /// The principal `authenticate` left in `extensions`.
+    fn principal<'e>(&self, extensions: &'e http::Extensions) -> Option<&'e dyn AnyPrincipal>;
 }
 
 impl<A: Authenticator> DynAuthenticator for A {
@@ -200,173 +194,15 @@ impl<A: Authenticator> DynAuthenticator for A {
         })
     }
 
-    fn authorize(&self, extensions: &http::Extensions, policy: &Policy) -> Result<(), String> {
-        match extensions.get::<A::Principal>() {
-            Some(principal) => check_roles_and_scopes(principal, policy),
-            None => Err("no authenticated principal".into()),
-        }
-    }
-
-    fn principal_id<'a>(&self, extensions: &'a http::Extensions) -> Option<&'a str> {
-        extensions.get::<A::Principal>().map(Principal::id)
-    }
-
-    fn principal_has_role(&self, extensions: &http::Extensions, role: &str) -> bool {
+    fn principal<'e>(&self, extensions: &'e http::Extensions) -> Option<&'e dyn AnyPrincipal> {
         extensions
             .get::<A::Principal>()
-            .is_some_and(|p| p.has_role(role))
+            .map(|principal| principal as &dyn AnyPrincipal)
     }
-}
-
-fn check_roles_and_scopes<P: Principal>(principal: &P, policy: &Policy) -> Result<(), String> {
-    let roles = policy.roles();
-    if !roles.is_empty() && !roles.iter().any(|role| principal.has_role(role)) {
-        return Err(format!(
-            "principal {:?} holds none of the roles {:?}",
-            principal.id(),
-            roles
-        ));
-    }
-    if let Some(missing) = policy.scopes().iter().find(|s| !principal.has_scope(s)) {
-        return Err(format!(
-            "principal {:?} lacks scope {missing:?}",
-            principal.id()
-        ));
-    }
-    Ok(())
-}
-
-/// Why no token could be taken from the request.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) struct NoToken {
-    /// Something token-like was presented (so the challenge says `invalid_token`).
-    pub(crate) token_given: bool,
-    pub(crate) reason: &'static str,
-}
-
-/// The token of the request's single `Authorization: Bearer` header.
-/// The bytes of RFC 6750's b64token: letters, digits and `-._~+/=`.
-const B64TOKEN: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        let c = b as u8;
-        table[b] = c.is_ascii_alphanumeric()
-            || matches!(c, b'-' | b'.' | b'_' | b'~' | b'+' | b'/' | b'=');
-        b += 1;
-    }
-    table
-};
-
-pub(crate) fn bearer_token(headers: &HeaderMap, max_bytes: usize) -> Result<&str, NoToken> {
-    let mut values = headers.get_all(AUTHORIZATION).iter();
-    let value = values.next().ok_or(NoToken {
-        token_given: false,
-        reason: "no Authorization header",
-    })?;
-    if values.next().is_some() {
-        return Err(NoToken {
-            token_given: true,
-            reason: "more than one Authorization header",
-        });
-    }
-    const SCHEME: &str = "bearer ";
-    let bytes = value.as_bytes();
-    if bytes.len() < SCHEME.len() || !bytes[..SCHEME.len()].eq_ignore_ascii_case(SCHEME.as_bytes())
-    {
-        return Err(NoToken {
-            token_given: false,
-            reason: "the Authorization header is not a Bearer credential",
-        });
-    }
-    let token = &bytes[SCHEME.len()..];
-    let token = token.trim_ascii();
-    if token.is_empty() {
-        return Err(NoToken {
-            token_given: false,
-            reason: "empty bearer token",
-        });
-    }
-    if token.len() > max_bytes {
-        return Err(NoToken {
-            token_given: true,
-            reason: "bearer token larger than max_token_bytes",
-        });
-    }
-    // RFC 6750 b64token characters only; this also rules out anything non-ASCII.
-    if !token.iter().all(|b| B64TOKEN[usize::from(*b)]) {
-        return Err(NoToken {
-            token_given: true,
-            reason: "bearer token contains characters outside the b64token set",
-        });
-    }
-    Ok(std::str::from_utf8(token).expect("checked to be ASCII"))
 }
 
 #[cfg(test)]
 mod tests {
-    use http::{HeaderMap, HeaderValue};
-
-    use super::bearer_token;
-
-    fn headers(values: &[&str]) -> HeaderMap {
-        let mut map = HeaderMap::new();
-        for v in values {
-            map.append("authorization", HeaderValue::from_str(v).unwrap());
-        }
-        map
-    }
-
-    #[test]
-    fn bearer_scheme_is_case_insensitive() {
-        for scheme in ["Bearer", "bearer", "BEARER", "bEaReR"] {
-            let h = headers(&[&format!("{scheme} abc.def.ghi")]);
-            assert_eq!(bearer_token(&h, 100), Ok("abc.def.ghi"));
-        }
-    }
-
-    #[test]
-    fn two_authorization_headers_are_refused() {
-        let h = headers(&["Bearer a.b.c", "Bearer a.b.c"]);
-        let error = bearer_token(&h, 100).unwrap_err();
-        assert!(error.token_given);
-    }
-
-    #[test]
-    fn other_schemes_and_missing_header_give_no_token() {
-        assert!(!bearer_token(&headers(&[]), 100).unwrap_err().token_given);
-        assert!(
-            !bearer_token(&headers(&["Basic dXNlcjpwYXNz"]), 100)
-                .unwrap_err()
-                .token_given
-        );
-        assert!(
-            !bearer_token(&headers(&["Bearer "]), 100)
-                .unwrap_err()
-                .token_given
-        );
-    }
-
-    #[test]
-    fn oversized_and_odd_tokens_are_refused() {
-        let long = format!("Bearer {}", "a".repeat(101));
-        assert!(
-            bearer_token(&headers(&[&long]), 100)
-                .unwrap_err()
-                .token_given
-        );
-        assert!(
-            bearer_token(&headers(&["Bearer a b"]), 100)
-                .unwrap_err()
-                .token_given
-        );
-        assert!(
-            bearer_token(&headers(&["Bearer a\"b"]), 100)
-                .unwrap_err()
-                .token_given
-        );
-    }
-
     /// Polls once; the verifiers below never wait.
     fn ready<F: std::future::Future>(future: F) -> F::Output {
         let mut context = std::task::Context::from_waker(std::task::Waker::noop());
@@ -380,8 +216,9 @@ mod tests {
     fn answers_now_agree_with_answers_awaited() {
         use jsonwebtoken::Algorithm;
 
+        use super::{ApiKeys, Authenticator, JwtAuthenticator};
+        use crate::principal::Claims;
         use crate::testing::TokenMint;
-        use crate::{ApiKeys, Authenticator, Claims, JwtAuthenticator};
 
         let secret = [7u8; 32];
         let jwt = JwtAuthenticator::hmac(Algorithm::HS256, secret).unwrap();

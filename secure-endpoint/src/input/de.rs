@@ -5,7 +5,7 @@
 //! instead of a message (serde's messages quote the input), and notes the values read
 //! through `deserialize_any` inside open maps: with `#[serde(flatten)]` serde captures
 //! unknown keys that way and drops them without telling anyone, so those keys are probed
-//! afterwards (see [`super::unknown_by_probe`]).
+//! afterwards (see `input/probe.rs`).
 
 use std::cell::RefCell;
 use std::fmt;

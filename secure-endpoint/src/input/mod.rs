@@ -1,25 +1,25 @@
-//! Input: JSON bodies (`validate = T`) and query strings (`validate_query = T`), parsed
-//! strictly and validated, refused without echoing what was sent.
+//! Readers only: JSON bodies (`validate = T`) and query strings (`validate_query = T`),
+//! parsed strictly and validated, refused with field paths and rule codes that never
+//! echo what was sent. Reading the body off the request and answering is the request
+//! step's job (`pipeline/input.rs`).
 
 pub(crate) mod de;
 mod fast;
+mod probe;
 
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 
-use axum::body::Body;
-use axum::response::{IntoResponse, Response};
-use bytes::Bytes;
-use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
-use http::{HeaderMap, StatusCode};
-use http_body_util::BodyExt;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use validator::{Validate, ValidationErrors, ValidationErrorsKind};
 
-use self::de::{InputError, Node, Path, Report, Segment, Source};
-use crate::rejection::json_response;
+use self::de::{InputError, Node, Path, Report, Source};
+
+/// Field path → rule codes: what a 400 tells the client about its input. Paths and
+/// codes only, never a submitted value.
+pub type Details = BTreeMap<String, Vec<Cow<'static, str>>>;
 
 /// The largest JSON body accepted when neither the route nor the settings say otherwise.
 pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
@@ -43,6 +43,10 @@ pub trait ValidInput: DeserializeOwned + Validate + Send + 'static {}
 
 impl<T: DeserializeOwned + Validate + Send + 'static> ValidInput for T {}
 
+/// Checked where the handler is defined, on the type `validate` names.
+#[doc(hidden)]
+pub const fn assert_valid_input<T: ValidInput>() {}
+
 /// What the expansion of `validate` requires of the type, as a bound that mentions the
 /// router state so that a type without the derives is reported once, on the type the
 /// attribute names (by [`ValidInput`]'s diagnostic), not again on the generated code.
@@ -64,53 +68,7 @@ impl<T: ValidInput, S> InputFor<S> for T {
     }
 }
 
-/// Field path → rule codes: what a 400 tells the client.
-#[doc(hidden)]
-pub type Details = BTreeMap<String, Vec<Cow<'static, str>>>;
-
-/// Why input was refused.
-#[doc(hidden)]
-#[derive(Debug)]
-pub enum InputRejection {
-    /// 415.
-    UnsupportedMediaType,
-    /// 413.
-    PayloadTooLarge,
-    /// 400 with the details.
-    Invalid(Details),
-}
-
-impl IntoResponse for InputRejection {
-    fn into_response(self) -> Response {
-        let (status, body) = match self {
-            InputRejection::UnsupportedMediaType => (
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                Bytes::from_static(br#"{"error":"Unsupported media type"}"#),
-            ),
-            InputRejection::PayloadTooLarge => (
-                StatusCode::PAYLOAD_TOO_LARGE,
-                Bytes::from_static(br#"{"error":"Payload too large"}"#),
-            ),
-            InputRejection::Invalid(details) => {
-                #[derive(serde::Serialize)]
-                struct Refusal<'a> {
-                    error: &'static str,
-                    details: &'a Details,
-                }
-                let refusal = Refusal {
-                    error: "Invalid input",
-                    details: &details,
-                };
-                let body = serde_json::to_vec(&refusal).expect("strings and lists serialize");
-                (StatusCode::BAD_REQUEST, Bytes::from(body))
-            }
-        };
-        // A 4xx with a body is passed through by the outer layer as it is: no marker needed.
-        json_response(status, body)
-    }
-}
-
-fn one(path: impl Into<String>, code: &'static str) -> Details {
+pub(crate) fn one(path: impl Into<String>, code: &'static str) -> Details {
     let mut details = Details::new();
     details.insert(bounded(path.into()), vec![Cow::Borrowed(code)]);
     details
@@ -123,42 +81,6 @@ fn bounded(path: String) -> String {
         format!("{cut}…")
     } else {
         path
-    }
-}
-
-/// `application/json`, or any `application/…+json`, parameters allowed.
-pub(crate) fn is_json(headers: &HeaderMap) -> bool {
-    let Some(value) = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
-        return false;
-    };
-    let essence = value.split(';').next().unwrap_or("").trim();
-    let Some((kind, subtype)) = essence.split_once('/') else {
-        return false;
-    };
-    kind.eq_ignore_ascii_case("application")
-        && (subtype.eq_ignore_ascii_case("json")
-            || subtype.len() > 5 && subtype[subtype.len() - 5..].eq_ignore_ascii_case("+json"))
-}
-
-/// Reads at most `limit` bytes of `body`.
-pub(crate) async fn read_body(
-    headers: &HeaderMap,
-    body: Body,
-    limit: usize,
-) -> Result<Bytes, InputRejection> {
-    let declared = headers
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|len| len > limit as u64) {
-        return Err(InputRejection::PayloadTooLarge);
-    }
-    match http_body_util::Limited::new(body, limit).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(error) if error.is::<http_body_util::LengthLimitError>() => {
-            Err(InputRejection::PayloadTooLarge)
-        }
-        Err(_) => Err(InputRejection::Invalid(one("body", "unreadable"))),
     }
 }
 
@@ -211,7 +133,11 @@ fn from_value<T: ValidInput>(value: &Value, source: Source) -> Result<T, Details
         return Err(one("body", "too_complex"));
     }
     if !report.captured.is_empty() {
-        unknown.extend(unknown_by_probe::<T>(value, &report.captured, source));
+        unknown.extend(probe::unknown_by_probe::<T>(
+            value,
+            &report.captured,
+            source,
+        ));
     }
     if !unknown.is_empty() {
         // The names are the client's own: report a bounded number, each bounded.
@@ -235,62 +161,6 @@ fn validated<T: ValidInput>(parsed: T) -> Result<T, Details> {
         details
     })?;
     Ok(parsed)
-}
-
-/// A value captured whole by an open map (the leftovers of a struct with a flattened
-/// field, or a map of arbitrary values) is unknown when `T` still deserializes with two
-/// unrelated poisons in its place: nothing typed reads it.
-fn unknown_by_probe<T: ValidInput>(
-    root: &Value,
-    captured: &[(String, Vec<Segment>)],
-    source: Source,
-) -> Vec<String> {
-    let poisons = [
-        serde_json::json!({ "\u{0}secure-endpoint-probe": [true] }),
-        serde_json::json!(-0.5),
-    ];
-    let mut unknown: Vec<String> = Vec::new();
-    for (rendered, segments) in captured {
-        // A child of an unknown value is unknown with it: not probed, not reported.
-        let inside_unknown = unknown.iter().any(|outer| {
-            rendered
-                .strip_prefix(outer.as_str())
-                .is_some_and(|rest| rest.starts_with(['.', '[']))
-        });
-        if inside_unknown {
-            continue;
-        }
-        let accepted_every_poison = poisons.iter().all(|poison| {
-            let mut probe = root.clone();
-            match value_at(&mut probe, segments) {
-                Some(slot) => *slot = poison.clone(),
-                None => return false,
-            }
-            let node = Node {
-                value: &probe,
-                path: Path::Root,
-                report: None,
-                source,
-                in_open_map: false,
-            };
-            T::deserialize(node).is_ok()
-        });
-        if accepted_every_poison {
-            unknown.push(rendered.clone());
-        }
-    }
-    unknown
-}
-
-fn value_at<'v>(root: &'v mut Value, segments: &[Segment]) -> Option<&'v mut Value> {
-    let mut at = root;
-    for segment in segments {
-        at = match segment {
-            Segment::Key(key) => at.as_object_mut()?.get_mut(key)?,
-            Segment::Index(index) => at.as_array_mut()?.get_mut(*index)?,
-        };
-    }
-    Some(at)
 }
 
 /// validator's errors as path → codes. Its `message` and `params` are dropped: `params`

@@ -10,7 +10,8 @@ use governor::nanos::Nanos;
 use governor::state::StateStore;
 use governor::{Quota, RateLimiter};
 
-use super::{Fingerprint, FingerprintMap, Fingerprinter, LimitKey, Outcome, Rate};
+use super::key::{Fingerprint, FingerprintMap, Fingerprinter, LimitKey};
+use super::{Outcome, Rate};
 
 const SHARDS: usize = 64;
 

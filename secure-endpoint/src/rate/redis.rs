@@ -7,9 +7,10 @@ use std::time::{Duration, Instant};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio::sync::OnceCell;
 
+use super::key::{FingerprintMap, Fingerprinter, LimitKey};
 use super::memory::MemoryLimiter;
-use super::{FingerprintMap, Fingerprinter, LimitKey, Outcome, Rate};
-use crate::SetupError;
+use super::{Outcome, Rate};
+use crate::setup_error::SetupError;
 
 /// GCRA with the time taken from Redis (`TIME`), so instances with skewed clocks agree.
 /// The stored value is the theoretical arrival time in microseconds (exact in Lua's

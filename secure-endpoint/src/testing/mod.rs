@@ -11,7 +11,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Map, Value, json};
 
-use crate::SetupError;
+use crate::setup_error::SetupError;
 
 /// Signs test tokens with a private key (or HMAC secret), filling in `iss`, `aud`, `iat`
 /// and `exp` the way the verifier expects.

@@ -16,7 +16,9 @@ use tower::ServiceExt;
 
 use super::TokenMint;
 use crate::inventory::{Inventory, RouteEntry, RoutePolicy};
-use crate::{Policy, SecureRouter};
+use crate::policy::Policy;
+use crate::router::SecureRouter;
+use crate::sanitize::{DEFAULT_CACHE_CONTROL, SECURITY_HEADERS};
 
 /// What the scanner needs to know that the router cannot tell it.
 ///
@@ -221,18 +223,6 @@ struct Seen {
     body: String,
 }
 
-const SECURITY_HEADERS: [(&str, &str); 6] = [
-    ("x-content-type-options", "nosniff"),
-    (
-        "content-security-policy",
-        "default-src 'none'; frame-ancestors 'none'",
-    ),
-    ("x-frame-options", "DENY"),
-    ("referrer-policy", "no-referrer"),
-    ("cross-origin-resource-policy", "same-origin"),
-    ("cache-control", "no-store"),
-];
-
 /// Each probe comes from an address of its own (198.18.0.0/15, set aside for tests), so
 /// one probe's limits do not answer another's.
 fn next_address() -> SocketAddr {
@@ -297,12 +287,13 @@ impl Scanner {
     }
 
     fn check_every_response(&mut self, label: &str, case: &str, seen: &Seen) {
-        for (name, value) in SECURITY_HEADERS {
+        for (name, value) in SECURITY_HEADERS.into_iter().chain([DEFAULT_CACHE_CONTROL]) {
             let present = seen.headers.get(name).and_then(|v| v.to_str().ok());
             // A handler may set its own Cache-Control; it must still be there.
-            let ok = match name {
-                "cache-control" => present.is_some(),
-                _ => present == Some(value),
+            let ok = if name == DEFAULT_CACHE_CONTROL.0 {
+                present.is_some()
+            } else {
+                present == Some(value)
             };
             if !ok {
                 self.find(

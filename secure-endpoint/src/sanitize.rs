@@ -1,10 +1,9 @@
-//! The outermost layer of a `SecureRouter`: gives each request an id, catches panics,
-//! replaces every 5xx body with the generic one (logging the detail under the request
-//! id), gives empty 4xx bodies the JSON shape, and adds the security headers to every
-//! response.
+//! The outermost layer of a `SecureRouter`: gives each request an id and the router's
+//! context, catches panics, replaces every 5xx body with the generic one (logging the
+//! detail under the request id), gives empty 4xx bodies the JSON shape, and adds the
+//! security headers to every response.
 
 use std::any::Any;
-use std::collections::HashMap;
 use std::convert::Infallible;
 use std::fmt;
 use std::future::Future;
@@ -12,7 +11,7 @@ use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::task::{Context, Poll, ready};
+use std::task::{self, Poll, ready};
 
 use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
@@ -23,10 +22,9 @@ use http::{HeaderMap, HeaderValue, StatusCode};
 use tower_layer::Layer;
 use tower_service::Service;
 
+use crate::context::Context;
 use crate::error::ErrorReport;
-use crate::rate::RouteLimiter;
-use crate::rejection::{Finished, generic_body, json_response};
-use crate::security::Security;
+use crate::rejection::{self, Finished};
 
 /// The id given to one request: in the 500 body, the `x-request-id` response header and
 /// every log line about the request.
@@ -60,7 +58,7 @@ impl RequestId {
 
 impl RequestId {
     /// Sixteen lowercase hex digits, without the formatting machinery.
-    fn hex(self) -> [u8; 16] {
+    pub(crate) fn hex(self) -> [u8; 16] {
         const DIGITS: &[u8; 16] = b"0123456789abcdef";
         let mut out = [0u8; 16];
         for (i, digit) in out.iter_mut().enumerate() {
@@ -83,75 +81,67 @@ impl fmt::Debug for RequestId {
     }
 }
 
-/// What every request of one router shares.
+/// The security headers every response gets: one list, which the scanner checks too.
+pub(crate) const SECURITY_HEADERS: [(&str, &str); 5] = [
+    ("x-content-type-options", "nosniff"),
+    (
+        "content-security-policy",
+        "default-src 'none'; frame-ancestors 'none'",
+    ),
+    ("x-frame-options", "DENY"),
+    ("referrer-policy", "no-referrer"),
+    ("cross-origin-resource-policy", "same-origin"),
+];
+
+/// Set on every response whose handler set no `Cache-Control` of its own.
+pub(crate) const DEFAULT_CACHE_CONTROL: (&str, &str) = ("cache-control", "no-store");
+
+/// The headers added to every response, built once: the fixed list, and
+/// `Strict-Transport-Security` when configured.
+fn security_headers(context: &Context) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    for (name, value) in SECURITY_HEADERS {
+        headers.insert(
+            HeaderName::from_static(name),
+            HeaderValue::from_static(value),
+        );
+    }
+    if let Some(hsts) = context.security().and_then(|s| s.hsts.clone()) {
+        headers.insert(header::STRICT_TRANSPORT_SECURITY, hsts);
+    }
+    headers
+}
+
+/// What the outer layer shares between requests: the router's context, handed to each
+/// request, and the headers every response gets.
 pub(crate) struct Shared {
-    pub(crate) security: Option<Arc<Security>>,
+    context: Arc<Context>,
     headers: HeaderMap,
-    /// The limits of each rate-limited handler, one per path it is routed on.
-    pub(crate) limits: HashMap<std::any::TypeId, Vec<(String, RouteLimiter)>>,
-    /// Failed authentications per client address.
-    pub(crate) failed_auth: Option<RouteLimiter>,
 }
 
-impl Shared {
-    pub(crate) fn new(
-        security: Option<Arc<Security>>,
-        limits: HashMap<std::any::TypeId, Vec<(String, RouteLimiter)>>,
-        failed_auth: Option<RouteLimiter>,
-    ) -> Self {
-        let mut headers = HeaderMap::new();
-        let fixed: [(HeaderName, &'static str); 5] = [
-            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-            (
-                header::CONTENT_SECURITY_POLICY,
-                "default-src 'none'; frame-ancestors 'none'",
-            ),
-            (header::X_FRAME_OPTIONS, "DENY"),
-            (header::REFERRER_POLICY, "no-referrer"),
-            (
-                HeaderName::from_static("cross-origin-resource-policy"),
-                "same-origin",
-            ),
-        ];
-        for (name, value) in fixed {
-            headers.insert(name, HeaderValue::from_static(value));
-        }
-        if let Some(hsts) = security.as_ref().and_then(|s| s.hsts.clone()) {
-            headers.insert(header::STRICT_TRANSPORT_SECURITY, hsts);
-        }
-        Shared {
-            security,
-            headers,
-            limits,
-            failed_auth,
+/// The outermost layer of a served `SecureRouter`.
+#[derive(Clone)]
+pub(crate) struct SanitizeLayer {
+    shared: Arc<Shared>,
+}
+
+impl SanitizeLayer {
+    pub(crate) fn new(context: Context) -> Self {
+        let headers = security_headers(&context);
+        SanitizeLayer {
+            shared: Arc::new(Shared {
+                context: Arc::new(context),
+                headers,
+            }),
         }
     }
 }
 
-/// The handle through which the policy steps reach the router's settings and limits;
-/// present when the router has security settings.
-#[derive(Clone)]
-pub(crate) struct SecurityHandle(pub(crate) Arc<Shared>);
-
-impl SecurityHandle {
-    pub(crate) fn security(&self) -> &Security {
-        self.0
-            .security
-            .as_deref()
-            .expect("the handle is inserted only with settings")
-    }
-}
-
-#[derive(Clone)]
-pub(crate) struct FinishLayer {
-    pub(crate) shared: Arc<Shared>,
-}
-
-impl<S> Layer<S> for FinishLayer {
-    type Service = Finish<S>;
+impl<S> Layer<S> for SanitizeLayer {
+    type Service = Sanitize<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        Finish {
+        Sanitize {
             inner,
             shared: self.shared.clone(),
         }
@@ -159,20 +149,20 @@ impl<S> Layer<S> for FinishLayer {
 }
 
 #[derive(Clone)]
-pub(crate) struct Finish<S> {
+pub(crate) struct Sanitize<S> {
     inner: S,
     shared: Arc<Shared>,
 }
 
-impl<S> Service<Request> for Finish<S>
+impl<S> Service<Request> for Sanitize<S>
 where
     S: Service<Request, Response = Response, Error = Infallible>,
 {
     type Response = Response;
     type Error = Infallible;
-    type Future = FinishFuture<S::Future>;
+    type Future = SanitizeFuture<S::Future>;
 
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+    fn poll_ready(&mut self, cx: &mut task::Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
@@ -185,16 +175,12 @@ where
             path = %request.uri().path(),
         );
         request.extensions_mut().insert(id);
-        if self.shared.security.is_some() {
-            request
-                .extensions_mut()
-                .insert(SecurityHandle(self.shared.clone()));
-        }
+        request.extensions_mut().insert(self.shared.context.clone());
         let inner = {
             let _entered = span.enter();
             AssertUnwindSafe(self.inner.call(request)).catch_unwind()
         };
-        FinishFuture {
+        SanitizeFuture {
             inner,
             id,
             span,
@@ -204,7 +190,7 @@ where
 }
 
 pin_project_lite::pin_project! {
-    pub(crate) struct FinishFuture<F> {
+    pub(crate) struct SanitizeFuture<F> {
         #[pin]
         inner: CatchUnwind<AssertUnwindSafe<F>>,
         id: RequestId,
@@ -213,13 +199,13 @@ pin_project_lite::pin_project! {
     }
 }
 
-impl<F> Future for FinishFuture<F>
+impl<F> Future for SanitizeFuture<F>
 where
     F: Future<Output = Result<Response, Infallible>>,
 {
     type Output = Result<Response, Infallible>;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+    fn poll(self: Pin<&mut Self>, cx: &mut task::Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let _entered = this.span.enter();
         let response = match ready!(this.inner.poll(cx)) {
@@ -246,30 +232,25 @@ struct Logged;
 
 fn finish(response: Response, id: RequestId, shared: &Shared) -> Response {
     let status = response.status();
-    let mut response =
-        if status.is_server_error() && response.extensions().get::<Finished>().is_none() {
-            sanitize(response, id)
-        } else if status.is_client_error()
-            && response.extensions().get::<Finished>().is_none()
-            && http_body::Body::size_hint(response.body()).exact() == Some(0)
-        {
-            let (mut parts, _) = response.into_parts();
-            parts.headers.remove(header::CONTENT_LENGTH);
-            parts.headers.remove(header::CONTENT_TYPE);
-            let mut shaped = json_response(status, generic_body(status));
-            shaped.headers_mut().extend(parts.headers);
-            *shaped.extensions_mut() = parts.extensions;
-            shaped
-        } else {
-            response
-        };
+    let shaped = response.extensions().get::<Finished>().is_some();
+    let mut response = if status.is_server_error() && !shaped {
+        sanitize(response, id)
+    } else if status.is_client_error()
+        && !shaped
+        && http_body::Body::size_hint(response.body()).exact() == Some(0)
+    {
+        rejection::reshape(response)
+    } else {
+        response
+    };
     let headers = response.headers_mut();
     headers.reserve(shared.headers.len() + 2);
     for (name, value) in &shared.headers {
         headers.insert(name, value.clone());
     }
-    if !headers.contains_key(header::CACHE_CONTROL) {
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    let (cache_control, no_store) = DEFAULT_CACHE_CONTROL;
+    if !headers.contains_key(cache_control) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(no_store));
     }
     headers.insert(
         HeaderName::from_static("x-request-id"),
@@ -295,12 +276,7 @@ fn sanitize(response: Response, id: RequestId) -> Response {
             ),
         }
     }
-    let body = serde_json::json!({
-        "error": "An unexpected error occurred",
-        "request_id": id.to_string(),
-    })
-    .to_string();
-    json_response(StatusCode::INTERNAL_SERVER_ERROR, body.into())
+    rejection::internal_error(id)
 }
 
 fn panic_message(payload: &(dyn Any + Send)) -> &str {

@@ -20,6 +20,21 @@ pub enum ForwardedHeader {
     Forwarded,
 }
 
+/// The proxies whose forwarding header is believed, and the header they write.
+#[derive(Debug, Clone)]
+pub(crate) struct Proxies {
+    pub(crate) trusted: Vec<Cidr>,
+    pub(crate) header: ForwardedHeader,
+}
+
+impl Proxies {
+    /// The key a limit counts the client of `parts` on (IPv6 by /64), or `None` when the
+    /// server was not given connection info.
+    pub(crate) fn client_key(&self, parts: &Parts) -> Option<IpAddr> {
+        client_address(parts, &self.trusted, self.header).map(limit_key)
+    }
+}
+
 /// An address block, `10.0.0.0/8` or `2001:db8::/32`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Cidr {

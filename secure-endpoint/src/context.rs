@@ -1,0 +1,169 @@
+//! What a router enforces with, built once when it is served: the security settings, and
+//! one entry per route (its limiter and its body limit). The startup checks live here:
+//! a route whose policy needs a setting that was not given stops the program before it
+//! serves, naming the route. A request reaches its route's entry one way, through the
+//! context the outer layer hands it ([`crate::pipeline`]).
+
+use std::any::TypeId;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::input::DEFAULT_BODY_LIMIT;
+use crate::inventory::{RouteEntry, RoutePolicy};
+use crate::rate::{RateKey, RouteLimiter};
+use crate::security::Security;
+use crate::setup_error::SetupError;
+
+/// The settings and every route's entry.
+pub(crate) struct Context {
+    security: Option<Arc<Security>>,
+    routes: Vec<RouteContext>,
+    /// The entries of each annotated handler, by its type: one per path it is routed on.
+    by_handler: HashMap<TypeId, Vec<usize>>,
+    /// Failed authentications per client address.
+    failed_auth: Option<RouteLimiter>,
+}
+
+/// What one route (one handler on one path) enforces with.
+pub(crate) struct RouteContext {
+    path: String,
+    limiter: Option<RouteLimiter>,
+    body_limit: usize,
+}
+
+impl RouteContext {
+    /// The route's limit, when its policy has `rate`.
+    pub(crate) fn limiter(&self) -> Option<&RouteLimiter> {
+        self.limiter.as_ref()
+    }
+
+    /// The largest body `validate` reads on this route.
+    pub(crate) fn body_limit(&self) -> usize {
+        self.body_limit
+    }
+}
+
+const NEEDS_CONNECT_INFO: &str = "the client address (it counts a limit per address), but the router is not served with connection info: serve it with `into_make_service_with_connect_info::<SocketAddr>()`";
+
+impl Context {
+    /// Checks that every route's policy has the settings it needs, and builds each
+    /// route's entry. `connect_info` says whether requests will carry the client's
+    /// address.
+    pub(crate) fn build(
+        security: Option<Arc<Security>>,
+        routes: &[RouteEntry],
+        connect_info: bool,
+    ) -> Result<Context, SetupError> {
+        let settings = security.as_deref();
+        let has_authenticator = settings.is_some_and(|s| s.authenticator.is_some());
+        let limiter = settings.and_then(|s| s.limiter.as_ref());
+        let default_body_limit = settings
+            .and_then(|s| s.body_limit)
+            .unwrap_or(DEFAULT_BODY_LIMIT);
+        let mut context = Context {
+            security: None,
+            routes: Vec::new(),
+            by_handler: HashMap::new(),
+            failed_auth: None,
+        };
+        let mut has_auth_route = false;
+        for route in routes {
+            let RoutePolicy::Declared(policy) = route.policy else {
+                continue;
+            };
+            let label = format!("{} {}", route.method, route.path);
+            if policy.requires_auth() {
+                has_auth_route = true;
+                if !has_authenticator {
+                    return Err(SetupError::Missing {
+                        route: label,
+                        needs: "an authenticator (for `auth`)",
+                    });
+                }
+            }
+            let route_limiter = match policy.rate() {
+                None => None,
+                Some((rate, key)) => {
+                    let Some(limiter) = limiter else {
+                        return Err(SetupError::Missing {
+                            route: label,
+                            needs: "a rate limiter (for `rate`): `Security::builder().rate_limiter(Limiter::memory())`",
+                        });
+                    };
+                    if key == RateKey::Ip && !connect_info {
+                        return Err(SetupError::Missing {
+                            route: label,
+                            needs: NEEDS_CONNECT_INFO,
+                        });
+                    }
+                    Some((rate, limiter))
+                }
+            };
+            let Some(handler) = route.handler_type else {
+                continue;
+            };
+            // One entry per route (path): the same handler on two paths counts twice.
+            let entries = context.by_handler.entry(handler).or_default();
+            if entries
+                .iter()
+                .any(|&index| context.routes[index].path == route.path)
+            {
+                continue;
+            }
+            entries.push(context.routes.len());
+            context.routes.push(RouteContext {
+                path: route.path.clone(),
+                limiter: route_limiter.map(|(rate, limiter)| limiter.build(rate, &label)),
+                body_limit: route.body_limit.unwrap_or(default_body_limit),
+            });
+        }
+        context.failed_auth = match (settings.and_then(|s| s.failed_auth), limiter) {
+            (Some(rate), Some(limiter)) if has_auth_route => {
+                if !connect_info {
+                    return Err(SetupError::Missing {
+                        route: "(failed authentications)".to_owned(),
+                        needs: NEEDS_CONNECT_INFO,
+                    });
+                }
+                Some(limiter.build(rate, "failed-auth"))
+            }
+            _ => None,
+        };
+        context.security = security;
+        Ok(context)
+    }
+
+    /// The security settings, when the router was given some.
+    pub(crate) fn security(&self) -> Option<&Security> {
+        self.security.as_deref()
+    }
+
+    /// The limit of failed authentications per client address, when configured.
+    pub(crate) fn failed_auth(&self) -> Option<&RouteLimiter> {
+        self.failed_auth.as_ref()
+    }
+
+    /// The index of the entry of `handler` routed on `path` (the matched path, absent for
+    /// the fallback): the only entry when the handler is routed once.
+    pub(crate) fn route_index(&self, handler: TypeId, path: Option<&str>) -> Option<usize> {
+        match self.by_handler.get(&handler)?.as_slice() {
+            [only] => Some(*only),
+            entries => entries
+                .iter()
+                .copied()
+                .find(|&index| Some(self.routes[index].path.as_str()) == path),
+        }
+    }
+
+    /// The entry at `index`, as [`route_index`](Self::route_index) found it.
+    pub(crate) fn route(&self, index: usize) -> &RouteContext {
+        &self.routes[index]
+    }
+
+    /// The body limit of requests outside any route's entry.
+    pub(crate) fn default_body_limit(&self) -> usize {
+        self.security()
+            .and_then(|s| s.body_limit)
+            .unwrap_or(DEFAULT_BODY_LIMIT)
+    }
+}

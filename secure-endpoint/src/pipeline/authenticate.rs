@@ -1,0 +1,201 @@
+//! Step 1, `auth`: the credential taken from the request's single
+//! `Authorization: Bearer` header, verified by the router's authenticator. A failure
+//! counts against the client address when the settings limit failed authentications;
+//! past that limit the answer is 429 instead of 401.
+
+use http::HeaderMap;
+use http::header::AUTHORIZATION;
+use http::request::Parts;
+
+use super::Admitted;
+use crate::audit::{self, Route, Step};
+use crate::auth::{AuthError, DynAuthenticator};
+use crate::rate::{LimitKey, Outcome};
+use crate::rejection::Rejection;
+
+pub(crate) async fn authenticate(
+    route: &Route,
+    admitted: &Admitted,
+    authenticator: &dyn DynAuthenticator,
+    parts: &mut Parts,
+) -> Result<(), Rejection> {
+    let Some(context) = admitted.context() else {
+        return Err(Rejection::Internal);
+    };
+    let Some(security) = context.security() else {
+        return Err(Rejection::Internal);
+    };
+    let (reason, token_given) = match bearer_token(&parts.headers, security.max_token_bytes) {
+        Ok(token) => match verify(authenticator, token, &mut parts.extensions).await {
+            Ok(()) => {
+                audit::allow(route, Step::Authenticate, "the credential was verified");
+                return Ok(());
+            }
+            Err(error) => (error.reason().to_owned(), true),
+        },
+        Err(no_token) => (no_token.reason.to_owned(), no_token.token_given),
+    };
+    audit::deny(route, Step::Authenticate, &reason);
+    if token_given
+        && let Some(limiter) = context.failed_auth()
+        && let Some(ip) = security.proxies.client_key(parts)
+        && let Outcome::Refused { retry_after } = limiter.check(&LimitKey::Ip(ip)).await
+    {
+        audit::deny(
+            route,
+            Step::Authenticate,
+            "too many failed authentications from this address",
+        );
+        return Err(Rejection::TooManyRequests {
+            rate: limiter.rate(),
+            retry_after,
+        });
+    }
+    Err(Rejection::Unauthorized { token_given })
+}
+
+/// The authenticator's verdict: from memory when it can answer so, else awaited.
+async fn verify(
+    authenticator: &dyn DynAuthenticator,
+    token: &str,
+    extensions: &mut http::Extensions,
+) -> Result<(), AuthError> {
+    match authenticator.authenticate_now(token, extensions) {
+        Some(verdict) => verdict,
+        None => authenticator.authenticate(token, extensions).await,
+    }
+}
+
+/// Why no token could be taken from the request.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct NoToken {
+    /// Something token-like was presented (so the challenge says `invalid_token`).
+    pub(crate) token_given: bool,
+    pub(crate) reason: &'static str,
+}
+
+/// The bytes of RFC 6750's b64token: letters, digits and `-._~+/=`.
+const B64TOKEN: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric()
+            || matches!(c, b'-' | b'.' | b'_' | b'~' | b'+' | b'/' | b'=');
+        b += 1;
+    }
+    table
+};
+
+/// The token of the request's single `Authorization: Bearer` header: the scheme
+/// case-insensitive, the token trimmed, at most `max_bytes` long and made of b64token
+/// characters only.
+pub(crate) fn bearer_token(headers: &HeaderMap, max_bytes: usize) -> Result<&str, NoToken> {
+    let mut values = headers.get_all(AUTHORIZATION).iter();
+    let value = values.next().ok_or(NoToken {
+        token_given: false,
+        reason: "no Authorization header",
+    })?;
+    if values.next().is_some() {
+        return Err(NoToken {
+            token_given: true,
+            reason: "more than one Authorization header",
+        });
+    }
+    const SCHEME: &str = "bearer ";
+    let bytes = value.as_bytes();
+    if bytes.len() < SCHEME.len() || !bytes[..SCHEME.len()].eq_ignore_ascii_case(SCHEME.as_bytes())
+    {
+        return Err(NoToken {
+            token_given: false,
+            reason: "the Authorization header is not a Bearer credential",
+        });
+    }
+    let token = &bytes[SCHEME.len()..];
+    let token = token.trim_ascii();
+    if token.is_empty() {
+        return Err(NoToken {
+            token_given: false,
+            reason: "empty bearer token",
+        });
+    }
+    if token.len() > max_bytes {
+        return Err(NoToken {
+            token_given: true,
+            reason: "bearer token larger than max_token_bytes",
+        });
+    }
+    // RFC 6750 b64token characters only; this also rules out anything non-ASCII.
+    if !token.iter().all(|b| B64TOKEN[usize::from(*b)]) {
+        return Err(NoToken {
+            token_given: true,
+            reason: "bearer token contains characters outside the b64token set",
+        });
+    }
+    Ok(std::str::from_utf8(token).expect("checked to be ASCII"))
+}
+
+#[cfg(test)]
+mod tests {
+    use http::{HeaderMap, HeaderValue};
+
+    use super::bearer_token;
+
+    fn headers(values: &[&str]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for v in values {
+            map.append("authorization", HeaderValue::from_str(v).unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn bearer_scheme_is_case_insensitive() {
+        for scheme in ["Bearer", "bearer", "BEARER", "bEaReR"] {
+            let h = headers(&[&format!("{scheme} abc.def.ghi")]);
+            assert_eq!(bearer_token(&h, 100), Ok("abc.def.ghi"));
+        }
+    }
+
+    #[test]
+    fn two_authorization_headers_are_refused() {
+        let h = headers(&["Bearer a.b.c", "Bearer a.b.c"]);
+        let error = bearer_token(&h, 100).unwrap_err();
+        assert!(error.token_given);
+    }
+
+    #[test]
+    fn other_schemes_and_missing_header_give_no_token() {
+        assert!(!bearer_token(&headers(&[]), 100).unwrap_err().token_given);
+        assert!(
+            !bearer_token(&headers(&["Basic dXNlcjpwYXNz"]), 100)
+                .unwrap_err()
+                .token_given
+        );
+        assert!(
+            !bearer_token(&headers(&["Bearer "]), 100)
+                .unwrap_err()
+                .token_given
+        );
+    }
+
+    #[test]
+    fn oversized_and_odd_tokens_are_refused() {
+        let long = format!("Bearer {}", "a".repeat(101));
+        assert!(
+            bearer_token(&headers(&[&long]), 100)
+                .unwrap_err()
+                .token_given
+        );
+        assert!(
+            bearer_token(&headers(&["Bearer a b"]), 100)
+                .unwrap_err()
+                .token_given
+        );
+        assert!(
+            bearer_token(&headers(&["Bearer a\"b"]), 100)
+                .unwrap_err()
+                .token_given
+        );
+    }
+}

@@ -1,0 +1,106 @@
+//! Step 5, `validate` and `validate_query`: the body must be declared JSON (415) and fit
+//! the route's limit (413); the readers of [`crate::input`] then refuse malformed,
+//! mistyped, undeclared or rule-breaking input with 400 and its field paths and codes.
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use http::HeaderMap;
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use http::request::Parts;
+use http_body_util::BodyExt;
+
+use super::Admitted;
+use crate::audit::{self, Route, Step};
+use crate::handler::SecureHandler;
+use crate::input::{Details, InputFor, one};
+use crate::rejection::Rejection;
+
+/// The JSON body, checked for type, size, shape and rules.
+pub async fn validated_json<T, S, H>(admitted: &Admitted, request: Request) -> Result<T, Response>
+where
+    T: InputFor<S>,
+    H: SecureHandler,
+{
+    let (parts, body) = request.into_parts();
+    let route = Route::of::<H>(&parts);
+    if !is_json(&parts.headers) {
+        audit::deny(&route, Step::Validate, "the body is not declared as JSON");
+        return Err(Rejection::UnsupportedMediaType.into_response());
+    }
+    let bytes = match read_body(&parts.headers, body, admitted.body_limit()).await {
+        Ok(bytes) => bytes,
+        Err(rejection) => {
+            audit::deny(
+                &route,
+                Step::Validate,
+                "the body could not be read within its limit",
+            );
+            return Err(rejection.into_response());
+        }
+    };
+    let input = T::from_json(&bytes).map_err(|details| refused(&route, details).into_response())?;
+    audit::allow(&route, Step::Validate, "the body is valid");
+    Ok(input)
+}
+
+/// The query string, checked like a body.
+pub fn validated_query<T, S, H>(parts: &Parts) -> Result<T, Rejection>
+where
+    T: InputFor<S>,
+    H: SecureHandler,
+{
+    let route = Route::of::<H>(parts);
+    let input = T::from_query(parts.uri.query().unwrap_or(""))
+        .map_err(|details| refused(&route, details))?;
+    audit::allow(&route, Step::Validate, "the query is valid");
+    Ok(input)
+}
+
+fn refused(route: &Route, details: Details) -> Rejection {
+    /// The refused fields' paths, listed only when the event is logged.
+    struct Fields<'a>(&'a Details);
+
+    impl std::fmt::Debug for Fields<'_> {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_list().entries(self.0.keys()).finish()
+        }
+    }
+
+    audit::deny_with(route, Step::Validate, "invalid input", &Fields(&details));
+    Rejection::InvalidInput(details)
+}
+
+/// `application/json`, or any `application/…+json`, parameters allowed.
+fn is_json(headers: &HeaderMap) -> bool {
+    let Some(value) = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let essence = value.split(';').next().unwrap_or("").trim();
+    let Some((kind, subtype)) = essence.split_once('/') else {
+        return false;
+    };
+    kind.eq_ignore_ascii_case("application")
+        && (subtype.eq_ignore_ascii_case("json")
+            || subtype.len() > 5 && subtype[subtype.len() - 5..].eq_ignore_ascii_case("+json"))
+}
+
+/// Reads at most `limit` bytes of `body`: a declared length over the limit is refused
+/// before reading, and a streamed body stops at the limit.
+async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, Rejection> {
+    let declared = headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > limit as u64) {
+        return Err(Rejection::PayloadTooLarge);
+    }
+    match http_body_util::Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(error) if error.is::<http_body_util::LengthLimitError>() => {
+            Err(Rejection::PayloadTooLarge)
+        }
+        Err(_) => Err(Rejection::InvalidInput(one("body", "unreadable"))),
+    }
+}

@@ -1,0 +1,111 @@
+//! What one request of an annotated handler goes through, in the order of DESIGN §5,
+//! one file per step: [`authenticate`], [`limit`], [`authorize`], [`load`], [`input`],
+//! then the handler's own extractors ([`extract`]). Each step holds its check, its
+//! refusal and its audit event.
+//!
+//! This file holds only the orchestration the generated handler calls: [`enforce`] runs
+//! the steps that come before any extractor and hands the later ones what they share
+//! (the router's context and this route's entry), found once per request.
+
+pub(crate) mod authenticate;
+pub(crate) mod authorize;
+pub(crate) mod extract;
+pub(crate) mod input;
+pub(crate) mod limit;
+pub(crate) mod load;
+
+use std::sync::Arc;
+
+use axum::extract::MatchedPath;
+use axum::response::{IntoResponse, Response};
+use http::request::Parts;
+
+use crate::audit::{self, Route, Step};
+use crate::context::{Context, RouteContext};
+use crate::handler::SecureHandler;
+use crate::rejection::Rejection;
+
+/// A request the first steps admitted, with what the later steps need: the router's
+/// context (absent when the handler is served outside a `SecureRouter`) and this
+/// route's entry in it.
+pub struct Admitted {
+    context: Option<Arc<Context>>,
+    route: Option<usize>,
+}
+
+impl Admitted {
+    fn find<H: SecureHandler>(parts: &Parts) -> Admitted {
+        let context = parts.extensions.get::<Arc<Context>>().cloned();
+        let route = context.as_deref().and_then(|context| {
+            let path = parts
+                .extensions
+                .get::<MatchedPath>()
+                .map(MatchedPath::as_str);
+            context.route_index(std::any::TypeId::of::<H>(), path)
+        });
+        Admitted { context, route }
+    }
+
+    pub(crate) fn context(&self) -> Option<&Context> {
+        self.context.as_deref()
+    }
+
+    pub(crate) fn route(&self) -> Option<&RouteContext> {
+        Some(self.context()?.route(self.route?))
+    }
+
+    /// The largest body `validate` reads: the route's own, else the settings', else the
+    /// default.
+    pub(crate) fn body_limit(&self) -> usize {
+        match (self.route(), self.context()) {
+            (Some(route), _) => route.body_limit(),
+            (None, Some(context)) => context.default_body_limit(),
+            (None, None) => crate::input::DEFAULT_BODY_LIMIT,
+        }
+    }
+}
+
+/// Runs the policy steps of `H` that come before any extractor (DESIGN §5: authenticate,
+/// rate-limit, then roles and scopes), logging every decision.
+pub async fn enforce<H: SecureHandler>(parts: &mut Parts) -> Result<Admitted, Response> {
+    let admitted = Admitted::find::<H>(parts);
+    let policy = H::POLICY;
+    if !policy.requires_auth() && policy.rate().is_none() {
+        return Ok(admitted);
+    }
+    let route = Route::of::<H>(parts);
+    let Some(security) = admitted.context().and_then(Context::security) else {
+        audit::deny(
+            &route,
+            Step::Authenticate,
+            "the handler is served outside a SecureRouter with security settings",
+        );
+        return Err(Rejection::Internal.into_response());
+    };
+    let authenticator = if policy.requires_auth() {
+        let Some(authenticator) = security.authenticator.as_deref() else {
+            audit::deny(
+                &route,
+                Step::Authenticate,
+                "the security settings have no authenticator",
+            );
+            return Err(Rejection::Internal.into_response());
+        };
+        authenticate::authenticate(&route, &admitted, authenticator, parts)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Some(authenticator)
+    } else {
+        None
+    };
+    if let Some((_, key)) = policy.rate() {
+        limit::limit(&route, &admitted, key, authenticator, parts)
+            .await
+            .map_err(IntoResponse::into_response)?;
+    }
+    if let Some(authenticator) = authenticator {
+        authorize::authorize(&route, policy, authenticator, parts)
+            .map_err(IntoResponse::into_response)?;
+    }
+    Ok(admitted)
+}

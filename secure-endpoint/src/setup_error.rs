@@ -1,0 +1,56 @@
+//! The one error of start-up: a setting that cannot work, or a route whose policy needs a
+//! setting that was not given. Found when the settings or the router are built, never at
+//! request time.
+
+use std::fmt;
+
+/// A setting that cannot work, found when the settings or the router are built — never
+/// at request time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SetupError {
+    /// A route's policy needs a setting that was not given.
+    Missing {
+        /// `METHOD /path` of the route.
+        route: String,
+        /// What the route needs, e.g. "an authenticator".
+        needs: &'static str,
+    },
+    /// An HMAC secret shorter than the algorithm's minimum.
+    WeakSecret {
+        /// The setting that holds the secret.
+        setting: &'static str,
+        /// Its length in bytes.
+        len: usize,
+        /// The minimum length in bytes.
+        min: usize,
+    },
+    /// A setting whose value cannot be used.
+    InvalidSetting {
+        /// The setting's name.
+        setting: &'static str,
+        /// Why.
+        reason: String,
+    },
+}
+
+impl fmt::Display for SetupError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SetupError::Missing { route, needs } => write!(
+                f,
+                "route `{route}` requires {needs}, but the router's security settings have none: \
+                 give one with `SecureRouter::with_security`"
+            ),
+            SetupError::WeakSecret { setting, len, min } => write!(
+                f,
+                "`{setting}` is {len} bytes long; an HMAC secret must be at least {min} bytes"
+            ),
+            SetupError::InvalidSetting { setting, reason } => {
+                write!(f, "invalid setting `{setting}`: {reason}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for SetupError {}
