@@ -100,7 +100,7 @@ pub fn forged_token() -> String {
 /// A limit no benchmark reaches, so the success path is measured with the check done.
 const UNREACHED: u32 = 1_000_000_000;
 
-/// The four applications, by the name the load benchmark reports.
+/// The five applications, by the name the load benchmark reports.
 pub const VARIANTS: [&str; 5] = [
     "no checks",
     "hand-written",

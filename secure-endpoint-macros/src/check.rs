@@ -193,39 +193,27 @@ fn plan_params<'a>(
             ),
         }
     }
-    if let Some(arg) = &args.validate {
-        match handler.param_of_type(&arg.value, "Json") {
+    let inputs = [
+        (&args.validate, "validate", "Json", "body"),
+        (&args.validate_query, "validate_query", "Query", "query"),
+    ];
+    for (arg, keyword, wrapper, what) in inputs {
+        let Some(arg) = arg else { continue };
+        let ty = &arg.value;
+        match handler.param_of_type(ty, wrapper) {
             Some((index, wrapped)) => {
-                params[index] = Some(Fill::Body {
-                    ty: &arg.value,
-                    wrapped,
-                })
+                params[index] = Some(if what == "body" {
+                    Fill::Body { ty, wrapped }
+                } else {
+                    Fill::Query { ty, wrapped }
+                });
             }
             None => {
-                let ty = spelled(&arg.value);
+                let ty = spelled(ty);
                 cx.error_spanned_by(
                     &arg.value,
                     format!(
-                        "`validate = {ty}` names no parameter of the handler: add a parameter of type `{ty}` (or `Json<{ty}>`) to receive the validated body"
-                    ),
-                );
-            }
-        }
-    }
-    if let Some(arg) = &args.validate_query {
-        match handler.param_of_type(&arg.value, "Query") {
-            Some((index, wrapped)) => {
-                params[index] = Some(Fill::Query {
-                    ty: &arg.value,
-                    wrapped,
-                })
-            }
-            None => {
-                let ty = spelled(&arg.value);
-                cx.error_spanned_by(
-                    &arg.value,
-                    format!(
-                        "`validate_query = {ty}` names no parameter of the handler: add a parameter of type `{ty}` (or `Query<{ty}>`) to receive the validated query"
+                        "`{keyword} = {ty}` names no parameter of the handler: add a parameter of type `{ty}` (or `{wrapper}<{ty}>`) to receive the validated {what}"
                     ),
                 );
             }

@@ -15,7 +15,6 @@ pub fn expand(plan: &Plan<'_>) -> TokenStream {
     let ident = handler.ident();
     let vis = &handler.vis;
     let inner = format_ident!("__secure_endpoint_{}", ident);
-    let private = quote!(::secure_endpoint::__private);
 
     let (struct_attrs, fn_attrs): (Vec<_>, Vec<_>) = {
         let docs_and_cfgs = handler
@@ -31,8 +30,7 @@ pub fn expand(plan: &Plan<'_>) -> TokenStream {
     sig.ident = inner.clone();
     let block = &handler.block;
 
-    let policy = policy_expr(plan.kind, plan.args);
-    let name = ident.to_string();
+    let secure_handler = secure_handler_impl(ident, &policy_expr(plan.kind, plan.args));
     let handler_impl = handler_impl(plan, &inner);
 
     quote! {
@@ -47,15 +45,25 @@ pub fn expand(plan: &Plan<'_>) -> TokenStream {
 
         #(#cfgs)*
         const _: () = {
-            impl #private::SecureHandler for #ident {
-                const NAME: &'static str = #name;
-                const POLICY: &'static #private::Policy = &#policy;
-                #[doc(hidden)]
-                const DECISION: #private::Decision = #private::Decision::declared_by_attribute();
-            }
+            #secure_handler
 
             #handler_impl
         };
+    }
+}
+
+/// `impl SecureHandler`: the handler's name, its policy, and the proof that an attribute
+/// declared it.
+pub fn secure_handler_impl(ident: &syn::Ident, policy: &TokenStream) -> TokenStream {
+    let private = quote!(::secure_endpoint::__private);
+    let name = ident.to_string();
+    quote! {
+        impl #private::SecureHandler for #ident {
+            const NAME: &'static str = #name;
+            const POLICY: &'static #private::Policy = &#policy;
+            #[doc(hidden)]
+            const DECISION: #private::Decision = #private::Decision::declared_by_attribute();
+        }
     }
 }
 

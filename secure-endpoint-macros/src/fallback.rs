@@ -14,34 +14,37 @@ pub fn stubs(errors: syn::Error, kind: Kind, handler: &Handler) -> TokenStream {
     let errors = errors.to_compile_error();
     let ident = handler.ident();
     let vis = &handler.vis;
-    let name = ident.to_string();
     let private = quote!(::secure_endpoint::__private);
     let policy = match kind {
         Kind::Secure => quote!(#private::Policy::secure()),
         Kind::Public => quote!(#private::Policy::public()),
     };
+    let secure_handler = crate::expand::secure_handler_impl(ident, &policy);
     let cfgs: Vec<_> = handler
         .attrs
         .iter()
         .filter(|a| a.path().is_ident("cfg") || a.path().is_ident("cfg_attr"))
         .collect();
-    // A function with a receiver cannot stand outside an impl; it is left out rather
-    // than answered with rustc's own error beside ours.
+    // A function with a receiver cannot stand outside an impl, nor a variadic one outside
+    // `extern`, nor one whose parameter shares its name with the stub: it is left out
+    // rather than answered with rustc's own errors beside ours.
     let has_receiver = handler
         .sig
         .inputs
         .iter()
         .any(|input| matches!(input, syn::FnArg::Receiver(_)));
-    let function = if has_receiver {
+    let shadowed = handler
+        .params
+        .iter()
+        .any(|param| param.ident.as_ref() == Some(ident));
+    let function = if has_receiver || shadowed || handler.sig.variadic.is_some() {
         quote!()
     } else {
         let mut sig = handler.sig.clone();
         sig.ident = format_ident!("__secure_endpoint_{}", ident);
         let block = &handler.block;
-        let attrs = handler
-            .attrs
-            .iter()
-            .filter(|a| crate::attr::annotation_kind(a).is_none() && !a.path().is_ident("doc"));
+        // A second annotation stays on it, and expands there without error.
+        let attrs = handler.attrs.iter().filter(|a| !a.path().is_ident("doc"));
         quote! {
             #(#attrs)*
             #[doc(hidden)]
@@ -61,12 +64,7 @@ pub fn stubs(errors: syn::Error, kind: Kind, handler: &Handler) -> TokenStream {
 
         #(#cfgs)*
         const _: () = {
-            impl #private::SecureHandler for #ident {
-                const NAME: &'static str = #name;
-                const POLICY: &'static #private::Policy = &#policy;
-                #[doc(hidden)]
-                const DECISION: #private::Decision = #private::Decision::declared_by_attribute();
-            }
+            #secure_handler
 
             // Never served: the errors above stop the build.
             impl<__S> #private::Handler<(), __S> for #ident

@@ -146,6 +146,7 @@ mod policy;
 mod principal;
 mod rate;
 mod rejection;
+mod request_id;
 mod resource;
 mod router;
 mod sanitize;
@@ -177,9 +178,9 @@ pub use policy::{Access, Policy};
 pub use principal::{Authenticated, Claims, Principal};
 pub use rate::{DEFAULT_MAX_KEYS, Limiter, Rate, RateKey};
 pub use rejection::Rejection;
+pub use request_id::RequestId;
 pub use resource::{OwnerId, Resource};
 pub use router::{IntoSecureRoute, SecureRouter};
-pub use sanitize::RequestId;
 pub use security::{DEFAULT_MAX_TOKEN_BYTES, Security, SecurityBuilder};
 pub use setup_error::SetupError;
 

@@ -16,7 +16,7 @@ use http::{HeaderName, HeaderValue, StatusCode};
 
 use crate::input::Details;
 use crate::rate::Rate;
-use crate::sanitize::RequestId;
+use crate::request_id::RequestId;
 
 /// A request refused by a policy step. The client sees only the fixed status and body;
 /// the reason was already written to the log by the step that refused.

@@ -1,4 +1,4 @@
-//! HTTP load on loopback: the four applications of `secure_endpoint_benches` served one
+//! HTTP load on loopback: the five applications of `secure_endpoint_benches` served one
 //! at a time on one core, `wrk` on the other, run after run, alternating.
 //!
 //! `benches/load` installs wrk and runs `load-bench run`; see BENCHMARKS.md.

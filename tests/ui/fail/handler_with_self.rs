@@ -1,0 +1,8 @@
+use secure_endpoint::public;
+
+#[public]
+async fn health(self) -> &'static str {
+    "ok"
+}
+
+fn main() {}

@@ -1,0 +1,8 @@
+use secure_endpoint::public;
+
+#[public(validate = "Login")]
+async fn login() -> &'static str {
+    "token"
+}
+
+fn main() {}
