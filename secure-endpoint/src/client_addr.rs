@@ -112,8 +112,13 @@ pub(crate) fn limit_key(ip: IpAddr) -> IpAddr {
 
 /// The client's address, or `None` when the server was not given connection info.
 ///
-/// The peer is the client unless it is a trusted proxy; then the forwarding headers are
+/// The peer is the client unless it is a trusted proxy; then the forwarding header is
 /// read from the right, skipping trusted hops, and the first untrusted hop is the client.
+/// A hop that cannot be read (not an address, `unknown`, an obfuscated name, bytes that
+/// are not text) cannot be believed, and neither can anything written before it: the
+/// walk stops there and the client is the last trusted hop it reached. That grants the
+/// sender nothing: it is counted as the proxy that handed its request on, never as an
+/// address it chose.
 pub(crate) fn client_address(
     parts: &Parts,
     trusted: &[Cidr],
@@ -133,10 +138,17 @@ pub(crate) fn client_address(
     }
     let hops = forwarded_hops(&parts.headers, header);
     let mut client = peer;
-    for hop in hops.iter().rev() {
+    for (n, hop) in hops.iter().rev().enumerate() {
         match hop {
-            // An unparseable hop cannot be trusted, and nothing left of it can be believed.
-            None => return Some(client),
+            None => {
+                if n == 0 {
+                    tracing::warn!(
+                        header = ?header,
+                        "a trusted proxy wrote a forwarding hop that cannot be read: check `trusted_proxies` and `forwarded_header`"
+                    );
+                }
+                return Some(client);
+            }
             Some(ip) => {
                 client = *ip;
                 if !trusted.iter().any(|c| c.contains(*ip)) {
@@ -148,58 +160,139 @@ pub(crate) fn client_address(
     Some(client)
 }
 
-/// The hops of the configured header, left to right.
+/// The hops of the configured header, left to right, over every line of it; `None` for
+/// a hop that cannot be read. Each hop is judged alone, so an unreadable one (which a
+/// client can put first, in front of what the proxy appends) never hides the others.
 fn forwarded_hops(headers: &HeaderMap, header: ForwardedHeader) -> Vec<Option<IpAddr>> {
-    if header == ForwardedHeader::Forwarded {
-        return header_lines(headers, http::header::FORWARDED.as_str())
-            .into_iter()
-            .flat_map(|line| match line {
-                Some(line) => line.split(',').map(Some).collect::<Vec<_>>(),
-                None => vec![None],
-            })
-            .map(|element| {
-                element?
-                    .split(';')
-                    .find_map(|pair| {
-                        let (name, value) = pair.trim().split_once('=')?;
-                        name.eq_ignore_ascii_case("for").then_some(value)
-                    })
-                    .and_then(parse_forwarded_node)
-            })
-            .collect();
+    let name = match header {
+        ForwardedHeader::XForwardedFor => "x-forwarded-for",
+        ForwardedHeader::Forwarded => http::header::FORWARDED.as_str(),
+    };
+    let mut hops = Vec::new();
+    for line in headers.get_all(name) {
+        match header {
+            ForwardedHeader::XForwardedFor => hops.extend(
+                line.as_bytes()
+                    .split(|b| *b == b',')
+                    .map(|hop| parse_node(hop.trim_ascii())),
+            ),
+            ForwardedHeader::Forwarded => forwarded_elements(line.as_bytes(), &mut hops),
+        }
     }
-    header_lines(headers, "x-forwarded-for")
-        .into_iter()
-        .flat_map(|line| match line {
-            Some(line) => line
-                .split(',')
-                .map(|hop| hop.trim().parse::<IpAddr>().ok().map(canonical))
-                .collect::<Vec<_>>(),
-            // An unreadable line is a hop that cannot be believed: it stops the walk.
-            None => vec![None],
-        })
-        .collect()
+    hops
 }
 
-/// The lines of a header, `None` for one that is not text.
-fn header_lines<'h>(headers: &'h HeaderMap, name: &str) -> Vec<Option<&'h str>> {
-    headers
-        .get_all(name)
-        .iter()
-        .map(|v| v.to_str().ok())
-        .collect()
+/// RFC 7239: elements separated by `,`, pairs by `;`, values a token or a quoted string
+/// (with `\` escapes), where `,`, `;` and `=` inside quotes are text. The `for` of each
+/// element, `None` where it is missing or cannot be read.
+fn forwarded_elements(line: &[u8], hops: &mut Vec<Option<IpAddr>>) {
+    let mut at = 0;
+    let mut element_for: Option<Option<IpAddr>> = None;
+    let mut malformed = false;
+    loop {
+        // One pair: NAME=VALUE.
+        while at < line.len() && line[at].is_ascii_whitespace() {
+            at += 1;
+        }
+        let name_start = at;
+        while at < line.len() && !matches!(line[at], b'=' | b';' | b',') {
+            at += 1;
+        }
+        let name = line[name_start..at].trim_ascii();
+        let mut value: Vec<u8> = Vec::new();
+        if at < line.len() && line[at] == b'=' {
+            at += 1;
+            if at < line.len() && line[at] == b'"' {
+                at += 1;
+                let mut closed = false;
+                while at < line.len() {
+                    match line[at] {
+                        b'\\' if at + 1 < line.len() => {
+                            value.push(line[at + 1]);
+                            at += 2;
+                        }
+                        b'"' => {
+                            at += 1;
+                            closed = true;
+                            break;
+                        }
+                        byte => {
+                            value.push(byte);
+                            at += 1;
+                        }
+                    }
+                }
+                malformed |= !closed;
+                // Anything between the closing quote and the next separator is junk.
+                while at < line.len() && !matches!(line[at], b';' | b',') {
+                    malformed |= !line[at].is_ascii_whitespace();
+                    at += 1;
+                }
+            } else {
+                let start = at;
+                while at < line.len() && !matches!(line[at], b';' | b',') {
+                    at += 1;
+                }
+                value.extend_from_slice(line[start..at].trim_ascii());
+            }
+        } else if !name.is_empty() {
+            malformed = true;
+        }
+        if name.eq_ignore_ascii_case(b"for") {
+            // A second `for` in one element makes it ambiguous: unreadable.
+            element_for = Some(match element_for {
+                None => parse_node(&value),
+                Some(_) => None,
+            });
+        }
+        let separator = line.get(at).copied();
+        at += 1;
+        if separator != Some(b';') {
+            // The element ends here (at `,` or the end of the line).
+            hops.push(if malformed {
+                None
+            } else {
+                element_for.unwrap_or(None)
+            });
+            element_for = None;
+            malformed = false;
+            if separator.is_none() {
+                return;
+            }
+        }
+    }
 }
 
-/// `192.0.2.60`, `"[2001:db8::1]:4711"`, `"192.0.2.60:80"`.
-fn parse_forwarded_node(value: &str) -> Option<IpAddr> {
-    let value = value.trim().trim_matches('"');
-    if let Some(rest) = value.strip_prefix('[') {
-        return rest.split(']').next()?.parse().ok().map(canonical);
+/// One hop: `192.0.2.60`, `192.0.2.60:80`, `2001:db8::1`, `[2001:db8::1]`,
+/// `[2001:db8::1]:4711`. Anything else, or bytes that are not ASCII, is `None`.
+fn parse_node(bytes: &[u8]) -> Option<IpAddr> {
+    let text = std::str::from_utf8(bytes).ok()?.trim();
+    if !text.is_ascii() || text.is_empty() {
+        return None;
     }
-    if let Ok(ip) = value.parse::<IpAddr>() {
+    if let Some(rest) = text.strip_prefix('[') {
+        let (address, after) = rest.split_once(']')?;
+        if !(after.is_empty() || after.strip_prefix(':').is_some_and(is_port)) {
+            return None;
+        }
+        return address
+            .parse::<Ipv6Addr>()
+            .ok()
+            .map(|v6| canonical(IpAddr::V6(v6)));
+    }
+    if let Ok(ip) = text.parse::<IpAddr>() {
         return Some(canonical(ip));
     }
-    value.parse::<SocketAddr>().ok().map(|s| canonical(s.ip()))
+    // `a.b.c.d:port`; an IPv6 address with a port must be bracketed.
+    let (address, port) = text.rsplit_once(':')?;
+    if !is_port(port) {
+        return None;
+    }
+    address.parse::<std::net::Ipv4Addr>().ok().map(IpAddr::V4)
+}
+
+fn is_port(text: &str) -> bool {
+    !text.is_empty() && text.len() <= 5 && text.bytes().all(|b| b.is_ascii_digit())
 }
 
 #[cfg(test)]
@@ -235,20 +328,56 @@ mod tests {
         );
     }
 
+    fn ip(text: &str) -> Option<IpAddr> {
+        text.parse().ok()
+    }
+
     #[test]
-    fn forwarded_nodes_parse_in_their_forms() {
+    fn nodes_parse_in_their_forms() {
+        assert_eq!(parse_node(b"192.0.2.60"), ip("192.0.2.60"));
+        assert_eq!(parse_node(b"192.0.2.60:80"), ip("192.0.2.60"));
+        assert_eq!(parse_node(b"[2001:db8::1]:4711"), ip("2001:db8::1"));
+        assert_eq!(parse_node(b"[2001:db8::1]"), ip("2001:db8::1"));
+        assert_eq!(parse_node(b"2001:db8::1"), ip("2001:db8::1"));
+        assert_eq!(parse_node(b"::ffff:192.0.2.7"), ip("192.0.2.7"));
+        for bad in [
+            &b"unknown"[..],
+            b"_hidden",
+            b"",
+            b"1.2.3.4:",
+            b"1.2.3.4:port",
+            b"[2001:db8::1]x",
+            b"2001:db8::1:443x",
+            b"\xc3\xa9",
+            b"1.2.3.4:123456",
+        ] {
+            assert_eq!(parse_node(bad), None, "{bad:?}");
+        }
+    }
+
+    fn elements(line: &str) -> Vec<Option<IpAddr>> {
+        let mut hops = Vec::new();
+        forwarded_elements(line.as_bytes(), &mut hops);
+        hops
+    }
+
+    #[test]
+    fn forwarded_quoted_strings_keep_their_separators() {
         assert_eq!(
-            parse_forwarded_node("192.0.2.60"),
-            "192.0.2.60".parse().ok()
+            elements(r#"for=192.0.2.1, for="[2001:db8::1]:443";proto=https"#),
+            [ip("192.0.2.1"), ip("2001:db8::1")]
+        );
+        // The client chose the Host; the proxy quoted it: its `,` and `for=` are text.
+        assert_eq!(
+            elements(r#"host="a,for=1.2.3.4";for=198.51.100.7"#),
+            [ip("198.51.100.7")]
         );
         assert_eq!(
-            parse_forwarded_node("\"[2001:db8::1]:4711\""),
-            "2001:db8::1".parse().ok()
+            elements(r#"for=198.51.100.7;host="a\"b,for=1.2.3.4""#),
+            [ip("198.51.100.7")]
         );
-        assert_eq!(
-            parse_forwarded_node("\"192.0.2.60:80\""),
-            "192.0.2.60".parse().ok()
-        );
-        assert_eq!(parse_forwarded_node("unknown"), None);
+        assert_eq!(elements(r#"for="unterminated"#), [None]);
+        assert_eq!(elements("proto=https"), [None]);
+        assert_eq!(elements("for=1.2.3.4;for=5.6.7.8"), [None]);
     }
 }

@@ -269,17 +269,43 @@ macro_rules! number {
         $(
             fn $method<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value, InputError> {
                 if let Some(text) = self.text() {
-                    // Only finite numbers: `NaN` passes every range rule.
-                    let lower = text.to_ascii_lowercase();
-                    if lower.contains("nan") || lower.contains("inf") {
-                        return Err(self.type_error());
-                    }
                     return match text.parse::<$ty>() {
                         Ok(n) => visitor.$visit(n),
                         Err(_) => Err(self.type_error()),
                     };
                 }
                 self.visit_scalar(visitor).map_err(|e: InputError| e.at(&self.path))
+            }
+        )*
+    };
+}
+
+macro_rules! float {
+    ($($method:ident => $ty:ty, $visit:ident;)*) => {
+        $(
+            /// Only finite numbers: `NaN` passes every range rule, and infinity passes any
+            /// rule without a maximum. Rust's float parser answers infinity for a number
+            /// too large for the type (`1e39` as `f32`), and serde casts a JSON `f64` into
+            /// an `f32` the same way: both are refused here.
+            fn $method<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value, InputError> {
+                let number = match (self.text(), self.value) {
+                    (Some(text), _) => {
+                        let lower = text.to_ascii_lowercase();
+                        if lower.contains("nan") || lower.contains("inf") {
+                            return Err(self.type_error());
+                        }
+                        text.parse::<$ty>().map_err(|_| self.type_error())?
+                    }
+                    (None, Value::Number(n)) => match n.as_f64() {
+                        Some(n) if n.is_finite() => n as $ty,
+                        _ => return Err(self.type_error()),
+                    },
+                    (None, _) => return Err(self.type_error()),
+                };
+                if !number.is_finite() {
+                    return Err(self.type_error());
+                }
+                visitor.$visit(number)
             }
         )*
     };
@@ -316,9 +342,12 @@ impl<'a> de::Deserializer<'a> for Node<'a, '_, '_> {
         deserialize_u32 => u32, visit_u32;
         deserialize_u64 => u64, visit_u64;
         deserialize_u128 => u128, visit_u128;
+        deserialize_bool => bool, visit_bool;
+    }
+
+    float! {
         deserialize_f32 => f32, visit_f32;
         deserialize_f64 => f64, visit_f64;
-        deserialize_bool => bool, visit_bool;
     }
 
     fn deserialize_char<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value, InputError> {

@@ -64,16 +64,17 @@ impl<'de, D: de::Deserializer<'de>> de::Deserializer<'de> for Typed<D> {
 
     forward! {
         deserialize_bool deserialize_i8 deserialize_i16 deserialize_i32 deserialize_i64
-        deserialize_u8 deserialize_u16 deserialize_u32 deserialize_u64 deserialize_f32
+        deserialize_u8 deserialize_u16 deserialize_u32 deserialize_u64
         deserialize_f64 deserialize_char deserialize_str deserialize_string deserialize_unit
         deserialize_identifier
     }
 
     // 128-bit integers too: serde_json reads them exactly, the strict reader's tree holds
-    // anything past 64 bits as a float and refuses it.
+    // anything past 64 bits as a float and refuses it. And `f32`: serde casts a JSON
+    // number too large for it into infinity, which only the strict reader refuses.
     refuse! {
         deserialize_any deserialize_map deserialize_ignored_any deserialize_bytes
-        deserialize_byte_buf deserialize_i128 deserialize_u128
+        deserialize_byte_buf deserialize_i128 deserialize_u128 deserialize_f32
     }
 
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {

@@ -6,6 +6,7 @@
 pub(crate) mod de;
 mod fast;
 mod probe;
+mod tree;
 
 use std::borrow::Cow;
 use std::cell::RefCell;
@@ -92,7 +93,10 @@ pub(crate) fn parse_json<T: ValidInput>(bytes: &[u8]) -> Result<T, Details> {
     }
     // serde_json refuses nesting deeper than 128 levels, so a flood of brackets is
     // answered "malformed" without deep recursion.
-    let value: Value = serde_json::from_slice(bytes).map_err(|_| one("body", "malformed"))?;
+    let value = tree::parse(bytes).map_err(|error| match error {
+        tree::TreeError::Malformed => one("body", "malformed"),
+        tree::TreeError::Duplicate(path) => one(path, "duplicate"),
+    })?;
     from_value(&value, Source::Json)
 }
 

@@ -20,6 +20,9 @@ pub(super) fn unknown_by_probe<T: ValidInput>(
         serde_json::json!(-0.5),
     ];
     let mut unknown: Vec<String> = Vec::new();
+    // One copy of the document for every probe: each poison is swapped into its slot and
+    // the original put back, so a body costs one clone however many values it probes.
+    let mut probe = root.clone();
     for (rendered, segments) in captured {
         // A child of an unknown value is unknown with it: not probed, not reported.
         let inside_unknown = unknown.iter().any(|outer| {
@@ -30,8 +33,10 @@ pub(super) fn unknown_by_probe<T: ValidInput>(
         if inside_unknown {
             continue;
         }
+        let Some(original) = value_at(&mut probe, segments).map(Value::take) else {
+            continue;
+        };
         let accepted_every_poison = poisons.iter().all(|poison| {
-            let mut probe = root.clone();
             match value_at(&mut probe, segments) {
                 Some(slot) => *slot = poison.clone(),
                 None => return false,
@@ -45,6 +50,9 @@ pub(super) fn unknown_by_probe<T: ValidInput>(
             };
             T::deserialize(node).is_ok()
         });
+        if let Some(slot) = value_at(&mut probe, segments) {
+            *slot = original;
+        }
         if accepted_every_poison {
             unknown.push(rendered.clone());
         }

@@ -1,0 +1,246 @@
+//! Hostile clients: the defects an attack run and a code audit found, each tried over
+//! HTTP as an attacker would, each refused with the right status and nothing leaked.
+
+use reqwest::StatusCode;
+use secure_endpoint::routing::{get, post};
+use secure_endpoint::{SecureRouter, Security, public};
+use secure_endpoint_tests::{assert_security_headers, serve};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use validator::Validate;
+
+#[derive(Deserialize, Validate)]
+struct Post {
+    #[validate(length(min = 1, max = 20))]
+    title: String,
+    content: String,
+    #[serde(default)]
+    #[validate(length(max = 2))]
+    tags: Vec<String>,
+    #[serde(default)]
+    extra: std::collections::HashMap<String, String>,
+}
+
+#[public(validate = Post)]
+async fn create(post: Post) -> String {
+    format!(
+        "{}|{}|{}|{}",
+        post.title,
+        post.content,
+        post.tags.len(),
+        post.extra.len()
+    )
+}
+
+#[derive(Deserialize, Validate)]
+struct Measure {
+    #[validate(range(min = 0.0))]
+    small: f32,
+    #[serde(default)]
+    #[validate(range(min = 0.0))]
+    large: Option<f64>,
+}
+
+#[public(validate = Measure)]
+async fn measure(input: Measure) -> String {
+    format!("{} {:?}", input.small, input.large)
+}
+
+#[public(validate_query = Measure)]
+async fn measure_query(input: Measure) -> String {
+    format!("{} {:?}", input.small, input.large)
+}
+
+async fn start() -> String {
+    let router: SecureRouter = SecureRouter::new()
+        .route("/posts", post(create))
+        .route("/measure", post(measure).get(measure_query))
+        .with_security(Security::builder().build().unwrap());
+    serve(router).await
+}
+
+async fn post_text(base: &str, path: &str, body: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(format!("{base}{path}"))
+        .header("content-type", "application/json")
+        .body(body.to_owned())
+        .send()
+        .await
+        .expect("request sent")
+}
+
+async fn assert_refused(response: reqwest::Response, details: Value) {
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_security_headers(&response);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body, json!({"error": "Invalid input", "details": details}));
+}
+
+#[tokio::test]
+async fn a_repeated_key_is_refused_on_every_path_of_the_reader() {
+    let base = start().await;
+    let cases = [
+        // The first value is invalid and the last valid: last-wins would accept it.
+        (r#"{"title":12345,"content":"c","title":"ok"}"#, "title"),
+        (r#"{"title":"a","content":"c","title":"b"}"#, "title"),
+        // The same key through an escape.
+        (r#"{"title":"a","content":"c","\u0074itle":"b"}"#, "title"),
+        (
+            r#"{"title":"a","content":"c","tags":["1","2","3"],"tags":[]}"#,
+            "tags",
+        ),
+        // Inside an open map, which the fast reader never reads.
+        (
+            r#"{"title":"a","content":"c","extra":{"k":"1","k":"2"}}"#,
+            "extra.k",
+        ),
+    ];
+    for (body, field) in cases {
+        let response = post_text(&base, "/posts", body).await;
+        assert_refused(response, json!({ field: ["duplicate"] })).await;
+    }
+    let fine = post_text(
+        &base,
+        "/posts",
+        r#"{"title":"a","content":"c","extra":{"k":"1"}}"#,
+    )
+    .await;
+    assert_eq!(fine.status(), StatusCode::OK);
+    assert_eq!(fine.text().await.unwrap(), "a|c|0|1");
+}
+
+#[tokio::test]
+async fn infinity_never_reaches_a_float_field() {
+    let base = start().await;
+    for body in [
+        r#"{"small":1e39}"#,
+        r#"{"small":-1e39}"#,
+        r#"{"small":1,"large":1e400}"#,
+    ] {
+        let response = post_text(&base, "/measure", body).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{body}");
+    }
+    let response = post_text(&base, "/measure", r#"{"small":1e39}"#).await;
+    assert_refused(response, json!({"small": ["type"]})).await;
+    for query in [
+        "small=1e39",
+        "small=1&large=1e400",
+        "small=inf",
+        "small=NaN",
+    ] {
+        let response = reqwest::get(format!("{base}/measure?{query}"))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{query}");
+    }
+    let response = reqwest::get(format!("{base}/measure?small=2.5&large=1e300"))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.text().await.unwrap(), "2.5 Some(1e300)");
+    let response = post_text(&base, "/measure", r#"{"small":3.5e38}"#).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST, "above f32::MAX");
+}
+
+#[public(rate = "1/h")]
+async fn once() -> &'static str {
+    "once"
+}
+
+/// A route allowing one request an hour per client, behind a proxy on loopback that
+/// writes `header`.
+async fn behind_proxy(header: secure_endpoint::ForwardedHeader) -> String {
+    let security = Security::builder()
+        .rate_limiter(secure_endpoint::Limiter::memory())
+        .trusted_proxies(["127.0.0.1"])
+        .forwarded_header(header)
+        .build()
+        .unwrap();
+    let router: SecureRouter = SecureRouter::new()
+        .route("/once", get(once))
+        .with_security(security);
+    format!("{}/once", serve(router).await)
+}
+
+async fn status_with(url: &str, name: &str, value: &[u8]) -> StatusCode {
+    reqwest::Client::new()
+        .get(url)
+        .header(
+            name,
+            reqwest::header::HeaderValue::from_bytes(value).unwrap(),
+        )
+        .send()
+        .await
+        .expect("request sent")
+        .status()
+}
+
+#[tokio::test]
+async fn forwarded_for_with_ports_brackets_or_junk_keeps_clients_apart() {
+    let url = behind_proxy(secure_endpoint::ForwardedHeader::XForwardedFor).await;
+    let xff = "x-forwarded-for";
+    // Gateways that write ports: two clients, two buckets (not both the gateway's).
+    assert_eq!(
+        status_with(&url, xff, b"198.51.100.1:1111").await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        status_with(&url, xff, b"198.51.100.2:2222").await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        status_with(&url, xff, b"198.51.100.1:3333").await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(
+        status_with(&url, xff, b"[2001:db8:0:1::1]:443").await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        status_with(&url, xff, b"[2001:db8:0:2::1]").await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        status_with(&url, xff, b"2001:db8:0:1::3").await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the same /64"
+    );
+    // A byte that is not text, put in front of what the proxy appended, neither hides
+    // the client nor gives it a second budget.
+    assert_eq!(
+        status_with(&url, xff, b"198.51.100.3").await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        status_with(&url, xff, b"\xc3\xa9, 198.51.100.3").await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // An unreadable hop the proxy itself wrote stops the walk at the proxy: counted as
+    // the proxy, never as an address the client chose.
+    assert_eq!(
+        status_with(&url, xff, b"203.0.113.9, junk").await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        status_with(&url, xff, b"203.0.113.10, also-junk").await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
+#[tokio::test]
+async fn a_quoted_forwarded_value_cannot_choose_the_clients_address() {
+    let url = behind_proxy(secure_endpoint::ForwardedHeader::Forwarded).await;
+    // The proxy quotes a Host the client chose; its `,for=` is text, not an element.
+    let first = br#"host="a,for=192.0.2.1";for=198.51.100.9"#;
+    let second = br#"host="b,for=192.0.2.2";for=198.51.100.9"#;
+    assert_eq!(status_with(&url, "forwarded", first).await, StatusCode::OK);
+    assert_eq!(
+        status_with(&url, "forwarded", second).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(
+        status_with(&url, "forwarded", b"for=192.0.2.2").await,
+        StatusCode::OK,
+        "the address the client tried to choose was never counted"
+    );
+}
