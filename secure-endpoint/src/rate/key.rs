@@ -31,6 +31,13 @@ impl Fingerprint {
     pub(crate) fn shard(self, shards: usize) -> usize {
         ((self.0 >> 64) as usize) % shards
     }
+
+    /// The two halves, the high one never zero (an all-zero slot is an empty one). Its
+    /// top bit is set for that, which changes neither the shard (a power of two's
+    /// remainder) nor the low half a table picks a set by.
+    pub(crate) fn halves(self) -> (u64, u64) {
+        (((self.0 >> 64) as u64) | (1 << 63), self.0 as u64)
+    }
 }
 
 impl std::hash::Hash for Fingerprint {
@@ -59,28 +66,3 @@ impl Fingerprinter {
         Fingerprint((high << 64) | low)
     }
 }
-
-/// The hasher of tables keyed by [`Fingerprint`]: the key is already a keyed hash.
-#[derive(Default, Clone, Copy)]
-pub(crate) struct PassThrough(u64);
-
-impl std::hash::Hasher for PassThrough {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        // Only `write_u64` is used by `Fingerprint`; anything else is folded in.
-        for byte in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(*byte);
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
-}
-
-/// A table keyed by fingerprints.
-pub(crate) type FingerprintMap<V> =
-    std::collections::HashMap<Fingerprint, V, std::hash::BuildHasherDefault<PassThrough>>;

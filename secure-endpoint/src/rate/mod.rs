@@ -7,7 +7,7 @@
 mod key;
 pub(crate) mod memory;
 #[cfg(feature = "redis")]
-mod redis;
+pub(crate) mod redis;
 
 use std::fmt;
 #[cfg(feature = "redis")]
@@ -178,6 +178,24 @@ impl Limiter {
             backend: Backend::Redis(Arc::new(redis::RedisSettings::new(url)?)),
             max_keys: DEFAULT_MAX_KEYS,
         })
+    }
+
+    /// The first part of every Redis key (default: the running program's name), so that
+    /// two services sharing one Redis never share a bucket. Keys are
+    /// `PREFIX:rate:ROUTE:RATE:KEY`: the route's rate is in the key too, so a rate changed
+    /// by a deploy starts a fresh bucket instead of inheriting a stricter one. Every key
+    /// carries a TTL; give Redis `maxmemory-policy volatile-ttl` (or `volatile-lru`) so a
+    /// flood of keys evicts old buckets instead of failing writes.
+    ///
+    /// 1 to 64 printable ASCII characters without spaces, `:`, `{` or `}`; anything else
+    /// is a [`SetupError`](crate::SetupError).
+    #[cfg(feature = "redis")]
+    pub fn prefix(mut self, prefix: &str) -> Result<Self, crate::setup_error::SetupError> {
+        redis::valid_prefix(prefix)?;
+        if let Backend::Redis(settings) = &mut self.backend {
+            Arc::make_mut(settings).prefix = prefix.to_owned();
+        }
+        Ok(self)
     }
 
     /// With Redis unreachable, refuse with 503 instead of counting in memory.

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio::sync::OnceCell;
 
-use super::key::{FingerprintMap, Fingerprinter, LimitKey};
+use super::key::{Fingerprint, Fingerprinter, LimitKey};
 use super::memory::MemoryLimiter;
 use super::{Outcome, Rate};
 use crate::setup_error::SetupError;
@@ -19,6 +19,9 @@ use crate::setup_error::SetupError;
 ///
 /// Returns `{allowed, retry_after_us}`.
 const GCRA: &str = r#"
+-- Before Redis 5, a script that reads TIME may only write with effects replication;
+-- from Redis 7 on this is a no-op.
+if redis.replicate_commands then redis.replicate_commands() end
 local emission = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
 local clock = redis.call('TIME')
@@ -47,6 +50,8 @@ const MAX_BLOCKED: usize = 100_000;
 pub(crate) struct RedisSettings {
     client: redis::Client,
     pub(crate) fail_closed: bool,
+    /// The first part of every key: two services on one Redis never share a bucket.
+    pub(crate) prefix: String,
     connection: std::sync::Arc<OnceCell<ConnectionManager>>,
 }
 
@@ -59,6 +64,7 @@ impl RedisSettings {
         Ok(RedisSettings {
             client,
             fail_closed: false,
+            prefix: default_prefix(),
             connection: std::sync::Arc::new(OnceCell::new()),
         })
     }
@@ -74,6 +80,60 @@ impl RedisSettings {
             })
             .await
             .cloned()
+    }
+}
+
+/// The hasher of tables keyed by [`Fingerprint`]: the key is already a keyed hash.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct PassThrough(u64);
+
+impl std::hash::Hasher for PassThrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u64` is used by `Fingerprint`; anything else is folded in.
+        for byte in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*byte);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+/// A table keyed by fingerprints.
+pub(crate) type FingerprintMap<V> =
+    std::collections::HashMap<Fingerprint, V, std::hash::BuildHasherDefault<PassThrough>>;
+
+/// The name of the running program (`blog` for `target/release/blog`): what names the
+/// service when no prefix is set.
+fn default_prefix() -> String {
+    std::env::current_exe()
+        .ok()
+        .and_then(|path| Some(path.file_stem()?.to_string_lossy().into_owned()))
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "secure-endpoint".to_owned())
+}
+
+/// Checks a key prefix: printable ASCII without spaces, braces (Redis Cluster's hash
+/// tags) or `:` (the separator), 1 to 64 characters.
+pub(crate) fn valid_prefix(prefix: &str) -> Result<(), SetupError> {
+    let fine = (1..=64).contains(&prefix.len())
+        && prefix
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && !matches!(b, b'{' | b'}' | b':'));
+    if fine {
+        Ok(())
+    } else {
+        Err(SetupError::InvalidSetting {
+            setting: "redis prefix",
+            reason: format!(
+                "{prefix:?}: 1 to 64 printable ASCII characters without spaces, `:`, `{{` or `}}`"
+            ),
+        })
     }
 }
 
@@ -97,6 +157,9 @@ pub(crate) struct RedisLimiter {
     /// Milliseconds since `epoch` before which Redis is not tried again.
     down_until: AtomicU64,
     down_logged: AtomicBool,
+    /// After a failure, one request at a time asks Redis whether it is back; the others
+    /// keep counting in memory meanwhile instead of all waiting on the same timeout.
+    probing: AtomicBool,
     epoch: Instant,
 }
 
@@ -107,10 +170,18 @@ impl RedisLimiter {
         namespace: &str,
         max_keys: usize,
     ) -> Self {
+        // The service, the route and the rate: another service, or the same route after
+        // its rate changed, never shares the bucket.
+        let prefix = format!(
+            "{}:rate:{namespace}:{}/{}ms:",
+            settings.prefix,
+            rate.count(),
+            rate.period().as_millis()
+        );
         RedisLimiter {
             settings,
             rate,
-            prefix: format!("secure-endpoint:rate:{namespace}:"),
+            prefix,
             script: redis::Script::new(GCRA),
             emission_us: (rate.emission_interval().as_micros() as u64).max(1),
             blocked: Mutex::new(Blocked {
@@ -121,6 +192,7 @@ impl RedisLimiter {
             fallback: MemoryLimiter::new(rate, max_keys),
             down_until: AtomicU64::new(0),
             down_logged: AtomicBool::new(false),
+            probing: AtomicBool::new(false),
             epoch: Instant::now(),
         }
     }
@@ -146,11 +218,26 @@ impl RedisLimiter {
             }
         }
         let elapsed = self.epoch.elapsed().as_millis() as u64;
-        if elapsed < self.down_until.load(Ordering::Relaxed) {
+        let down_until = self.down_until.load(Ordering::Relaxed);
+        if elapsed < down_until {
             return self.without_redis(key);
         }
-        match self.ask_redis(key).await {
+        let probe = down_until > 0;
+        if probe
+            && self
+                .probing
+                .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+                .is_err()
+        {
+            return self.without_redis(key);
+        }
+        let answer = self.ask_redis(key).await;
+        if probe {
+            self.probing.store(false, Ordering::Release);
+        }
+        match answer {
             Ok(decision) => {
+                self.down_until.store(0, Ordering::Relaxed);
                 if self.down_logged.swap(false, Ordering::Relaxed) {
                     tracing::info!(prefix = %self.prefix, "Redis answers again: rate limits are shared again");
                 }
@@ -160,16 +247,28 @@ impl RedisLimiter {
                 decision
             }
             Err(error) => {
+                // The pause counts from the failure, not from the request: a timeout
+                // as long as the pause would otherwise leave none.
+                let failed_at = self.epoch.elapsed().as_millis() as u64;
                 self.down_until.store(
-                    elapsed + RETRY_AFTER_FAILURE.as_millis() as u64,
+                    failed_at + RETRY_AFTER_FAILURE.as_millis() as u64,
                     Ordering::Relaxed,
                 );
                 if !self.down_logged.swap(true, Ordering::Relaxed) {
+                    let what = if error.is_io_error()
+                        || error.is_timeout()
+                        || error.is_connection_dropped()
+                        || error.is_connection_refusal()
+                    {
+                        "Redis is unreachable"
+                    } else {
+                        "Redis refused the limit's script"
+                    };
                     tracing::warn!(
                         prefix = %self.prefix,
                         error = %error,
                         fail_closed = self.settings.fail_closed,
-                        "Redis is unreachable: rate limits are {}",
+                        "{what}: rate limits are {}",
                         if self.settings.fail_closed { "refusing with 503" } else { "counted in memory" }
                     );
                 }

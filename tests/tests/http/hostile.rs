@@ -244,3 +244,119 @@ async fn a_quoted_forwarded_value_cannot_choose_the_clients_address() {
         "the address the client tried to choose was never counted"
     );
 }
+
+fn redis_url() -> String {
+    std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
+}
+
+/// A service counting `rate_once` at `path` in the shared Redis under `prefix`.
+async fn shared_service(prefix: &str, path: &str) -> String {
+    let limiter = secure_endpoint::Limiter::redis(&redis_url())
+        .unwrap()
+        .prefix(prefix)
+        .unwrap();
+    let security = Security::builder().rate_limiter(limiter).build().unwrap();
+    let router: SecureRouter = SecureRouter::new()
+        .route(path, get(once))
+        .with_security(security);
+    format!("{}{path}", serve(router).await)
+}
+
+#[tokio::test]
+async fn two_services_on_one_redis_keep_their_own_limits() {
+    let path = format!(
+        "/shared-{}-{}",
+        std::process::id(),
+        secure_endpoint::testing::now()
+    );
+    let a = shared_service("service-a", &path).await;
+    let b = shared_service("service-b", &path).await;
+    let a_again = shared_service("service-a", &path).await;
+    let get = |url: String| async move { reqwest::get(url).await.unwrap().status() };
+    assert_eq!(get(a.clone()).await, StatusCode::OK);
+    assert_eq!(
+        get(a_again).await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "one service, one bucket"
+    );
+    assert_eq!(
+        get(b).await,
+        StatusCode::OK,
+        "another service, another bucket"
+    );
+    let client = redis::Client::open(redis_url()).unwrap();
+    let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("service-a:rate:GET {path}:*"))
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert!(
+        keys[0].contains(":1/3600000ms:ip:"),
+        "the rate is in the key: {keys:?}"
+    );
+}
+
+#[test]
+fn a_redis_prefix_that_would_break_keys_is_refused() {
+    for bad in ["", "has space", "a:b", "{tag}", &"x".repeat(65)] {
+        let error = secure_endpoint::Limiter::redis(&redis_url())
+            .unwrap()
+            .prefix(bad)
+            .unwrap_err();
+        assert!(error.to_string().contains("redis prefix"), "{error}");
+    }
+}
+
+#[public(rate = "1000/s")]
+async fn busy() -> &'static str {
+    "busy"
+}
+
+/// During an outage of a Redis that accepts connections and never answers, the requests
+/// arriving when it is due to be tried again do not all wait on it: one asks, the others
+/// are counted in memory meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_silent_redis_stalls_one_request_at_a_time_not_all() {
+    let blackhole = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = blackhole.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = blackhole.accept().await {
+            held.push(socket);
+        }
+    });
+    let limiter = secure_endpoint::Limiter::redis(&format!("redis://127.0.0.1:{port}")).unwrap();
+    let security = Security::builder().rate_limiter(limiter).build().unwrap();
+    let router: SecureRouter = SecureRouter::new()
+        .route("/busy", get(busy))
+        .with_security(security);
+    let url = format!("{}/busy", serve(router).await);
+    let first = reqwest::get(&url).await.unwrap();
+    assert_eq!(first.status(), StatusCode::OK, "counted in memory");
+    // Past the pause after a failure: Redis is due to be tried again.
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    let requests: Vec<_> = (0..20)
+        .map(|_| {
+            let url = url.clone();
+            tokio::spawn(async move {
+                let started = std::time::Instant::now();
+                let status = reqwest::get(&url).await.unwrap().status();
+                (status, started.elapsed())
+            })
+        })
+        .collect();
+    let mut quick = 0;
+    for request in requests {
+        let (status, took) = request.await.unwrap();
+        assert_eq!(status, StatusCode::OK);
+        if took < std::time::Duration::from_millis(250) {
+            quick += 1;
+        }
+    }
+    assert!(
+        quick >= 15,
+        "only {quick} of 20 requests did not wait on Redis"
+    );
+}

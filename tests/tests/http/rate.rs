@@ -593,7 +593,7 @@ impl OwnRedis {
         let client = redis::Client::open(self.url()).unwrap();
         let mut connection = client.get_multiplexed_async_connection().await.unwrap();
         let keys: Vec<String> = redis::cmd("KEYS")
-            .arg("secure-endpoint:rate:*")
+            .arg("*:rate:*")
             .query_async(&mut connection)
             .await
             .unwrap();
