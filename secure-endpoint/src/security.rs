@@ -157,6 +157,9 @@ impl SecurityBuilder {
 
     /// Checks the settings.
     pub fn build(self) -> Result<Security, SetupError> {
+        if let Some(authenticator) = &self.authenticator {
+            authenticator.check_settings()?;
+        }
         if self.body_limit == Some(0) {
             return Err(SetupError::InvalidSetting {
                 setting: "body_limit",

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -61,6 +62,8 @@ pub struct Jwks {
     state: RwLock<State>,
     /// One fetch at a time; waiters then find the fresh keys.
     refreshing: tokio::sync::Mutex<()>,
+    /// A background refresh is under way.
+    background: AtomicBool,
 }
 
 struct State {
@@ -93,6 +96,7 @@ impl Jwks {
                 last_attempt: None,
             }),
             refreshing: tokio::sync::Mutex::new(()),
+            background: AtomicBool::new(false),
         }
     }
 
@@ -120,6 +124,12 @@ impl Jwks {
         self
     }
 
+    /// Whether a key held now (without fetching) may verify a token with `alg` and `kid`.
+    pub(crate) fn holds(&self, alg: Algorithm, kid: Option<&str>) -> bool {
+        let state = self.state.read().expect("jwks lock");
+        state.keys.iter().any(|k| k.serves(alg, kid))
+    }
+
     /// The keys to try for a token naming `kid`, refreshing first when none could serve
     /// it, and in the background when they are old.
     pub(crate) async fn keys_for(self: &Arc<Self>, kid: Option<&str>) -> Arc<Vec<Key>> {
@@ -135,30 +145,51 @@ impl Jwks {
             None => !keys.is_empty(),
         };
         if !known {
-            self.refresh().await;
+            if self.attempted_recently() {
+                // An unknown kid within the cooldown: answered from the keys held, with
+                // nothing spawned, unless a fetch is under way, whose keys it waits for.
+                if self.refreshing.try_lock().is_ok() {
+                    return keys;
+                }
+                drop(self.refreshing.lock().await);
+            } else {
+                self.refresh().await;
+            }
             return self.state.read().expect("jwks lock").keys.clone();
         }
-        if stale && tokio::runtime::Handle::try_current().is_ok() {
+        // One background refresh at a time, however many requests find the keys old
+        // (while the provider is down, they stay old).
+        if stale
+            && !self.attempted_recently()
+            && tokio::runtime::Handle::try_current().is_ok()
+            && !self.background.swap(true, Ordering::AcqRel)
+        {
             let jwks = Arc::clone(self);
-            tokio::spawn(async move { jwks.refresh().await });
+            tokio::spawn(async move {
+                jwks.refresh().await;
+                jwks.background.store(false, Ordering::Release);
+            });
         }
         keys
     }
 
-    /// Fetches the set unless a fetch happened within the cooldown. A failure keeps the
-    /// keys already held.
+    /// Whether a fetch was attempted within the cooldown; under the read lock only.
+    fn attempted_recently(&self) -> bool {
+        let state = self.state.read().expect("jwks lock");
+        state
+            .last_attempt
+            .is_some_and(|at| at.elapsed() < self.cooldown)
+    }
+
+    /// Fetches the set unless a fetch happened within the cooldown. One fetch at a time:
+    /// who arrives during one waits for it and then finds the fresh keys. A failure keeps
+    /// the keys already held.
     async fn refresh(&self) {
         let _one_at_a_time = self.refreshing.lock().await;
-        {
-            let mut state = self.state.write().expect("jwks lock");
-            if state
-                .last_attempt
-                .is_some_and(|at| at.elapsed() < self.cooldown)
-            {
-                return;
-            }
-            state.last_attempt = Some(Instant::now());
+        if self.attempted_recently() {
+            return;
         }
+        self.state.write().expect("jwks lock").last_attempt = Some(Instant::now());
         let fetched = self.fetcher.fetch().await;
         match fetched.and_then(|document| parse_key_set(&document)) {
             Ok(keys) => {

@@ -53,6 +53,9 @@ pub struct JwtAuthenticator<C = Claims> {
     /// One validation per key family, holding only that family's algorithms: jsonwebtoken
     /// refuses a validation that mixes families with a key of one family.
     by_family: Vec<(AlgorithmFamily, Validation)>,
+    /// The opt-outs of a JWKS authenticator's issuer and audience requirement.
+    any_issuer: bool,
+    any_audience: bool,
     claims: PhantomData<fn() -> C>,
 }
 
@@ -119,7 +122,9 @@ impl JwtAuthenticator<Claims> {
         template.set_required_spec_claims(&["exp"]);
         template.validate_exp = true;
         template.validate_nbf = true;
-        template.validate_aud = false;
+        // On even without a configured audience: a token that carries an `aud` is then
+        // refused (RFC 7519 §4.1.3), not accepted for whatever audience it names.
+        template.validate_aud = true;
         template.leeway = 30;
         let mut jwt = JwtAuthenticator {
             algorithms: algorithms.to_vec(),
@@ -127,6 +132,8 @@ impl JwtAuthenticator<Claims> {
             jwks: None,
             template,
             by_family: Vec::new(),
+            any_issuer: false,
+            any_audience: false,
             claims: PhantomData,
         };
         jwt.rebuild();
@@ -179,6 +186,8 @@ impl<C> JwtAuthenticator<C> {
             jwks: self.jwks,
             template: self.template,
             by_family: self.by_family,
+            any_issuer: self.any_issuer,
+            any_audience: self.any_audience,
             claims: PhantomData,
         }
     }
@@ -200,7 +209,27 @@ impl<C> JwtAuthenticator<C> {
         self
     }
 
-    /// Clock skew tolerated on `exp` and `nbf` (default 30 s).
+    /// Accepts tokens of any issuer on a JWKS authenticator, which otherwise must be given
+    /// [`issuer`](Self::issuer): only for a provider whose tokens carry no `iss`. Every
+    /// key of the set then vouches for any principal.
+    pub fn dangerously_accept_any_issuer(mut self) -> Self {
+        self.any_issuer = true;
+        self
+    }
+
+    /// Accepts tokens issued to any audience on a JWKS authenticator, which otherwise must
+    /// be given [`audience`](Self::audience): only for a provider whose tokens carry no
+    /// `aud`. A token the provider issued to another application is then accepted here,
+    /// so think twice: with a shared provider that is anyone's token.
+    pub fn dangerously_accept_any_audience(mut self) -> Self {
+        self.any_audience = true;
+        self.template.validate_aud = false;
+        self.rebuild();
+        self
+    }
+
+    /// Clock skew tolerated on `exp` and `nbf` (default 30 s, at most 5 minutes: a larger
+    /// one is a [`SetupError`] when the settings are built).
     pub fn leeway(mut self, leeway: Duration) -> Self {
         self.template.leeway = leeway.as_secs();
         self.rebuild();
@@ -235,8 +264,16 @@ impl<C> JwtAuthenticator<C> {
             tried = true;
             match jsonwebtoken::decode::<C>(token, &key.key, validation) {
                 Ok(data) => return Verdict::Accepted(data.claims),
-                // Another key of the family may have signed it.
-                Err(e) if matches!(e.kind(), ErrorKind::InvalidSignature) => {}
+                // Another key of the family may have signed it: a bad signature, or a key
+                // that cannot verify this token at all (an EC key of another curve).
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        ErrorKind::InvalidSignature
+                            | ErrorKind::InvalidKeyFormat
+                            | ErrorKind::InvalidEcdsaKey
+                            | ErrorKind::InvalidRsaKey(_)
+                    ) => {}
                 Err(e) => return Verdict::Refused(AuthError::new(describe(e.kind()))),
             }
         }
@@ -266,7 +303,7 @@ where
             Ok(header) => header,
             Err(error) => return Some(Err(error)),
         };
-        if header.crit.is_some() {
+        if header.crit {
             return Some(Err(AuthError::new(
                 "token has a crit header this verifier does not understand",
             )));
@@ -319,7 +356,68 @@ where
     fn authenticate_now(&self, token: &str) -> Option<Result<C, AuthError>> {
         self.verdict_in_memory(token)
     }
+
+    fn precheck(&self, token: &str) -> Result<(), AuthError> {
+        let mut buffer = [0u8; PEEK_BUFFER];
+        let header = peek_header(token, &mut buffer)?;
+        if header.crit {
+            return Err(AuthError::new("token has a crit header"));
+        }
+        if !self.algorithms.contains(&header.alg) {
+            return Err(AuthError::new("algorithm not allowed"));
+        }
+        let kid = header.kid.as_deref();
+        let held = self.keys.iter().any(|k| k.serves(header.alg, kid))
+            || self
+                .jwks
+                .as_ref()
+                .is_some_and(|jwks| jwks.holds(header.alg, kid));
+        if held {
+            Ok(())
+        } else {
+            Err(AuthError::new(
+                "no key held for the token's kid and algorithm",
+            ))
+        }
+    }
+
+    fn check_settings(&self) -> Result<(), SetupError> {
+        if self.template.leeway > MAX_LEEWAY_SECS {
+            return Err(SetupError::InvalidSetting {
+                setting: "leeway",
+                reason: format!(
+                    "{} s is more than the {MAX_LEEWAY_SECS} s a clock can reasonably be off",
+                    self.template.leeway
+                ),
+            });
+        }
+        if self.jwks.is_some() {
+            if self.template.iss.is_none() && !self.any_issuer {
+                return Err(SetupError::InvalidSetting {
+                    setting: "issuer",
+                    reason: "a JWKS authenticator needs `.issuer(…)`: without it a token any key of the set signed is accepted; `.dangerously_accept_any_issuer()` says so on purpose".into(),
+                });
+            }
+            if self.template.aud.is_none() && !self.any_audience {
+                return Err(SetupError::InvalidSetting {
+                    setting: "audience",
+                    reason: "a JWKS authenticator needs `.audience(…)`: without it a token the provider issued to any other application is accepted; `.dangerously_accept_any_audience()` says so on purpose".into(),
+                });
+            }
+            if self.any_issuer || self.any_audience {
+                tracing::warn!(
+                    any_issuer = self.any_issuer,
+                    any_audience = self.any_audience,
+                    "a JWKS authenticator accepts tokens without checking their issuer or audience"
+                );
+            }
+        }
+        Ok(())
+    }
 }
+
+/// The largest leeway accepted, in seconds.
+const MAX_LEEWAY_SECS: u64 = 300;
 
 /// The header fields that route a token to its keys. jsonwebtoken's `decode` reads the
 /// whole header again when it verifies; this read only chooses the keys, so it borrows
@@ -329,8 +427,14 @@ struct Peek<'a> {
     alg: Algorithm,
     #[serde(borrow, default)]
     kid: Option<Cow<'a, str>>,
-    #[serde(default)]
-    crit: Option<IgnoredAny>,
+    /// Whether the header names `crit` at all: even `"crit": null` is refused (RFC 7515
+    /// §4.1.11 allows only a list, and this verifier understands no extension).
+    #[serde(default, deserialize_with = "present")]
+    crit: bool,
+}
+
+fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
+    IgnoredAny::deserialize(deserializer).map(|_| true)
 }
 
 /// Headers up to this many bytes are decoded on the stack.

@@ -18,6 +18,7 @@ pub use jwt::JwtAuthenticator;
 pub use key::{Key, MIN_HMAC_SECRET_BYTES};
 
 use crate::principal::{AnyPrincipal, Principal};
+use crate::setup_error::SetupError;
 
 /// Verifies a bearer token and produces the caller's [`Principal`].
 ///
@@ -65,6 +66,22 @@ pub trait Authenticator: Send + Sync + 'static {
         let _ = token;
         None
     }
+
+    /// The cheap part of the verdict, without verifying a signature or waiting: an error
+    /// when `token` cannot be one this authenticator accepts (it does not parse, or names
+    /// a key it does not hold). A client address past the failed-authentication limit
+    /// that sends such a token is refused without the full verification. The default
+    /// finds nothing wrong.
+    fn precheck(&self, token: &str) -> Result<(), AuthError> {
+        let _ = token;
+        Ok(())
+    }
+
+    /// Checks this authenticator's own settings when the security settings are built; a
+    /// setting that cannot work stops the program there. The default has none to check.
+    fn check_settings(&self) -> Result<(), SetupError> {
+        Ok(())
+    }
 }
 
 /// Two authenticators producing the same principal type: the first is tried, then the
@@ -105,6 +122,21 @@ where
                     .map_err(|second| both_refused(&first, &second)),
             ),
         }
+    }
+
+    fn precheck(&self, token: &str) -> Result<(), AuthError> {
+        match self.0.precheck(token) {
+            Ok(()) => Ok(()),
+            Err(first) => self
+                .1
+                .precheck(token)
+                .map_err(|second| both_refused(&first, &second)),
+        }
+    }
+
+    fn check_settings(&self) -> Result<(), SetupError> {
+        self.0.check_settings()?;
+        self.1.check_settings()
     }
 }
 
@@ -167,6 +199,12 @@ pub(crate) trait DynAuthenticator: Send + Sync {
 
     /// The principal `authenticate` left in `extensions`.
     fn principal<'e>(&self, extensions: &'e http::Extensions) -> Option<&'e dyn AnyPrincipal>;
+
+    /// [`Authenticator::precheck`].
+    fn precheck(&self, token: &str) -> Result<(), AuthError>;
+
+    /// [`Authenticator::check_settings`].
+    fn check_settings(&self) -> Result<(), SetupError>;
 }
 
 impl<A: Authenticator> DynAuthenticator for A {
@@ -198,6 +236,14 @@ impl<A: Authenticator> DynAuthenticator for A {
         extensions
             .get::<A::Principal>()
             .map(|principal| principal as &dyn AnyPrincipal)
+    }
+
+    fn precheck(&self, token: &str) -> Result<(), AuthError> {
+        Authenticator::precheck(self, token)
+    }
+
+    fn check_settings(&self) -> Result<(), SetupError> {
+        Authenticator::check_settings(self)
     }
 }
 

@@ -2,6 +2,15 @@
 //! `Authorization: Bearer` header, verified by the router's authenticator. A failure
 //! counts against the client address when the settings limit failed authentications;
 //! past that limit the answer is 429 instead of 401.
+//!
+//! A valid credential from an address past that limit is still served, on purpose:
+//! tokens and API keys cannot be guessed, and refusing them would let anyone lock out a
+//! shared address (a NAT, an office). What such an address no longer gets is
+//! verification of tokens that cannot be valid: one that does not parse or names a key
+//! the authenticator does not hold ([`Authenticator::precheck`]) is answered 429 at once,
+//! without the signature check or a key-set refresh.
+//!
+//! [`Authenticator::precheck`]: crate::Authenticator::precheck
 
 use http::HeaderMap;
 use http::header::AUTHORIZATION;
@@ -25,21 +34,42 @@ pub(crate) async fn authenticate(
     let Some(security) = context.security() else {
         return Err(Rejection::Internal);
     };
+    // Computed only where a failed-authentication limit needs it.
+    let client = |parts: &Parts| security.proxies.client_key(parts).map(LimitKey::Ip);
     let (reason, token_given) = match bearer_token(&parts.headers, security.max_token_bytes) {
-        Ok(token) => match verify(authenticator, token, &mut parts.extensions).await {
-            Ok(()) => {
-                audit::allow(route, Step::Authenticate, "the credential was verified");
-                return Ok(());
+        Ok(token) => {
+            if let Some(limiter) = context.failed_auth()
+                && let Some(key) = client(parts)
+                && limiter.would_refuse(&key)
+                && let Err(error) = authenticator.precheck(token)
+                && let Outcome::Refused { retry_after } = limiter.check(&key).await
+            {
+                audit::deny(route, Step::Authenticate, error.reason());
+                audit::deny(
+                    route,
+                    Step::Authenticate,
+                    "too many failed authentications from this address; refused before verification",
+                );
+                return Err(Rejection::TooManyRequests {
+                    rate: limiter.rate(),
+                    retry_after,
+                });
             }
-            Err(error) => (error.reason().to_owned(), true),
-        },
+            match verify(authenticator, token, &mut parts.extensions).await {
+                Ok(()) => {
+                    audit::allow(route, Step::Authenticate, "the credential was verified");
+                    return Ok(());
+                }
+                Err(error) => (error.reason().to_owned(), true),
+            }
+        }
         Err(no_token) => (no_token.reason.to_owned(), no_token.token_given),
     };
     audit::deny(route, Step::Authenticate, &reason);
     if token_given
         && let Some(limiter) = context.failed_auth()
-        && let Some(ip) = security.proxies.client_key(parts)
-        && let Outcome::Refused { retry_after } = limiter.check(&LimitKey::Ip(ip)).await
+        && let Some(key) = client(parts)
+        && let Outcome::Refused { retry_after } = limiter.check(&key).await
     {
         audit::deny(
             route,

@@ -101,6 +101,22 @@ fn grow(slots: &mut Vec<Slot>, max_sets: usize) {
     *slots = grown;
 }
 
+impl BoundedStore {
+    /// The arrival time held for a key, without counting anything.
+    fn peek(&self, fingerprint: Fingerprint) -> Option<u64> {
+        let (high, low) = fingerprint.halves();
+        let slots = self.shards[fingerprint.shard(SHARDS)]
+            .lock()
+            .expect("limiter shard");
+        let sets = slots.len() / WAYS;
+        let set = (low as usize) % sets;
+        slots[set * WAYS..(set + 1) * WAYS]
+            .iter()
+            .find(|s| s.high == high && s.low == low)
+            .map(|s| s.arrival)
+    }
+}
+
 /// What governor hands the store for one check: the key's fingerprint, and the time of
 /// the check, by which the store tells idle slots.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -164,8 +180,7 @@ type Gcra = RateLimiter<Probe, SharedStore, DefaultClock, StateInformationMiddle
 pub(crate) struct MemoryLimiter {
     rate: Rate,
     limiter: Gcra,
-    /// The store governor counts in, looked at by the tests.
-    #[cfg(test)]
+    /// The store governor counts in, looked at without counting.
     store: Arc<BoundedStore>,
     fingerprints: Fingerprinter,
     clock: DefaultClock,
@@ -186,7 +201,6 @@ impl MemoryLimiter {
         MemoryLimiter {
             rate,
             limiter,
-            #[cfg(test)]
             store,
             fingerprints: Fingerprinter::new(),
             clock,
@@ -210,6 +224,17 @@ impl MemoryLimiter {
                 retry_after: not_until.wait_time_from(now),
             },
         }
+    }
+
+    /// Whether a check of `key` now would be refused; counts nothing.
+    pub(crate) fn would_refuse(&self, key: &LimitKey<'_>) -> bool {
+        let now = self.clock.now().duration_since(self.start).as_u64();
+        let Some(arrival) = self.store.peek(self.fingerprints.of(key)) else {
+            return false;
+        };
+        let emission = self.rate.emission_interval().as_nanos() as u64;
+        let tolerance = emission.saturating_mul(u64::from(self.rate.count() - 1));
+        arrival.saturating_sub(now) > tolerance
     }
 
     /// How many keys are held.

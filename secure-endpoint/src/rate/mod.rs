@@ -245,6 +245,16 @@ impl RouteLimiter {
         }
     }
 
+    /// Whether a check of `key` now would be refused, as far as this instance can tell
+    /// without counting or a round trip.
+    pub(crate) fn would_refuse(&self, key: &LimitKey<'_>) -> bool {
+        match self {
+            RouteLimiter::Memory(memory) => memory.would_refuse(key),
+            #[cfg(feature = "redis")]
+            RouteLimiter::Redis(redis) => redis.would_refuse(key),
+        }
+    }
+
     pub(crate) fn rate(&self) -> Rate {
         match self {
             RouteLimiter::Memory(memory) => memory.rate(),

@@ -277,6 +277,17 @@ impl RedisLimiter {
         }
     }
 
+    /// Whether the key is known to be refused, from what this instance remembers: no
+    /// round trip.
+    pub(crate) fn would_refuse(&self, key: &LimitKey<'_>) -> bool {
+        let blocked = self.blocked.lock().expect("blocked keys");
+        blocked
+            .keys
+            .get(&self.fingerprints.of(key))
+            .is_some_and(|until| *until > Instant::now())
+            || self.fallback.would_refuse(key)
+    }
+
     fn without_redis(&self, key: &LimitKey<'_>) -> Outcome {
         if self.settings.fail_closed {
             Outcome::Unavailable

@@ -360,3 +360,97 @@ async fn a_silent_redis_stalls_one_request_at_a_time_not_all() {
         "only {quick} of 20 requests did not wait on Redis"
     );
 }
+
+#[test]
+fn a_leeway_of_more_than_five_minutes_is_refused() {
+    use jsonwebtoken::Algorithm;
+    let jwt =
+        secure_endpoint::JwtAuthenticator::hmac(Algorithm::HS256, secure_endpoint_tests::SECRET)
+            .unwrap()
+            .leeway(std::time::Duration::from_secs(600));
+    let error = Security::builder().authenticator(jwt).build().unwrap_err();
+    assert!(error.to_string().contains("leeway"), "{error}");
+    let fine =
+        secure_endpoint::JwtAuthenticator::hmac(Algorithm::HS256, secure_endpoint_tests::SECRET)
+            .unwrap()
+            .leeway(std::time::Duration::from_secs(300));
+    assert!(Security::builder().authenticator(fine).build().is_ok());
+}
+
+static VERIFIED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Accepts `good-…`; `junk…` cannot even be one of its tokens; anything else is a token
+/// of the right shape that fails verification.
+struct Counting;
+
+impl secure_endpoint::Authenticator for Counting {
+    type Principal = secure_endpoint::Claims;
+
+    async fn authenticate(
+        &self,
+        token: &str,
+    ) -> Result<Self::Principal, secure_endpoint::AuthError> {
+        VERIFIED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        match token.strip_prefix("good-") {
+            Some(sub) => Ok(secure_endpoint::Claims {
+                sub: sub.to_owned(),
+                roles: vec![],
+                scope: None,
+                exp: u64::MAX,
+            }),
+            None => Err(secure_endpoint::AuthError::new("bad signature")),
+        }
+    }
+
+    fn precheck(&self, token: &str) -> Result<(), secure_endpoint::AuthError> {
+        if token.starts_with("junk") {
+            Err(secure_endpoint::AuthError::new("not a token of ours"))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+#[secure_endpoint::secure(auth)]
+async fn whoami(claims: secure_endpoint::Claims) -> String {
+    claims.sub
+}
+
+#[tokio::test]
+async fn past_the_failed_auth_limit_junk_is_refused_without_verification() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let security = Security::builder()
+        .authenticator(Counting)
+        .rate_limiter(secure_endpoint::Limiter::memory())
+        .failed_auth_limit("3/m")
+        .build()
+        .unwrap();
+    let router: SecureRouter = SecureRouter::new()
+        .route("/whoami", get(whoami))
+        .with_security(security);
+    let url = format!("{}/whoami", serve(router).await);
+    let send = |token: &'static str| {
+        let url = url.clone();
+        async move { secure_endpoint_tests::get(&url, Some(token)).await.status() }
+    };
+    for _ in 0..3 {
+        assert_eq!(send("junk").await, StatusCode::UNAUTHORIZED);
+    }
+    let verified = VERIFIED.load(SeqCst);
+    assert_eq!(verified, 3, "under the limit, every token is verified");
+    for _ in 0..100 {
+        assert_eq!(send("junk").await, StatusCode::TOO_MANY_REQUESTS);
+    }
+    assert_eq!(
+        VERIFIED.load(SeqCst),
+        verified,
+        "past it, junk costs no verification"
+    );
+    // A token of the right shape is still verified (and refused)...
+    assert_eq!(send("forged").await, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(VERIFIED.load(SeqCst), verified + 1);
+    // ...and a valid one is served, on purpose: a shared address is not locked out.
+    let ok = secure_endpoint_tests::get(&url, Some("good-alice")).await;
+    assert_eq!(ok.status(), StatusCode::OK);
+    assert_eq!(ok.text().await.unwrap(), "alice");
+}

@@ -21,6 +21,8 @@ struct Provider {
     document: Mutex<Value>,
     down: AtomicBool,
     fetches: AtomicUsize,
+    /// How long each fetch takes.
+    delay: Mutex<Duration>,
 }
 
 impl Provider {
@@ -35,6 +37,8 @@ impl Provider {
 
 async fn serve_jwks(State(provider): State<Arc<Provider>>) -> impl IntoResponse {
     provider.fetches.fetch_add(1, Ordering::SeqCst);
+    let delay = *provider.delay.lock().unwrap();
+    tokio::time::sleep(delay).await;
     if provider.down.load(Ordering::SeqCst) {
         return (StatusCode::SERVICE_UNAVAILABLE, String::new());
     }
@@ -77,16 +81,27 @@ async fn service(url: &str, cooldown: Duration, max_age: Duration) -> String {
         .unwrap()
         .cooldown(cooldown)
         .max_age(max_age);
-    let jwt = JwtAuthenticator::jwks(&[Algorithm::EdDSA], jwks).unwrap();
+    let jwt = JwtAuthenticator::jwks(&[Algorithm::EdDSA], jwks)
+        .unwrap()
+        .issuer(IDP)
+        .audience(API);
     let security = Security::builder().authenticator(jwt).build().unwrap();
     serve_secured(SecureRouter::new().route("/me", get(me)), security).await
 }
 
-fn token(private_pem: &[u8], kid: &str) -> String {
+const IDP: &str = "https://idp.test";
+const API: &str = "test-api";
+
+fn mint(private_pem: &[u8], kid: &str) -> TokenMint {
     TokenMint::ed_pem(private_pem)
         .unwrap()
         .kid(kid)
-        .token("alice", &[])
+        .issuer(IDP)
+        .audience(API)
+}
+
+fn token(private_pem: &[u8], kid: &str) -> String {
+    mint(private_pem, kid).token("alice", &[])
 }
 
 async fn status(base: &str, token: &str) -> StatusCode {
@@ -209,4 +224,229 @@ fn hmac_algorithms_cannot_use_a_jwks() {
     let jwks = Jwks::from_url("https://keys.example.com/jwks.json").unwrap();
     let error = JwtAuthenticator::jwks(&[Algorithm::HS256], jwks).unwrap_err();
     assert!(error.to_string().contains("algorithms"), "{error}");
+}
+
+#[tokio::test]
+async fn a_jwks_authenticator_needs_an_issuer_and_an_audience() {
+    let (_provider, url) = start_provider(vec![]).await;
+    let build = |jwt: JwtAuthenticator| Security::builder().authenticator(jwt).build();
+    let jwks = || Jwks::from_url(&url).unwrap();
+    let bare = JwtAuthenticator::jwks(&[Algorithm::EdDSA], jwks()).unwrap();
+    let error = build(bare).unwrap_err().to_string();
+    assert!(error.contains("issuer"), "{error}");
+    let no_audience = JwtAuthenticator::jwks(&[Algorithm::EdDSA], jwks())
+        .unwrap()
+        .issuer(IDP);
+    let error = build(no_audience).unwrap_err().to_string();
+    assert!(error.contains("audience"), "{error}");
+    let opted_out = JwtAuthenticator::jwks(&[Algorithm::EdDSA], jwks())
+        .unwrap()
+        .dangerously_accept_any_issuer()
+        .dangerously_accept_any_audience();
+    assert!(build(opted_out).is_ok());
+}
+
+#[tokio::test]
+async fn a_token_issued_to_another_application_is_refused() {
+    let (_provider, url) = start_provider(vec![ed_jwk(keys::ED_A_PUB, "k1")]).await;
+    let base = service(&url, Duration::from_secs(30), Duration::from_secs(300)).await;
+    assert_eq!(
+        status(&base, &token(keys::ED_A, "k1")).await,
+        StatusCode::OK
+    );
+    let elsewhere = mint(keys::ED_A, "k1")
+        .audience("another-app")
+        .token("alice", &[]);
+    assert_eq!(status(&base, &elsewhere).await, StatusCode::UNAUTHORIZED);
+    let other_issuer = mint(keys::ED_A, "k1")
+        .issuer("https://evil.test")
+        .token("alice", &[]);
+    assert_eq!(status(&base, &other_issuer).await, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_token_with_an_audience_is_refused_where_none_is_configured() {
+    use secure_endpoint_tests::SECRET;
+    let jwt = JwtAuthenticator::hmac(Algorithm::HS256, SECRET).unwrap();
+    let security = Security::builder().authenticator(jwt).build().unwrap();
+    let base = serve_secured(SecureRouter::new().route("/me", get(me)), security).await;
+    let plain = TokenMint::hmac(Algorithm::HS256, SECRET).token("alice", &[]);
+    assert_eq!(status(&base, &plain).await, StatusCode::OK);
+    let for_elsewhere = TokenMint::hmac(Algorithm::HS256, SECRET)
+        .audience("another-app")
+        .token("alice", &[]);
+    assert_eq!(
+        status(&base, &for_elsewhere).await,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+/// An EC public key as a JWK without `kid` or `alg`: the curve point is the end of the
+/// SPKI (`04 || x || y`).
+fn ec_jwk(public_pem: &[u8], crv: &str, coordinate: usize) -> Value {
+    use base64::Engine;
+    let text = std::str::from_utf8(public_pem).unwrap();
+    let body: String = text.lines().filter(|l| !l.starts_with("-----")).collect();
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(body)
+        .unwrap();
+    let point = &der[der.len() - (1 + 2 * coordinate)..];
+    assert_eq!(point[0], 4, "an uncompressed point");
+    let encode = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    json!({
+        "kty": "EC",
+        "crv": crv,
+        "x": encode(&point[1..=coordinate]),
+        "y": encode(&point[1 + coordinate..]),
+    })
+}
+
+#[tokio::test]
+async fn an_ec_key_of_another_curve_does_not_hide_the_right_one() {
+    let (_provider, url) = start_provider(vec![
+        ec_jwk(keys::EC384_A_PUB, "P-384", 48),
+        ec_jwk(keys::EC256_A_PUB, "P-256", 32),
+    ])
+    .await;
+    let jwks = Jwks::from_url(&url).unwrap();
+    let jwt = JwtAuthenticator::jwks(&[Algorithm::ES256, Algorithm::ES384], jwks)
+        .unwrap()
+        .issuer(IDP)
+        .audience(API);
+    let security = Security::builder().authenticator(jwt).build().unwrap();
+    let base = serve_secured(SecureRouter::new().route("/me", get(me)), security).await;
+    let es256 = TokenMint::ec_pem(Algorithm::ES256, keys::EC256_A)
+        .unwrap()
+        .issuer(IDP)
+        .audience(API)
+        .token("alice", &[]);
+    assert_eq!(status(&base, &es256).await, StatusCode::OK);
+    let es384 = TokenMint::ec_pem(Algorithm::ES384, keys::EC384_A)
+        .unwrap()
+        .issuer(IDP)
+        .audience(API)
+        .token("alice", &[]);
+    assert_eq!(status(&base, &es384).await, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_crit_header_is_refused_even_when_null() {
+    use secure_endpoint_tests::{SECRET, forge};
+    let jwt = JwtAuthenticator::hmac(Algorithm::HS256, SECRET).unwrap();
+    let security = Security::builder().authenticator(jwt).build().unwrap();
+    let base = serve_secured(SecureRouter::new().route("/me", get(me)), security).await;
+    let claims = json!({"sub": "alice", "exp": secure_endpoint::testing::now() + 600});
+    for header in [
+        json!({"alg": "HS256", "typ": "JWT", "crit": null}),
+        json!({"alg": "HS256", "typ": "JWT", "crit": []}),
+    ] {
+        let unsigned = forge(&header, &claims, "");
+        let signing_input = unsigned.trim_end_matches('.');
+        let signature = hs256(SECRET, signing_input);
+        let token = format!("{signing_input}.{signature}");
+        assert_eq!(
+            status(&base, &token).await,
+            StatusCode::UNAUTHORIZED,
+            "{header}"
+        );
+    }
+    let header = json!({"alg": "HS256", "typ": "JWT"});
+    let unsigned = forge(&header, &claims, "");
+    let signing_input = unsigned.trim_end_matches('.');
+    let token = format!("{signing_input}.{}", hs256(SECRET, signing_input));
+    assert_eq!(
+        status(&base, &token).await,
+        StatusCode::OK,
+        "the same token without crit"
+    );
+}
+
+fn hs256(secret: &[u8], input: &str) -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    // HMAC-SHA256 by its definition, for a signature over a header no encoder writes.
+    let mut key = [0u8; 64];
+    if secret.len() > 64 {
+        key[..32].copy_from_slice(&sha2::Sha256::digest(secret));
+    } else {
+        key[..secret.len()].copy_from_slice(secret);
+    }
+    let pad = |byte: u8| key.iter().map(|k| k ^ byte).collect::<Vec<u8>>();
+    let mut inner = sha2::Sha256::new();
+    inner.update(pad(0x36));
+    inner.update(input.as_bytes());
+    let mut outer = sha2::Sha256::new();
+    outer.update(pad(0x5c));
+    outer.update(inner.finalize());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(outer.finalize())
+}
+
+#[tokio::test]
+async fn requests_during_a_slow_fetch_wait_for_it_and_fetch_nothing_more() {
+    let (provider, url) = start_provider(vec![ed_jwk(keys::ED_A_PUB, "k1")]).await;
+    *provider.delay.lock().unwrap() = Duration::from_millis(300);
+    let base = service(&url, Duration::from_secs(30), Duration::from_secs(300)).await;
+    // The first requests find no keys: one fetch, which every other request waits for,
+    // known kid or junk.
+    let requests: Vec<_> = (0..50)
+        .map(|n| {
+            let base = base.clone();
+            tokio::spawn(async move {
+                let kid = if n % 2 == 0 {
+                    "k1".to_owned()
+                } else {
+                    format!("junk-{n}")
+                };
+                (n, status(&base, &token(keys::ED_A, &kid)).await)
+            })
+        })
+        .collect();
+    for request in requests {
+        let (n, status) = request.await.unwrap();
+        let want = if n % 2 == 0 {
+            StatusCode::OK
+        } else {
+            StatusCode::UNAUTHORIZED
+        };
+        assert_eq!(status, want, "request {n}");
+    }
+    assert_eq!(provider.fetches(), 1, "one fetch for fifty requests");
+    // Unknown kids within the cooldown are answered from the keys held.
+    for n in 0..20 {
+        let junk = token(keys::ED_B, &format!("later-{n}"));
+        assert_eq!(status(&base, &junk).await, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(provider.fetches(), 1);
+}
+
+#[tokio::test]
+async fn stale_keys_start_one_background_refresh_not_one_per_request() {
+    let (provider, url) = start_provider(vec![ed_jwk(keys::ED_A_PUB, "k1")]).await;
+    // Old after 50 ms, refreshed at most once a second.
+    let base = service(&url, Duration::from_secs(1), Duration::from_millis(50)).await;
+    assert_eq!(
+        status(&base, &token(keys::ED_A, "k1")).await,
+        StatusCode::OK
+    );
+    provider.down.store(true, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    let requests: Vec<_> = (0..30)
+        .map(|_| {
+            let base = base.clone();
+            tokio::spawn(async move { status(&base, &token(keys::ED_A, "k1")).await })
+        })
+        .collect();
+    for request in requests {
+        assert_eq!(
+            request.await.unwrap(),
+            StatusCode::OK,
+            "stale keys keep serving"
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(
+        provider.fetches(),
+        2,
+        "one refresh while the keys were stale"
+    );
 }
