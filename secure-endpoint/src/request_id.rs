@@ -12,25 +12,17 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub struct RequestId(u64);
 
 impl RequestId {
+    /// The next id: a keyed pseudo-random function (SipHash, the key drawn from the
+    /// operating system once per process) of a counter. Distinct requests get distinct
+    /// inputs, so ids repeat only by a 64-bit collision; without the key, no id tells
+    /// anything about another or about how many requests came between.
     pub(crate) fn next() -> Self {
-        static SEED: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+        use std::hash::BuildHasher;
+        static KEY: std::sync::OnceLock<std::collections::hash_map::RandomState> =
+            std::sync::OnceLock::new();
         static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let seed = *SEED.get_or_init(|| {
-            use std::hash::{BuildHasher, Hasher};
-            std::collections::hash_map::RandomState::new()
-                .build_hasher()
-                .finish()
-        });
-        // splitmix64 of a per-process random start: unique within the process and not
-        // guessable from outside.
-        let mut z = seed.wrapping_add(
-            COUNTER
-                .fetch_add(1, Ordering::Relaxed)
-                .wrapping_mul(0x9E37_79B9_7F4A_7C15),
-        );
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        RequestId(z ^ (z >> 31))
+        let key = KEY.get_or_init(std::collections::hash_map::RandomState::new);
+        RequestId(key.hash_one(COUNTER.fetch_add(1, Ordering::Relaxed)))
     }
 }
 

@@ -121,9 +121,16 @@ where
         );
         request.extensions_mut().insert(id);
         request.extensions_mut().insert(self.shared.context.clone());
+        // A panic in `call` itself (a layer's synchronous part) is caught too, not only
+        // one while the future runs.
         let inner = {
             let _entered = span.enter();
-            AssertUnwindSafe(self.inner.call(request)).catch_unwind()
+            match std::panic::catch_unwind(AssertUnwindSafe(|| self.inner.call(request))) {
+                Ok(future) => Called::Running {
+                    future: AssertUnwindSafe(future).catch_unwind(),
+                },
+                Err(panic) => Called::Panicked { panic: Some(panic) },
+            }
         };
         SanitizeFuture {
             inner,
@@ -135,9 +142,18 @@ where
 }
 
 pin_project_lite::pin_project! {
+    /// The inner service's future, or the panic its `call` raised.
+    #[project = CalledProjection]
+    pub(crate) enum Called<F> {
+        Running { #[pin] future: CatchUnwind<AssertUnwindSafe<F>> },
+        Panicked { panic: Option<Box<dyn Any + Send>> },
+    }
+}
+
+pin_project_lite::pin_project! {
     pub(crate) struct SanitizeFuture<F> {
         #[pin]
-        inner: CatchUnwind<AssertUnwindSafe<F>>,
+        inner: Called<F>,
         id: RequestId,
         span: tracing::Span,
         shared: Arc<Shared>,
@@ -153,7 +169,13 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut task::Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let _entered = this.span.enter();
-        let response = match ready!(this.inner.poll(cx)) {
+        let outcome = match this.inner.project() {
+            CalledProjection::Running { future } => ready!(future.poll(cx)),
+            CalledProjection::Panicked { panic } => Err(panic
+                .take()
+                .expect("a sanitized future is polled to completion once")),
+        };
+        let response = match outcome {
             Ok(Ok(response)) => response,
             Ok(Err(never)) => match never {},
             Err(panic) => {

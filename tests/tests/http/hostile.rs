@@ -454,3 +454,112 @@ async fn past_the_failed_auth_limit_junk_is_refused_without_verification() {
     assert_eq!(ok.status(), StatusCode::OK);
     assert_eq!(ok.text().await.unwrap(), "alice");
 }
+
+/// A layer whose `call` panics (not its future) on `/boom`.
+#[derive(Clone)]
+struct PanicsInCall<S>(S);
+
+impl<S> tower::Service<axum::extract::Request> for PanicsInCall<S>
+where
+    S: tower::Service<axum::extract::Request>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: axum::extract::Request) -> Self::Future {
+        assert!(request.uri().path() != "/boom", "canary-sync-panic");
+        self.0.call(request)
+    }
+}
+
+#[tokio::test]
+async fn a_panic_in_a_layers_call_is_a_generic_500() {
+    let router: SecureRouter = SecureRouter::new()
+        .route("/boom", get(busy))
+        .route("/fine", get(busy))
+        .layer(tower::layer::layer_fn(PanicsInCall))
+        .with_security(
+            Security::builder()
+                .rate_limiter(secure_endpoint::Limiter::memory())
+                .build()
+                .unwrap(),
+        );
+    let base = serve(router).await;
+    let response = reqwest::get(format!("{base}/boom")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert_security_headers(&response);
+    let body = response.text().await.unwrap();
+    assert!(!body.contains("canary"), "{body}");
+    assert!(body.contains("An unexpected error occurred"), "{body}");
+    let fine = reqwest::get(format!("{base}/fine")).await.unwrap();
+    assert_eq!(fine.status(), StatusCode::OK, "the server keeps serving");
+}
+
+/// Inverts the splitmix64 finalizer the ids once were: an attacker's first step.
+fn unmix(mut z: u64) -> u64 {
+    fn unshift(z: u64, shift: u32) -> u64 {
+        let mut out = z;
+        for _ in 0..(64 / shift + 1) {
+            out = z ^ (out >> shift);
+        }
+        out
+    }
+    const INV_2: u64 = 0x319642b2d24d8ec3; // 0x94D049BB133111EB⁻¹ mod 2⁶⁴
+    const INV_1: u64 = 0x96de1b173f119089; // 0xBF58476D1CE4E5B9⁻¹ mod 2⁶⁴
+    z = unshift(z, 31);
+    z = unshift(z.wrapping_mul(INV_2), 27);
+    unshift(z.wrapping_mul(INV_1), 30)
+}
+
+#[tokio::test]
+async fn request_ids_do_not_reveal_each_other_or_the_volume() {
+    const GAMMA_INV: u64 = 0xf1de83e19937733d; // 0x9E3779B97F4A7C15⁻¹ mod 2⁶⁴
+    assert_eq!(0x9E37_79B9_7F4A_7C15u64.wrapping_mul(GAMMA_INV), 1);
+    let mix = |mut z: u64| {
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    };
+    assert_eq!(
+        unmix(mix(0x0123_4567_89ab_cdef)),
+        0x0123_4567_89ab_cdef,
+        "the attack works"
+    );
+    let router: SecureRouter = SecureRouter::new().route("/busy", get(busy)).with_security(
+        Security::builder()
+            .rate_limiter(secure_endpoint::Limiter::memory())
+            .build()
+            .unwrap(),
+    );
+    let url = format!("{}/busy", serve(router).await);
+    let mut ids = Vec::new();
+    for _ in 0..20 {
+        let response = reqwest::get(&url).await.unwrap();
+        let id = response.headers()["x-request-id"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        ids.push(u64::from_str_radix(&id, 16).unwrap());
+    }
+    let mut distinct = ids.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    assert_eq!(distinct.len(), ids.len(), "unique");
+    for pair in ids.windows(2) {
+        let steps = unmix(pair[1])
+            .wrapping_sub(unmix(pair[0]))
+            .wrapping_mul(GAMMA_INV);
+        assert!(
+            steps > 1_000_000,
+            "one id predicts the next: {steps} steps apart"
+        );
+    }
+}
