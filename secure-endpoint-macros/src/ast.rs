@@ -60,6 +60,10 @@ pub struct Args {
     pub rate: Option<Arg<Rate>>,
     pub rate_key: Option<Arg<RateKey>>,
     pub reason: Option<Arg<LitStr>>,
+    /// `timeout = "5s"`, in milliseconds.
+    pub timeout: Option<Arg<u64>>,
+    /// `concurrency = 8`.
+    pub concurrency: Option<Arg<u32>>,
 }
 
 /// The annotated `async fn`, taken apart.

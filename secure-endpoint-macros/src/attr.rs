@@ -25,6 +25,8 @@ mod kw {
     syn::custom_keyword!(rate);
     syn::custom_keyword!(rate_key);
     syn::custom_keyword!(reason);
+    syn::custom_keyword!(timeout);
+    syn::custom_keyword!(concurrency);
 }
 
 /// Every argument name of the grammar, for did-you-mean hints.
@@ -41,6 +43,8 @@ const ARGUMENTS: &[&str] = &[
     "rate",
     "rate_key",
     "reason",
+    "timeout",
+    "concurrency",
 ];
 
 /// Parses the attribute's arguments, recording every error in `cx`.
@@ -135,6 +139,14 @@ fn parse_one(cx: &mut Ctxt, args: &mut Args, input: ParseStream) -> syn::Result<
         let keyword = keyword::<kw::rate>(input)?;
         let value = rate(input, &keyword)?;
         set(cx, &mut args.rate, Arg { keyword, value }, None);
+    } else if lookahead.peek(kw::timeout) {
+        let keyword = keyword::<kw::timeout>(input)?;
+        let value = duration(input, &keyword)?;
+        set(cx, &mut args.timeout, Arg { keyword, value }, None);
+    } else if lookahead.peek(kw::concurrency) {
+        let keyword = keyword::<kw::concurrency>(input)?;
+        let value = positive_integer(input, &keyword)?;
+        set(cx, &mut args.concurrency, Arg { keyword, value }, None);
     } else if lookahead.peek(kw::reason) {
         let keyword = keyword::<kw::reason>(input)?;
         let value = non_empty_string(input, &keyword)?;
@@ -352,6 +364,29 @@ fn owner_path(input: ParseStream, keyword: &Ident) -> syn::Result<OwnerPath> {
 fn parse_ident(s: &str, span: Span) -> Option<Ident> {
     let ident: Ident = syn::parse_str(s).ok()?;
     Some(Ident::new(&ident.to_string(), span))
+}
+
+fn duration(input: ParseStream, keyword: &Ident) -> syn::Result<u64> {
+    expect_eq(input, keyword, "\"5s\"")?;
+    let lit = string(input, keyword)?;
+    crate::rate::duration(&lit)
+}
+
+fn positive_integer(input: ParseStream, keyword: &Ident) -> syn::Result<u32> {
+    expect_eq(input, keyword, "8")?;
+    let lit: syn::LitInt = input.parse().map_err(|_| {
+        syn::Error::new(
+            input.span(),
+            format!("`{keyword}` takes a whole number, e.g. `{keyword} = 8`"),
+        )
+    })?;
+    match lit.base10_parse::<u32>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(syn::Error::new_spanned(
+            &lit,
+            format!("`{keyword}` must be a whole number from 1 to 4294967295"),
+        )),
+    }
 }
 
 fn rate_key(input: ParseStream, keyword: &Ident) -> syn::Result<RateKey> {

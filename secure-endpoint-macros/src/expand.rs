@@ -123,13 +123,21 @@ fn policy_expr(kind: Kind, args: &Args) -> TokenStream {
         let value = &reason.value;
         expr = quote!(#expr.reason(#value));
     }
+    if let Some(timeout) = &args.timeout {
+        let ms = timeout.value;
+        expr = quote!(#expr.with_timeout(#ms));
+    }
+    if let Some(concurrency) = &args.concurrency {
+        let n = concurrency.value;
+        expr = quote!(#expr.with_concurrency(#n));
+    }
     expr
 }
 
 /// `impl Handler for <struct>`: enforce the policy (authentication, limit, roles and
-/// scopes), load and check the owned resource, read the validated query, run the other
-/// extractors in order (rejections answered in the crate's JSON shape), read the
-/// validated body, then call the user's function.
+/// scopes), load and check the owned resource, read the validated query and body, run
+/// the other extractors in order (rejections answered in the crate's JSON shape), then
+/// call the user's function (within its concurrency and time limits, when it has them).
 fn handler_impl(plan: &Plan<'_>, inner: &syn::Ident) -> TokenStream {
     let handler = plan.handler;
     let ident = handler.ident();
@@ -190,8 +198,7 @@ fn handler_impl(plan: &Plan<'_>, inner: &syn::Ident) -> TokenStream {
                 checks.push(check);
                 bounds.push(bound);
                 body.push(quote! {
-                    let __request = #private::Request::from_parts(__parts, __body);
-                    let #arg = match #private::validated_json::<#ty, __S, #ident>(&__admitted, __request).await {
+                    let #arg = match #private::validated_json::<#ty, __S, #ident>(&__admitted, &__parts, __body).await {
                         ::core::result::Result::Ok(value) => #value,
                         ::core::result::Result::Err(response) => return response,
                     };
@@ -233,14 +240,35 @@ fn handler_impl(plan: &Plan<'_>, inner: &syn::Ident) -> TokenStream {
     } else {
         quote!(let _ = __body;)
     };
-    let unused_admitted = if body.is_empty() && resource.is_empty() {
+    let unused_admitted = if body.is_empty()
+        && resource.is_empty()
+        && plan.args.concurrency.is_none()
+        && plan.args.timeout.is_none()
+    {
         quote!(let _ = &__admitted;)
     } else {
         quote!()
     };
     let output_span = handler.output_span();
-    let respond = quote_spanned! {output_span=>
+    let call = quote_spanned! {output_span=>
         #private::IntoResponse::into_response(#inner(#(#arg_names),*).await)
+    };
+    // `concurrency`: a permit held while the handler runs; `timeout`: the handler's
+    // future dropped when it elapses.
+    let admit = if plan.args.concurrency.is_some() {
+        quote! {
+            let __permit = match #private::admit::<#ident>(&__admitted).await {
+                ::core::result::Result::Ok(permit) => permit,
+                ::core::result::Result::Err(response) => return response,
+            };
+        }
+    } else {
+        quote!()
+    };
+    let respond = if plan.args.timeout.is_some() {
+        quote!(#private::within_timeout::<#ident, _>(&__admitted, async move { #call }).await)
+    } else {
+        call
     };
 
     quote! {
@@ -264,8 +292,9 @@ fn handler_impl(plan: &Plan<'_>, inner: &syn::Ident) -> TokenStream {
                     #unused_body
                     #(#resource)*
                     #(#query)*
-                    #(#extracted)*
                     #(#body)*
+                    #(#extracted)*
+                    #admit
                     #respond
                 })
             }

@@ -53,6 +53,8 @@ pub(crate) enum Step {
     Owner,
     Validate,
     Extract,
+    Concurrency,
+    Timeout,
 }
 
 impl Step {
@@ -64,6 +66,8 @@ impl Step {
             Step::Owner => "owner",
             Step::Validate => "validate",
             Step::Extract => "extract",
+            Step::Concurrency => "concurrency",
+            Step::Timeout => "timeout",
         }
     }
 }

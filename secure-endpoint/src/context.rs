@@ -29,6 +29,8 @@ pub(crate) struct RouteContext {
     path: String,
     limiter: Option<RouteLimiter>,
     body_limit: usize,
+    /// The permits of `concurrency`, one per request the handler may serve at once.
+    permits: Option<Arc<tokio::sync::Semaphore>>,
 }
 
 impl RouteContext {
@@ -40,6 +42,11 @@ impl RouteContext {
     /// The largest body `validate` reads on this route.
     pub(crate) fn body_limit(&self) -> usize {
         self.body_limit
+    }
+
+    /// The permits of `concurrency`, when the route has it.
+    pub(crate) fn permits(&self) -> Option<&Arc<tokio::sync::Semaphore>> {
+        self.permits.as_ref()
     }
 }
 
@@ -115,6 +122,9 @@ impl Context {
                 path: route.path.clone(),
                 limiter: route_limiter.map(|(rate, limiter)| limiter.build(rate, &label)),
                 body_limit: route.body_limit.unwrap_or(default_body_limit),
+                permits: policy
+                    .concurrency()
+                    .map(|n| Arc::new(tokio::sync::Semaphore::new(n as usize))),
             });
         }
         context.failed_auth = match (settings.and_then(|s| s.failed_auth), limiter) {

@@ -55,12 +55,15 @@
 //!    `#[serde(flatten)]` too, without `deny_unknown_fields`) or a failed `validator`
 //!    rule is `400 {"error":"Invalid input","details":{"<path>":["<code>"]}}`: paths and
 //!    codes only, never a submitted value. The query string is held to the same rules.
-//!    The query is read before the handler's other extractors, the body after them
-//!    (the body is read last because reading consumes it).
+//!    Both are read before the handler's other extractors run: an extractor with side
+//!    effects never sees a request whose input is refused.
 //! 6. **The handler's other extractors**, in order. Their rejections keep their status and get
 //!    the JSON shape (`{"error":"Bad request"}`); axum's text, which can quote the input,
 //!    is not sent.
-//! 7. **The handler.**
+//! 7. **The handler**, within its limits when the attribute sets them: `concurrency = 8`
+//!    lets that many requests of the route run at once (one more waits up to a second for
+//!    a permit, then gets `503 {"error":"Service unavailable"}`), and `timeout = "5s"`
+//!    drops the handler's future when it elapses and answers the same 503.
 //! 8. **Sanitizing**: a 5xx of any origin, an [`Error`] returned with `?`, or a panic
 //!    becomes `500 {"error":"An unexpected error occurred","request_id":"…"}`; the detail
 //!    is logged with `tracing` under that request id. 4xx responses the handler builds
@@ -83,6 +86,8 @@
 //! | `rate = "10/10s"` | the limit: COUNT/PERIOD, PERIOD one of `ms`, `s`, `m`, `h`, `d` with an optional whole number (429 otherwise) |
 //! | `rate_key = "ip"` / `"user"` | what the limit counts on (default: `user` with `auth`, else `ip`) |
 //! | `reason = "…"` | on `#[public]`: why anyone may call it, shown in the inventory |
+//! | `timeout = "5s"` | the handler's future is dropped after this long: 503 (a whole number and `ms`, `s`, `m`, `h` or `d`) |
+//! | `concurrency = 8` | at most this many requests of the route run the handler at once; one more waits up to a second, then 503 |
 //!
 //! A `Json<T>` parameter without `validate` is a compile error: an unvalidated body is a
 //! missing protection. Rate strings are parsed at compile time; a zero count or period is
@@ -151,6 +156,7 @@ mod resource;
 mod router;
 mod sanitize;
 mod security;
+mod serve;
 mod setup_error;
 
 pub mod routing;
@@ -182,6 +188,7 @@ pub use request_id::RequestId;
 pub use resource::{OwnerId, Resource};
 pub use router::{IntoSecureRoute, SecureRouter};
 pub use security::{DEFAULT_MAX_TOKEN_BYTES, Security, SecurityBuilder};
+pub use serve::{DEFAULT_BODY_TIMEOUT, DEFAULT_HEADER_TIMEOUT, Serve, serve};
 pub use setup_error::SetupError;
 
 /// Declares the security policy of a handler.

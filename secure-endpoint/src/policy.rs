@@ -45,6 +45,10 @@ pub struct Policy {
     validate_query: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    timeout_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    concurrency: Option<u32>,
 }
 
 /// Whether the handler was declared `#[secure]` or `#[public]`.
@@ -81,6 +85,8 @@ impl Policy {
             validate: None,
             validate_query: None,
             reason: None,
+            timeout_ms: None,
+            concurrency: None,
         }
     }
 
@@ -142,6 +148,32 @@ impl Policy {
     pub const fn reason(mut self, reason: &'static str) -> Self {
         self.reason = Some(reason);
         self
+    }
+
+    #[doc(hidden)]
+    pub const fn with_timeout(mut self, ms: u64) -> Self {
+        self.timeout_ms = Some(ms);
+        self
+    }
+
+    #[doc(hidden)]
+    pub const fn with_concurrency(mut self, at_once: u32) -> Self {
+        self.concurrency = Some(at_once);
+        self
+    }
+
+    /// How long the handler may run before its future is dropped and the request
+    /// answered 503 (`timeout`).
+    pub const fn timeout(&self) -> Option<std::time::Duration> {
+        match self.timeout_ms {
+            Some(ms) => Some(std::time::Duration::from_millis(ms)),
+            None => None,
+        }
+    }
+
+    /// How many requests of the route the handler serves at once (`concurrency`).
+    pub const fn concurrency(&self) -> Option<u32> {
+        self.concurrency
     }
 
     /// `#[secure]` or `#[public]`.
@@ -243,6 +275,12 @@ impl fmt::Display for Policy {
         }
         if let Some(query) = self.validate_query {
             parts.push(format!("validate_query {query}"));
+        }
+        if let Some(ms) = self.timeout_ms {
+            parts.push(format!("timeout {ms}ms"));
+        }
+        if let Some(at_once) = self.concurrency {
+            parts.push(format!("concurrency {at_once}"));
         }
         f.write_str(&parts.join(", "))
     }

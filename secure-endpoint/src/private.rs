@@ -9,9 +9,11 @@ pub use axum::response::IntoResponse;
 
 pub use crate::handler::{Decision, HandlerFuture, SecureHandler};
 pub use crate::input::{InputFor, ValidInput, assert_valid_input};
+pub use crate::pipeline::concurrency::admit;
 pub use crate::pipeline::extract::{from_parts, from_request};
 pub use crate::pipeline::input::{validated_json, validated_query};
 pub use crate::pipeline::load::{check_owner, load_resource};
+pub use crate::pipeline::timeout::within_timeout;
 pub use crate::pipeline::{Admitted, enforce};
 pub use crate::policy::Policy;
 pub use crate::rate::RateKey;

@@ -40,6 +40,8 @@ pub enum Rejection {
     PayloadTooLarge,
     /// 415: the body is not declared as JSON.
     UnsupportedMediaType,
+    /// 408: the body did not arrive within the server's body timeout.
+    RequestTimeout,
     /// 429 with `Retry-After`, `RateLimit-Policy` and `RateLimit`.
     TooManyRequests {
         /// The limit that refused.
@@ -84,6 +86,7 @@ impl IntoResponse for Rejection {
             }
             Rejection::PayloadTooLarge => return fixed(StatusCode::PAYLOAD_TOO_LARGE),
             Rejection::UnsupportedMediaType => return fixed(StatusCode::UNSUPPORTED_MEDIA_TYPE),
+            Rejection::RequestTimeout => return fixed(StatusCode::REQUEST_TIMEOUT),
             // The outer layer writes the generic 500 body with the request id.
             Rejection::Internal => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
             Rejection::Forbidden => StatusCode::FORBIDDEN,
@@ -103,6 +106,7 @@ impl fmt::Display for Rejection {
             Rejection::NotFound => StatusCode::NOT_FOUND,
             Rejection::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Rejection::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Rejection::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Rejection::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Rejection::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             Rejection::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -124,6 +128,7 @@ fn message(status: StatusCode) -> &'static str {
         StatusCode::FORBIDDEN => "Forbidden",
         StatusCode::NOT_FOUND => "Not found",
         StatusCode::METHOD_NOT_ALLOWED => "Method not allowed",
+        StatusCode::REQUEST_TIMEOUT => "Request timeout",
         StatusCode::PAYLOAD_TOO_LARGE => "Payload too large",
         StatusCode::UNSUPPORTED_MEDIA_TYPE => "Unsupported media type",
         StatusCode::TOO_MANY_REQUESTS => "Too many requests",
@@ -141,6 +146,7 @@ fn fixed_body(status: StatusCode) -> Bytes {
         StatusCode::FORBIDDEN => br#"{"error":"Forbidden"}"#,
         StatusCode::NOT_FOUND => br#"{"error":"Not found"}"#,
         StatusCode::METHOD_NOT_ALLOWED => br#"{"error":"Method not allowed"}"#,
+        StatusCode::REQUEST_TIMEOUT => br#"{"error":"Request timeout"}"#,
         StatusCode::PAYLOAD_TOO_LARGE => br#"{"error":"Payload too large"}"#,
         StatusCode::UNSUPPORTED_MEDIA_TYPE => br#"{"error":"Unsupported media type"}"#,
         StatusCode::TOO_MANY_REQUESTS => br#"{"error":"Too many requests"}"#,
@@ -274,6 +280,7 @@ mod tests {
             StatusCode::FORBIDDEN,
             StatusCode::NOT_FOUND,
             StatusCode::METHOD_NOT_ALLOWED,
+            StatusCode::REQUEST_TIMEOUT,
             StatusCode::PAYLOAD_TOO_LARGE,
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             StatusCode::TOO_MANY_REQUESTS,

@@ -289,6 +289,12 @@ where
 }
 
 impl SecureRouter<()> {
+    /// Built as [`serve`](crate::serve) serves it: every request carries the client's
+    /// address.
+    pub(crate) fn build_for_serving(self) -> Result<Router, SetupError> {
+        self.build(true)
+    }
+
     /// The make-service to pass to `axum::serve`, with the client's address available
     /// to handlers as `ConnectInfo<C>`. Fails when a route lacks a setting it needs.
     ///

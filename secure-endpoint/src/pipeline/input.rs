@@ -3,7 +3,6 @@
 //! mistyped, undeclared or rule-breaking input with 400 and its field paths and codes.
 
 use axum::body::Body;
-use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use http::HeaderMap;
@@ -18,30 +17,33 @@ use crate::input::{Details, InputFor, one};
 use crate::rejection::Rejection;
 
 /// The JSON body, checked for type, size, shape and rules.
-pub async fn validated_json<T, S, H>(admitted: &Admitted, request: Request) -> Result<T, Response>
+pub async fn validated_json<T, S, H>(
+    admitted: &Admitted,
+    parts: &Parts,
+    body: Body,
+) -> Result<T, Response>
 where
     T: InputFor<S>,
     H: SecureHandler,
 {
-    let (parts, body) = request.into_parts();
-    let route = Route::of::<H>(&parts);
+    let route = admitted.audit_route();
     if !is_json(&parts.headers) {
-        audit::deny(&route, Step::Validate, "the body is not declared as JSON");
+        audit::deny(route, Step::Validate, "the body is not declared as JSON");
         return Err(Rejection::UnsupportedMediaType.into_response());
     }
     let bytes = match read_body(&parts.headers, body, admitted.body_limit()).await {
         Ok(bytes) => bytes,
         Err(rejection) => {
             audit::deny(
-                &route,
+                route,
                 Step::Validate,
                 "the body could not be read within its limit",
             );
             return Err(rejection.into_response());
         }
     };
-    let input = T::from_json(&bytes).map_err(|details| refused(&route, details).into_response())?;
-    audit::allow(&route, Step::Validate, "the body is valid");
+    let input = T::from_json(&bytes).map_err(|details| refused(route, details).into_response())?;
+    audit::allow(route, Step::Validate, "the body is valid");
     Ok(input)
 }
 
@@ -101,6 +103,19 @@ async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Byte
         Err(error) if error.is::<http_body_util::LengthLimitError>() => {
             Err(Rejection::PayloadTooLarge)
         }
+        Err(error) if timed_out(&*error) => Err(Rejection::RequestTimeout),
         Err(_) => Err(Rejection::InvalidInput(one("body", "unreadable"))),
     }
+}
+
+/// Whether a body error is, at any depth, the server's body timeout.
+fn timed_out(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut at = Some(error);
+    while let Some(error) = at {
+        if error.is::<crate::serve::BodyTimedOut>() {
+            return true;
+        }
+        at = error.source();
+    }
+    false
 }

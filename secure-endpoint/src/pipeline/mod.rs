@@ -1,7 +1,8 @@
 //! What one request of an annotated handler goes through, in the order of DESIGN §5,
 //! one file per step: [`authenticate`], [`limit`], [`authorize`], [`load`], [`input`],
-//! then the handler's own extractors ([`extract`]). Each step holds its check, its
-//! refusal and its audit event.
+//! then the handler's own extractors ([`extract`]), and around the handler itself its
+//! [`concurrency`] and [`timeout`]. Each step holds its check, its refusal and its audit
+//! event.
 //!
 //! This file holds only the orchestration the generated handler calls: [`enforce`] runs
 //! the steps that come before any extractor and hands the later ones what they share
@@ -9,10 +10,12 @@
 
 pub(crate) mod authenticate;
 pub(crate) mod authorize;
+pub(crate) mod concurrency;
 pub(crate) mod extract;
 pub(crate) mod input;
 pub(crate) mod limit;
 pub(crate) mod load;
+pub(crate) mod timeout;
 
 use std::sync::Arc;
 
@@ -31,6 +34,7 @@ use crate::rejection::Rejection;
 pub struct Admitted {
     context: Option<Arc<Context>>,
     route: Option<usize>,
+    audit_route: Route,
 }
 
 impl Admitted {
@@ -43,7 +47,16 @@ impl Admitted {
                 .map(MatchedPath::as_str);
             context.route_index(std::any::TypeId::of::<H>(), path)
         });
-        Admitted { context, route }
+        Admitted {
+            context,
+            route,
+            audit_route: Route::of::<H>(parts),
+        }
+    }
+
+    /// The route, as audit events name it.
+    pub(crate) fn audit_route(&self) -> &Route {
+        &self.audit_route
     }
 
     pub(crate) fn context(&self) -> Option<&Context> {
@@ -73,10 +86,10 @@ pub async fn enforce<H: SecureHandler>(parts: &mut Parts) -> Result<Admitted, Re
     if !policy.requires_auth() && policy.rate().is_none() {
         return Ok(admitted);
     }
-    let route = Route::of::<H>(parts);
+    let route = &admitted.audit_route;
     let Some(security) = admitted.context().and_then(Context::security) else {
         audit::deny(
-            &route,
+            route,
             Step::Authenticate,
             "the handler is served outside a SecureRouter with security settings",
         );
@@ -85,13 +98,13 @@ pub async fn enforce<H: SecureHandler>(parts: &mut Parts) -> Result<Admitted, Re
     let authenticator = if policy.requires_auth() {
         let Some(authenticator) = security.authenticator.as_deref() else {
             audit::deny(
-                &route,
+                route,
                 Step::Authenticate,
                 "the security settings have no authenticator",
             );
             return Err(Rejection::Internal.into_response());
         };
-        authenticate::authenticate(&route, &admitted, authenticator, parts)
+        authenticate::authenticate(route, &admitted, authenticator, parts)
             .await
             .map_err(IntoResponse::into_response)?;
         Some(authenticator)
@@ -99,12 +112,12 @@ pub async fn enforce<H: SecureHandler>(parts: &mut Parts) -> Result<Admitted, Re
         None
     };
     if let Some((_, key)) = policy.rate() {
-        limit::limit(&route, &admitted, key, authenticator, parts)
+        limit::limit(route, &admitted, key, authenticator, parts)
             .await
             .map_err(IntoResponse::into_response)?;
     }
     if let Some(authenticator) = authenticator {
-        authorize::authorize(&route, policy, authenticator, parts)
+        authorize::authorize(route, policy, authenticator, parts)
             .map_err(IntoResponse::into_response)?;
     }
     Ok(admitted)

@@ -563,3 +563,209 @@ async fn request_ids_do_not_reveal_each_other_or_the_volume() {
         );
     }
 }
+
+static EXTRACTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// An extractor with a side effect, as an idempotency-key reservation would have.
+struct Reserves;
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Reserves {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        _parts: &mut http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        EXTRACTED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(Reserves)
+    }
+}
+
+#[public(validate = Post)]
+async fn reserve_then_create(_reserved: Reserves, post: Post) -> String {
+    post.title
+}
+
+#[tokio::test]
+async fn the_body_is_validated_before_the_handlers_other_extractors_run() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let router: SecureRouter = SecureRouter::new()
+        .route("/reserve", post(reserve_then_create))
+        .with_security(Security::builder().build().unwrap());
+    let base = serve(router).await;
+    let refused = post_text(&base, "/reserve", r#"{"title":""}"#).await;
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        EXTRACTED.load(SeqCst),
+        0,
+        "the extractor ran for a refused body"
+    );
+    let fine = post_text(&base, "/reserve", r#"{"title":"t","content":"c"}"#).await;
+    assert_eq!(fine.status(), StatusCode::OK);
+    assert_eq!(EXTRACTED.load(SeqCst), 1);
+}
+
+static DROPPED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+struct SetOnDrop;
+
+impl Drop for SetOnDrop {
+    fn drop(&mut self) {
+        DROPPED.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[public(timeout = "200ms")]
+async fn slow() -> &'static str {
+    let _guard = SetOnDrop;
+    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    "too late"
+}
+
+#[public(concurrency = 2)]
+async fn expensive() -> &'static str {
+    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    "done"
+}
+
+#[tokio::test]
+async fn a_handler_past_its_timeout_is_dropped_and_answered_503() {
+    let router: SecureRouter = SecureRouter::new()
+        .route("/slow", get(slow))
+        .with_security(Security::builder().build().unwrap());
+    let base = serve(router).await;
+    let started = std::time::Instant::now();
+    let response = reqwest::get(format!("{base}/slow")).await.unwrap();
+    let took = started.elapsed();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_security_headers(&response);
+    assert_eq!(
+        response.text().await.unwrap(),
+        r#"{"error":"Service unavailable"}"#
+    );
+    assert!(took < std::time::Duration::from_secs(2), "{took:?}");
+    assert!(
+        DROPPED.load(std::sync::atomic::Ordering::SeqCst),
+        "the future was dropped"
+    );
+}
+
+#[tokio::test]
+async fn requests_past_the_concurrency_cap_wait_briefly_then_get_503() {
+    let router: SecureRouter = SecureRouter::new()
+        .route("/expensive", get(expensive))
+        .with_security(Security::builder().build().unwrap());
+    let url = format!("{}/expensive", serve(router).await);
+    let requests: Vec<_> = (0..5)
+        .map(|_| {
+            let url = url.clone();
+            tokio::spawn(async move {
+                let response = reqwest::get(&url).await.unwrap();
+                (response.status(), response.text().await.unwrap())
+            })
+        })
+        .collect();
+    let mut served = 0;
+    let mut refused = 0;
+    for request in requests {
+        match request.await.unwrap() {
+            (StatusCode::OK, _) => served += 1,
+            (StatusCode::SERVICE_UNAVAILABLE, body) => {
+                assert_eq!(body, r#"{"error":"Service unavailable"}"#);
+                refused += 1;
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(
+        (served, refused),
+        (2, 3),
+        "two at once; the others wait a second, then 503"
+    );
+}
+
+/// Served with `secure_endpoint::serve` and short timeouts.
+async fn served_with_timeouts() -> std::net::SocketAddr {
+    let router: SecureRouter = SecureRouter::new()
+        .route("/posts", post(create))
+        .with_security(Security::builder().build().unwrap());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let server = secure_endpoint::serve(listener, router)
+        .unwrap()
+        .header_timeout(std::time::Duration::from_millis(300))
+        .body_timeout(std::time::Duration::from_millis(300));
+    let addr = server.local_addr().unwrap();
+    tokio::spawn(async move { server.await.unwrap() });
+    addr
+}
+
+/// Everything the server writes until it closes the connection, within `within`.
+async fn read_until_closed(
+    stream: &mut tokio::net::TcpStream,
+    within: std::time::Duration,
+) -> Option<String> {
+    use tokio::io::AsyncReadExt;
+    let mut seen = Vec::new();
+    let read = tokio::time::timeout(within, stream.read_to_end(&mut seen)).await;
+    read.ok()
+        .map(|_| String::from_utf8_lossy(&seen).into_owned())
+}
+
+#[tokio::test]
+async fn half_a_request_head_is_not_held_for_ever() {
+    use tokio::io::AsyncWriteExt;
+    let addr = served_with_timeouts().await;
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(b"POST /posts HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let closed = read_until_closed(&mut stream, std::time::Duration::from_secs(3)).await;
+    assert!(closed.is_some(), "the connection was still open after 3 s");
+    // An idle kept-alive connection is closed the same way.
+    let mut idle = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let closed = read_until_closed(&mut idle, std::time::Duration::from_secs(3)).await;
+    assert!(
+        closed.is_some(),
+        "an idle connection was still open after 3 s"
+    );
+}
+
+#[tokio::test]
+async fn a_trickled_body_is_cut_off_with_408() {
+    use tokio::io::AsyncWriteExt;
+    let addr = served_with_timeouts().await;
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(
+            b"POST /posts HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"title\":",
+        )
+        .await
+        .unwrap();
+    let answer = read_until_closed(&mut stream, std::time::Duration::from_secs(3))
+        .await
+        .expect("answered and closed within 3 s");
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(
+        answer.contains(r#"{"error":"Request timeout"}"#),
+        "{answer}"
+    );
+    assert!(
+        answer.contains("x-content-type-options: nosniff"),
+        "{answer}"
+    );
+}
+
+#[tokio::test]
+async fn a_complete_request_is_served_with_the_client_address() {
+    let addr = served_with_timeouts().await;
+    let response = reqwest::Client::new()
+        .post(format!("http://{addr}/posts"))
+        .header("content-type", "application/json")
+        .body(r#"{"title":"t","content":"c"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.text().await.unwrap(), "t|c|0|0");
+}
