@@ -62,6 +62,7 @@ pub fn secure_handler_impl(ident: &syn::Ident, policy: &TokenStream) -> TokenStr
             const NAME: &'static str = #name;
             const POLICY: &'static #private::Policy = &#policy;
             #[doc(hidden)]
+            #[allow(deprecated)]
             const DECISION: #private::Decision = #private::Decision::declared_by_attribute();
         }
     }

@@ -16,7 +16,12 @@ pub struct Decision {
 }
 
 impl Decision {
-    /// Named only by the attributes' expansion, through `secure_endpoint::__private`.
+    /// Named only by the attributes' expansion, through `secure_endpoint::__private`,
+    /// which allows the warning: anywhere else it is a hand-written bypass of the route
+    /// gate, whose declared policy nothing enforces, and the compiler says so.
+    #[deprecated(
+        note = "a hand-written `SecureHandler` declares a policy that nothing enforces; annotate the handler with `#[secure(...)]` or `#[public]` instead"
+    )]
     pub const fn declared_by_attribute() -> Self {
         Decision { _declared: () }
     }

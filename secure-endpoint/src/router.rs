@@ -255,9 +255,10 @@ where
     /// [`axum::Router`] to serve.
     ///
     /// A router that counts limits by client address needs the connection's address:
-    /// serve it with [`into_make_service_with_connect_info`](SecureRouter::into_make_service_with_connect_info)
-    /// (or, in tests, give one with [`with_mock_connect_info`](Self::with_mock_connect_info));
-    /// here, without either, that is a [`SetupError`].
+    /// serve it with [`serve`](crate::serve) or
+    /// [`into_make_service_with_connect_info`](SecureRouter::into_make_service_with_connect_info)
+    /// (or, in tests, give one with `with_mock_connect_info`, feature `testing`); here,
+    /// without either, that is a [`SetupError`].
     pub fn try_into_router(self) -> Result<Router<S>, SetupError> {
         let connect_info = self.mock_connect_info;
         self.build(connect_info)
@@ -265,7 +266,23 @@ where
 
     /// Gives every request the client address `addr`, as a server with connection info
     /// would: for serving the router in process (`tower::ServiceExt::oneshot`) in tests.
-    pub fn with_mock_connect_info(mut self, addr: std::net::SocketAddr) -> Self {
+    ///
+    /// Only with feature `testing`, which a test's `[dev-dependencies]` turns on and a
+    /// production build never should: served for real with it, every client would be
+    /// `addr` and share one rate-limit bucket, which the startup check on connection
+    /// info exists to prevent. Without the feature it does not exist:
+    ///
+    /// ```compile_fail
+    /// let app: secure_endpoint::SecureRouter = secure_endpoint::SecureRouter::new()
+    ///     .with_mock_connect_info(std::net::SocketAddr::from(([127, 0, 0, 1], 1)));
+    /// ```
+    #[cfg(feature = "testing")]
+    pub fn with_mock_connect_info(self, addr: std::net::SocketAddr) -> Self {
+        self.mock_connect_info(addr)
+    }
+
+    /// [`with_mock_connect_info`](Self::with_mock_connect_info), for the scanner.
+    pub(crate) fn mock_connect_info(mut self, addr: std::net::SocketAddr) -> Self {
         self.inner = self
             .inner
             .layer(axum::extract::connect_info::MockConnectInfo(addr));

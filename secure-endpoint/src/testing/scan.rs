@@ -164,7 +164,7 @@ impl fmt::Display for ScanReport {
 pub async fn scan(router: SecureRouter, settings: ScanSettings) -> ScanReport {
     let inventory = router.inventory();
     let built = router
-        .with_mock_connect_info(SocketAddr::from(([192, 0, 2, 1], 40000)))
+        .mock_connect_info(SocketAddr::from(([192, 0, 2, 1], 40000)))
         .try_into_router();
     match built {
         Ok(app) => scan_router(app, &inventory, settings).await,
@@ -181,9 +181,8 @@ pub async fn scan(router: SecureRouter, settings: ScanSettings) -> ScanReport {
 }
 
 /// Like [`scan`], for the application as it is served: the `axum::Router` built from a
-/// [`SecureRouter`] (give it connection info, e.g. with
-/// [`with_mock_connect_info`](SecureRouter::with_mock_connect_info), when it limits by
-/// address), with anything added to it afterwards. `inventory` is the secure router's;
+/// [`SecureRouter`] (give it connection info, e.g. with `with_mock_connect_info` of
+/// feature `testing`, when it limits by address), with anything added to it afterwards. `inventory` is the secure router's;
 /// the paths added outside it are named in
 /// [`ScanSettings::outside_the_inventory`].
 pub async fn scan_router(app: Router, inventory: &Inventory, settings: ScanSettings) -> ScanReport {
@@ -221,6 +220,8 @@ struct Seen {
     status: StatusCode,
     headers: http::HeaderMap,
     body: String,
+    /// The request was a HEAD: no body to judge.
+    head: bool,
 }
 
 /// Each probe comes from an address of its own (198.18.0.0/15, set aside for tests), so
@@ -264,6 +265,7 @@ impl Scanner {
         from: SocketAddr,
     ) -> Option<Seen> {
         let mut request = request;
+        let head = request.method() == Method::HEAD;
         request.extensions_mut().insert(ConnectInfo(from));
         let router = self.router.clone()?;
         self.report.requests += 1;
@@ -281,6 +283,7 @@ impl Scanner {
             status: parts.status,
             headers: parts.headers,
             body: String::from_utf8_lossy(&bytes).into_owned(),
+            head,
         };
         self.check_every_response(label, case, &seen);
         Some(seen)
@@ -300,6 +303,29 @@ impl Scanner {
                     label,
                     case,
                     format!("header {name} is {present:?}, want {value:?}"),
+                );
+            }
+        }
+        // A refusal a handler or an extractor wrote in its own words may quote the
+        // input: every 4xx body must be the framework's shape, `{"error": "…"}` (400s
+        // may add `details`). HEAD answers have no body.
+        if seen.status.is_client_error() && !seen.head {
+            let shaped = serde_json::from_str::<Value>(&seen.body)
+                .ok()
+                .is_some_and(|body| {
+                    body.as_object().is_some_and(|o| {
+                        o.get("error").is_some_and(Value::is_string)
+                            && o.keys().all(|k| k == "error" || k == "details")
+                    })
+                });
+            if !shaped {
+                self.find(
+                    label,
+                    case,
+                    format!(
+                        "a {} body is not {{\"error\": …}}: {:.200}",
+                        seen.status, seen.body
+                    ),
                 );
             }
         }
@@ -375,10 +401,16 @@ impl Scanner {
             }
             RoutePolicy::Declared(policy) => policy,
         };
-        let Some(method) = probe_method(&route.method) else {
+        // The fallback answers every path no route matches: probed at one.
+        let fallback = route.path == "(fallback)";
+        let Some(method) = probe_method(&route.method, fallback) else {
             return;
         };
-        let path = self.concrete_path(&route.path);
+        let path = if fallback {
+            "/no-route-answers-this-scanner-path".to_owned()
+        } else {
+            self.concrete_path(&route.path)
+        };
         let request = |token: Option<&str>| {
             let mut builder = Request::builder().method(method.clone()).uri(path.as_str());
             if let Some(token) = token {
@@ -387,8 +419,27 @@ impl Scanner {
             builder.body(Body::empty()).expect("a valid request")
         };
 
+        if !policy.requires_auth() {
+            // Anyone may call it: one plain request, for what every response must be.
+            self.send(&label, "plain request", request(None), next_address())
+                .await;
+        }
         if policy.requires_auth() {
             self.authentication(&label, policy, &request).await;
+            // axum answers HEAD with the GET handler: the same policy applies.
+            if method == Method::GET {
+                let head = Request::head(path.as_str())
+                    .body(Body::empty())
+                    .expect("a valid request");
+                let seen = self.send(&label, "HEAD without a token", head, next_address()).await;
+                self.expect(
+                    &label,
+                    "HEAD without a token",
+                    seen,
+                    &[StatusCode::UNAUTHORIZED],
+                    None,
+                );
+            }
         }
         if policy.requires_auth()
             && (!policy.roles().is_empty() || !policy.scopes().is_empty())
@@ -604,9 +655,10 @@ impl Scanner {
     }
 }
 
-fn probe_method(method: &str) -> Option<Method> {
+fn probe_method(method: &str, fallback: bool) -> Option<Method> {
     match method {
         "ANY" => Some(Method::GET),
+        "*" if fallback => Some(Method::GET),
         "*" => None,
         other => Method::from_bytes(other.as_bytes()).ok(),
     }

@@ -152,3 +152,43 @@ async fn a_raw_route_added_outside_the_router_is_reported_for_its_leak_and_heade
         "only the raw route is weak:\n{report}"
     );
 }
+
+#[public]
+async fn chatty() -> (http::StatusCode, String) {
+    (
+        http::StatusCode::BAD_REQUEST,
+        "field `email` = 'victim@example.com' is invalid".to_owned(),
+    )
+}
+
+#[secure(auth)]
+async fn private_page() -> &'static str {
+    "private"
+}
+
+#[tokio::test]
+async fn a_4xx_in_the_handlers_own_words_and_an_open_fallback_are_reported() {
+    let security = Security::builder()
+        .authenticator(AcceptsAnything)
+        .build()
+        .unwrap();
+    let router = SecureRouter::new()
+        .route("/chatty", get(chatty))
+        .fallback(private_page)
+        .with_security(security);
+    let report = scan(router, ScanSettings::new()).await;
+    let found = |route: &str, case: &str| {
+        report
+            .findings
+            .iter()
+            .any(|f| f.route == route && f.case == case && !f.detail.is_empty())
+    };
+    assert!(
+        report
+            .findings
+            .iter()
+            .any(|f| f.route == "GET /chatty" && f.detail.contains("is not {\"error\"")),
+        "{report}"
+    );
+    assert!(found("* (fallback)", "junk token"), "{report}");
+}
