@@ -154,6 +154,25 @@ impl Config {
         })
     }
 
+    /// What is allowed but probably a mistake, one sentence each naming the setting:
+    /// logged as warnings at start.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        if !self.jwt_secret_generated && secret_bits(&self.jwt_secret) < 128.0 {
+            warnings.push(
+                "JWT_SECRET looks guessable (few distinct characters for its length): anyone holding one token can try to recover it offline and forge admin tokens; use `openssl rand -base64 48`".to_owned(),
+            );
+        }
+        for proxy in &self.trusted_proxies {
+            if proxy.ends_with("/0") {
+                warnings.push(format!(
+                    "BLOG_TRUSTED_PROXIES contains {proxy:?}, which trusts every peer: any client can then choose its address in X-Forwarded-For and escape every limit"
+                ));
+            }
+        }
+        warnings
+    }
+
     /// Settings for tests: in-memory database, a fixed secret, an ephemeral port, an
     /// admin account.
     pub fn for_tests(jwt_secret: &[u8], admin_password: &str) -> Self {
@@ -167,6 +186,18 @@ impl Config {
             admin_password: Some(admin_password.to_owned()),
         }
     }
+}
+
+/// At most this many bits of entropy: the length times the bits of the alphabet the
+/// secret draws from, as far as its distinct bytes tell. An upper bound: a guessable
+/// phrase can still pass it, a random one never fails it.
+fn secret_bits(secret: &[u8]) -> f64 {
+    let mut seen = [false; 256];
+    for byte in secret {
+        seen[usize::from(*byte)] = true;
+    }
+    let distinct = seen.iter().filter(|s| **s).count().max(1);
+    secret.len() as f64 * (distinct as f64).log2()
 }
 
 #[cfg(test)]
@@ -211,6 +242,28 @@ mod tests {
         assert_eq!(error.setting, "REDIS_URL");
         let c = config(&[("BLOG_TRUSTED_PROXIES", "10.0.0.0/8,::1")]).unwrap();
         assert_eq!(c.trusted_proxies, ["10.0.0.0/8", "::1"]);
+    }
+
+    #[test]
+    fn a_guessable_secret_and_a_trust_everyone_proxy_are_warned_about() {
+        let weak = config(&[("JWT_SECRET", "aaaaaaaaaaaaaaaabbbbbbbbbbbbbbbb")]).unwrap();
+        let warnings = weak.warnings();
+        assert!(
+            warnings.iter().any(|w| w.starts_with("JWT_SECRET")),
+            "{warnings:?}"
+        );
+        let strong = config(&[(
+            "JWT_SECRET",
+            "q2v9XkA0Jm7ZtR4bN1sLc8WfHd6GyPe3UoTiKj5VxMwBhQzYnCr=",
+        )])
+        .unwrap();
+        assert!(strong.warnings().is_empty(), "{:?}", strong.warnings());
+        let open = config(&[("BLOG_TRUSTED_PROXIES", "10.0.0.0/8,0.0.0.0/0")]).unwrap();
+        assert!(
+            open.warnings()
+                .iter()
+                .any(|w| w.starts_with("BLOG_TRUSTED_PROXIES") && w.contains("0.0.0.0/0"))
+        );
     }
 
     #[test]

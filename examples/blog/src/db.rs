@@ -71,7 +71,7 @@ impl Db {
         let roles = serde_json::to_string(roles).expect("strings serialize");
         let inserted = sqlx::query(
             "INSERT INTO users (username, password_hash, roles) VALUES (?, ?, ?) \
-             ON CONFLICT (username) DO NOTHING RETURNING id",
+             ON CONFLICT DO NOTHING RETURNING id",
         )
         .bind(username)
         .bind(password_hash)
@@ -83,12 +83,14 @@ impl Db {
             .ok_or(UsernameTaken))
     }
 
-    /// The user called `username`.
+    /// The user called `username`, whatever its case.
     pub async fn user_by_name(&self, username: &str) -> Result<Option<User>, sqlx::Error> {
-        let row = sqlx::query("SELECT id, password_hash, roles FROM users WHERE username = ?")
-            .bind(username)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(
+            "SELECT id, password_hash, roles FROM users WHERE username = ? COLLATE NOCASE",
+        )
+        .bind(username)
+        .fetch_optional(&self.pool)
+        .await?;
         row.map(|row| {
             Ok(User {
                 id: row.try_get(0)?,
@@ -127,11 +129,15 @@ impl Db {
         })
     }
 
-    /// Every post, oldest first.
-    pub async fn posts(&self) -> Result<Vec<Post>, sqlx::Error> {
-        let rows = sqlx::query("SELECT id, title, content, tags, user_id FROM posts ORDER BY id")
-            .fetch_all(&self.pool)
-            .await?;
+    /// At most `limit` posts whose id is above `after`, oldest first.
+    pub async fn posts(&self, after: i64, limit: u32) -> Result<Vec<Post>, sqlx::Error> {
+        let rows = sqlx::query(
+            "SELECT id, title, content, tags, user_id FROM posts WHERE id > ? ORDER BY id LIMIT ?",
+        )
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
         rows.into_iter().map(post_from_row).collect()
     }
 

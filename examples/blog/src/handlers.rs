@@ -1,7 +1,5 @@
 //! The blog's handlers, each with its declared policy.
 
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -13,23 +11,6 @@ use validator::{Validate, ValidationError};
 
 use crate::AppState;
 use crate::db::{Db, Post};
-
-/// Password hashing.
-pub struct Accounts {
-    /// Verified against when the username is unknown, so that both failures cost the
-    /// same time.
-    dummy_hash: String,
-}
-
-impl Accounts {
-    pub(crate) fn new() -> Self {
-        let dummy_hash = Argon2::default()
-            .hash_password(b"not a password anyone has")
-            .expect("argon2 with default parameters hashes")
-            .to_string();
-        Accounts { dummy_hash }
-    }
-}
 
 /// `{username, password}` of register and login: username 3–32 of `[A-Za-z0-9_]`,
 /// password 8–128 characters.
@@ -82,33 +63,32 @@ fn tag_lengths(tags: &[String]) -> Result<(), ValidationError> {
     }
 }
 
-pub(crate) async fn hash_password(password: String) -> Result<String, Error> {
-    let hashed = tokio::task::spawn_blocking(move || {
-        Argon2::default()
-            .hash_password(password.as_bytes())
-            .map(|hash| hash.to_string())
-    })
-    .await?;
-    hashed.map_err(|e| Error::internal(format!("password hashing failed: {e}")))
-}
-
-async fn verify_password(password: String, hash: String) -> Result<bool, Error> {
-    let verified = tokio::task::spawn_blocking(move || {
-        Argon2::default()
-            .verify_password(password.as_bytes(), hash.as_str())
-            .is_ok()
-    })
-    .await?;
-    Ok(verified)
-}
-
-/// `POST /auth/register`: creates an account.
-#[public(reason = "anyone may create an account", validate = Credentials, rate = "5/60s")]
+/// `POST /auth/register`: creates an account. The name `admin` (in any case) is the
+/// operator's, and answered like any taken name.
+///
+/// A taken name is 409: a registration has to say so, which tells whoever asks that
+/// the name exists. That is limited like every attempt (per address, and login counts
+/// failures per name), and names are not secrets.
+///
+/// At most eight registrations hash a password at once (each takes about 19 MiB for
+/// argon2); more wait a second, then get 503.
+#[public(
+    reason = "anyone may create an account",
+    validate = Credentials,
+    rate = "5/60s",
+    concurrency = 8
+)]
 pub async fn register(
     State(state): State<AppState>,
     input: Credentials,
 ) -> Result<Response, Error> {
-    let hash = hash_password(input.password).await?;
+    if input.username.eq_ignore_ascii_case(crate::ADMIN_USERNAME) {
+        return Err(Error::client(
+            StatusCode::CONFLICT,
+            "Username already taken",
+        ));
+    }
+    let hash = state.passwords.hash(input.password).await?;
     match state.db.create_user(&input.username, &hash, &[]).await? {
         Ok(id) => Ok((
             StatusCode::CREATED,
@@ -123,15 +103,21 @@ pub async fn register(
 }
 
 /// `POST /auth/login`: exchanges credentials for a token. Unknown user and wrong
-/// password get the same answer, after the same work.
-#[public(reason = "exchanges credentials for a token", validate = Credentials, rate = "5/60s")]
+/// password get the same answer, after the same work. At most eight logins verify a
+/// password at once; more wait a second, then get 503.
+#[public(
+    reason = "exchanges credentials for a token",
+    validate = Credentials,
+    rate = "5/60s",
+    concurrency = 8
+)]
 pub async fn login(State(state): State<AppState>, input: Credentials) -> Result<Response, Error> {
     let user = state.db.user_by_name(&input.username).await?;
     let hash = user.as_ref().map_or_else(
-        || state.accounts.dummy_hash.clone(),
+        || state.passwords.dummy_hash().to_owned(),
         |u| u.password_hash.clone(),
     );
-    let verified = verify_password(input.password, hash).await?;
+    let verified = state.passwords.verify(input.password, hash).await?;
     match user {
         Some(user) if verified => {
             let token = state.tokens.issue(user.id, &user.roles)?;
@@ -144,10 +130,26 @@ pub async fn login(State(state): State<AppState>, input: Credentials) -> Result<
     }
 }
 
-/// `GET /posts`: every post.
-#[public(reason = "posts are published")]
-pub async fn list_posts(State(db): State<Db>) -> Result<Json<Vec<Post>>, Error> {
-    Ok(Json(db.posts().await?))
+/// `?limit=&after=` of `GET /posts`: at most `limit` posts (1–100, default 20) whose id
+/// is above `after` (default: from the first).
+#[derive(Deserialize, Validate)]
+pub struct Page {
+    #[validate(range(min = 1, max = 100))]
+    limit: Option<u32>,
+    #[validate(range(min = 0))]
+    after: Option<i64>,
+}
+
+/// Posts per page when the query gives no `limit`.
+pub const DEFAULT_PAGE: u32 = 20;
+
+/// `GET /posts`: a page of posts, oldest first; the next page starts after the last id.
+#[public(reason = "posts are published", validate_query = Page)]
+pub async fn list_posts(page: Page, State(db): State<Db>) -> Result<Json<Vec<Post>>, Error> {
+    let posts = db
+        .posts(page.after.unwrap_or(0), page.limit.unwrap_or(DEFAULT_PAGE))
+        .await?;
+    Ok(Json(posts))
 }
 
 /// `GET /posts/{id}`: one post.

@@ -5,6 +5,7 @@
 pub mod config;
 pub mod db;
 mod handlers;
+pub mod passwords;
 mod tokens;
 
 use std::sync::Arc;
@@ -27,8 +28,8 @@ pub struct AppState {
     pub db: Db,
     /// Signs login tokens.
     pub tokens: Arc<TokenIssuer>,
-    /// Password hashing and the registration rules that depend on settings.
-    pub accounts: Arc<handlers::Accounts>,
+    /// Password hashing, on threads of its own.
+    pub passwords: Arc<passwords::Passwords>,
 }
 
 impl FromRef<AppState> for Db {
@@ -115,10 +116,12 @@ pub async fn app(config: &Config) -> Result<(SecureRouter, AppState), StartError
     let state = AppState {
         db,
         tokens: Arc::new(TokenIssuer::new(&config.jwt_secret)),
-        accounts: Arc::new(handlers::Accounts::new()),
+        passwords: Arc::new(passwords::Passwords::new()),
     };
     if let Some(password) = &config.admin_password {
-        let hash = handlers::hash_password(password.clone())
+        let hash = state
+            .passwords
+            .hash(password.clone())
             .await
             .map_err(|e| StartError::Admin(e.to_string()))?;
         let created = state
@@ -127,6 +130,16 @@ pub async fn app(config: &Config) -> Result<(SecureRouter, AppState), StartError
             .await
             .map_err(StartError::Database)?;
         if created.is_err() {
+            let existing = state
+                .db
+                .user_by_name(ADMIN_USERNAME)
+                .await
+                .map_err(StartError::Database)?;
+            if !existing.is_some_and(|user| user.roles.iter().any(|r| r == "admin")) {
+                return Err(StartError::Admin(format!(
+                    "an account named `{ADMIN_USERNAME}` exists without the admin role: someone registered the name before it was reserved; delete or rename that account in DATABASE_URL, then start again"
+                )));
+            }
             tracing::info!("the admin account exists already; its password is unchanged");
         }
     }

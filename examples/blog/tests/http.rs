@@ -225,14 +225,14 @@ fn the_inventory_lists_every_route_with_its_policy() {
         (
             "POST",
             "/auth/register",
-            "public (anyone may create an account), rate 5/m per ip, validate Credentials",
+            "public (anyone may create an account), rate 5/m per ip, validate Credentials, concurrency 8",
         ),
         (
             "POST",
             "/auth/login",
-            "public (exchanges credentials for a token), rate 5/m per ip, validate Credentials",
+            "public (exchanges credentials for a token), rate 5/m per ip, validate Credentials, concurrency 8",
         ),
-        ("GET", "/posts", "public (posts are published)"),
+        ("GET", "/posts", "public (posts are published), validate_query Page"),
         (
             "POST",
             "/posts",

@@ -431,7 +431,9 @@ impl Scanner {
                 let head = Request::head(path.as_str())
                     .body(Body::empty())
                     .expect("a valid request");
-                let seen = self.send(&label, "HEAD without a token", head, next_address()).await;
+                let seen = self
+                    .send(&label, "HEAD without a token", head, next_address())
+                    .await;
                 self.expect(
                     &label,
                     "HEAD without a token",
