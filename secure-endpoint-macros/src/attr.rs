@@ -374,12 +374,15 @@ fn duration(input: ParseStream, keyword: &Ident) -> syn::Result<u64> {
 
 fn positive_integer(input: ParseStream, keyword: &Ident) -> syn::Result<u32> {
     expect_eq(input, keyword, "8")?;
-    let lit: syn::LitInt = input.parse().map_err(|_| {
-        syn::Error::new(
-            input.span(),
+    if !input.peek(syn::LitInt) {
+        let what: TokenTree = input.parse()?;
+        skip_rest(input)?;
+        return Err(syn::Error::new_spanned(
+            what,
             format!("`{keyword}` takes a whole number, e.g. `{keyword} = 8`"),
-        )
-    })?;
+        ));
+    }
+    let lit: syn::LitInt = input.parse()?;
     match lit.base10_parse::<u32>() {
         Ok(n) if n > 0 => Ok(n),
         _ => Err(syn::Error::new_spanned(

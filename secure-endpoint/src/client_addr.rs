@@ -381,3 +381,79 @@ mod tests {
         assert_eq!(elements("for=1.2.3.4;for=5.6.7.8"), [None]);
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+    use axum::extract::ConnectInfo;
+    use http::{HeaderValue, Request};
+    use proptest::prelude::*;
+
+    use super::{Cidr, ForwardedHeader, client_address};
+
+    /// What a client can put in a header value: anything but control characters.
+    fn client_text() -> impl Strategy<Value = Vec<u8>> {
+        proptest::collection::vec(
+            prop_oneof![
+                Just(b','),
+                Just(b';'),
+                Just(b'"'),
+                Just(b'='),
+                Just(b'['),
+                Just(b']'),
+                Just(b':'),
+                Just(b' '),
+                0x21u8..=0x7e,
+                0x80u8..=0xff
+            ],
+            0..80,
+        )
+    }
+
+    fn client_of(line: &[u8], header: ForwardedHeader) -> Option<IpAddr> {
+        let name = match header {
+            ForwardedHeader::XForwardedFor => "x-forwarded-for",
+            ForwardedHeader::Forwarded => "forwarded",
+        };
+        let mut request = Request::new(());
+        request
+            .headers_mut()
+            .insert(name, HeaderValue::from_bytes(line).ok()?);
+        request
+            .extensions_mut()
+            .insert(ConnectInfo(SocketAddr::from(([10, 0, 0, 1], 443))));
+        let (parts, ()) = request.into_parts();
+        let proxy: Cidr = "10.0.0.0/8".parse().unwrap();
+        client_address(&parts, &[proxy], header)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+
+        /// Whatever the client writes in front of what the proxy appended, the client
+        /// is the address the proxy saw.
+        #[test]
+        fn what_the_client_writes_never_moves_its_address(
+            written in client_text(),
+            seen in any::<u32>().prop_filter("not a proxy", |n| n >> 24 != 10),
+        ) {
+            let seen = IpAddr::V4(Ipv4Addr::from(seen));
+            let mut line = written.clone();
+            line.extend_from_slice(format!(", {seen}").as_bytes());
+            if let Some(client) = client_of(&line, ForwardedHeader::XForwardedFor) {
+                prop_assert_eq!(client, super::canonical(seen));
+            }
+            let mut line = written;
+            line.extend_from_slice(format!(", for={seen}").as_bytes());
+            if let Some(client) = client_of(&line, ForwardedHeader::Forwarded) {
+                // A quote the client left open swallows the proxy's element: then the
+                // element cannot be read and the walk stops at the proxy itself.
+                prop_assert!(
+                    client == super::canonical(seen) || client == IpAddr::from([10, 0, 0, 1]),
+                    "client {client}, seen {seen}"
+                );
+            }
+        }
+    }
+}

@@ -483,3 +483,69 @@ fn describe(kind: &ErrorKind) -> &'static str {
         _ => "token refused",
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use proptest::prelude::*;
+
+    use super::{PEEK_BUFFER, peek_header};
+
+    fn header_json() -> impl Strategy<Value = serde_json::Value> {
+        let alg = prop_oneof![
+            Just("HS256"),
+            Just("RS256"),
+            Just("ES256"),
+            Just("EdDSA"),
+            Just("none"),
+            Just("hs256")
+        ];
+        let kid = proptest::option::of("[ -~]{0,40}|.{0,8}");
+        let padding = "[a-z]{0,300}";
+        (alg, kid, padding, any::<bool>()).prop_map(|(alg, kid, padding, typ)| {
+            let mut header = serde_json::json!({ "alg": alg });
+            if let Some(kid) = kid {
+                header["kid"] = serde_json::Value::String(kid);
+            }
+            if typ {
+                header["typ"] = serde_json::Value::String("JWT".into());
+            }
+            if !padding.is_empty() {
+                header["x5t"] = serde_json::Value::String(padding);
+            }
+            header
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+
+        /// The read-ahead agrees with jsonwebtoken's own header parse on every header
+        /// it accepts: the same algorithm and the same `kid`, on the stack or not.
+        #[test]
+        fn the_read_ahead_agrees_with_jsonwebtoken(header in header_json(), claims in "[a-zA-Z0-9_-]{0,40}") {
+            let token = format!(
+                "{}.{claims}.sig",
+                URL_SAFE_NO_PAD.encode(header.to_string())
+            );
+            let mut buffer = [0u8; PEEK_BUFFER];
+            let ours = peek_header(&token, &mut buffer);
+            match jsonwebtoken::decode_header(&token) {
+                Ok(theirs) => {
+                    let ours = ours.expect("jsonwebtoken read a header the read-ahead refused");
+                    prop_assert_eq!(ours.alg, theirs.alg);
+                    prop_assert_eq!(ours.kid.as_deref(), theirs.kid.as_deref());
+                }
+                Err(_) => prop_assert!(ours.is_err(), "the read-ahead accepted what jsonwebtoken refused"),
+            }
+        }
+
+        /// Anything at all is answered, never a panic.
+        #[test]
+        fn any_token_text_is_answered(token in ".{0,200}") {
+            let mut buffer = [0u8; PEEK_BUFFER];
+            let _ = peek_header(&token, &mut buffer);
+        }
+    }
+}

@@ -191,3 +191,211 @@ fn collect_rule_failures(errors: &ValidationErrors, prefix: &str, details: &mut 
         }
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use std::collections::BTreeMap;
+
+    use proptest::prelude::*;
+    use serde::Deserialize;
+    use serde_json::{Value, json};
+    use validator::Validate;
+
+    use super::de::{Node, Path, Report, Source};
+    use super::{Details, fast, from_value, parse_json, parse_query, tree, validated};
+
+    #[derive(Debug, PartialEq, Deserialize, Validate)]
+    struct Inner {
+        #[validate(range(max = 1000))]
+        n: u16,
+        #[serde(default)]
+        label: Option<String>,
+    }
+
+    #[derive(Debug, PartialEq, Deserialize, Validate)]
+    struct Doc {
+        #[validate(length(min = 1, max = 8))]
+        name: String,
+        count: i64,
+        #[serde(default)]
+        ratio: Option<f64>,
+        #[serde(default)]
+        small: Option<f32>,
+        #[serde(default)]
+        flag: bool,
+        #[serde(default)]
+        #[validate(length(max = 4))]
+        tags: Vec<u8>,
+        #[serde(default)]
+        #[validate(nested)]
+        inner: Option<Inner>,
+        #[serde(default)]
+        pair: Option<(u8, bool)>,
+    }
+
+    /// What the strict reader alone answers: the tree, then the walk, then the rules.
+    fn strict_only(bytes: &[u8]) -> Result<Doc, Details> {
+        let value = tree::parse(bytes).map_err(|error| match error {
+            tree::TreeError::Malformed => super::one("body", "malformed"),
+            tree::TreeError::Duplicate(path) => super::one(path, "duplicate"),
+        })?;
+        from_value(&value, Source::Json)
+    }
+
+    /// The strict walk without rules, for comparing with the fast reader's value.
+    fn strict_shape(bytes: &[u8]) -> Option<Doc> {
+        let value = tree::parse(bytes).ok()?;
+        let report = std::cell::RefCell::new(Report::default());
+        let node = Node {
+            value: &value,
+            path: Path::Root,
+            report: Some(&report),
+            source: Source::Json,
+            in_open_map: false,
+        };
+        let doc = Doc::deserialize(node).ok()?;
+        let report = report.into_inner();
+        (report.unknown.is_empty() && report.captured.is_empty()).then_some(doc)
+    }
+
+    fn leaf() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|n| json!(n)),
+            (0u64..2000).prop_map(|n| json!(n)),
+            any::<f64>()
+                .prop_filter("finite", |f| f.is_finite())
+                .prop_map(|f| json!(f)),
+            prop_oneof![Just(1e39), Just(3.5e38), Just(-0.0), Just(1.5)].prop_map(|f| json!(f)),
+            "[a-z\\u{e9}]{0,10}".prop_map(Value::String),
+        ]
+    }
+
+    fn value() -> impl Strategy<Value = Value> {
+        leaf().prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+                proptest::collection::btree_map(key(), inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    fn key() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("name".to_owned()),
+            Just("count".to_owned()),
+            Just("ratio".to_owned()),
+            Just("small".to_owned()),
+            Just("flag".to_owned()),
+            Just("tags".to_owned()),
+            Just("inner".to_owned()),
+            Just("n".to_owned()),
+            Just("label".to_owned()),
+            Just("pair".to_owned()),
+            "[a-z]{1,6}",
+        ]
+    }
+
+    /// Documents near the shape of `Doc`: its fields with values of any type, some
+    /// fields it does not declare, and at the text level a repeated key or junk.
+    fn document() -> impl Strategy<Value = Vec<u8>> {
+        let fields = proptest::collection::btree_map(key(), value(), 0..8);
+        let base = (fields, "[a-z]{1,8}", any::<i32>()).prop_map(|(mut fields, name, count)| {
+            fields.entry("name".to_owned()).or_insert(json!(name));
+            fields.entry("count".to_owned()).or_insert(json!(count));
+            Value::Object(fields.into_iter().collect::<serde_json::Map<_, _>>())
+        });
+        (base, 0u8..8, key(), leaf()).prop_map(|(doc, twist, key, extra)| {
+            let text = doc.to_string();
+            let bytes = match twist {
+                // The same key once more, at the end.
+                0 => format!("{},\"{key}\":{extra}}}", &text[..text.len() - 1]),
+                // Through an escape.
+                1 => text.replacen("\"name\"", "\"\\u006eame\"", 1),
+                2 => format!("{text} "),
+                3 => format!("{text}x"),
+                4 => return text.as_bytes()[..text.len() / 2].to_vec(),
+                _ => text,
+            };
+            bytes.into_bytes()
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4000))]
+
+        /// The fast reader and the strict reader agree on every document: the same
+        /// documents accepted with the same value, the same refused with the same
+        /// details.
+        #[test]
+        fn the_fast_and_strict_readers_agree(bytes in document()) {
+            if let Some(fast) = fast::read::<Doc>(&bytes) {
+                let strict = strict_shape(&bytes);
+                prop_assert_eq!(Some(&fast), strict.as_ref(), "read fast, not strictly the same");
+                prop_assert!(validated(fast).is_ok() == strict_only(&bytes).is_ok());
+            }
+            prop_assert_eq!(parse_json::<Doc>(&bytes), strict_only(&bytes));
+        }
+
+        /// Any bytes at all are answered, never a panic.
+        #[test]
+        fn any_body_is_answered(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let _ = parse_json::<Doc>(&bytes);
+        }
+    }
+
+    #[derive(Debug, PartialEq, Deserialize, Validate)]
+    struct Filter {
+        #[validate(range(min = 1, max = 100))]
+        limit: Option<u32>,
+        #[serde(default)]
+        tags: Vec<String>,
+        q: Option<String>,
+        #[serde(default)]
+        exact: bool,
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+
+        /// A query built from a filter reads back as that filter.
+        #[test]
+        fn a_query_reads_back_as_what_wrote_it(
+            limit in proptest::option::of(1u32..=100),
+            tags in proptest::collection::vec("[ -~\\u{e9}]{0,6}", 0..4),
+            q in proptest::option::of(".{0,10}"),
+            exact in any::<bool>(),
+        ) {
+            let mut query = form_urlencoded::Serializer::new(String::new());
+            if let Some(limit) = limit {
+                query.append_pair("limit", &limit.to_string());
+            }
+            for tag in &tags {
+                query.append_pair("tags", tag);
+            }
+            if let Some(q) = &q {
+                query.append_pair("q", q);
+            }
+            query.append_pair("exact", if exact { "true" } else { "false" });
+            let parsed = parse_query::<Filter>(&query.finish());
+            prop_assert_eq!(parsed, Ok(Filter { limit, tags, q, exact }));
+        }
+
+        /// Any query string at all is answered, never a panic, and refused without
+        /// echoing a value: every detail is a path and a code.
+        #[test]
+        fn any_query_is_answered(query in "[a-z=&%0-9+.\\u{e9}\\[\\]-]{0,60}") {
+            if let Err(details) = parse_query::<Filter>(&query) {
+                let known: BTreeMap<&str, ()> =
+                    ["limit", "tags", "q", "exact", "body"].into_iter().map(|k| (k, ())).collect();
+                for (path, codes) in &details {
+                    prop_assert!(!codes.is_empty());
+                    let root = path.split(['.', '[']).next().unwrap_or_default();
+                    prop_assert!(known.contains_key(root) || codes.iter().all(|c| c == "unknown"));
+                }
+            }
+        }
+    }
+}

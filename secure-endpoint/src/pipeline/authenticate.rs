@@ -229,3 +229,46 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use http::{HeaderMap, HeaderValue};
+    use proptest::prelude::*;
+
+    use super::bearer_token;
+
+    /// Bytes a header value may hold: visible ASCII, space, tab and obs-text.
+    fn header_bytes() -> impl Strategy<Value = Vec<u8>> {
+        proptest::collection::vec(
+            prop_oneof![Just(b'\t'), 0x20u8..=0x7e, 0x80u8..=0xff],
+            0..120,
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+
+        /// Whatever the header holds, the reader answers, and what it accepts is a
+        /// bounded b64token that stood after the scheme.
+        #[test]
+        fn any_authorization_header_is_answered(
+            scheme in prop_oneof![Just("Bearer "), Just("bearer "), Just("Basic "), Just("")],
+            rest in header_bytes(),
+            max in 1usize..64,
+        ) {
+            let mut value = scheme.as_bytes().to_vec();
+            value.extend_from_slice(&rest);
+            let mut headers = HeaderMap::new();
+            if let Ok(value) = HeaderValue::from_bytes(&value) {
+                headers.insert("authorization", value);
+            }
+            if let Ok(token) = bearer_token(&headers, max) {
+                prop_assert!(!token.is_empty() && token.len() <= max);
+                prop_assert!(token.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~+/=".contains(&b)));
+                prop_assert!(scheme.eq_ignore_ascii_case("bearer "));
+                let text = String::from_utf8_lossy(&rest);
+                prop_assert_eq!(text.trim_matches(|c| c == ' ' || c == '\t'), token);
+            }
+        }
+    }
+}

@@ -282,3 +282,33 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::Rate;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(5000))]
+
+        /// Any text is answered; what is accepted prints back as the same rate.
+        #[test]
+        fn any_rate_text_is_answered_and_round_trips(text in "[0-9]{0,12}/?[0-9]{0,14}(ms|s|m|h|d|w|)| ?.{0,12}") {
+            if let Ok(rate) = Rate::parse(&text) {
+                prop_assert!(rate.count() >= 1);
+                prop_assert!(!rate.period().is_zero());
+                prop_assert_eq!(Rate::parse(&rate.to_string()), Ok(rate));
+            }
+        }
+
+        /// Every count and period in range is accepted as written.
+        #[test]
+        fn every_rate_in_range_is_accepted(count in 1u32.., number in 1u64..100_000, unit in 0usize..5) {
+            let (suffix, ms) = [("ms", 1), ("s", 1_000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000)][unit];
+            let rate = Rate::parse(&format!("{count}/{number}{suffix}")).unwrap();
+            prop_assert_eq!(rate.count(), count);
+            prop_assert_eq!(rate.period().as_millis() as u64, number * ms);
+        }
+    }
+}

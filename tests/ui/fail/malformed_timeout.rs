@@ -1,0 +1,8 @@
+use secure_endpoint::public;
+
+#[public(timeout = "5")]
+async fn report() -> &'static str {
+    "report"
+}
+
+fn main() {}

@@ -1,0 +1,8 @@
+use secure_endpoint::public;
+
+#[public(concurrency = 0)]
+async fn login() -> &'static str {
+    "token"
+}
+
+fn main() {}
