@@ -270,12 +270,7 @@ where
     /// Only with feature `testing`, which a test's `[dev-dependencies]` turns on and a
     /// production build never should: served for real with it, every client would be
     /// `addr` and share one rate-limit bucket, which the startup check on connection
-    /// info exists to prevent. Without the feature it does not exist:
-    ///
-    /// ```compile_fail
-    /// let app: secure_endpoint::SecureRouter = secure_endpoint::SecureRouter::new()
-    ///     .with_mock_connect_info(std::net::SocketAddr::from(([127, 0, 0, 1], 1)));
-    /// ```
+    /// info exists to prevent. Without the feature the method does not exist.
     #[cfg(feature = "testing")]
     pub fn with_mock_connect_info(self, addr: std::net::SocketAddr) -> Self {
         self.mock_connect_info(addr)
