@@ -48,7 +48,8 @@ pub struct OwnerPath {
 /// Every argument the grammar knows; each appears at most once.
 #[derive(Default)]
 pub struct Args {
-    pub auth: Option<Arg<()>>,
+    /// `auth`, or `auth = "name"` for a named authenticator.
+    pub auth: Option<Arg<Option<LitStr>>>,
     /// `role = "a"` or `roles = ["a", "b"]`.
     pub roles: Option<Arg<Vec<LitStr>>>,
     /// `scope = "a"` or `scopes = ["a", "b"]`.
@@ -95,18 +96,24 @@ impl Handler {
             .position(|p| p.ident.as_ref().is_some_and(|i| i == name))
     }
 
-    /// The index of the parameter of type `ty`, or of `Wrapper<ty>` (`Json`, `Query`);
-    /// the flag says whether it was wrapped.
-    pub fn param_of_type(&self, ty: &Type, wrapper: &str) -> Option<(usize, bool)> {
+    /// The index of the parameter of type `ty`, or of `Wrapper<ty>` for one of
+    /// `wrappers` (`Json`, `Form`, `Query`), with the wrapper it was given in.
+    pub fn param_of_type(
+        &self,
+        ty: &Type,
+        wrappers: &[&'static str],
+    ) -> Option<(usize, Option<&'static str>)> {
         let wanted = spelled(ty);
         self.params.iter().enumerate().find_map(|(i, p)| {
             if spelled(&p.ty) == wanted {
-                return Some((i, false));
+                return Some((i, None));
             }
-            match wrapped_type(&p.ty, wrapper) {
-                Some(inner) if spelled(inner) == wanted => Some((i, true)),
-                _ => None,
-            }
+            wrappers
+                .iter()
+                .find_map(|wrapper| match wrapped_type(&p.ty, wrapper) {
+                    Some(inner) if spelled(inner) == wanted => Some((i, Some(*wrapper))),
+                    _ => None,
+                })
         })
     }
 

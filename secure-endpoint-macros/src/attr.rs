@@ -90,15 +90,51 @@ fn parse_one(cx: &mut Ctxt, args: &mut Args, input: ParseStream) -> syn::Result<
     let lookahead = input.lookahead1();
     if lookahead.peek(kw::auth) {
         let keyword = keyword::<kw::auth>(input)?;
-        let has_value = input.peek(Token![=]);
-        set(cx, &mut args.auth, Arg { keyword, value: () }, None);
-        if has_value {
-            // `auth` is recorded all the same, so the mistake is reported once.
-            let error =
-                input.error("`auth` takes no value: write `auth` alone, e.g. `#[secure(auth)]`");
-            skip_rest(input)?;
-            return Err(error);
-        }
+        let value = if input.peek(Token![=]) {
+            input.parse::<Token![=]>()?;
+            if !input.peek(LitStr) {
+                // `auth` is recorded all the same, so the mistake is reported once.
+                let error = input.error(
+                    "`auth` takes nothing, or the name of an authenticator: `auth` or `auth = \"api_key\"`",
+                );
+                skip_rest(input)?;
+                set(
+                    cx,
+                    &mut args.auth,
+                    Arg {
+                        keyword,
+                        value: None,
+                    },
+                    None,
+                );
+                return Err(error);
+            }
+            let name: LitStr = input.parse()?;
+            let valid = !name.value().is_empty()
+                && name
+                    .value()
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'));
+            if !valid {
+                set(
+                    cx,
+                    &mut args.auth,
+                    Arg {
+                        keyword,
+                        value: None,
+                    },
+                    None,
+                );
+                return Err(syn::Error::new_spanned(
+                    &name,
+                    "an authenticator's name is letters, digits, `_` and `-`, as given to `Security::builder().named_authenticator(…)`",
+                ));
+            }
+            Some(name)
+        } else {
+            None
+        };
+        set(cx, &mut args.auth, Arg { keyword, value }, None);
     } else if lookahead.peek(kw::roles) {
         let keyword = keyword::<kw::roles>(input)?;
         let value = string_list(input, &keyword)?;

@@ -24,10 +24,17 @@ pub struct Plan<'a> {
 pub enum Fill<'a> {
     /// The resource `owner` names, loaded and checked.
     Resource(&'a OwnerPath),
-    /// The validated body; `wrapped` when the parameter is `Json<T>` rather than `T`.
-    Body { ty: &'a Type, wrapped: bool },
-    /// The validated query; `wrapped` when the parameter is `Query<T>`.
-    Query { ty: &'a Type, wrapped: bool },
+    /// The validated body, in the wrapper the parameter gives it (`Json<T>`, `Form<T>`,
+    /// or none: `T`). A `Form<T>` parameter reads a form body, any other JSON.
+    Body {
+        ty: &'a Type,
+        wrapper: Option<&'static str>,
+    },
+    /// The validated query, in `Query<T>` or as `T`.
+    Query {
+        ty: &'a Type,
+        wrapper: Option<&'static str>,
+    },
     /// An extractor of the request's parts.
     Parts,
     /// The last extractor, which may consume the body (only without `validate`).
@@ -193,19 +200,20 @@ fn plan_params<'a>(
             ),
         }
     }
-    let inputs = [
-        (&args.validate, "validate", "Json", "body"),
-        (&args.validate_query, "validate_query", "Query", "query"),
+    let inputs: [(_, _, &[&'static str], _); 2] = [
+        (&args.validate, "validate", &["Json", "Form"], "body"),
+        (&args.validate_query, "validate_query", &["Query"], "query"),
     ];
-    for (arg, keyword, wrapper, what) in inputs {
+    for (arg, keyword, wrappers, what) in inputs {
         let Some(arg) = arg else { continue };
         let ty = &arg.value;
-        match handler.param_of_type(ty, wrapper) {
-            Some((index, wrapped)) => {
+        let wrapper = wrappers[0];
+        match handler.param_of_type(ty, wrappers) {
+            Some((index, wrapper)) => {
                 params[index] = Some(if what == "body" {
-                    Fill::Body { ty, wrapped }
+                    Fill::Body { ty, wrapper }
                 } else {
-                    Fill::Query { ty, wrapped }
+                    Fill::Query { ty, wrapper }
                 });
             }
             None => {
@@ -220,20 +228,18 @@ fn plan_params<'a>(
         }
     }
     for (index, param) in handler.params.iter().enumerate() {
-        if matches!(params[index], Some(Fill::Body { .. })) {
+        if matches!(params[index], Some(Fill::Body { .. } | Fill::Query { .. })) {
             continue;
         }
         let unwrapped = wrapped_type(&param.ty, "Option")
             .or_else(|| first_type_argument(&param.ty, "Result"))
             .unwrap_or(&param.ty);
-        if let Some(inner) = wrapped_type(unwrapped, "Json") {
-            let inner = spelled(inner);
-            cx.error_spanned_by(
-                &param.ty,
-                format!(
-                    "this handler takes a JSON body without validating it, a missing protection: add `validate = {inner}` to the attribute, with `{inner}` deriving `validator::Validate`"
-                ),
-            );
+        // By name here, for the clearest message; under any other spelling (an alias, a
+        // path) the expansion's type probe refuses it all the same.
+        for wrapper in ["Json", "Form", "Query"] {
+            if let Some(inner) = wrapped_type(unwrapped, wrapper) {
+                cx.error_spanned_by(&param.ty, unvalidated_input(wrapper, &spelled(inner)));
+            }
         }
     }
     // With a validated body, every other parameter reads the request's parts; without
@@ -251,4 +257,20 @@ fn plan_params<'a>(
             })
         })
         .collect()
+}
+
+/// The message for a structured input read without validation: `wrapper` is `Json`,
+/// `Form` or `Query`, `inner` the type it reads into.
+pub fn unvalidated_input(wrapper: &str, inner: &str) -> String {
+    match wrapper {
+        "Query" => format!(
+            "this handler reads a query string without validating it, a missing protection: add `validate_query = {inner}` to the attribute, with `{inner}` deriving `validator::Validate`"
+        ),
+        "Form" => format!(
+            "this handler takes a form body without validating it, a missing protection: add `validate = {inner}` to the attribute, with `{inner}` deriving `validator::Validate`"
+        ),
+        _ => format!(
+            "this handler takes a JSON body without validating it, a missing protection: add `validate = {inner}` to the attribute, with `{inner}` deriving `validator::Validate`"
+        ),
+    }
 }

@@ -30,7 +30,7 @@ pub fn expand(plan: &Plan<'_>) -> TokenStream {
     sig.ident = inner.clone();
     let block = &handler.block;
 
-    let secure_handler = secure_handler_impl(ident, &policy_expr(plan.kind, plan.args));
+    let secure_handler = secure_handler_impl(ident, &policy_expr(plan.kind, plan.args), true);
     let handler_impl = handler_impl(plan, &inner);
 
     quote! {
@@ -54,9 +54,22 @@ pub fn expand(plan: &Plan<'_>) -> TokenStream {
 
 /// `impl SecureHandler`: the handler's name, its policy, and the proof that an attribute
 /// declared it.
-pub fn secure_handler_impl(ident: &syn::Ident, policy: &TokenStream) -> TokenStream {
+pub fn secure_handler_impl(
+    ident: &syn::Ident,
+    policy: &TokenStream,
+    principals: bool,
+) -> TokenStream {
     let private = quote!(::secure_endpoint::__private);
     let name = ident.to_string();
+    let principals = if principals {
+        quote! {
+            fn requested_principals() -> ::std::vec::Vec<(::core::any::TypeId, &'static str)> {
+                #ident::__requested_principals()
+            }
+        }
+    } else {
+        quote!()
+    };
     quote! {
         impl #private::SecureHandler for #ident {
             const NAME: &'static str = #name;
@@ -64,6 +77,8 @@ pub fn secure_handler_impl(ident: &syn::Ident, policy: &TokenStream) -> TokenStr
             #[doc(hidden)]
             #[allow(deprecated)]
             const DECISION: #private::Decision = #private::Decision::declared_by_attribute();
+
+            #principals
         }
     }
 }
@@ -79,8 +94,11 @@ fn policy_expr(kind: Kind, args: &Args) -> TokenStream {
         Kind::Secure => quote!(#private::Policy::secure()),
         Kind::Public => quote!(#private::Policy::public()),
     };
-    if args.auth.is_some() {
+    if let Some(auth) = &args.auth {
         expr = quote!(#expr.require_auth());
+        if let Some(name) = &auth.value {
+            expr = quote!(#expr.via(#name));
+        }
     }
     if let Some(roles) = &args.roles {
         let values = &roles.value;
@@ -152,6 +170,7 @@ fn handler_impl(plan: &Plan<'_>, inner: &syn::Ident) -> TokenStream {
     let mut extracted = Vec::new();
     let mut body = Vec::new();
     let mut last_consumes = false;
+    let mut principals = Vec::new();
     for (index, fill) in plan.params.iter().enumerate() {
         let ty = &handler.params[index].ty;
         let arg = &arg_names[index];
@@ -181,8 +200,8 @@ fn handler_impl(plan: &Plan<'_>, inner: &syn::Ident) -> TokenStream {
                     }
                 });
             }
-            Fill::Query { ty, wrapped } => {
-                let (check, bound, value) = validated_input(ty, wrapped.then_some("Query"));
+            Fill::Query { ty, wrapper } => {
+                let (check, bound, value) = validated_input(ty, *wrapper);
                 checks.push(check);
                 bounds.push(bound);
                 query.push(quote! {
@@ -194,18 +213,25 @@ fn handler_impl(plan: &Plan<'_>, inner: &syn::Ident) -> TokenStream {
                     };
                 });
             }
-            Fill::Body { ty, wrapped } => {
-                let (check, bound, value) = validated_input(ty, wrapped.then_some("Json"));
+            Fill::Body { ty, wrapper } => {
+                let (check, bound, value) = validated_input(ty, *wrapper);
                 checks.push(check);
                 bounds.push(bound);
+                let encoding = if *wrapper == Some("Form") {
+                    quote!(#private::Encoding::Form)
+                } else {
+                    quote!(#private::Encoding::Json)
+                };
                 body.push(quote! {
-                    let #arg = match #private::validated_json::<#ty, __S, #ident>(&__admitted, &__parts, __body).await {
+                    let #arg = match #private::validated_body::<#ty, __S, #ident>(&__admitted, &__parts, __body, #encoding).await {
                         ::core::result::Result::Ok(value) => #value,
                         ::core::result::Result::Err(response) => return response,
                     };
                 });
             }
             Fill::Parts => {
+                checks.push(input_probe(plan, index, ty));
+                principals.push(quote!(#ty));
                 bounds.push(quote_spanned! {ty.span()=>
                     #ty: #private::FromRequestParts<__S> + ::core::marker::Send
                 });
@@ -217,6 +243,8 @@ fn handler_impl(plan: &Plan<'_>, inner: &syn::Ident) -> TokenStream {
                 });
             }
             Fill::Request => {
+                checks.push(input_probe(plan, index, ty));
+                principals.push(quote!(#ty));
                 last_consumes = true;
                 bounds.push(quote_spanned! {ty.span()=>
                     #ty: #private::FromRequest<__S, __M> + ::core::marker::Send
@@ -275,6 +303,22 @@ fn handler_impl(plan: &Plan<'_>, inner: &syn::Ident) -> TokenStream {
     quote! {
         #(#checks)*
 
+        impl #ident {
+            /// The principal types the parameters take, for the router's check.
+            #[doc(hidden)]
+            fn __requested_principals() -> ::std::vec::Vec<(::core::any::TypeId, &'static str)> {
+                #[allow(unused_imports)]
+                use #private::NotAPrincipal as _;
+                let mut principals = ::std::vec::Vec::new();
+                #(
+                    if let ::core::option::Option::Some(principal) = #private::Probe::<#principals>::principal() {
+                        principals.push(principal);
+                    }
+                )*
+                principals
+            }
+        }
+
         impl #generics #private::Handler<#marker, __S> for #ident
         where
             __S: ::core::clone::Clone + ::core::marker::Send + ::core::marker::Sync + 'static,
@@ -325,4 +369,82 @@ fn validated_input(
         None => quote!(value),
     };
     (check, bound, value)
+}
+
+/// A check of one extractor parameter's type, whatever it is called: a structured input
+/// (`Json`, `Form`, `Query`, in an `Option` or a `Result` too) read without validation
+/// is refused, and on `#[public]` a principal, which such a handler never has. An
+/// inherent associated constant of the probe shadows the trait's for exactly those
+/// types, and panics at compile time, spanned on the parameter's type.
+fn input_probe(plan: &Plan<'_>, index: usize, ty: &syn::Type) -> TokenStream {
+    let private = quote!(::secure_endpoint::__private);
+    let probe = format_ident!("__Input{}", index);
+    let fine = format_ident!("__Fine{}", index);
+    let spelled = crate::ast::spelled(ty);
+    // What the extractor reads into, as written: `Feedback` of `Body<Feedback>`, through
+    // an `Option` or a `Result` too.
+    let outer = ["Option", "Result"]
+        .iter()
+        .find_map(|wrapper| crate::ast::first_type_argument(ty, wrapper))
+        .unwrap_or(ty);
+    let inner = match outer {
+        syn::Type::Path(path) => path
+            .path
+            .segments
+            .last()
+            .and_then(|last| crate::ast::first_type_argument(outer, &last.ident.to_string())),
+        _ => None,
+    }
+    .map_or_else(|| "T".to_owned(), crate::ast::spelled);
+    let mut refused = Vec::new();
+    for (wrapper, path) in [
+        ("Json", quote!(#private::Json<T>)),
+        ("Form", quote!(#private::Form<T>)),
+        ("Query", quote!(#private::Query<T>)),
+    ] {
+        let message = format!(
+            "`{spelled}` is a {wrapper} extractor: {}",
+            crate::check::unvalidated_input(wrapper, &inner)
+        );
+        refused.push(quote_spanned! {ty.span()=>
+            #[allow(dead_code)]
+            impl<T> #probe<#path> {
+                const CHECK: () = ::core::panic!(#message);
+            }
+            #[allow(dead_code)]
+            impl<T> #probe<::core::option::Option<#path>> {
+                const CHECK: () = ::core::panic!(#message);
+            }
+            #[allow(dead_code)]
+            impl<T, E> #probe<::core::result::Result<#path, E>> {
+                const CHECK: () = ::core::panic!(#message);
+            }
+        });
+    }
+    if plan.kind == crate::ast::Kind::Public {
+        let message = format!(
+            "`{spelled}` asks for the verified caller, but a `#[public]` handler has none (every request would be refused with 401): use `#[secure(auth)]` to require one"
+        );
+        refused.push(quote_spanned! {ty.span()=>
+            #[allow(dead_code)]
+            impl #probe<#private::Claims> {
+                const CHECK: () = ::core::panic!(#message);
+            }
+            #[allow(dead_code)]
+            impl<P> #probe<#private::Authenticated<P>> {
+                const CHECK: () = ::core::panic!(#message);
+            }
+        });
+    }
+    quote_spanned! {ty.span()=>
+        #[allow(non_camel_case_types, dead_code)]
+        struct #probe<T: ?::core::marker::Sized>(::core::marker::PhantomData<T>);
+        #[allow(non_camel_case_types)]
+        trait #fine {
+            const CHECK: () = ();
+        }
+        impl<T: ?::core::marker::Sized> #fine for #probe<T> {}
+        #(#refused)*
+        const _: () = #probe::<#ty>::CHECK;
+    }
 }

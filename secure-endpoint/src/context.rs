@@ -8,6 +8,7 @@ use std::any::TypeId;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use crate::auth::{Credential, DynAuthenticator};
 use crate::input::DEFAULT_BODY_LIMIT;
 use crate::inventory::{RouteEntry, RoutePolicy};
 use crate::rate::{RateKey, RouteLimiter};
@@ -27,6 +28,8 @@ pub(crate) struct Context {
 /// What one route (one handler on one path) enforces with.
 pub(crate) struct RouteContext {
     path: String,
+    /// The authenticator of an `auth` route, and where it reads the credential.
+    authenticator: Option<(Arc<dyn DynAuthenticator>, Credential)>,
     limiter: Option<RouteLimiter>,
     body_limit: usize,
     /// The permits of `concurrency`, one per request the handler may serve at once.
@@ -34,6 +37,13 @@ pub(crate) struct RouteContext {
 }
 
 impl RouteContext {
+    /// The authenticator of an `auth` route, and where it reads the credential.
+    pub(crate) fn authenticator(&self) -> Option<(&dyn DynAuthenticator, &Credential)> {
+        self.authenticator
+            .as_ref()
+            .map(|(authenticator, credential)| (&**authenticator, credential))
+    }
+
     /// The route's limit, when its policy has `rate`.
     pub(crate) fn limiter(&self) -> Option<&RouteLimiter> {
         self.limiter.as_ref()
@@ -50,7 +60,7 @@ impl RouteContext {
     }
 }
 
-const NEEDS_CONNECT_INFO: &str = "the client address (it counts a limit per address), but the router is not served with connection info: serve it with `into_make_service_with_connect_info::<SocketAddr>()`";
+const NEEDS_CONNECT_INFO: &str = "the client address (it counts a limit per address), but the router is not served with connection info: serve it with `secure_endpoint::serve` or `into_make_service_with_connect_info::<SocketAddr>()`";
 
 impl Context {
     /// Checks that every route's policy has the settings it needs, and builds each
@@ -62,7 +72,6 @@ impl Context {
         connect_info: bool,
     ) -> Result<Context, SetupError> {
         let settings = security.as_deref();
-        let has_authenticator = settings.is_some_and(|s| s.authenticator.is_some());
         let limiter = settings.and_then(|s| s.limiter.as_ref());
         let default_body_limit = settings
             .and_then(|s| s.body_limit)
@@ -79,15 +88,36 @@ impl Context {
                 continue;
             };
             let label = format!("{} {}", route.method, route.path);
-            if policy.requires_auth() {
+            let authenticator = if policy.requires_auth() {
                 has_auth_route = true;
-                if !has_authenticator {
-                    return Err(SetupError::Missing {
-                        route: label,
-                        needs: "an authenticator (for `auth`)",
-                    });
+                let authenticator = settings
+                    .and_then(|s| s.authenticator_for(policy.authenticator()))
+                    .ok_or_else(|| match policy.authenticator() {
+                        Some(name) => SetupError::UnknownAuthenticator {
+                            route: label.clone(),
+                            name: name.to_owned(),
+                        },
+                        None => SetupError::Missing {
+                            route: label.clone(),
+                            needs: "an authenticator (for `auth`)",
+                        },
+                    })?;
+                let (produced, produced_name) = authenticator.principal_type();
+                for (wanted, wanted_name) in (route.principals)() {
+                    if wanted != produced {
+                        return Err(SetupError::PrincipalMismatch {
+                            route: label,
+                            handler: route.handler.unwrap_or("?"),
+                            wanted: wanted_name,
+                            produced: produced_name,
+                        });
+                    }
                 }
-            }
+                let credential = authenticator.credential();
+                Some((Arc::clone(authenticator), credential))
+            } else {
+                None
+            };
             let route_limiter = match policy.rate() {
                 None => None,
                 Some((rate, key)) => {
@@ -120,6 +150,7 @@ impl Context {
             entries.push(context.routes.len());
             context.routes.push(RouteContext {
                 path: route.path.clone(),
+                authenticator,
                 limiter: route_limiter.map(|(rate, limiter)| limiter.build(rate, &label)),
                 body_limit: route.body_limit.unwrap_or(default_body_limit),
                 permits: policy

@@ -115,7 +115,7 @@ impl IntoResponse for Error {
     fn into_response(self) -> Response {
         match self.kind {
             Kind::Client { status, message } if !status.is_server_error() => {
-                rejection::client_error(status, &message)
+                rejection::client_error(status, message)
             }
             _ => {
                 let report = ErrorReport(self.to_string());

@@ -73,4 +73,46 @@ pub trait SecureHandler: Clone + Send + Sync + 'static {
     /// Proof that the policy was declared by an attribute; see the trait docs.
     #[doc(hidden)]
     const DECISION: Decision;
+
+    /// The principal types the handler's parameters take ([`Claims`](crate::Claims),
+    /// [`Authenticated<P>`](crate::Authenticated)), checked against the route's
+    /// authenticator when the router is built.
+    #[doc(hidden)]
+    fn requested_principals() -> Vec<(std::any::TypeId, &'static str)> {
+        Vec::new()
+    }
+}
+
+/// Tells a principal parameter from any other, for
+/// [`SecureHandler::requested_principals`]: `Probe::<T>::principal()` is the inherent
+/// function for the principal extractors and [`NotAPrincipal`]'s for every other type.
+#[doc(hidden)]
+pub struct Probe<T: ?Sized>(std::marker::PhantomData<T>);
+
+/// The answer for a parameter that takes no principal.
+#[doc(hidden)]
+pub trait NotAPrincipal {
+    /// None.
+    fn principal() -> Option<(std::any::TypeId, &'static str)> {
+        None
+    }
+}
+
+impl<T: ?Sized> NotAPrincipal for Probe<T> {}
+
+impl Probe<crate::principal::Claims> {
+    /// The default claims.
+    pub fn principal() -> Option<(std::any::TypeId, &'static str)> {
+        Some((
+            std::any::TypeId::of::<crate::principal::Claims>(),
+            std::any::type_name::<crate::principal::Claims>(),
+        ))
+    }
+}
+
+impl<P: crate::principal::Principal> Probe<crate::principal::Authenticated<P>> {
+    /// The principal type `P`.
+    pub fn principal() -> Option<(std::any::TypeId, &'static str)> {
+        Some((std::any::TypeId::of::<P>(), std::any::type_name::<P>()))
+    }
 }

@@ -25,6 +25,22 @@ use crate::policy::Policy;
 #[derive(Debug, Clone, Serialize)]
 pub struct Inventory {
     routes: Vec<RouteEntry>,
+    /// Where each authenticator of the settings reads its credential: `None` names the
+    /// default one (plain `auth`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    authenticators: Vec<AuthenticatorEntry>,
+}
+
+/// One authenticator of the settings and the credential it reads.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuthenticatorEntry {
+    /// Its name (`auth = "name"`), or `None` for the default.
+    pub name: Option<String>,
+    /// Where it reads the credential, e.g. `Authorization: Bearer` or `header x-api-key`.
+    pub credential: String,
+    /// The header it reads, when not `Authorization: Bearer`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub header: Option<String>,
 }
 
 /// One method of one path.
@@ -44,6 +60,9 @@ pub struct RouteEntry {
     /// The route's own body limit, when it sets one.
     #[serde(skip)]
     pub(crate) body_limit: Option<usize>,
+    /// The principal types the handler takes.
+    #[serde(skip)]
+    pub(crate) principals: fn() -> Vec<(std::any::TypeId, &'static str)>,
 }
 
 /// The policy of one route.
@@ -60,13 +79,28 @@ pub enum RoutePolicy {
 }
 
 impl Inventory {
-    pub(crate) fn new(routes: Vec<RouteEntry>) -> Self {
-        Inventory { routes }
+    pub(crate) fn new(routes: Vec<RouteEntry>, authenticators: Vec<AuthenticatorEntry>) -> Self {
+        Inventory {
+            routes,
+            authenticators,
+        }
     }
 
     /// The routes, in the order they were added.
     pub fn routes(&self) -> &[RouteEntry] {
         &self.routes
+    }
+
+    /// The authenticators of the settings and the credential each reads.
+    pub fn authenticators(&self) -> &[AuthenticatorEntry] {
+        &self.authenticators
+    }
+
+    /// The authenticator a route with `name` (`auth = "name"`, or `None`) uses.
+    pub(crate) fn authenticator(&self, name: Option<&str>) -> Option<&AuthenticatorEntry> {
+        self.authenticators
+            .iter()
+            .find(|a| a.name.as_deref() == name)
     }
 
     /// The inventory as a JSON value.

@@ -170,23 +170,31 @@ pub mod __private;
 #[path = "bench.rs"]
 pub mod __bench;
 
+/// The README's examples, compiled with the doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
+
 pub use auth::{
-    ApiKeys, AuthError, Authenticator, FetchKeys, Jwks, JwtAuthenticator, Key, MIN_API_KEY_LEN,
-    MIN_HMAC_SECRET_BYTES,
+    ApiKeys, AuthError, Authenticator, Credential, FetchKeys, IssueError, IssuedToken, Jwks,
+    JwtAuthenticator, Key, MIN_API_KEY_LEN, MIN_HMAC_SECRET_BYTES, TokenIssuer,
 };
 pub use client_addr::ForwardedHeader;
 pub use error::Error;
 pub use handler::SecureHandler;
 pub use input::{DEFAULT_BODY_LIMIT, Details, ValidInput};
-pub use inventory::{Inventory, RouteEntry, RoutePolicy};
+pub use inventory::{AuthenticatorEntry, Inventory, RouteEntry, RoutePolicy};
+/// The signature algorithms, re-exported from jsonwebtoken so that this crate and the
+/// application name the same type whatever jsonwebtoken version the application adds.
+pub use jsonwebtoken::Algorithm;
 pub use openapi::BEARER_SCHEME;
 pub use policy::{Access, Policy};
 pub use principal::{Authenticated, Claims, Principal};
 pub use rate::{DEFAULT_MAX_KEYS, Limiter, Rate, RateKey};
-pub use rejection::Rejection;
+pub use rejection::{ErrorBody, ErrorInfo, ProblemJson, Rejection};
 pub use request_id::RequestId;
 pub use resource::{OwnerId, Resource};
-pub use router::{IntoSecureRoute, SecureRouter};
+pub use router::{IntoSecureRoute, SameState, SecureRouter};
 pub use security::{DEFAULT_MAX_TOKEN_BYTES, Security, SecurityBuilder};
 pub use serve::{DEFAULT_BODY_TIMEOUT, DEFAULT_HEADER_TIMEOUT, Serve, serve};
 pub use setup_error::SetupError;

@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::inventory::{Inventory, RoutePolicy};
+use crate::inventory::{AuthenticatorEntry, Inventory, RoutePolicy};
 use crate::policy::{Access, Policy};
 
 /// The name of the security scheme in `components.securitySchemes`.
@@ -69,7 +69,40 @@ impl Inventory {
                     n += 1;
                     id = format!("{handler}_{n}");
                 }
-                item.insert(method.to_owned(), operation(policy, &id, &route.path));
+                let scheme = scheme_of(self, policy);
+                item.insert(
+                    method.to_owned(),
+                    operation(policy, &id, &route.path, &scheme),
+                );
+            }
+        }
+        let mut schemes = Map::new();
+        schemes.insert(
+            BEARER_SCHEME.to_owned(),
+            json!({
+                "type": "http",
+                "scheme": "bearer",
+                "bearerFormat": "JWT",
+                "description": "Authorization: Bearer <token>, verified by the router's authenticator"
+            }),
+        );
+        for authenticator in self.authenticators() {
+            let name = scheme_name(authenticator);
+            let scheme = match &authenticator.header {
+                Some(header) => json!({
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": header,
+                    "description": format!("{}: the credential alone", header)
+                }),
+                None => json!({
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "Authorization: Bearer <credential>"
+                }),
+            };
+            if name != BEARER_SCHEME {
+                schemes.insert(name, scheme);
             }
         }
         let mut document = json!({
@@ -77,14 +110,7 @@ impl Inventory {
             "info": { "title": title, "version": version },
             "paths": paths,
             "components": {
-                "securitySchemes": {
-                    BEARER_SCHEME: {
-                        "type": "http",
-                        "scheme": "bearer",
-                        "bearerFormat": "JWT",
-                        "description": "Authorization: Bearer <token>, verified by the router's authenticator"
-                    }
-                },
+                "securitySchemes": schemes,
                 "schemas": {
                     "Error": {
                         "type": "object",
@@ -140,7 +166,28 @@ fn refusal(description: &str) -> Value {
     })
 }
 
-fn operation(policy: &Policy, handler: &str, path: &str) -> Value {
+/// The security scheme's name in the document for an authenticator: `bearerAuth` for a
+/// default one reading `Authorization: Bearer`, `apiKeyAuth` for a default one reading
+/// a header, else its own name.
+fn scheme_name(authenticator: &AuthenticatorEntry) -> String {
+    match (&authenticator.name, &authenticator.header) {
+        (Some(name), _) => name.clone(),
+        (None, None) => BEARER_SCHEME.to_owned(),
+        (None, Some(_)) => "apiKeyAuth".to_owned(),
+    }
+}
+
+/// The scheme of a route's authenticator (`bearerAuth` when the inventory does not know
+/// it: a router without settings).
+fn scheme_of(inventory: &Inventory, policy: &Policy) -> String {
+    inventory
+        .authenticator(policy.authenticator())
+        .map(scheme_name)
+        .or_else(|| policy.authenticator().map(str::to_owned))
+        .unwrap_or_else(|| BEARER_SCHEME.to_owned())
+}
+
+fn operation(policy: &Policy, handler: &str, path: &str, scheme: &str) -> Value {
     let mut responses = Map::new();
     responses.insert(
         "default".into(),
@@ -199,7 +246,9 @@ fn operation(policy: &Policy, handler: &str, path: &str) -> Value {
     );
 
     let security = if policy.requires_auth() {
-        json!([{ BEARER_SCHEME: policy.scopes() }])
+        let mut requirement = Map::new();
+        requirement.insert(scheme.to_owned(), json!(policy.scopes()));
+        json!([requirement])
     } else {
         json!([])
     };

@@ -29,6 +29,8 @@ use crate::rate::{Rate, RateKey};
 pub struct Policy {
     access: Access,
     auth: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    authenticator: Option<&'static str>,
     roles: &'static [&'static str],
     scopes: &'static [&'static str],
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -76,6 +78,7 @@ impl Policy {
         Policy {
             access,
             auth: false,
+            authenticator: None,
             roles: &[],
             scopes: &[],
             owner: None,
@@ -93,6 +96,13 @@ impl Policy {
     #[doc(hidden)]
     pub const fn require_auth(mut self) -> Self {
         self.auth = true;
+        self
+    }
+
+    /// `auth = "name"`: the route's authenticator, by name.
+    #[doc(hidden)]
+    pub const fn via(mut self, authenticator: &'static str) -> Self {
+        self.authenticator = Some(authenticator);
         self
     }
 
@@ -186,6 +196,11 @@ impl Policy {
         self.auth
     }
 
+    /// The authenticator the route names (`auth = "api_key"`); `None` for the default.
+    pub const fn authenticator(&self) -> Option<&'static str> {
+        self.authenticator
+    }
+
     /// The principal must hold at least one of these roles (`role`/`roles`); empty when
     /// no role is required.
     pub const fn roles(&self) -> &'static [&'static str] {
@@ -242,8 +257,10 @@ impl fmt::Display for Policy {
                 None => "public".to_owned(),
             });
         }
-        if self.auth {
-            parts.push("auth".to_owned());
+        match (self.auth, self.authenticator) {
+            (true, Some(name)) => parts.push(format!("auth via {name}")),
+            (true, None) => parts.push("auth".to_owned()),
+            (false, _) => {}
         }
         if !self.roles.is_empty() {
             let label = if self.roles.len() == 1 {

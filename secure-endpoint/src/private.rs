@@ -2,20 +2,21 @@
 //! that generated code reaches the runtime through absolute paths
 //! (`::secure_endpoint::__private::…`) whatever the user imported. Not part of the API.
 
-pub use axum::Json;
 pub use axum::extract::{FromRef, FromRequest, FromRequestParts, Query, Request};
 pub use axum::handler::Handler;
 pub use axum::response::IntoResponse;
+pub use axum::{Form, Json};
 
-pub use crate::handler::{Decision, HandlerFuture, SecureHandler};
+pub use crate::handler::{Decision, HandlerFuture, NotAPrincipal, Probe, SecureHandler};
 pub use crate::input::{InputFor, ValidInput, assert_valid_input};
 pub use crate::pipeline::concurrency::admit;
 pub use crate::pipeline::extract::{from_parts, from_request};
-pub use crate::pipeline::input::{validated_json, validated_query};
+pub use crate::pipeline::input::{Encoding, validated_body, validated_query};
 pub use crate::pipeline::load::{check_owner, load_resource};
 pub use crate::pipeline::timeout::within_timeout;
 pub use crate::pipeline::{Admitted, enforce};
 pub use crate::policy::Policy;
+pub use crate::principal::{Authenticated, Claims};
 pub use crate::rate::RateKey;
 pub use crate::rejection::Rejection;
 pub use crate::resource::{LoadableFrom, OwnerId, Resource, assert_resource};

@@ -5,6 +5,7 @@
 //!
 //! [`Error::client`]: crate::Error::client
 
+use std::borrow::Cow;
 use std::fmt;
 use std::time::Duration;
 
@@ -57,19 +58,101 @@ pub enum Rejection {
     Unavailable,
 }
 
-/// Marks a response whose body is already in the framework's shape, so that the outer
-/// layer leaves it alone.
+/// Marks a response whose error body the framework wrote, with what it says: the outer
+/// layer leaves it alone, or, with an [`ErrorBody`] of the application's own shape,
+/// writes it again from these facts (never from anything else the response carries).
+#[derive(Debug, Clone)]
+pub(crate) struct Finished {
+    message: Cow<'static, str>,
+    details: Option<Details>,
+}
+
+/// What an error body may say: the status, the fixed message for it (or the message a
+/// handler wrote on purpose with [`Error::client`](crate::Error::client)), the field
+/// paths and rule codes of a 400, the request id of a 500. Never a cause, a value the
+/// client sent, or anything a handler's error carried.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Finished;
+pub struct ErrorInfo<'a> {
+    /// The response's status.
+    pub status: StatusCode,
+    /// `"Unauthorized"`, `"Too many requests"`, …
+    pub message: &'a str,
+    /// A 400's field paths and rule codes.
+    pub details: Option<&'a Details>,
+    /// A 500's request id, as in the `x-request-id` header.
+    pub request_id: Option<&'a str>,
+}
+
+/// An error body of the application's own shape, set once with
+/// [`SecurityBuilder::error_body`](crate::SecurityBuilder::error_body): every error the
+/// framework answers (refusals, the generic 500, the JSON 404 and 405, empty 4xx) is
+/// written by it, from an [`ErrorInfo`] only. A 4xx body a handler builds itself passes
+/// through as written, as it does without one.
+///
+/// ```
+/// use secure_endpoint::{ErrorBody, ErrorInfo};
+///
+/// /// `{"code": 401}`.
+/// struct Code;
+///
+/// impl ErrorBody for Code {
+///     fn content_type(&self) -> &'static str {
+///         "application/json"
+///     }
+///
+///     fn write(&self, error: &ErrorInfo<'_>) -> Vec<u8> {
+///         format!(r#"{{"code":{}}}"#, error.status.as_u16()).into_bytes()
+///     }
+/// }
+/// ```
+pub trait ErrorBody: Send + Sync + 'static {
+    /// The `Content-Type` of every body it writes.
+    fn content_type(&self) -> &'static str;
+
+    /// The body of one error.
+    fn write(&self, error: &ErrorInfo<'_>) -> Vec<u8>;
+}
+
+/// RFC 9457 problem details: `application/problem+json` with `type` (`about:blank`),
+/// `title` (the message), `status`, and `errors` (a 400's details) or `request_id`
+/// (a 500's).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ProblemJson;
+
+impl ErrorBody for ProblemJson {
+    fn content_type(&self) -> &'static str {
+        "application/problem+json"
+    }
+
+    fn write(&self, error: &ErrorInfo<'_>) -> Vec<u8> {
+        #[derive(serde::Serialize)]
+        struct Problem<'a> {
+            r#type: &'static str,
+            title: &'a str,
+            status: u16,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            errors: Option<&'a Details>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            request_id: Option<&'a str>,
+        }
+        serde_json::to_vec(&Problem {
+            r#type: "about:blank",
+            title: error.message,
+            status: error.status.as_u16(),
+            errors: error.details,
+            request_id: error.request_id,
+        })
+        .expect("strings and lists serialize")
+    }
+}
 
 impl IntoResponse for Rejection {
     fn into_response(self) -> Response {
-        // A 4xx with a body passes the outer layer as it is; the marker is set only
-        // where it must tell the outer layer (a 5xx) or an extractor's reshaping (the
-        // principal extractors' refusals) to leave the body alone.
         let status = match self {
             Rejection::InvalidInput(details) => {
-                return json(StatusCode::BAD_REQUEST, invalid_input_body(&details));
+                let body = invalid_input_body(&details);
+                let response = json(StatusCode::BAD_REQUEST, body);
+                return finished(response, Cow::Borrowed("Invalid input"), Some(details));
             }
             Rejection::Unauthorized { token_given } => {
                 let mut response = fixed(StatusCode::UNAUTHORIZED);
@@ -79,21 +162,21 @@ impl IntoResponse for Rejection {
                     HeaderValue::from_static("Bearer")
                 };
                 response.headers_mut().insert(WWW_AUTHENTICATE, challenge);
-                return finished(response);
+                return response;
             }
             Rejection::TooManyRequests { rate, retry_after } => {
                 return too_many_requests(rate, retry_after);
             }
-            Rejection::PayloadTooLarge => return fixed(StatusCode::PAYLOAD_TOO_LARGE),
-            Rejection::UnsupportedMediaType => return fixed(StatusCode::UNSUPPORTED_MEDIA_TYPE),
-            Rejection::RequestTimeout => return fixed(StatusCode::REQUEST_TIMEOUT),
             // The outer layer writes the generic 500 body with the request id.
             Rejection::Internal => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+            Rejection::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Rejection::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Rejection::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Rejection::Forbidden => StatusCode::FORBIDDEN,
             Rejection::NotFound => StatusCode::NOT_FOUND,
             Rejection::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         };
-        finished(fixed(status))
+        fixed(status)
     }
 }
 
@@ -115,13 +198,19 @@ impl fmt::Display for Rejection {
     }
 }
 
-fn finished(mut response: Response) -> Response {
-    response.extensions_mut().insert(Finished);
+fn finished(
+    mut response: Response,
+    message: Cow<'static, str>,
+    details: Option<Details>,
+) -> Response {
+    response
+        .extensions_mut()
+        .insert(Finished { message, details });
     response
 }
 
 /// The message of the error body for `status`.
-fn message(status: StatusCode) -> &'static str {
+pub(crate) fn message(status: StatusCode) -> &'static str {
     match status {
         StatusCode::BAD_REQUEST => "Bad request",
         StatusCode::UNAUTHORIZED => "Unauthorized",
@@ -139,7 +228,7 @@ fn message(status: StatusCode) -> &'static str {
 }
 
 /// `{"error":"<message>"}` for the statuses whose body never changes, written once.
-fn fixed_body(status: StatusCode) -> Bytes {
+pub(crate) fn fixed_body(status: StatusCode) -> Bytes {
     let body: &'static [u8] = match status {
         StatusCode::BAD_REQUEST => br#"{"error":"Bad request"}"#,
         StatusCode::UNAUTHORIZED => br#"{"error":"Unauthorized"}"#,
@@ -187,14 +276,20 @@ fn json(status: StatusCode, body: Bytes) -> Response {
     response
 }
 
+/// The framework's body for `status`, marked finished.
 fn fixed(status: StatusCode) -> Response {
-    json(status, fixed_body(status))
+    finished(
+        json(status, fixed_body(status)),
+        Cow::Borrowed(message(status)),
+        None,
+    )
 }
 
 /// The body of a refusal the handler wrote on purpose ([`crate::Error::client`]):
 /// `status` with `{"error": message}`.
-pub(crate) fn client_error(status: StatusCode, message: &str) -> Response {
-    finished(json(status, message_body(message)))
+pub(crate) fn client_error(status: StatusCode, message: Cow<'static, str>) -> Response {
+    let body = message_body(&message);
+    finished(json(status, body), message, None)
 }
 
 /// The generic 500 every server error becomes: only the request id, never the detail.
@@ -211,7 +306,11 @@ pub(crate) fn internal_error(id: RequestId) -> Response {
         request_id,
     })
     .expect("strings serialize");
-    json(StatusCode::INTERNAL_SERVER_ERROR, Bytes::from(body))
+    finished(
+        json(StatusCode::INTERNAL_SERVER_ERROR, Bytes::from(body)),
+        Cow::Borrowed("An unexpected error occurred"),
+        None,
+    )
 }
 
 /// Gives a response that carries no body of the framework's shape (an extractor's
@@ -223,8 +322,40 @@ pub(crate) fn reshape(response: Response) -> Response {
     parts
         .headers
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    parts.extensions.insert(Finished);
+    parts.extensions.insert(Finished {
+        message: Cow::Borrowed(message(parts.status)),
+        details: None,
+    });
     let body = fixed_body(parts.status);
+    Response::from_parts(parts, Body::from(body))
+}
+
+/// Writes a finished error body again with the application's [`ErrorBody`]; `request_id`
+/// for a 500. A response the framework did not write is returned as it is.
+pub(crate) fn rewrite(
+    response: Response,
+    writer: &dyn ErrorBody,
+    request_id: Option<RequestId>,
+) -> Response {
+    let Some(facts) = response.extensions().get::<Finished>().cloned() else {
+        return response;
+    };
+    let (mut parts, _) = response.into_parts();
+    let hex = request_id.map(RequestId::hex);
+    let id = hex
+        .as_ref()
+        .map(|hex| std::str::from_utf8(hex).expect("hex digits are ASCII"));
+    let body = writer.write(&ErrorInfo {
+        status: parts.status,
+        message: &facts.message,
+        details: facts.details.as_ref(),
+        request_id: id,
+    });
+    parts.headers.remove(CONTENT_LENGTH);
+    parts.headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static(writer.content_type()),
+    );
     Response::from_parts(parts, Body::from(body))
 }
 

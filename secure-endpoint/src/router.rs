@@ -14,7 +14,7 @@ use tower_service::Service;
 
 use crate::context::Context;
 use crate::handler::SecureHandler;
-use crate::inventory::{Inventory, RouteEntry, RoutePolicy};
+use crate::inventory::{AuthenticatorEntry, Inventory, RouteEntry, RoutePolicy};
 use crate::routing::MethodRouter;
 use crate::sanitize::SanitizeLayer;
 use crate::security::Security;
@@ -50,7 +50,7 @@ use crate::setup_error::SetupError;
 ///     .with_security(Security::builder().authenticator(jwt).build()?);
 ///
 /// let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
-/// axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()?).await?;
+/// secure_endpoint::serve(listener, app)?.await?;
 /// # Ok(())
 /// # }
 /// ```
@@ -60,6 +60,9 @@ pub struct SecureRouter<S = ()> {
     routes: Vec<RouteEntry>,
     security: Option<Arc<Security>>,
     mock_connect_info: bool,
+    /// Two routers joined with security settings of their own: the settings of one would
+    /// silently not apply to the other's routes, so building refuses.
+    conflict: Option<&'static str>,
 }
 
 impl<S> Default for SecureRouter<S>
@@ -84,9 +87,32 @@ pub trait IntoSecureRoute<S>: sealed::Sealed {
     fn into_method_router(self) -> MethodRouter<S>;
 }
 
-impl<S> IntoSecureRoute<S> for MethodRouter<S> {
+impl<S, R> IntoSecureRoute<S> for MethodRouter<R>
+where
+    S: SameState<R>,
+{
     fn into_method_router(self) -> MethodRouter<S> {
-        self
+        S::same(self)
+    }
+}
+
+/// The router's state is the method router's. Its own trait, rather than
+/// `MethodRouter<S>` in `route`'s signature, so that a route inferred for another state
+/// is reported by this message: it happens when a handler loads a resource whose
+/// `Resource::State` the router's state does not provide.
+#[diagnostic::on_unimplemented(
+    message = "this route is for the state `{R}`, but the router's state is `{Self}`",
+    label = "a handler here needs `{R}` from the router's state `{Self}`",
+    note = "when a handler loads a resource (`owner = \"…\"`) whose `Resource::State` is `{R}`, the router's state must provide it: implement `axum::extract::FromRef<{Self}> for {R}`"
+)]
+pub trait SameState<R>: Sized {
+    #[doc(hidden)]
+    fn same(router: MethodRouter<R>) -> MethodRouter<Self>;
+}
+
+impl<S> SameState<S> for S {
+    fn same(router: MethodRouter<S>) -> MethodRouter<S> {
+        router
     }
 }
 
@@ -106,6 +132,19 @@ where
             routes: Vec::new(),
             security: None,
             mock_connect_info: false,
+            conflict: None,
+        }
+    }
+
+    /// The settings of two routers joined by `how`: either's, or a conflict when both
+    /// have their own.
+    fn join(&mut self, other: Option<Arc<Security>>, how: &'static str) {
+        match (&self.security, other) {
+            (Some(mine), Some(theirs)) if !Arc::ptr_eq(mine, &theirs) => {
+                self.conflict.get_or_insert(how);
+            }
+            (None, Some(theirs)) => self.security = Some(theirs),
+            _ => {}
         }
     }
 
@@ -123,6 +162,7 @@ where
                 policy: RoutePolicy::Declared(e.policy),
                 handler_type: Some(e.handler_type),
                 body_limit: e.body_limit,
+                principals: e.principals,
             }));
         self.inner = self.inner.route(path, method_router.inner);
         self
@@ -147,6 +187,7 @@ where
             },
             handler_type: None,
             body_limit: None,
+            principals: Vec::new,
         });
         self.inner = self.inner.route(path, method_router);
         self
@@ -165,6 +206,7 @@ where
             },
             handler_type: None,
             body_limit: None,
+            principals: Vec::new,
         });
         self.inner = self.inner.merge(router);
         self
@@ -172,7 +214,10 @@ where
 
     /// Nests another `SecureRouter` under `path`; its routes appear in the inventory with
     /// the prefix. Security settings given to the nested router are kept when this one
-    /// has none.
+    /// has none; when both have their own, building the router is a [`SetupError`]
+    /// (one router's settings would silently not apply to the other's routes): give
+    /// the settings to the outer router only, and name per route what differs
+    /// (`auth = "name"` for another authenticator).
     pub fn nest(mut self, path: &str, router: SecureRouter<S>) -> Self {
         let prefix = path.trim_end_matches('/');
         self.routes.extend(router.routes.into_iter().map(|mut r| {
@@ -183,15 +228,18 @@ where
             };
             r
         }));
-        self.security = self.security.or(router.security);
+        self.join(router.security, "nest");
+        self.conflict = self.conflict.or(router.conflict);
         self.inner = self.inner.nest(path, router.inner);
         self
     }
 
-    /// Merges another `SecureRouter`'s routes into this one.
+    /// Merges another `SecureRouter`'s routes into this one; security settings join as
+    /// with [`nest`](Self::nest).
     pub fn merge(mut self, router: SecureRouter<S>) -> Self {
         self.routes.extend(router.routes);
-        self.security = self.security.or(router.security);
+        self.join(router.security, "merge");
+        self.conflict = self.conflict.or(router.conflict);
         self.inner = self.inner.merge(router.inner);
         self
     }
@@ -210,6 +258,7 @@ where
             policy: RoutePolicy::Declared(H::POLICY),
             handler_type: Some(std::any::TypeId::of::<H>()),
             body_limit: None,
+            principals: H::requested_principals,
         });
         self.inner = self.inner.fallback(handler);
         self
@@ -230,8 +279,12 @@ where
         self
     }
 
-    /// The security settings the routes' policies use.
+    /// The security settings the routes' policies use. A router given settings twice
+    /// (here and by a nested router) is refused when it is built.
     pub fn with_security(mut self, security: Security) -> Self {
+        if self.security.is_some() {
+            self.conflict.get_or_insert("with_security");
+        }
         self.security = Some(Arc::new(security));
         self
     }
@@ -243,12 +296,42 @@ where
             routes: self.routes,
             security: self.security,
             mock_connect_info: self.mock_connect_info,
+            conflict: self.conflict,
         }
     }
 
-    /// Every route with its method, path and policy.
+    /// The application's own error body, for the scanner.
+    pub(crate) fn error_body(&self) -> Option<Arc<dyn crate::rejection::ErrorBody>> {
+        self.security.as_ref()?.error_body.clone()
+    }
+
+    /// Every route with its method, path and policy, and where each authenticator reads
+    /// its credential.
     pub fn inventory(&self) -> Inventory {
-        Inventory::new(self.routes.clone())
+        let authenticators = self
+            .security
+            .iter()
+            .flat_map(|security| {
+                let default = security
+                    .authenticator
+                    .iter()
+                    .map(|a| (None, a.credential()));
+                let named = security
+                    .named
+                    .iter()
+                    .map(|(name, a)| (Some(name.clone()), a.credential()));
+                default.chain(named).collect::<Vec<_>>()
+            })
+            .map(|(name, credential)| AuthenticatorEntry {
+                name,
+                header: match &credential {
+                    crate::auth::Credential::Header(header) => Some(header.to_string()),
+                    _ => None,
+                },
+                credential: credential.to_string(),
+            })
+            .collect();
+        Inventory::new(self.routes.clone(), authenticators)
     }
 
     /// Checks that every route's policy has the settings it needs, then builds the
@@ -286,6 +369,12 @@ where
     }
 
     fn build(self, connect_info: bool) -> Result<Router<S>, SetupError> {
+        if let Some(how) = self.conflict {
+            return Err(SetupError::InvalidSetting {
+                setting: how,
+                reason: "two routers joined here each have security settings of their own; one's would silently not apply to the other's routes: give the settings to the outer router only, and choose another authenticator per route with `auth = \"name\"`".into(),
+            });
+        }
         let context = Context::build(self.security, &self.routes, connect_info)?;
         Ok(self.inner.layer(SanitizeLayer::new(context)))
     }
@@ -307,12 +396,52 @@ impl SecureRouter<()> {
         self.build(true)
     }
 
+    /// The make-service to pass to `axum::serve`, as axum's `Router::into_make_service`.
+    ///
+    /// # Panics
+    ///
+    /// When a route lacks a setting it needs, with the [`SetupError`]'s message: the
+    /// program stops before serving anything. [`try_into_make_service`](Self::try_into_make_service)
+    /// returns the error instead. A router counting limits per client address needs
+    /// [`into_make_service_with_connect_info`](Self::into_make_service_with_connect_info).
+    pub fn into_make_service(self) -> axum::routing::IntoMakeService<Router> {
+        match self.try_into_make_service() {
+            Ok(service) => service,
+            Err(error) => panic!("{error}"),
+        }
+    }
+
+    /// [`into_make_service`](Self::into_make_service), returning the [`SetupError`].
+    pub fn try_into_make_service(
+        self,
+    ) -> Result<axum::routing::IntoMakeService<Router>, SetupError> {
+        let connect_info = self.mock_connect_info;
+        Ok(self.build(connect_info)?.into_make_service())
+    }
+
     /// The make-service to pass to `axum::serve`, with the client's address available
-    /// to handlers as `ConnectInfo<C>`. Fails when a route lacks a setting it needs.
+    /// to handlers as `ConnectInfo<C>`, as axum's method of the name.
     ///
     /// Limits counted per client address read `ConnectInfo<SocketAddr>`: with another
     /// `C` they are a [`SetupError`].
+    ///
+    /// # Panics
+    ///
+    /// When a route lacks a setting it needs, with the [`SetupError`]'s message, before
+    /// serving anything; [`try_into_make_service_with_connect_info`](Self::try_into_make_service_with_connect_info)
+    /// returns the error instead.
     pub fn into_make_service_with_connect_info<C: 'static>(
+        self,
+    ) -> axum::extract::connect_info::IntoMakeServiceWithConnectInfo<Router, C> {
+        match self.try_into_make_service_with_connect_info() {
+            Ok(service) => service,
+            Err(error) => panic!("{error}"),
+        }
+    }
+
+    /// [`into_make_service_with_connect_info`](Self::into_make_service_with_connect_info),
+    /// returning the [`SetupError`].
+    pub fn try_into_make_service_with_connect_info<C: 'static>(
         self,
     ) -> Result<axum::extract::connect_info::IntoMakeServiceWithConnectInfo<Router, C>, SetupError>
     {

@@ -41,6 +41,8 @@ pub(crate) struct Endpoint {
     pub(crate) handler_type: std::any::TypeId,
     /// The route's own body limit, set with [`MethodRouter::body_limit`].
     pub(crate) body_limit: Option<usize>,
+    /// The principal types the handler takes.
+    pub(crate) principals: fn() -> Vec<(std::any::TypeId, &'static str)>,
 }
 
 macro_rules! gate {
@@ -129,6 +131,7 @@ where
             policy: H::POLICY,
             handler_type: std::any::TypeId::of::<H>(),
             body_limit: None,
+            principals: H::requested_principals,
         });
         self
     }

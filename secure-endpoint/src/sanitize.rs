@@ -62,6 +62,7 @@ fn security_headers(context: &Context) -> HeaderMap {
 pub(crate) struct Shared {
     context: Arc<Context>,
     headers: HeaderMap,
+    error_body: Option<Arc<dyn rejection::ErrorBody>>,
 }
 
 /// The outermost layer of a served `SecureRouter`.
@@ -73,10 +74,12 @@ pub(crate) struct SanitizeLayer {
 impl SanitizeLayer {
     pub(crate) fn new(context: Context) -> Self {
         let headers = security_headers(&context);
+        let error_body = context.security().and_then(|s| s.error_body.clone());
         SanitizeLayer {
             shared: Arc::new(Shared {
                 context: Arc::new(context),
                 headers,
+                error_body,
             }),
         }
     }
@@ -210,6 +213,12 @@ fn finish(response: Response, id: RequestId, shared: &Shared) -> Response {
     } else {
         response
     };
+    if let Some(writer) = &shared.error_body
+        && response.status().as_u16() >= 400
+    {
+        let id = response.status().is_server_error().then_some(id);
+        response = rejection::rewrite(response, &**writer, id);
+    }
     let headers = response.headers_mut();
     headers.reserve(shared.headers.len() + 2);
     for (name, value) in &shared.headers {

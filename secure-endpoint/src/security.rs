@@ -10,6 +10,7 @@ use http::HeaderValue;
 use crate::auth::{Authenticator, DynAuthenticator};
 use crate::client_addr::{Cidr, ForwardedHeader, Proxies};
 use crate::rate::{Limiter, Rate};
+use crate::rejection::ErrorBody;
 use crate::setup_error::SetupError;
 
 /// The security settings of a [`SecureRouter`](crate::SecureRouter), given with
@@ -26,21 +27,42 @@ use crate::setup_error::SetupError;
 /// # Ok::<(), secure_endpoint::SetupError>(())
 /// ```
 pub struct Security {
+    /// The authenticator of `auth` routes.
     pub(crate) authenticator: Option<Arc<dyn DynAuthenticator>>,
+    /// The authenticators routes name with `auth = "name"`.
+    pub(crate) named: Vec<(String, Arc<dyn DynAuthenticator>)>,
     pub(crate) max_token_bytes: usize,
     pub(crate) hsts: Option<HeaderValue>,
     pub(crate) hide_forbidden: bool,
     pub(crate) body_limit: Option<usize>,
     pub(crate) limiter: Option<Limiter>,
     pub(crate) proxies: Proxies,
+    /// The application's own shape of error bodies.
+    pub(crate) error_body: Option<Arc<dyn ErrorBody>>,
     pub(crate) failed_auth: Option<Rate>,
 }
 
 impl Security {
+    /// The authenticator of a route: the one it names, or the default.
+    pub(crate) fn authenticator_for(
+        &self,
+        name: Option<&str>,
+    ) -> Option<&Arc<dyn DynAuthenticator>> {
+        match name {
+            None => self.authenticator.as_ref(),
+            Some(name) => self
+                .named
+                .iter()
+                .find(|(named, _)| named == name)
+                .map(|(_, authenticator)| authenticator),
+        }
+    }
+
     /// Starts the settings; nothing is required until a route's policy needs it.
     pub fn builder() -> SecurityBuilder {
         SecurityBuilder {
             authenticator: None,
+            named: Vec::new(),
             max_token_bytes: DEFAULT_MAX_TOKEN_BYTES,
             hsts: None,
             hide_forbidden: false,
@@ -49,6 +71,7 @@ impl Security {
             trusted_proxies: Vec::new(),
             forwarded_header: ForwardedHeader::XForwardedFor,
             failed_auth: None,
+            error_body: None,
         }
     }
 }
@@ -57,6 +80,10 @@ impl fmt::Debug for Security {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Security")
             .field("authenticator", &self.authenticator.is_some())
+            .field(
+                "named",
+                &self.named.iter().map(|(name, _)| name).collect::<Vec<_>>(),
+            )
             .field("max_token_bytes", &self.max_token_bytes)
             .field("hsts", &self.hsts)
             .field("hide_forbidden", &self.hide_forbidden)
@@ -75,6 +102,7 @@ pub const DEFAULT_MAX_TOKEN_BYTES: usize = 8 * 1024;
 /// or earlier, naming the setting.
 pub struct SecurityBuilder {
     authenticator: Option<Arc<dyn DynAuthenticator>>,
+    named: Vec<(String, Arc<dyn DynAuthenticator>)>,
     max_token_bytes: usize,
     hsts: Option<(Duration, bool)>,
     hide_forbidden: bool,
@@ -83,12 +111,33 @@ pub struct SecurityBuilder {
     trusted_proxies: Vec<String>,
     forwarded_header: ForwardedHeader,
     failed_auth: Option<String>,
+    error_body: Option<Arc<dyn ErrorBody>>,
 }
 
 impl SecurityBuilder {
-    /// The authenticator that verifies `Authorization: Bearer` tokens on `auth` routes.
+    /// The authenticator of routes declared with plain `auth`.
     pub fn authenticator<A: Authenticator>(mut self, authenticator: A) -> Self {
         self.authenticator = Some(Arc::new(authenticator));
+        self
+    }
+
+    /// An authenticator routes choose by name, `#[secure(auth = "api_key")]`: only it
+    /// judges their requests, and it judges no other route's. Plain `auth` routes keep
+    /// the [`authenticator`](Self::authenticator).
+    ///
+    /// ```
+    /// use secure_endpoint::{ApiKeys, Claims, JwtAuthenticator, Security};
+    ///
+    /// let jwt = JwtAuthenticator::hmac(secure_endpoint::Algorithm::HS256, [7u8; 32])?;
+    /// let keys = ApiKeys::<Claims>::new().header("X-API-Key")?;
+    /// let security = Security::builder()
+    ///     .authenticator(jwt)
+    ///     .named_authenticator("api_key", keys)
+    ///     .build()?;
+    /// # Ok::<(), secure_endpoint::SetupError>(())
+    /// ```
+    pub fn named_authenticator<A: Authenticator>(mut self, name: &str, authenticator: A) -> Self {
+        self.named.push((name.to_owned(), Arc::new(authenticator)));
         self
     }
 
@@ -155,9 +204,39 @@ impl SecurityBuilder {
         self
     }
 
+    /// Writes every error body the framework answers in the application's own shape,
+    /// e.g. RFC 9457 problem details with [`ProblemJson`](crate::ProblemJson). The body
+    /// is written from the status, the fixed message, a 400's details and a 500's
+    /// request id only: no detail of a failure can reach it.
+    pub fn error_body<E: ErrorBody>(mut self, writer: E) -> Self {
+        self.error_body = Some(Arc::new(writer));
+        self
+    }
+
     /// Checks the settings.
     pub fn build(self) -> Result<Security, SetupError> {
         if let Some(authenticator) = &self.authenticator {
+            authenticator.check_settings()?;
+        }
+        for (index, (name, authenticator)) in self.named.iter().enumerate() {
+            let valid = !name.is_empty()
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'));
+            if !valid {
+                return Err(SetupError::InvalidSetting {
+                    setting: "named_authenticator",
+                    reason: format!(
+                        "{name:?}: a name is letters, digits, `_` and `-`, as `auth = \"name\"` writes it"
+                    ),
+                });
+            }
+            if self.named[..index].iter().any(|(other, _)| other == name) {
+                return Err(SetupError::InvalidSetting {
+                    setting: "named_authenticator",
+                    reason: format!("two authenticators are named {name:?}"),
+                });
+            }
             authenticator.check_settings()?;
         }
         if self.body_limit == Some(0) {
@@ -215,6 +294,7 @@ impl SecurityBuilder {
         };
         Ok(Security {
             authenticator: self.authenticator,
+            named: self.named,
             max_token_bytes: self.max_token_bytes,
             hsts,
             hide_forbidden: self.hide_forbidden,
@@ -225,6 +305,7 @@ impl SecurityBuilder {
                 header: self.forwarded_header,
             },
             failed_auth,
+            error_body: self.error_body,
         })
     }
 }

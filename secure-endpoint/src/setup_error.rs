@@ -25,6 +25,25 @@ pub enum SetupError {
         /// The minimum length in bytes.
         min: usize,
     },
+    /// A route names an authenticator (`auth = "name"`) the settings do not have.
+    UnknownAuthenticator {
+        /// `METHOD /path` of the route.
+        route: String,
+        /// The name it gives.
+        name: String,
+    },
+    /// A handler takes a principal of a type its route's authenticator does not produce:
+    /// every request would be refused.
+    PrincipalMismatch {
+        /// `METHOD /path` of the route.
+        route: String,
+        /// The handler.
+        handler: &'static str,
+        /// The principal type the handler takes.
+        wanted: &'static str,
+        /// The principal type the authenticator produces.
+        produced: &'static str,
+    },
     /// A setting whose value cannot be used.
     InvalidSetting {
         /// The setting's name.
@@ -45,6 +64,19 @@ impl fmt::Display for SetupError {
             SetupError::WeakSecret { setting, len, min } => write!(
                 f,
                 "`{setting}` is {len} bytes long; an HMAC secret must be at least {min} bytes"
+            ),
+            SetupError::UnknownAuthenticator { route, name } => write!(
+                f,
+                "route `{route}` names the authenticator `{name}` (`auth = \"{name}\"`), but the security settings have none of that name: add it with `Security::builder().named_authenticator(\"{name}\", …)`"
+            ),
+            SetupError::PrincipalMismatch {
+                route,
+                handler,
+                wanted,
+                produced,
+            } => write!(
+                f,
+                "handler `{handler}` of route `{route}` takes a principal of type `{wanted}`, but the route's authenticator produces `{produced}`: every request would be refused; take `Authenticated<{produced}>` (or give the authenticator `.claims::<…>()` of the type the handler takes)"
             ),
             SetupError::InvalidSetting { setting, reason } => {
                 write!(f, "invalid setting `{setting}`: {reason}")

@@ -21,7 +21,7 @@ pub async fn serve(router: SecureRouter) -> String {
         .expect("bind an ephemeral port");
     let addr = listener.local_addr().expect("local address");
     let service = router
-        .into_make_service_with_connect_info::<SocketAddr>()
+        .try_into_make_service_with_connect_info::<SocketAddr>()
         .expect("the router's settings are complete");
     tokio::spawn(async move {
         axum::serve(listener, service).await.expect("server runs");

@@ -14,7 +14,7 @@ async fn start() -> (String, AppState) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let service = app
-        .into_make_service_with_connect_info::<SocketAddr>()
+        .try_into_make_service_with_connect_info::<SocketAddr>()
         .expect("settings complete");
     tokio::spawn(async move { axum::serve(listener, service).await.unwrap() });
     (format!("http://{addr}"), state)

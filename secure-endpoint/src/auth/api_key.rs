@@ -5,12 +5,12 @@ use std::fmt;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::{AuthError, Authenticator};
+use super::{AuthError, Authenticator, Credential};
 use crate::principal::Principal;
 use crate::setup_error::SetupError;
 
-/// Authenticates `Authorization: Bearer <api key>` against a set of keys, each standing
-/// for a principal.
+/// Authenticates API keys, from `Authorization: Bearer <api key>` or a header of their
+/// own ([`header`](Self::header)), against a set of keys, each standing for a principal.
 ///
 /// Only the SHA-256 of each key is held, and a presented key is compared with every
 /// stored hash in constant time, so neither a memory dump nor response timing reveals a
@@ -29,6 +29,7 @@ use crate::setup_error::SetupError;
 /// ```
 pub struct ApiKeys<P> {
     keys: Vec<([u8; 32], P)>,
+    credential: Credential,
 }
 
 /// The shortest API key accepted, in characters.
@@ -36,7 +37,10 @@ pub const MIN_API_KEY_LEN: usize = 32;
 
 impl<P> Default for ApiKeys<P> {
     fn default() -> Self {
-        ApiKeys { keys: Vec::new() }
+        ApiKeys {
+            keys: Vec::new(),
+            credential: Credential::Bearer,
+        }
     }
 }
 
@@ -52,6 +56,34 @@ impl<P: Principal> ApiKeys<P> {
     /// No keys yet.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Reads the key from the header `name` (`"X-API-Key"`) instead of
+    /// `Authorization: Bearer`.
+    ///
+    /// ```
+    /// use secure_endpoint::{ApiKeys, Claims};
+    ///
+    /// let keys = ApiKeys::<Claims>::new().header("X-API-Key")?;
+    /// # Ok::<(), secure_endpoint::SetupError>(())
+    /// ```
+    pub fn header(mut self, name: &str) -> Result<Self, SetupError> {
+        let name = http::HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+            SetupError::InvalidSetting {
+                setting: "api key header",
+                reason: format!("{name:?} is not a header name"),
+            }
+        })?;
+        if name == http::header::AUTHORIZATION || name == http::header::COOKIE {
+            return Err(SetupError::InvalidSetting {
+                setting: "api key header",
+                reason: format!(
+                    "{name} carries other credentials; keep the default (Bearer) or name a header of its own"
+                ),
+            });
+        }
+        self.credential = Credential::Header(name);
+        Ok(self)
     }
 
     /// Accepts `key` for `principal`; only its hash is kept.
@@ -97,6 +129,10 @@ impl<P: Principal> Authenticator for ApiKeys<P> {
 
     fn authenticate_now(&self, token: &str) -> Option<Result<P, AuthError>> {
         Some(self.verify(token))
+    }
+
+    fn credential(&self) -> Credential {
+        self.credential.clone()
     }
 }
 

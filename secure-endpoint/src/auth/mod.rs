@@ -3,6 +3,7 @@
 //! the request step has already taken from the request; they know nothing of HTTP.
 
 mod api_key;
+mod issuer;
 mod jwks;
 mod jwt;
 mod key;
@@ -13,6 +14,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 pub use api_key::{ApiKeys, MIN_API_KEY_LEN};
+pub use issuer::{IssueError, IssuedToken, TokenIssuer};
 pub use jwks::{FetchKeys, Jwks};
 pub use jwt::JwtAuthenticator;
 pub use key::{Key, MIN_HMAC_SECRET_BYTES};
@@ -82,6 +84,31 @@ pub trait Authenticator: Send + Sync + 'static {
     fn check_settings(&self) -> Result<(), SetupError> {
         Ok(())
     }
+
+    /// Where the framework takes the credential from: `Authorization: Bearer` by default,
+    /// or a header of its own ([`ApiKeys::header`]).
+    fn credential(&self) -> Credential {
+        Credential::Bearer
+    }
+}
+
+/// Where a request carries the credential an authenticator judges.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Credential {
+    /// One `Authorization: Bearer <token>` header (scheme case-insensitive).
+    Bearer,
+    /// One header of this name, holding the credential alone (`X-API-Key: …`).
+    Header(http::HeaderName),
+}
+
+impl std::fmt::Display for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Credential::Bearer => f.write_str("Authorization: Bearer"),
+            Credential::Header(name) => write!(f, "header {name}"),
+        }
+    }
 }
 
 /// Two authenticators producing the same principal type: the first is tried, then the
@@ -136,7 +163,22 @@ where
 
     fn check_settings(&self) -> Result<(), SetupError> {
         self.0.check_settings()?;
-        self.1.check_settings()
+        self.1.check_settings()?;
+        if self.0.credential() != self.1.credential() {
+            return Err(SetupError::InvalidSetting {
+                setting: "authenticator",
+                reason: format!(
+                    "a pair of authenticators reads one credential, but one reads {} and the other {}: give them names of their own and choose per route with `auth = \"name\"`",
+                    self.0.credential(),
+                    self.1.credential()
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    fn credential(&self) -> Credential {
+        self.0.credential()
     }
 }
 
@@ -205,6 +247,12 @@ pub(crate) trait DynAuthenticator: Send + Sync {
 
     /// [`Authenticator::check_settings`].
     fn check_settings(&self) -> Result<(), SetupError>;
+
+    /// [`Authenticator::credential`].
+    fn credential(&self) -> Credential;
+
+    /// The principal type it produces, and its name.
+    fn principal_type(&self) -> (std::any::TypeId, &'static str);
 }
 
 impl<A: Authenticator> DynAuthenticator for A {
@@ -244,6 +292,17 @@ impl<A: Authenticator> DynAuthenticator for A {
 
     fn check_settings(&self) -> Result<(), SetupError> {
         Authenticator::check_settings(self)
+    }
+
+    fn credential(&self) -> Credential {
+        Authenticator::credential(self)
+    }
+
+    fn principal_type(&self) -> (std::any::TypeId, &'static str) {
+        (
+            std::any::TypeId::of::<A::Principal>(),
+            std::any::type_name::<A::Principal>(),
+        )
     }
 }
 

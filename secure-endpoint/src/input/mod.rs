@@ -57,6 +57,8 @@ pub trait InputFor<S>: Sized + Send + 'static {
     fn from_json(bytes: &[u8]) -> Result<Self, Details>;
     /// Parses and validates a query string.
     fn from_query(query: &str) -> Result<Self, Details>;
+    /// Parses and validates a form body (`application/x-www-form-urlencoded`).
+    fn from_form(bytes: &[u8]) -> Result<Self, Details>;
 }
 
 impl<T: ValidInput, S> InputFor<S> for T {
@@ -66,6 +68,10 @@ impl<T: ValidInput, S> InputFor<S> for T {
 
     fn from_query(query: &str) -> Result<Self, Details> {
         parse_query(query)
+    }
+
+    fn from_form(bytes: &[u8]) -> Result<Self, Details> {
+        parse_form(bytes)
     }
 }
 
@@ -102,8 +108,14 @@ pub(crate) fn parse_json<T: ValidInput>(bytes: &[u8]) -> Result<T, Details> {
 
 /// Parses and validates a query string (`a=1&b=x&tag=p&tag=q`).
 pub(crate) fn parse_query<T: ValidInput>(query: &str) -> Result<T, Details> {
+    parse_form(query.as_bytes())
+}
+
+/// Parses and validates `application/x-www-form-urlencoded` text: a query string or a
+/// form body, read alike.
+pub(crate) fn parse_form<T: ValidInput>(form: &[u8]) -> Result<T, Details> {
     let mut map = Map::new();
-    for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+    for (key, value) in form_urlencoded::parse(form) {
         let value = Value::String(value.into_owned());
         match map.get_mut(key.as_ref()) {
             None => {

@@ -18,7 +18,7 @@ use http::request::Parts;
 
 use super::Admitted;
 use crate::audit::{self, Route, Step};
-use crate::auth::{AuthError, DynAuthenticator};
+use crate::auth::{AuthError, Credential, DynAuthenticator};
 use crate::rate::{LimitKey, Outcome};
 use crate::rejection::Rejection;
 
@@ -26,6 +26,7 @@ pub(crate) async fn authenticate(
     route: &Route,
     admitted: &Admitted,
     authenticator: &dyn DynAuthenticator,
+    credential: &Credential,
     parts: &mut Parts,
 ) -> Result<(), Rejection> {
     let Some(context) = admitted.context() else {
@@ -36,7 +37,13 @@ pub(crate) async fn authenticate(
     };
     // Computed only where a failed-authentication limit needs it.
     let client = |parts: &Parts| security.proxies.client_key(parts).map(LimitKey::Ip);
-    let (reason, token_given) = match bearer_token(&parts.headers, security.max_token_bytes) {
+    let presented = match credential {
+        Credential::Bearer => bearer_token(&parts.headers, security.max_token_bytes),
+        Credential::Header(name) => {
+            header_credential(&parts.headers, name, security.max_token_bytes)
+        }
+    };
+    let (reason, token_given) = match presented {
         Ok(token) => {
             if let Some(limiter) = context.failed_auth()
                 && let Some(key) = client(parts)
@@ -163,6 +170,46 @@ pub(crate) fn bearer_token(headers: &HeaderMap, max_bytes: usize) -> Result<&str
         });
     }
     Ok(std::str::from_utf8(token).expect("checked to be ASCII"))
+}
+
+/// The credential of the request's single header `name`, trimmed: at most `max_bytes`
+/// of visible ASCII.
+pub(crate) fn header_credential<'h>(
+    headers: &'h HeaderMap,
+    name: &http::HeaderName,
+    max_bytes: usize,
+) -> Result<&'h str, NoToken> {
+    let mut values = headers.get_all(name).iter();
+    let value = values.next().ok_or(NoToken {
+        token_given: false,
+        reason: "no credential header",
+    })?;
+    if values.next().is_some() {
+        return Err(NoToken {
+            token_given: true,
+            reason: "more than one credential header",
+        });
+    }
+    let credential = value.as_bytes().trim_ascii();
+    if credential.is_empty() {
+        return Err(NoToken {
+            token_given: false,
+            reason: "empty credential header",
+        });
+    }
+    if credential.len() > max_bytes {
+        return Err(NoToken {
+            token_given: true,
+            reason: "credential larger than max_token_bytes",
+        });
+    }
+    if !credential.iter().all(|b| b.is_ascii_graphic()) {
+        return Err(NoToken {
+            token_given: true,
+            reason: "credential contains characters outside visible ASCII",
+        });
+    }
+    Ok(std::str::from_utf8(credential).expect("checked to be ASCII"))
 }
 
 #[cfg(test)]

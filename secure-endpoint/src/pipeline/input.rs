@@ -1,6 +1,9 @@
-//! Step 5, `validate` and `validate_query`: the body must be declared JSON (415) and fit
-//! the route's limit (413); the readers of [`crate::input`] then refuse malformed,
+//! Step 5, `validate` and `validate_query`: the body must be declared JSON (or, for a
+//! `Form<T>` parameter, `application/x-www-form-urlencoded`), else 415, and fit the
+//! route's limit (413); the readers of [`crate::input`] then refuse malformed,
 //! mistyped, undeclared or rule-breaking input with 400 and its field paths and codes.
+//! A form body is read as strictly as a query string: a key given twice is a list, an
+//! undeclared key is refused, numbers and booleans are parsed from the text.
 
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
@@ -16,19 +19,37 @@ use crate::handler::SecureHandler;
 use crate::input::{Details, InputFor, one};
 use crate::rejection::Rejection;
 
-/// The JSON body, checked for type, size, shape and rules.
-pub async fn validated_json<T, S, H>(
+/// How a validated body is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    /// `application/json` or `application/…+json`.
+    Json,
+    /// `application/x-www-form-urlencoded`.
+    Form,
+}
+
+/// The body, checked for type, size, shape and rules.
+pub async fn validated_body<T, S, H>(
     admitted: &Admitted,
     parts: &Parts,
     body: Body,
+    encoding: Encoding,
 ) -> Result<T, Response>
 where
     T: InputFor<S>,
     H: SecureHandler,
 {
     let route = admitted.audit_route();
-    if !is_json(&parts.headers) {
-        audit::deny(route, Step::Validate, "the body is not declared as JSON");
+    let declared = match encoding {
+        Encoding::Json => is_json(&parts.headers),
+        Encoding::Form => is_form(&parts.headers),
+    };
+    if !declared {
+        audit::deny(
+            route,
+            Step::Validate,
+            "the body is not declared as the route reads it",
+        );
         return Err(Rejection::UnsupportedMediaType.into_response());
     }
     let bytes = match read_body(&parts.headers, body, admitted.body_limit()).await {
@@ -42,7 +63,11 @@ where
             return Err(rejection.into_response());
         }
     };
-    let input = T::from_json(&bytes).map_err(|details| refused(route, details).into_response())?;
+    let input = match encoding {
+        Encoding::Json => T::from_json(&bytes),
+        Encoding::Form => T::from_form(&bytes),
+    }
+    .map_err(|details| refused(route, details).into_response())?;
     audit::allow(route, Step::Validate, "the body is valid");
     Ok(input)
 }
@@ -86,6 +111,19 @@ fn is_json(headers: &HeaderMap) -> bool {
     kind.eq_ignore_ascii_case("application")
         && (subtype.eq_ignore_ascii_case("json")
             || subtype.len() > 5 && subtype[subtype.len() - 5..].eq_ignore_ascii_case("+json"))
+}
+
+/// `application/x-www-form-urlencoded`, parameters allowed.
+fn is_form(headers: &HeaderMap) -> bool {
+    headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|essence| {
+            essence
+                .trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
 }
 
 /// Reads at most `limit` bytes of `body`: a declared length over the limit is refused

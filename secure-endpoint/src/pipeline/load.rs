@@ -45,9 +45,8 @@ where
 {
     let route = Route::of::<H>(parts);
     let security = admitted.context().and_then(|c| c.security());
-    let Some((security, authenticator)) =
-        security.and_then(|s| Some((s, s.authenticator.as_deref()?)))
-    else {
+    let authenticator = admitted.authenticator(H::POLICY).map(|(a, _)| a);
+    let (Some(security), Some(authenticator)) = (security, authenticator) else {
         audit::deny(
             &route,
             Step::Owner,

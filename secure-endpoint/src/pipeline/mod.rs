@@ -17,6 +17,7 @@ pub(crate) mod limit;
 pub(crate) mod load;
 pub(crate) mod timeout;
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use axum::extract::MatchedPath;
@@ -24,8 +25,10 @@ use axum::response::{IntoResponse, Response};
 use http::request::Parts;
 
 use crate::audit::{self, Route, Step};
+use crate::auth::{Credential, DynAuthenticator};
 use crate::context::{Context, RouteContext};
 use crate::handler::SecureHandler;
+use crate::policy::Policy;
 use crate::rejection::Rejection;
 
 /// A request the first steps admitted, with what the later steps need: the router's
@@ -67,6 +70,23 @@ impl Admitted {
         Some(self.context()?.route(self.route?))
     }
 
+    /// The authenticator of the route (the one `auth = "name"` names, or the default)
+    /// and where it reads the credential: from the route's entry, or for a handler
+    /// outside the route table, from the settings.
+    pub(crate) fn authenticator(
+        &self,
+        policy: &Policy,
+    ) -> Option<(&dyn DynAuthenticator, Cow<'_, Credential>)> {
+        if let Some((authenticator, credential)) = self.route().and_then(|r| r.authenticator()) {
+            return Some((authenticator, Cow::Borrowed(credential)));
+        }
+        let authenticator = self
+            .context()?
+            .security()?
+            .authenticator_for(policy.authenticator())?;
+        Some((&**authenticator, Cow::Owned(authenticator.credential())))
+    }
+
     /// The largest body `validate` reads: the route's own, else the settings', else the
     /// default.
     pub(crate) fn body_limit(&self) -> usize {
@@ -87,24 +107,24 @@ pub async fn enforce<H: SecureHandler>(parts: &mut Parts) -> Result<Admitted, Re
         return Ok(admitted);
     }
     let route = &admitted.audit_route;
-    let Some(security) = admitted.context().and_then(Context::security) else {
+    if admitted.context().and_then(Context::security).is_none() {
         audit::deny(
             route,
             Step::Authenticate,
             "the handler is served outside a SecureRouter with security settings",
         );
         return Err(Rejection::Internal.into_response());
-    };
+    }
     let authenticator = if policy.requires_auth() {
-        let Some(authenticator) = security.authenticator.as_deref() else {
+        let Some((authenticator, credential)) = admitted.authenticator(policy) else {
             audit::deny(
                 route,
                 Step::Authenticate,
-                "the security settings have no authenticator",
+                "the security settings have no authenticator for this route",
             );
             return Err(Rejection::Internal.into_response());
         };
-        authenticate::authenticate(route, &admitted, authenticator, parts)
+        authenticate::authenticate(route, &admitted, authenticator, &credential, parts)
             .await
             .map_err(IntoResponse::into_response)?;
         Some(authenticator)

@@ -14,9 +14,12 @@ use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
 
+use std::sync::Arc;
+
 use super::TokenMint;
 use crate::inventory::{Inventory, RouteEntry, RoutePolicy};
 use crate::policy::Policy;
+use crate::rejection::{self, ErrorBody, ErrorInfo};
 use crate::router::SecureRouter;
 use crate::sanitize::{DEFAULT_CACHE_CONTROL, SECURITY_HEADERS};
 
@@ -37,6 +40,7 @@ pub struct ScanSettings {
     paths: BTreeMap<String, String>,
     owners: BTreeMap<String, String>,
     outside: Vec<String>,
+    error_body: Option<Arc<dyn ErrorBody>>,
 }
 
 impl fmt::Debug for ScanSettings {
@@ -74,6 +78,13 @@ impl ScanSettings {
     /// a GET and checks the security headers and that a 5xx carries no detail.
     pub fn outside_the_inventory(mut self, path: &str) -> Self {
         self.outside.push(path.to_owned());
+        self
+    }
+
+    /// The application's own error body, for [`scan_router`] (which cannot read it from
+    /// the settings; [`scan`] does): refusals and the 500 are then checked against it.
+    pub fn error_body<E: ErrorBody>(mut self, writer: E) -> Self {
+        self.error_body = Some(Arc::new(writer));
         self
     }
 
@@ -163,11 +174,12 @@ impl fmt::Display for ScanReport {
 /// ```
 pub async fn scan(router: SecureRouter, settings: ScanSettings) -> ScanReport {
     let inventory = router.inventory();
+    let error_body = router.error_body();
     let built = router
         .mock_connect_info(SocketAddr::from(([192, 0, 2, 1], 40000)))
         .try_into_router();
     match built {
-        Ok(app) => scan_router(app, &inventory, settings).await,
+        Ok(app) => scan_with(app, &inventory, settings, error_body).await,
         Err(error) => {
             let mut report = ScanReport::default();
             report.findings.push(Finding {
@@ -186,11 +198,22 @@ pub async fn scan(router: SecureRouter, settings: ScanSettings) -> ScanReport {
 /// the paths added outside it are named in
 /// [`ScanSettings::outside_the_inventory`].
 pub async fn scan_router(app: Router, inventory: &Inventory, settings: ScanSettings) -> ScanReport {
+    let error_body = settings.error_body.clone();
+    scan_with(app, inventory, settings, error_body).await
+}
+
+async fn scan_with(
+    app: Router,
+    inventory: &Inventory,
+    settings: ScanSettings,
+    error_body: Option<Arc<dyn ErrorBody>>,
+) -> ScanReport {
     let outside = settings.outside.clone();
     let mut scanner = Scanner {
         settings,
         report: ScanReport::default(),
         router: Some(app),
+        error_body,
     };
     for route in inventory.routes() {
         scanner.report.routes += 1;
@@ -213,6 +236,8 @@ struct Scanner {
     settings: ScanSettings,
     report: ScanReport,
     router: Option<Router>,
+    /// The application's own error body, when its settings have one.
+    error_body: Option<Arc<dyn ErrorBody>>,
 }
 
 /// A response as the scanner reads it.
@@ -307,39 +332,69 @@ impl Scanner {
             }
         }
         // A refusal a handler or an extractor wrote in its own words may quote the
-        // input: every 4xx body must be the framework's shape, `{"error": "…"}` (400s
-        // may add `details`). HEAD answers have no body.
+        // input: every 4xx body must be the framework's shape, `{"error": …}` (400s
+        // may add `details`), or the application's own error body. HEAD answers have
+        // no body.
         if seen.status.is_client_error() && !seen.head {
-            let shaped = serde_json::from_str::<Value>(&seen.body)
-                .ok()
-                .is_some_and(|body| {
-                    body.as_object().is_some_and(|o| {
-                        o.get("error").is_some_and(Value::is_string)
-                            && o.keys().all(|k| k == "error" || k == "details")
-                    })
-                });
+            let shaped = match &self.error_body {
+                Some(writer) => {
+                    let content_type = seen
+                        .headers
+                        .get("content-type")
+                        .and_then(|v| v.to_str().ok());
+                    content_type == Some(writer.content_type())
+                        && (seen.status == StatusCode::BAD_REQUEST
+                            || seen.body.as_bytes() == self.refusal_body(seen.status).as_slice())
+                }
+                None => serde_json::from_str::<Value>(&seen.body)
+                    .ok()
+                    .is_some_and(|body| {
+                        body.as_object().is_some_and(|o| {
+                            o.get("error").is_some_and(Value::is_string)
+                                && o.keys().all(|k| k == "error" || k == "details")
+                        })
+                    }),
+            };
             if !shaped {
                 self.find(
                     label,
                     case,
                     format!(
-                        "a {} body is not {{\"error\": …}}: {:.200}",
+                        "a {} body is not the framework's error body: {:.200}",
                         seen.status, seen.body
                     ),
                 );
             }
         }
         if seen.status.is_server_error() {
-            let generic = serde_json::from_str::<Value>(&seen.body)
-                .ok()
-                .is_some_and(|body| {
-                    body.as_object().is_some_and(|o| {
-                        o.len() == 2
-                            && o.get("request_id").is_some_and(Value::is_string)
-                            && o.get("error").and_then(Value::as_str)
-                                == Some("An unexpected error occurred")
-                    })
-                });
+            let id = seen
+                .headers
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok());
+            let generic = match (&self.error_body, id) {
+                (Some(writer), Some(id)) => {
+                    seen.body.as_bytes()
+                        == writer
+                            .write(&ErrorInfo {
+                                status: StatusCode::INTERNAL_SERVER_ERROR,
+                                message: "An unexpected error occurred",
+                                details: None,
+                                request_id: Some(id),
+                            })
+                            .as_slice()
+                }
+                (Some(_), None) => false,
+                (None, _) => serde_json::from_str::<Value>(&seen.body)
+                    .ok()
+                    .is_some_and(|body| {
+                        body.as_object().is_some_and(|o| {
+                            o.len() == 2
+                                && o.get("request_id").is_some_and(Value::is_string)
+                                && o.get("error").and_then(Value::as_str)
+                                    == Some("An unexpected error occurred")
+                        })
+                    }),
+            };
             if !generic {
                 self.find(
                     label,
@@ -353,15 +408,30 @@ impl Scanner {
         }
     }
 
+    /// The body the framework answers `status` with: its own JSON, or the application's.
+    fn refusal_body(&self, status: StatusCode) -> Vec<u8> {
+        match &self.error_body {
+            Some(writer) => writer.write(&ErrorInfo {
+                status,
+                message: rejection::message(status),
+                details: None,
+                request_id: None,
+            }),
+            None => rejection::fixed_body(status).to_vec(),
+        }
+    }
+
     fn expect(
         &mut self,
         label: &str,
         case: &str,
         seen: Option<Seen>,
         allowed: &[StatusCode],
-        body: Option<&str>,
+        body_of: Option<StatusCode>,
     ) {
         let Some(seen) = seen else { return };
+        let body =
+            body_of.map(|status| String::from_utf8_lossy(&self.refusal_body(status)).into_owned());
         if !allowed.contains(&seen.status) {
             self.find(
                 label,
@@ -375,6 +445,7 @@ impl Scanner {
         } else if let Some(body) = body
             && seen.body != body
         {
+            let body = &body;
             self.find(label, case, format!("body {:.200}, want {body}", seen.body));
         }
     }
@@ -460,7 +531,7 @@ impl Scanner {
                 "valid token lacking the role or scope",
                 seen,
                 &[StatusCode::FORBIDDEN],
-                Some(r#"{"error":"Forbidden"}"#),
+                Some(StatusCode::FORBIDDEN),
             );
         }
         if policy.owner().is_some()
@@ -514,7 +585,7 @@ impl Scanner {
         policy: &Policy,
         request: &dyn Fn(Option<&str>) -> Request<Body>,
     ) {
-        let unauthorized = Some(r#"{"error":"Unauthorized"}"#);
+        let unauthorized = Some(StatusCode::UNAUTHORIZED);
         let seen = self
             .send(label, "no token", request(None), next_address())
             .await;

@@ -8,6 +8,7 @@ mod errors;
 mod hostile;
 mod jwks;
 mod key_families;
+mod newcomer;
 mod owner;
 mod rate;
 mod router;

@@ -24,7 +24,7 @@ impl Principal for Staff {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, validator::Validate)]
 struct Page {
     page: u32,
 }
@@ -50,7 +50,7 @@ async fn one_role(State(_state): State<AppState>) -> &'static str {
     "admin"
 }
 
-#[secure(auth, roles = ["admin", "editor"],)]
+#[secure(auth, roles = ["admin", "editor"], validate_query = Page,)]
 async fn any_role(Path(id): Path<u64>, Query(page): Query<Page>) -> String {
     format!("{id} {}", page.page)
 }

@@ -1,0 +1,205 @@
+//! Issuing tokens the router's JWT authenticator accepts, for a login route.
+
+use std::fmt;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use jsonwebtoken::{Algorithm, AlgorithmFamily, EncodingKey, Header};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::key::MIN_HMAC_SECRET_BYTES;
+use crate::setup_error::SetupError;
+
+/// Signs login tokens with the service's key: `sub`, `iat`, `exp`, a random `jti`, and
+/// `iss` and `aud` when set, beside the claims the application adds (`roles`, say).
+///
+/// ```
+/// use secure_endpoint::{Algorithm, JwtAuthenticator, Security, TokenIssuer};
+///
+/// let secret = b"a secret of at least thirty-two bytes";
+/// let issuer = TokenIssuer::hmac(Algorithm::HS256, secret)?
+///     .issuer("blog")
+///     .audience("blog")
+///     .lifetime(std::time::Duration::from_secs(3600));
+/// let token = issuer.issue("42", &serde_json::json!({ "roles": ["admin"] }))?;
+/// assert_eq!(token.token.split('.').count(), 3);
+///
+/// // The authenticator that accepts them.
+/// let jwt = JwtAuthenticator::hmac(Algorithm::HS256, secret)?.issuer("blog").audience("blog");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct TokenIssuer {
+    algorithm: Algorithm,
+    key: EncodingKey,
+    kid: Option<String>,
+    issuer: Option<String>,
+    audience: Option<String>,
+    lifetime: Duration,
+}
+
+impl fmt::Debug for TokenIssuer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Never the key.
+        f.debug_struct("TokenIssuer")
+            .field("algorithm", &self.algorithm)
+            .field("kid", &self.kid)
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .field("lifetime", &self.lifetime)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A token just issued, with what a revocation or a cookie needs to know of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedToken {
+    /// The signed token.
+    pub token: String,
+    /// Its `jti`: 32 hexadecimal digits, from 128 random bits.
+    pub jti: String,
+    /// Its `iat`, seconds since the Unix epoch.
+    pub issued_at: u64,
+    /// Its `exp`, seconds since the Unix epoch.
+    pub expires_at: u64,
+}
+
+/// Why a token could not be issued.
+#[derive(Debug)]
+pub struct IssueError(String);
+
+impl fmt::Display for IssueError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "cannot issue a token: {}", self.0)
+    }
+}
+
+impl std::error::Error for IssueError {}
+
+fn bad_key(setting: &'static str, error: jsonwebtoken::errors::Error) -> SetupError {
+    SetupError::InvalidSetting {
+        setting,
+        reason: format!("not a usable private key: {error}"),
+    }
+}
+
+impl TokenIssuer {
+    fn new(algorithm: Algorithm, key: EncodingKey) -> Self {
+        TokenIssuer {
+            algorithm,
+            key,
+            kid: None,
+            issuer: None,
+            audience: None,
+            lifetime: Duration::from_secs(3600),
+        }
+    }
+
+    /// Signs with the HMAC `secret` using `algorithm` (HS256, HS384 or HS512); the
+    /// secret must be at least 32 bytes.
+    pub fn hmac(algorithm: Algorithm, secret: impl AsRef<[u8]>) -> Result<Self, SetupError> {
+        let secret = secret.as_ref();
+        if algorithm.family() != AlgorithmFamily::Hmac {
+            return Err(SetupError::InvalidSetting {
+                setting: "algorithm",
+                reason: format!(
+                    "{algorithm:?} is not an HMAC algorithm; use HS256, HS384 or HS512"
+                ),
+            });
+        }
+        if secret.len() < MIN_HMAC_SECRET_BYTES {
+            return Err(SetupError::WeakSecret {
+                setting: "secret",
+                len: secret.len(),
+                min: MIN_HMAC_SECRET_BYTES,
+            });
+        }
+        Ok(Self::new(algorithm, EncodingKey::from_secret(secret)))
+    }
+
+    /// Signs with an RSA private key in PEM (RS* or PS*).
+    pub fn rsa_pem(algorithm: Algorithm, pem: &[u8]) -> Result<Self, SetupError> {
+        let key = EncodingKey::from_rsa_pem(pem).map_err(|e| bad_key("rsa_pem", e))?;
+        Ok(Self::new(algorithm, key))
+    }
+
+    /// Signs with an ECDSA private key in PKCS#8 PEM (ES256 or ES384).
+    pub fn ec_pem(algorithm: Algorithm, pem: &[u8]) -> Result<Self, SetupError> {
+        let key = EncodingKey::from_ec_pem(pem).map_err(|e| bad_key("ec_pem", e))?;
+        Ok(Self::new(algorithm, key))
+    }
+
+    /// Signs with an Ed25519 private key in PKCS#8 PEM (EdDSA).
+    pub fn ed_pem(pem: &[u8]) -> Result<Self, SetupError> {
+        let key = EncodingKey::from_ed_pem(pem).map_err(|e| bad_key("ed_pem", e))?;
+        Ok(Self::new(Algorithm::EdDSA, key))
+    }
+
+    /// Puts `kid` in every header.
+    pub fn kid(mut self, kid: impl Into<String>) -> Self {
+        self.kid = Some(kid.into());
+        self
+    }
+
+    /// Sets `iss`.
+    pub fn issuer(mut self, issuer: &str) -> Self {
+        self.issuer = Some(issuer.to_owned());
+        self
+    }
+
+    /// Sets `aud`.
+    pub fn audience(mut self, audience: &str) -> Self {
+        self.audience = Some(audience.to_owned());
+        self
+    }
+
+    /// How long a token is valid (default an hour).
+    pub fn lifetime(mut self, lifetime: Duration) -> Self {
+        self.lifetime = lifetime;
+        self
+    }
+
+    /// A token for `sub`, with the fields of `claims` (a struct or a JSON object) beside
+    /// the registered ones, which it cannot override.
+    pub fn issue(&self, sub: &str, claims: &impl Serialize) -> Result<IssuedToken, IssueError> {
+        let mut object = match serde_json::to_value(claims) {
+            Ok(Value::Object(object)) => object,
+            Ok(Value::Null) => Map::new(),
+            Ok(_) => return Err(IssueError("the claims are not an object".into())),
+            Err(error) => return Err(IssueError(format!("the claims do not serialize: {error}"))),
+        };
+        let issued_at = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_err(|_| IssueError("the clock is before 1970".into()))?
+            .as_secs();
+        let expires_at = issued_at.saturating_add(self.lifetime.as_secs().max(1));
+        let jti = random_id().map_err(|e| IssueError(format!("no randomness: {e}")))?;
+        object.insert("sub".into(), Value::from(sub));
+        object.insert("iat".into(), Value::from(issued_at));
+        object.insert("exp".into(), Value::from(expires_at));
+        object.insert("jti".into(), Value::from(jti.clone()));
+        if let Some(issuer) = &self.issuer {
+            object.insert("iss".into(), Value::from(issuer.clone()));
+        }
+        if let Some(audience) = &self.audience {
+            object.insert("aud".into(), Value::from(audience.clone()));
+        }
+        let mut header = Header::new(self.algorithm);
+        header.kid = self.kid.clone();
+        let token = jsonwebtoken::encode(&header, &Value::Object(object), &self.key)
+            .map_err(|e| IssueError(format!("signing failed: {e}")))?;
+        Ok(IssuedToken {
+            token,
+            jti,
+            issued_at,
+            expires_at,
+        })
+    }
+}
+
+/// 128 bits from the operating system, as 32 hexadecimal digits.
+fn random_id() -> Result<String, getrandom::Error> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes)?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}

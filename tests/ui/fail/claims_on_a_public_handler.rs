@@ -1,0 +1,8 @@
+use secure_endpoint::{Claims, public};
+
+#[public]
+async fn profile(claims: Claims) -> String {
+    claims.sub
+}
+
+fn main() {}

@@ -1,0 +1,14 @@
+use secure_endpoint::public;
+
+#[derive(serde::Deserialize, validator::Validate)]
+struct Feedback {
+    #[validate(length(max = 500))]
+    text: String,
+}
+
+#[public]
+async fn send_feedback(axum::Form(feedback): axum::Form<Feedback>) -> String {
+    feedback.text
+}
+
+fn main() {}
