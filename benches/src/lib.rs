@@ -8,7 +8,7 @@
 //! - [`hand_written_same_response`]: the same, with what `#[secure]` adds to every
 //!   response done the usual way, with tower-http's layers: the six security headers, an
 //!   `x-request-id` (UUID), and panics caught as 500.
-//! - [`secure`]: `#[secure(auth, validate = CreatePost, rate = "…")]`.
+//! - [`secure()`]: `#[secure(auth, validate = CreatePost, rate = "…")]`.
 //! - [`assembled`]: what a user would put together from crates.io instead: tower_governor's
 //!   layer, axum-jwt's claims extractor, and a validating JSON extractor written the way
 //!   axum's own example does it (axum-valid needs validator 0.20, this workspace is on

@@ -4,10 +4,10 @@
 //! `secure_endpoint::public`); the expansion names only paths inside
 //! `::secure_endpoint::__private`.
 //!
-//! Parse → check → expand: [`attr`] turns the attribute into a typed [`ast::Args`] and
-//! the item into an [`ast::Handler`], [`check`] applies every rule and makes the
-//! [`check::Plan`], [`expand`] writes the code the plan says. On a mistake, [`fallback`]
-//! emits the errors with stubs in the handler's place.
+//! Parse → check → expand: `attr` turns the attribute into a typed `ast::Args` and the
+//! item into an `ast::Handler`, `check` applies every rule and makes the `check::Plan`,
+//! `expand` writes the code the plan says. On a mistake, `fallback` emits the errors
+//! with stubs in the handler's place.
 
 mod ast;
 mod attr;

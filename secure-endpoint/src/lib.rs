@@ -130,6 +130,7 @@
 //!   that asks for it on a route without `auth` gets 401.
 
 #![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 // Where things live: one file per request step in `pipeline/`, in the order above;
 // `context.rs` is what a router enforces with, built once at start; `rejection.rs` is
@@ -199,14 +200,56 @@ pub use security::{DEFAULT_MAX_TOKEN_BYTES, Security, SecurityBuilder};
 pub use serve::{DEFAULT_BODY_TIMEOUT, DEFAULT_HEADER_TIMEOUT, Serve, serve};
 pub use setup_error::SetupError;
 
-/// Declares the security policy of a handler.
+/// Declares the security policy of a handler: `#[secure(auth, …)]`.
+///
+/// The handler becomes a unit struct of the same name that only
+/// [`routing::get`] and its siblings route; the policy runs before the handler's body, in
+/// the order of the [crate docs](crate#what-a-request-goes-through). Every argument:
+///
+/// | argument | meaning |
+/// | --- | --- |
+/// | `auth` | a verified principal is required (401 otherwise); always given |
+/// | `auth = "api_key"` | the same, verified by the authenticator of that name ([`SecurityBuilder::named_authenticator`]) only |
+/// | `role = "admin"` / `roles = ["a", "b"]` | at least one of these roles (403 otherwise) |
+/// | `scope = "posts:write"` / `scopes = [...]` | every one of these scopes (403 otherwise) |
+/// | `owner = "post.user_id"` | the parameter `post` is a [`Resource`] loaded from the path; its `user_id` must be the principal's id (404 missing, 403 someone else's) |
+/// | `owner_or_role = "admin"` | with `owner`: this role passes the ownership check |
+/// | `validate = T` | the body fills the parameter of type `T` (or `Json<T>`, or `Form<T>` for a form body), validated (400/413/415 otherwise) |
+/// | `validate_query = T` | the query string fills the parameter of type `T` (or `Query<T>`), validated |
+/// | `rate = "10/10s"` | GCRA per principal: a burst of 10, then one per second (429 otherwise) |
+/// | `rate_key = "ip"` / `"user"` | what the limit counts on |
+/// | `timeout = "5s"` | the handler's future is dropped after this long: 503 |
+/// | `concurrency = 8` | at most this many requests run the handler at once; one more waits up to a second, then 503 |
 ///
 /// ```
-/// use secure_endpoint::{Claims, secure};
+/// use secure_endpoint::{Claims, Error, Resource, secure};
+/// # #[derive(Clone)] struct Db;
+/// # struct Post { user_id: String }
+/// # impl Resource for Post {
+/// #     type Key = u64;
+/// #     type State = Db;
+/// #     async fn load(_id: u64, _db: &Db) -> Result<Option<Self>, Error> { Ok(None) }
+/// # }
+///
+/// #[derive(serde::Deserialize, validator::Validate)]
+/// struct Edit {
+///     #[validate(length(min = 1, max = 200))]
+///     title: String,
+/// }
 ///
 /// #[secure(auth, roles = ["admin", "editor"], scope = "posts:write")]
 /// async fn publish(editor: Claims) -> String {
 ///     editor.sub
+/// }
+///
+/// #[secure(auth, owner = "post.user_id", owner_or_role = "admin", validate = Edit, rate = "10/10s")]
+/// async fn edit(post: Post, change: Edit) -> String {
+///     format!("{} now reads {}", post.user_id, change.title)
+/// }
+///
+/// #[secure(auth = "api_key", role = "deployer", timeout = "30s", concurrency = 1)]
+/// async fn deploy(robot: Claims) -> String {
+///     robot.sub
 /// }
 /// ```
 ///
@@ -217,16 +260,50 @@ pub use setup_error::SetupError;
 /// #[secure(role = "admin")] // error: `role` requires `auth`
 /// async fn stats() {}
 /// ```
+///
+/// ```compile_fail
+/// # use secure_endpoint::secure;
+/// #[derive(serde::Deserialize)]
+/// struct Note { text: String }
+///
+/// #[secure(auth)] // error: a JSON body read without `validate`
+/// async fn note(axum::Json(note): axum::Json<Note>) -> String { note.text }
+/// ```
 pub use secure_endpoint_macros::secure;
 
-/// Marks a handler as deliberately public, optionally saying why.
+/// Marks a handler as deliberately public: `#[public]`, optionally with limits and
+/// validation.
+///
+/// It takes no authentication argument (`auth`, `role`, `scope`, `owner`: use
+/// [`macro@secure`]) and no principal parameter. Every argument:
+///
+/// | argument | meaning |
+/// | --- | --- |
+/// | `reason = "why"` | why anyone may call it, shown in the inventory |
+/// | `validate = T` / `validate_query = T` | as for [`macro@secure`] |
+/// | `rate = "5/60s"` | GCRA per client address (429 otherwise) |
+/// | `rate_key = "ip"` | what the limit counts on (only `"ip"`: there is no principal) |
+/// | `timeout = "5s"` / `concurrency = 8` | as for [`macro@secure`] |
 ///
 /// ```
 /// use secure_endpoint::public;
 ///
+/// #[derive(serde::Deserialize, validator::Validate)]
+/// struct Login {
+///     #[validate(length(min = 3, max = 32))]
+///     username: String,
+///     #[validate(length(min = 8, max = 128))]
+///     password: String,
+/// }
+///
 /// #[public(reason = "load balancer health checks")]
 /// async fn health() -> &'static str {
 ///     "ok"
+/// }
+///
+/// #[public(reason = "exchanges credentials for a token", validate = Login, rate = "5/60s", concurrency = 8, timeout = "10s")]
+/// async fn login(credentials: Login) -> String {
+///     credentials.username
 /// }
 /// ```
 ///

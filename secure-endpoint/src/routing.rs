@@ -1,7 +1,7 @@
 //! Route gate: method routers that accept only annotated handlers.
 //!
 //! These mirror `axum::routing::{get, post, …}` but require
-//! [`SecureHandler`](crate::SecureHandler), and return this crate's [`MethodRouter`],
+//! [`SecureHandler`], and return this crate's [`MethodRouter`],
 //! which remembers each handler's policy for the inventory. It is the only thing
 //! [`SecureRouter::route`](crate::SecureRouter::route) takes.
 //!

@@ -120,8 +120,10 @@ pub async fn login(State(state): State<AppState>, input: Credentials) -> Result<
     let verified = state.passwords.verify(input.password, hash).await?;
     match user {
         Some(user) if verified => {
-            let token = state.tokens.issue(user.id, &user.roles)?;
-            Ok(Json(json!({ "token": token })).into_response())
+            let issued = state
+                .tokens
+                .issue(&user.id.to_string(), &json!({ "roles": user.roles }))?;
+            Ok(Json(json!({ "token": issued.token })).into_response())
         }
         _ => Err(Error::client(
             StatusCode::UNAUTHORIZED,

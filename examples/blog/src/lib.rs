@@ -11,7 +11,6 @@ mod tokens;
 use std::sync::Arc;
 
 use axum::extract::FromRef;
-use jsonwebtoken::Algorithm;
 use secure_endpoint::routing::get;
 use secure_endpoint::{
     JwtAuthenticator, Limiter, SecureRouter, Security, SetupError, routing::post,
@@ -19,7 +18,7 @@ use secure_endpoint::{
 
 pub use config::{Config, ConfigError};
 pub use db::{Db, Post};
-pub use tokens::{ISSUER, TokenIssuer};
+pub use tokens::{ISSUER, TOKEN_LIFETIME};
 
 /// The state every handler can reach.
 #[derive(Clone)]
@@ -27,7 +26,7 @@ pub struct AppState {
     /// The database.
     pub db: Db,
     /// Signs login tokens.
-    pub tokens: Arc<TokenIssuer>,
+    pub tokens: Arc<secure_endpoint::TokenIssuer>,
     /// Password hashing, on threads of its own.
     pub passwords: Arc<passwords::Passwords>,
 }
@@ -98,7 +97,7 @@ pub async fn app(config: &Config) -> Result<(SecureRouter, AppState), StartError
     let db = Db::connect(&config.database_url)
         .await
         .map_err(StartError::Database)?;
-    let jwt = JwtAuthenticator::hmac(Algorithm::HS256, &config.jwt_secret)
+    let jwt = JwtAuthenticator::hmac(secure_endpoint::Algorithm::HS256, &config.jwt_secret)
         .map_err(StartError::Setup)?
         .issuer(ISSUER)
         .audience(ISSUER);
@@ -115,7 +114,7 @@ pub async fn app(config: &Config) -> Result<(SecureRouter, AppState), StartError
         .map_err(StartError::Setup)?;
     let state = AppState {
         db,
-        tokens: Arc::new(TokenIssuer::new(&config.jwt_secret)),
+        tokens: Arc::new(tokens::issuer(&config.jwt_secret).map_err(StartError::Setup)?),
         passwords: Arc::new(passwords::Passwords::new()),
     };
     if let Some(password) = &config.admin_password {

@@ -472,7 +472,7 @@ async fn the_security_scan_of_the_whole_blog_is_clean() {
         .create_post(alice, "Hers", "Body", &[])
         .await
         .unwrap();
-    let mint = TokenMint::hmac(jsonwebtoken::Algorithm::HS256, SECRET)
+    let mint = TokenMint::hmac(secure_endpoint::Algorithm::HS256, SECRET)
         .issuer(blog::ISSUER)
         .audience(blog::ISSUER);
     let settings = ScanSettings::new()
