@@ -38,11 +38,14 @@ pub enum RateKey {
     User,
 }
 
-/// `owner = "binding.field.field"`.
+/// `owner = "binding.field.field"`, or `"binding[].field"` for a collection (the same
+/// for `tenant`).
 pub struct OwnerPath {
     pub binding: Ident,
     pub fields: Vec<Ident>,
     pub lit: LitStr,
+    /// `binding[]`: the parameter is a list, every item of which holds the field.
+    pub collection: bool,
 }
 
 /// Every argument the grammar knows; each appears at most once.
@@ -65,6 +68,10 @@ pub struct Args {
     pub timeout: Option<Arg<u64>>,
     /// `concurrency = 8`.
     pub concurrency: Option<Arg<u32>>,
+    /// `tenant = "post.org_id"` / `"posts[].org_id"`.
+    pub tenant: Option<Arg<OwnerPath>>,
+    /// `optional_auth` (on `#[public]`).
+    pub optional_auth: Option<Arg<()>>,
 }
 
 /// The annotated `async fn`, taken apart.

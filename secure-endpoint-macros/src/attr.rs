@@ -27,6 +27,8 @@ mod kw {
     syn::custom_keyword!(reason);
     syn::custom_keyword!(timeout);
     syn::custom_keyword!(concurrency);
+    syn::custom_keyword!(tenant);
+    syn::custom_keyword!(optional_auth);
 }
 
 /// Every argument name of the grammar, for did-you-mean hints.
@@ -45,6 +47,8 @@ const ARGUMENTS: &[&str] = &[
     "reason",
     "timeout",
     "concurrency",
+    "tenant",
+    "optional_auth",
 ];
 
 /// Parses the attribute's arguments, recording every error in `cx`.
@@ -159,6 +163,19 @@ fn parse_one(cx: &mut Ctxt, args: &mut Args, input: ParseStream) -> syn::Result<
         let keyword = keyword::<kw::owner>(input)?;
         let value = owner_path(input, &keyword)?;
         set(cx, &mut args.owner, Arg { keyword, value }, None);
+    } else if lookahead.peek(kw::tenant) {
+        let keyword = keyword::<kw::tenant>(input)?;
+        let value = owner_path(input, &keyword)?;
+        set(cx, &mut args.tenant, Arg { keyword, value }, None);
+    } else if lookahead.peek(kw::optional_auth) {
+        let keyword = keyword::<kw::optional_auth>(input)?;
+        if input.peek(Token![=]) {
+            let error = input.error("`optional_auth` takes no value: write `optional_auth` alone");
+            skip_rest(input)?;
+            set(cx, &mut args.optional_auth, Arg { keyword, value: () }, None);
+            return Err(error);
+        }
+        set(cx, &mut args.optional_auth, Arg { keyword, value: () }, None);
     } else if lookahead.peek(kw::validate_query) {
         let keyword = keyword::<kw::validate_query>(input)?;
         let value = type_value(input, &keyword)?;
@@ -369,20 +386,34 @@ fn type_value(input: ParseStream, keyword: &Ident) -> syn::Result<Type> {
 }
 
 fn owner_path(input: ParseStream, keyword: &Ident) -> syn::Result<OwnerPath> {
-    expect_eq(input, keyword, "\"post.user_id\"")?;
+    let example = if keyword == "tenant" {
+        "\"post.org_id\""
+    } else {
+        "\"post.user_id\""
+    };
+    expect_eq(input, keyword, example)?;
     let lit = string(input, keyword)?;
     let value = lit.value();
     let mut segments = value.split('.');
     let malformed = || {
+        let holds = if keyword == "tenant" {
+            "the tenant's id"
+        } else {
+            "the owner's id"
+        };
         syn::Error::new_spanned(
             &lit,
-            "`owner` takes \"parameter.field\", naming a handler parameter and its field that holds the owner's id, e.g. `owner = \"post.user_id\"`",
+            format!(
+                "`{keyword}` takes \"parameter.field\" (or \"list[].field\" for a collection), naming a handler parameter and its field that holds {holds}, e.g. `{keyword} = {example}`"
+            ),
         )
     };
-    let binding = segments
-        .next()
-        .and_then(|s| parse_ident(s, lit.span()))
-        .ok_or_else(malformed)?;
+    let first = segments.next().unwrap_or_default();
+    let (first, collection) = match first.strip_suffix("[]") {
+        Some(list) => (list, true),
+        None => (first, false),
+    };
+    let binding = parse_ident(first, lit.span()).ok_or_else(malformed)?;
     let fields: Vec<Ident> = segments
         .map(|s| parse_ident(s, lit.span()))
         .collect::<Option<_>>()
@@ -394,6 +425,7 @@ fn owner_path(input: ParseStream, keyword: &Ident) -> syn::Result<OwnerPath> {
         binding,
         fields,
         lit,
+        collection,
     })
 }
 

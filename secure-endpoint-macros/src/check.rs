@@ -22,8 +22,18 @@ pub struct Plan<'a> {
 
 /// What fills one parameter.
 pub enum Fill<'a> {
-    /// The resource `owner` names, loaded and checked.
-    Resource(&'a OwnerPath),
+    /// The resource `owner` or `tenant` names, loaded and checked.
+    Resource {
+        owner: Option<&'a OwnerPath>,
+        tenant: Option<&'a OwnerPath>,
+    },
+    /// The list `owner = "x[].f"` or `tenant = "x[].f"` names: `Vec<item>`, loaded for
+    /// the caller through its `Collection` and every item checked.
+    Collection {
+        item: &'a Type,
+        owner: Option<&'a OwnerPath>,
+        tenant: Option<&'a OwnerPath>,
+    },
     /// The validated body, in the wrapper the parameter gives it (`Json<T>`, `Form<T>`,
     /// or none: `T`). A `Form<T>` parameter reads a form body, any other JSON.
     Body {
@@ -127,6 +137,12 @@ fn check_secure(cx: &mut Ctxt, args: &Args) {
             "`reason` belongs to `#[public]`, where it says why anyone may call the handler",
         );
     }
+    if let Some(optional) = &args.optional_auth {
+        cx.error_spanned_by(
+            &optional.keyword,
+            "`optional_auth` belongs to `#[public]`: a `#[secure(auth)]` route always requires a credential; write `#[public(optional_auth)]` for one that takes a credential when given",
+        );
+    }
     if args.auth.is_some() {
         if let (Some(owner_or_role), None) = (&args.owner_or_role, &args.owner) {
             cx.error_spanned_by(
@@ -141,6 +157,7 @@ fn check_secure(cx: &mut Ctxt, args: &Args) {
         args.scopes.as_ref().map(|a| &a.keyword),
         args.owner.as_ref().map(|a| &a.keyword),
         args.owner_or_role.as_ref().map(|a| &a.keyword),
+        args.tenant.as_ref().map(|a| &a.keyword),
     ];
     let mut reported = false;
     for keyword in needs_auth.into_iter().flatten() {
@@ -165,6 +182,7 @@ fn check_public(cx: &mut Ctxt, args: &Args) {
         args.scopes.as_ref().map(|a| &a.keyword),
         args.owner.as_ref().map(|a| &a.keyword),
         args.owner_or_role.as_ref().map(|a| &a.keyword),
+        args.tenant.as_ref().map(|a| &a.keyword),
     ];
     for keyword in refused.into_iter().flatten() {
         cx.error_spanned_by(
@@ -186,19 +204,8 @@ fn plan_params<'a>(
     handler: &'a Handler,
 ) -> Vec<Fill<'a>> {
     let mut params: Vec<Option<Fill<'a>>> = (0..handler.params.len()).map(|_| None).collect();
-    if kind == Kind::Secure
-        && let Some(owner) = &args.owner
-    {
-        let binding = &owner.value.binding;
-        match handler.param_named(binding) {
-            Some(index) => params[index] = Some(Fill::Resource(&owner.value)),
-            None => cx.error_spanned_by(
-                &owner.value.lit,
-                format!(
-                    "`owner` names the parameter `{binding}`, but the handler has no parameter named `{binding}`: add one whose type implements `secure_endpoint::Resource`, e.g. `{binding}: Post`"
-                ),
-            ),
-        }
+    if kind == Kind::Secure {
+        plan_loaded(cx, args, handler, &mut params);
     }
     let inputs: [(_, _, &[&'static str], _); 2] = [
         (&args.validate, "validate", &["Json", "Form"], "body"),
@@ -272,5 +279,64 @@ pub fn unvalidated_input(wrapper: &str, inner: &str) -> String {
         _ => format!(
             "this handler takes a JSON body without validating it, a missing protection: add `validate = {inner}` to the attribute, with `{inner}` deriving `validator::Validate`"
         ),
+    }
+}
+
+/// The parameter `owner` and `tenant` name: one resource, or one collection (`x[]`),
+/// each path naming the same parameter.
+fn plan_loaded<'a>(
+    cx: &mut Ctxt,
+    args: &'a Args,
+    handler: &'a Handler,
+    params: &mut [Option<Fill<'a>>],
+) {
+    let owner = args.owner.as_ref().map(|a| &a.value);
+    let tenant = args.tenant.as_ref().map(|a| &a.value);
+    let Some(first) = owner.or(tenant) else {
+        return;
+    };
+    if let (Some(owner), Some(tenant)) = (owner, tenant)
+        && (owner.binding != tenant.binding || owner.collection != tenant.collection)
+    {
+        cx.error_spanned_by(
+            &tenant.lit,
+            format!(
+                "`owner` and `tenant` name one parameter the same way: `owner` names `{}{}`, so write `tenant = \"{}{}.…\"`",
+                owner.binding,
+                if owner.collection { "[]" } else { "" },
+                owner.binding,
+                if owner.collection { "[]" } else { "" },
+            ),
+        );
+        return;
+    }
+    let binding = &first.binding;
+    let keyword = if owner.is_some() { "owner" } else { "tenant" };
+    let Some(index) = handler.param_named(binding) else {
+        let what = if first.collection {
+            format!("a list of items implementing `secure_endpoint::Collection`, e.g. `{binding}: Vec<Post>`")
+        } else {
+            format!("one whose type implements `secure_endpoint::Resource`, e.g. `{binding}: Post`")
+        };
+        cx.error_spanned_by(
+            &first.lit,
+            format!(
+                "`{keyword}` names the parameter `{binding}`, but the handler has no parameter named `{binding}`: add {what}"
+            ),
+        );
+        return;
+    };
+    if first.collection {
+        match wrapped_type(&handler.params[index].ty, "Vec") {
+            Some(item) => params[index] = Some(Fill::Collection { item, owner, tenant }),
+            None => cx.error_spanned_by(
+                &handler.params[index].ty,
+                format!(
+                    "`{keyword} = \"{binding}[].…\"` names a collection, but `{binding}` is not a `Vec<_>`: declare it `{binding}: Vec<Item>` with `Item` implementing `secure_endpoint::Collection`, or write `{keyword} = \"{binding}.…\"` for one resource"
+                ),
+            ),
+        }
+    } else {
+        params[index] = Some(Fill::Resource { owner, tenant });
     }
 }

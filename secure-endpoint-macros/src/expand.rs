@@ -100,6 +100,13 @@ fn policy_expr(kind: Kind, args: &Args) -> TokenStream {
             expr = quote!(#expr.via(#name));
         }
     }
+    if args.optional_auth.is_some() {
+        expr = quote!(#expr.allow_optional_auth());
+    }
+    if let Some(tenant) = &args.tenant {
+        let lit = &tenant.value.lit;
+        expr = quote!(#expr.with_tenant(#lit));
+    }
     if let Some(roles) = &args.roles {
         let values = &roles.value;
         expr = quote!(#expr.any_role(&[#(#values),*]));
@@ -175,7 +182,7 @@ fn handler_impl(plan: &Plan<'_>, inner: &syn::Ident) -> TokenStream {
         let ty = &handler.params[index].ty;
         let arg = &arg_names[index];
         match fill {
-            Fill::Resource(owner) => {
+            Fill::Resource { owner, tenant } => {
                 bounds.push(quote_spanned! {ty.span()=>
                     #ty: #private::LoadableFrom<__S>
                 });
@@ -184,20 +191,68 @@ fn handler_impl(plan: &Plan<'_>, inner: &syn::Ident) -> TokenStream {
                 checks.push(quote_spanned! {ty.span()=>
                     const _: () = #private::assert_resource::<#ty>();
                 });
-                let fields = &owner.fields;
-                // Spanned on the `owner` string: a missing field, or one that cannot be
-                // compared with the principal's id, is reported there.
-                let check = quote_spanned! {owner.lit.span()=>
-                    #private::check_owner::<#ident, _>(&__admitted, &__parts, &#arg #(.#fields)*)
-                };
+                // Spanned on the `owner` and `tenant` strings: a missing field, or one
+                // that cannot be compared with the principal's, is reported there.
+                let tenant_check = tenant.map(|tenant| {
+                    let fields = &tenant.fields;
+                    let check = quote_spanned! {tenant.lit.span()=>
+                        #private::check_tenant::<#ident, _>(&__admitted, &__parts, &#arg #(.#fields)*)
+                    };
+                    quote! {
+                        if let ::core::result::Result::Err(rejection) = #check {
+                            return #private::IntoResponse::into_response(rejection);
+                        }
+                    }
+                });
+                let owner_check = owner.map(|owner| {
+                    let fields = &owner.fields;
+                    let check = quote_spanned! {owner.lit.span()=>
+                        #private::check_owner::<#ident, _>(&__admitted, &__parts, &#arg #(.#fields)*)
+                    };
+                    quote! {
+                        if let ::core::result::Result::Err(rejection) = #check {
+                            return #private::IntoResponse::into_response(rejection);
+                        }
+                    }
+                });
                 resource.push(quote! {
                     let #arg = match #private::load_resource::<#ty, __S, #ident>(&mut __parts, &__state).await {
                         ::core::result::Result::Ok(value) => value,
                         ::core::result::Result::Err(response) => return response,
                     };
-                    if let ::core::result::Result::Err(rejection) = #check {
-                        return #private::IntoResponse::into_response(rejection);
+                    #tenant_check
+                    #owner_check
+                });
+            }
+            Fill::Collection { item, owner, tenant } => {
+                bounds.push(quote_spanned! {ty.span()=>
+                    #item: #private::ListableFrom<__S>
+                });
+                bounds.push(quote_spanned! {ty.span()=>
+                    <#item as #private::ListableFrom<__S>>::Query: #private::InputFor<__S>
+                });
+                checks.push(quote_spanned! {ty.span()=>
+                    const _: () = #private::assert_collection::<#item>();
+                });
+                let accessor = |path: Option<&crate::ast::OwnerPath>| match path {
+                    Some(path) => {
+                        let fields = &path.fields;
+                        quote_spanned! {path.lit.span()=>
+                            ::core::option::Option::Some(
+                                (|item: &#item| -> &dyn #private::OwnerId { &item #(.#fields)* })
+                                    as fn(&#item) -> &dyn #private::OwnerId
+                            )
+                        }
                     }
+                    None => quote!(::core::option::Option::None),
+                };
+                let owner_of = accessor(*owner);
+                let tenant_of = accessor(*tenant);
+                resource.push(quote! {
+                    let #arg = match #private::load_collection::<#item, __S, #ident>(&__admitted, &__parts, &__state, #owner_of, #tenant_of).await {
+                        ::core::result::Result::Ok(value) => value,
+                        ::core::result::Result::Err(response) => return response,
+                    };
                 });
             }
             Fill::Query { ty, wrapper } => {
@@ -222,9 +277,19 @@ fn handler_impl(plan: &Plan<'_>, inner: &syn::Ident) -> TokenStream {
                 } else {
                     quote!(#private::Encoding::Json)
                 };
+                // A guarded field the writer may not write is refused here, before any
+                // other extractor runs.
                 body.push(quote! {
                     let #arg = match #private::validated_body::<#ty, __S, #ident>(&__admitted, &__parts, __body, #encoding).await {
-                        ::core::result::Result::Ok(value) => #value,
+                        ::core::result::Result::Ok(value) => {
+                            #[allow(unused_imports)]
+                            use #private::{NestedGuarded as _, NestedPlain as _};
+                            let __writer = __admitted.viewer::<#ident>(&__parts);
+                            if let ::core::option::Option::Some(field) = (&#private::Nested(&value)).write_nested(&__writer) {
+                                return __admitted.refuse_write(field);
+                            }
+                            #value
+                        }
                         ::core::result::Result::Err(response) => return response,
                     };
                 });
@@ -269,18 +334,23 @@ fn handler_impl(plan: &Plan<'_>, inner: &syn::Ident) -> TokenStream {
     } else {
         quote!(let _ = __body;)
     };
-    let unused_admitted = if body.is_empty()
-        && resource.is_empty()
-        && plan.args.concurrency.is_none()
-        && plan.args.timeout.is_none()
-    {
-        quote!(let _ = &__admitted;)
-    } else {
-        quote!()
-    };
     let output_span = handler.output_span();
+    // The answer is serialized for its caller when it holds guarded values; the caller
+    // is known while the request's parts are (a last extractor that consumes the request
+    // takes them: its handler answers for the anonymous caller).
+    let viewer = if last_consumes {
+        quote!(#private::Viewer::anonymous())
+    } else {
+        quote!(__admitted.viewer::<#ident>(&__parts))
+    };
     let call = quote_spanned! {output_span=>
-        #private::IntoResponse::into_response(#inner(#(#arg_names),*).await)
+        {
+            #[allow(unused_imports)]
+            use #private::{RespondGuarded as _, RespondPlain as _};
+            let __value = #inner(#(#arg_names),*).await;
+            #private::assert_response(&__value);
+            (&#private::Respond::new(__value)).respond(&#viewer)
+        }
     };
     // `concurrency`: a permit held while the handler runs; `timeout`: the handler's
     // future dropped when it elapses.
@@ -295,7 +365,7 @@ fn handler_impl(plan: &Plan<'_>, inner: &syn::Ident) -> TokenStream {
         quote!()
     };
     let respond = if plan.args.timeout.is_some() {
-        quote!(#private::within_timeout::<#ident, _>(&__admitted, async move { #call }).await)
+        quote!(#private::within_timeout::<#ident, _>(&__admitted, async { #call }).await)
     } else {
         call
     };
@@ -333,7 +403,6 @@ fn handler_impl(plan: &Plan<'_>, inner: &syn::Ident) -> TokenStream {
                         ::core::result::Result::Ok(admitted) => admitted,
                         ::core::result::Result::Err(response) => return response,
                     };
-                    #unused_admitted
                     #unused_body
                     #(#resource)*
                     #(#query)*
@@ -421,9 +490,9 @@ fn input_probe(plan: &Plan<'_>, index: usize, ty: &syn::Type) -> TokenStream {
             }
         });
     }
-    if plan.kind == crate::ast::Kind::Public {
+    if plan.kind == crate::ast::Kind::Public && plan.args.optional_auth.is_none() {
         let message = format!(
-            "`{spelled}` asks for the verified caller, but a `#[public]` handler has none (every request would be refused with 401): use `#[secure(auth)]` to require one"
+            "`{spelled}` asks for the verified caller, but a `#[public]` handler has none (every request would be refused with 401): use `#[secure(auth)]` to require one, or `#[public(optional_auth)]` with an `Option<…>` of it"
         );
         refused.push(quote_spanned! {ty.span()=>
             #[allow(dead_code)]
@@ -432,6 +501,14 @@ fn input_probe(plan: &Plan<'_>, index: usize, ty: &syn::Type) -> TokenStream {
             }
             #[allow(dead_code)]
             impl<P> #probe<#private::Authenticated<P>> {
+                const CHECK: () = ::core::panic!(#message);
+            }
+            #[allow(dead_code)]
+            impl #probe<::core::option::Option<#private::Claims>> {
+                const CHECK: () = ::core::panic!(#message);
+            }
+            #[allow(dead_code)]
+            impl<P> #probe<::core::option::Option<#private::Authenticated<P>>> {
                 const CHECK: () = ::core::panic!(#message);
             }
         });

@@ -15,6 +15,7 @@ mod check;
 mod ctxt;
 mod expand;
 mod fallback;
+mod guarded;
 mod rate;
 
 use proc_macro::TokenStream;
@@ -29,6 +30,12 @@ pub fn secure(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn public(args: TokenStream, item: TokenStream) -> TokenStream {
     annotate(ast::Kind::Public, args.into(), item.into()).into()
+}
+
+/// Derives `secure_endpoint::Guarded`. See `secure_endpoint::Guarded`.
+#[proc_macro_derive(Guarded, attributes(guarded))]
+pub fn guarded(item: TokenStream) -> TokenStream {
+    guarded::derive(item.into()).into()
 }
 
 fn annotate(

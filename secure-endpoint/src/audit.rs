@@ -58,6 +58,8 @@ pub(crate) enum Step {
     Extract,
     Concurrency,
     Timeout,
+    Tenant,
+    Fields,
 }
 
 impl Step {
@@ -71,6 +73,8 @@ impl Step {
             Step::Extract => "extract",
             Step::Concurrency => "concurrency",
             Step::Timeout => "timeout",
+            Step::Tenant => "tenant",
+            Step::Fields => "fields",
         }
     }
 }

@@ -88,7 +88,7 @@ impl Context {
                 continue;
             };
             let label = format!("{} {}", route.method, route.path);
-            let authenticator = if policy.requires_auth() {
+            let authenticator = if policy.requires_auth() || policy.allows_optional_auth() {
                 has_auth_route = true;
                 let authenticator = settings
                     .and_then(|s| s.authenticator_for(policy.authenticator()))
@@ -127,7 +127,7 @@ impl Context {
                             needs: "a rate limiter (for `rate`): `Security::builder().rate_limiter(Limiter::memory())`",
                         });
                     };
-                    if key == RateKey::Ip && !connect_info {
+                    if matches!(key, RateKey::Ip | RateKey::Caller) && !connect_info {
                         return Err(SetupError::Missing {
                             route: label,
                             needs: NEEDS_CONNECT_INFO,

@@ -116,3 +116,17 @@ impl<P: crate::principal::Principal> Probe<crate::principal::Authenticated<P>> {
         Some((std::any::TypeId::of::<P>(), std::any::type_name::<P>()))
     }
 }
+
+impl Probe<Option<crate::principal::Claims>> {
+    /// The default claims, of an `optional_auth` handler.
+    pub fn principal() -> Option<(std::any::TypeId, &'static str)> {
+        Probe::<crate::principal::Claims>::principal()
+    }
+}
+
+impl<P: crate::principal::Principal> Probe<Option<crate::principal::Authenticated<P>>> {
+    /// The principal type `P`, of an `optional_auth` handler.
+    pub fn principal() -> Option<(std::any::TypeId, &'static str)> {
+        Probe::<crate::principal::Authenticated<P>>::principal()
+    }
+}

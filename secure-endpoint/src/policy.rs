@@ -29,8 +29,12 @@ use crate::rate::{Rate, RateKey};
 pub struct Policy {
     access: Access,
     auth: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    optional_auth: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     authenticator: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tenant: Option<&'static str>,
     roles: &'static [&'static str],
     scopes: &'static [&'static str],
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -78,7 +82,9 @@ impl Policy {
         Policy {
             access,
             auth: false,
+            optional_auth: false,
             authenticator: None,
+            tenant: None,
             roles: &[],
             scopes: &[],
             owner: None,
@@ -96,6 +102,20 @@ impl Policy {
     #[doc(hidden)]
     pub const fn require_auth(mut self) -> Self {
         self.auth = true;
+        self
+    }
+
+    /// `optional_auth`: a credential is verified when one is given.
+    #[doc(hidden)]
+    pub const fn allow_optional_auth(mut self) -> Self {
+        self.optional_auth = true;
+        self
+    }
+
+    /// `tenant = "post.org_id"` or `"posts[].org_id"`.
+    #[doc(hidden)]
+    pub const fn with_tenant(mut self, path: &'static str) -> Self {
+        self.tenant = Some(path);
         self
     }
 
@@ -137,6 +157,7 @@ impl Policy {
         self.rate_key = match key {
             Some(key) => Some(key),
             None if self.auth => Some(RateKey::User),
+            None if self.optional_auth => Some(RateKey::Caller),
             None => Some(RateKey::Ip),
         };
         self
@@ -194,6 +215,18 @@ impl Policy {
     /// A verified principal is required (`auth`).
     pub const fn requires_auth(&self) -> bool {
         self.auth
+    }
+
+    /// A credential is verified when one is given, and none is required
+    /// (`#[public(optional_auth)]`).
+    pub const fn allows_optional_auth(&self) -> bool {
+        self.optional_auth
+    }
+
+    /// `"param.field"` or `"param[].field"` of `tenant`: the field that must equal the
+    /// principal's tenant.
+    pub const fn tenant(&self) -> Option<&'static str> {
+        self.tenant
     }
 
     /// The authenticator the route names (`auth = "api_key"`); `None` for the default.
@@ -257,10 +290,12 @@ impl fmt::Display for Policy {
                 None => "public".to_owned(),
             });
         }
-        match (self.auth, self.authenticator) {
-            (true, Some(name)) => parts.push(format!("auth via {name}")),
-            (true, None) => parts.push("auth".to_owned()),
-            (false, _) => {}
+        match (self.auth, self.optional_auth, self.authenticator) {
+            (true, _, Some(name)) => parts.push(format!("auth via {name}")),
+            (true, _, None) => parts.push("auth".to_owned()),
+            (false, true, Some(name)) => parts.push(format!("optional auth via {name}")),
+            (false, true, None) => parts.push("optional auth".to_owned()),
+            (false, false, _) => {}
         }
         if !self.roles.is_empty() {
             let label = if self.roles.len() == 1 {
@@ -283,6 +318,9 @@ impl fmt::Display for Policy {
         }
         if let Some(role) = self.owner_or_role {
             parts.push(format!("or role {role}"));
+        }
+        if let Some(tenant) = self.tenant {
+            parts.push(format!("tenant {tenant}"));
         }
         if let Some((rate, key)) = self.rate() {
             parts.push(format!("rate {rate} per {key}"));

@@ -36,6 +36,12 @@ pub trait Principal: Clone + Send + Sync + 'static {
         let _ = scope;
         false
     }
+
+    /// The caller's tenant (an organisation, a workspace), checked by `tenant = "…"`.
+    /// None by default: a principal without one is refused (403) on tenant routes.
+    fn tenant(&self) -> Option<&str> {
+        None
+    }
 }
 
 /// A principal seen through the questions the policy steps ask of it, whatever its type:
@@ -44,6 +50,7 @@ pub(crate) trait AnyPrincipal: Send + Sync {
     fn id(&self) -> &str;
     fn has_role(&self, role: &str) -> bool;
     fn has_scope(&self, scope: &str) -> bool;
+    fn tenant(&self) -> Option<&str>;
 }
 
 impl<P: Principal> AnyPrincipal for P {
@@ -57,6 +64,10 @@ impl<P: Principal> AnyPrincipal for P {
 
     fn has_scope(&self, scope: &str) -> bool {
         Principal::has_scope(self, scope)
+    }
+
+    fn tenant(&self) -> Option<&str> {
+        Principal::tenant(self)
     }
 }
 
@@ -111,6 +122,33 @@ impl<S: Send + Sync> FromRequestParts<S> for Claims {
     }
 }
 
+/// On a `#[public(optional_auth)]` handler, `Option<Claims>`: the caller when a valid
+/// credential came, `None` when none did.
+impl<S: Send + Sync> axum::extract::OptionalFromRequestParts<S> for Claims {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _state: &S,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        Ok(parts.extensions.get::<Verified<Claims>>().map(|v| v.0.clone()))
+    }
+}
+
+impl<S: Send + Sync, P: Principal> axum::extract::OptionalFromRequestParts<S> for Authenticated<P> {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _state: &S,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        Ok(parts
+            .extensions
+            .get::<Verified<P>>()
+            .map(|v| Authenticated(v.0.clone())))
+    }
+}
+
 /// Extracts the verified principal of type `P` for a handler whose principal type is
 /// not [`Claims`].
 ///
@@ -135,8 +173,14 @@ impl<S: Send + Sync, P: Principal> FromRequestParts<S> for Authenticated<P> {
     }
 }
 
+/// A principal the router's authenticator verified, as the request carries it: only the
+/// authentication step puts one there, so a `P` some other layer inserted (a tracing
+/// layer decoding tokens without verifying them) is never handed to a handler.
+#[derive(Clone)]
+pub(crate) struct Verified<P>(pub(crate) P);
+
 fn principal_from<P: Principal>(parts: &Parts) -> Result<P, Rejection> {
-    parts.extensions.get::<P>().cloned().ok_or_else(|| {
+    parts.extensions.get::<Verified<P>>().map(|v| v.0.clone()).ok_or_else(|| {
         tracing::warn!(
             target: "secure_endpoint::audit",
             principal = std::any::type_name::<P>(),

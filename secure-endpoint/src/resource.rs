@@ -90,6 +90,143 @@ where
 #[doc(hidden)]
 pub const fn assert_resource<R: Resource>() {}
 
+/// Items a handler receives as a list already filtered to the caller, with
+/// `#[secure(auth, owner = "posts[].user_id")]` (and `tenant = "posts[].org_id"`) and a
+/// parameter `posts: Vec<Post>`: implemented by the item type.
+///
+/// [`list`](Collection::list) loads the items of the [`Scope`] it is given: whose they
+/// are (the caller's, or everyone's when the caller holds the route's `owner_or_role`),
+/// which tenant's, and how many at most. The framework then checks every item before the
+/// handler runs: an item outside the scope, or more items than the page holds, is a bug
+/// in the loader, and the request fails closed (the generic 500, the loader named in
+/// the log) rather than hand someone else's item over.
+///
+/// ```
+/// use secure_endpoint::{Collection, Error, Scope, secure};
+///
+/// #[derive(Clone)]
+/// struct Db;
+///
+/// struct Note { user_id: String, text: String }
+///
+/// #[derive(serde::Deserialize, validator::Validate)]
+/// struct Page {
+///     #[validate(range(min = 1, max = 50))]
+///     limit: Option<usize>,
+/// }
+///
+/// impl Collection for Note {
+///     type State = Db;
+///     type Query = Page;
+///     const MAX_PAGE: usize = 50;
+///
+///     async fn list(scope: Scope<'_>, page: Page, _db: &Db) -> Result<Vec<Self>, Error> {
+///         // SELECT … WHERE user_id = ? LIMIT ?, with scope.owner() and the page size.
+///         let limit = page.limit.unwrap_or(scope.limit()).min(scope.limit());
+///         let notes = vec![Note { user_id: "alice".into(), text: "hi".into() }];
+///         Ok(notes
+///             .into_iter()
+///             .filter(|n| scope.owner().is_none_or(|owner| n.user_id == owner))
+///             .take(limit)
+///             .collect())
+///     }
+/// }
+///
+/// #[secure(auth, owner = "notes[].user_id")]
+/// async fn my_notes(notes: Vec<Note>) -> String {
+///     notes.iter().map(|n| n.text.as_str()).collect::<Vec<_>>().join("\n")
+/// }
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a collection `owner = \"…[].…\"` can load",
+    label = "the items of the list `owner` names must implement `secure_endpoint::Collection`",
+    note = "implement `secure_endpoint::Collection` for `{Self}`: its state type, its query type (or `NoQuery`), and how to list a scope's items"
+)]
+pub trait Collection: Sized + Send + 'static {
+    /// What the items are loaded from: the router's state or a part of it.
+    type State: Send + Sync + 'static;
+
+    /// The query string's filters and paging, validated like `validate_query`
+    /// ([`NoQuery`] for none: then any query parameter is refused).
+    type Query: crate::input::ValidInput;
+
+    /// The most items one request may receive (default 100).
+    const MAX_PAGE: usize = 100;
+
+    /// The items of `scope`.
+    fn list(
+        scope: Scope<'_>,
+        query: Self::Query,
+        state: &Self::State,
+    ) -> impl Future<Output = Result<Vec<Self>, Error>> + Send;
+}
+
+/// Whose items a [`Collection`] lists.
+#[derive(Debug, Clone, Copy)]
+pub struct Scope<'a> {
+    pub(crate) owner: Option<&'a str>,
+    pub(crate) tenant: Option<&'a str>,
+    pub(crate) limit: usize,
+}
+
+impl Scope<'_> {
+    /// The owner whose items to list, or `None` for everyone's (the caller holds the
+    /// route's `owner_or_role`, or the route has no `owner`).
+    pub fn owner(&self) -> Option<&str> {
+        self.owner
+    }
+
+    /// The tenant whose items to list, on a route with `tenant`.
+    pub fn tenant(&self) -> Option<&str> {
+        self.tenant
+    }
+
+    /// The most items to return.
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+}
+
+/// The query of a [`Collection`] without filters: no query parameter is accepted.
+#[derive(Debug, Clone, Copy, Default, serde::Deserialize, validator::Validate)]
+#[serde(deny_unknown_fields)]
+pub struct NoQuery {}
+
+/// A [`Collection`] that can be listed from the router state `S`.
+#[doc(hidden)]
+pub trait ListableFrom<S>: Sized {
+    /// The collection's query.
+    type Query: crate::input::ValidInput;
+    /// The page size cap.
+    const MAX_PAGE: usize;
+
+    /// Lists it from the router state.
+    fn list_from(
+        scope: Scope<'_>,
+        query: Self::Query,
+        state: &S,
+    ) -> impl Future<Output = Result<Vec<Self>, Error>> + Send;
+}
+
+impl<C, S> ListableFrom<S> for C
+where
+    C: Collection,
+    C::State: axum::extract::FromRef<S>,
+    S: Sync,
+{
+    type Query = C::Query;
+    const MAX_PAGE: usize = C::MAX_PAGE;
+
+    async fn list_from(scope: Scope<'_>, query: Self::Query, state: &S) -> Result<Vec<Self>, Error> {
+        let source: C::State = axum::extract::FromRef::from_ref(state);
+        C::list(scope, query, &source).await
+    }
+}
+
+/// Checked where the handler is defined, on the list's item type.
+#[doc(hidden)]
+pub const fn assert_collection<C: Collection>() {}
+
 /// A field that can hold a resource owner's id, compared with the principal's
 /// [`id`](crate::Principal::id).
 ///

@@ -19,7 +19,7 @@ pub use jwks::{FetchKeys, Jwks};
 pub use jwt::JwtAuthenticator;
 pub use key::{Key, MIN_HMAC_SECRET_BYTES};
 
-use crate::principal::{AnyPrincipal, Principal};
+use crate::principal::{AnyPrincipal, Principal, Verified};
 use crate::setup_error::SetupError;
 
 /// Verifies a bearer token and produces the caller's [`Principal`].
@@ -263,7 +263,7 @@ impl<A: Authenticator> DynAuthenticator for A {
     ) -> Option<Result<(), AuthError>> {
         Some(
             Authenticator::authenticate_now(self, token)?.map(|principal| {
-                extensions.insert(principal);
+                extensions.insert(Verified(principal));
             }),
         )
     }
@@ -275,15 +275,15 @@ impl<A: Authenticator> DynAuthenticator for A {
     ) -> BoxFuture<'a, Result<(), AuthError>> {
         Box::pin(async move {
             let principal = Authenticator::authenticate(self, token).await?;
-            extensions.insert(principal);
+            extensions.insert(Verified(principal));
             Ok(())
         })
     }
 
     fn principal<'e>(&self, extensions: &'e http::Extensions) -> Option<&'e dyn AnyPrincipal> {
         extensions
-            .get::<A::Principal>()
-            .map(|principal| principal as &dyn AnyPrincipal)
+            .get::<Verified<A::Principal>>()
+            .map(|verified| &verified.0 as &dyn AnyPrincipal)
     }
 
     fn precheck(&self, token: &str) -> Result<(), AuthError> {

@@ -103,6 +103,15 @@ async fn verify(
     }
 }
 
+/// Whether the request carries anything in the place the credential is read from: an
+/// `Authorization` header, or the authenticator's own header.
+pub(crate) fn presented(headers: &HeaderMap, credential: &Credential) -> bool {
+    match credential {
+        Credential::Bearer => headers.contains_key(AUTHORIZATION),
+        Credential::Header(name) => headers.contains_key(name),
+    }
+}
+
 /// Why no token could be taken from the request.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct NoToken {

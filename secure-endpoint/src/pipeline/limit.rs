@@ -21,15 +21,22 @@ pub(crate) async fn limit(
         audit::deny(route, Step::Rate, "no limiter was built for this route");
         return Err(Rejection::Internal);
     };
-    let key = match key {
-        RateKey::User => authenticator
+    let user = || {
+        authenticator
             .and_then(|a| a.principal(&parts.extensions))
-            .map(|principal| LimitKey::User(principal.id())),
-        RateKey::Ip => admitted
+            .map(|principal| LimitKey::User(principal.id()))
+    };
+    let ip = || {
+        admitted
             .context()
             .and_then(|c| c.security())
             .and_then(|s| s.proxies.client_key(parts))
-            .map(LimitKey::Ip),
+            .map(LimitKey::Ip)
+    };
+    let key = match key {
+        RateKey::User => user(),
+        RateKey::Ip => ip(),
+        RateKey::Caller => user().or_else(ip),
     };
     let Some(key) = key else {
         audit::deny(

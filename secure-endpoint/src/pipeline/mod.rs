@@ -10,11 +10,13 @@
 
 pub(crate) mod authenticate;
 pub(crate) mod authorize;
+pub(crate) mod collection;
 pub(crate) mod concurrency;
 pub(crate) mod extract;
 pub(crate) mod input;
 pub(crate) mod limit;
 pub(crate) mod load;
+pub(crate) mod tenant;
 pub(crate) mod timeout;
 
 use std::borrow::Cow;
@@ -87,6 +89,26 @@ impl Admitted {
         Some((&**authenticator, Cow::Owned(authenticator.credential())))
     }
 
+    /// Who the handler's answer is for, and who wrote its body: the verified principal
+    /// of `parts`, or the anonymous caller.
+    pub fn viewer<'p, H: SecureHandler>(&self, parts: &'p Parts) -> crate::guard::Viewer<'p> {
+        let principal = self
+            .authenticator(H::POLICY)
+            .and_then(|(authenticator, _)| authenticator.principal(&parts.extensions));
+        crate::guard::Viewer::of_principal(principal)
+    }
+
+    /// The refusal of a body carrying `field`, which its writer may not write.
+    pub fn refuse_write(&self, field: &'static str) -> Response {
+        audit::deny_with(
+            &self.audit_route,
+            Step::Fields,
+            "the body carries a field the caller may not write",
+            &field,
+        );
+        Rejection::Forbidden.into_response()
+    }
+
     /// The largest body `validate` reads: the route's own, else the settings', else the
     /// default.
     pub(crate) fn body_limit(&self) -> usize {
@@ -103,7 +125,7 @@ impl Admitted {
 pub async fn enforce<H: SecureHandler>(parts: &mut Parts) -> Result<Admitted, Response> {
     let admitted = Admitted::find::<H>(parts);
     let policy = H::POLICY;
-    if !policy.requires_auth() && policy.rate().is_none() {
+    if !policy.requires_auth() && !policy.allows_optional_auth() && policy.rate().is_none() {
         return Ok(admitted);
     }
     let route = &admitted.audit_route;
@@ -115,7 +137,7 @@ pub async fn enforce<H: SecureHandler>(parts: &mut Parts) -> Result<Admitted, Re
         );
         return Err(Rejection::Internal.into_response());
     }
-    let authenticator = if policy.requires_auth() {
+    let authenticator = if policy.requires_auth() || policy.allows_optional_auth() {
         let Some((authenticator, credential)) = admitted.authenticator(policy) else {
             audit::deny(
                 route,
@@ -124,10 +146,17 @@ pub async fn enforce<H: SecureHandler>(parts: &mut Parts) -> Result<Admitted, Re
             );
             return Err(Rejection::Internal.into_response());
         };
-        authenticate::authenticate(route, &admitted, authenticator, &credential, parts)
-            .await
-            .map_err(IntoResponse::into_response)?;
-        Some(authenticator)
+        // With `optional_auth`, a request without a credential goes on anonymous; one
+        // with a credential is judged like any other, an invalid one refused.
+        if policy.requires_auth() || authenticate::presented(&parts.headers, &credential) {
+            authenticate::authenticate(route, &admitted, authenticator, &credential, parts)
+                .await
+                .map_err(IntoResponse::into_response)?;
+            Some(authenticator)
+        } else {
+            audit::allow(route, Step::Authenticate, "no credential: anonymous");
+            None
+        }
     } else {
         None
     };
@@ -136,7 +165,9 @@ pub async fn enforce<H: SecureHandler>(parts: &mut Parts) -> Result<Admitted, Re
             .await
             .map_err(IntoResponse::into_response)?;
     }
-    if let Some(authenticator) = authenticator {
+    if let Some(authenticator) = authenticator
+        && policy.requires_auth()
+    {
         authorize::authorize(route, policy, authenticator, parts)
             .map_err(IntoResponse::into_response)?;
     }

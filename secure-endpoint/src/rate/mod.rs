@@ -95,6 +95,9 @@ pub enum RateKey {
     Ip,
     /// The verified principal.
     User,
+    /// The verified principal when the request has one, else the client address: the
+    /// default on `#[public(optional_auth)]` routes.
+    Caller,
 }
 
 impl fmt::Display for RateKey {
@@ -102,6 +105,7 @@ impl fmt::Display for RateKey {
         f.write_str(match self {
             RateKey::Ip => "ip",
             RateKey::User => "user",
+            RateKey::Caller => "user or ip",
         })
     }
 }

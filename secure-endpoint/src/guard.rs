@@ -1,0 +1,271 @@
+//! Fields only some callers may read or write: `#[derive(Guarded)]` with
+//! `#[guarded(role = "admin")]` and `#[guarded(owner = "user_id")]` on its fields.
+//!
+//! - In a `validate` body, a field guarded by a role that the caller sends without the
+//!   role is refused with 403 (the log names the field, the client does not). A field
+//!   counts as sent when it is an `Option` holding a value; any other field is always
+//!   sent, so guard optional fields.
+//! - In a response, a field the caller may not read is left out (the key is absent, not
+//!   `null`): a role guard shows it to holders of the role, an owner guard to the caller
+//!   whose id equals the struct's owner field (or who holds the role named beside it).
+//!   The handler returns `Json<T>` (or `Json<Vec<T>>`, `Json<Option<T>>`, in a `Result`
+//!   or beside a status) as usual; the framework serializes it for the caller, to JSON,
+//!   then leaves out what the caller may not read, nested guarded values included.
+//!   `#[public]` handlers serialize for the anonymous caller, or with `optional_auth`
+//!   for the caller the credential names. A handler whose last parameter consumes the
+//!   request (a `FromRequest` extractor) serializes for the anonymous caller too.
+//!
+//! The derive reads serde's `rename` and `rename_all`, `skip_serializing_if`, `skip` and
+//! `flatten`; container attributes that change the shape in ways it cannot follow
+//! (`tag`, `untagged`, `content`, `transparent`, `into`, `remote`) and a guarded field
+//! that is flattened or serialized with `serialize_with` are compile errors, not leaks.
+
+use std::cell::Cell;
+
+use axum::Json;
+use axum::response::{IntoResponse, Response};
+use http::StatusCode;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::error::Error;
+use crate::principal::AnyPrincipal;
+
+/// Who a value is serialized for, or who wrote a body.
+#[derive(Clone, Copy, Default)]
+pub struct Viewer<'a> {
+    principal: Option<&'a dyn AnyPrincipal>,
+}
+
+impl std::fmt::Debug for Viewer<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Viewer").field("id", &self.id()).finish()
+    }
+}
+
+impl<'a> Viewer<'a> {
+    /// A caller without a verified principal.
+    pub fn anonymous() -> Self {
+        Viewer { principal: None }
+    }
+
+    pub(crate) fn of_principal(principal: Option<&'a dyn AnyPrincipal>) -> Self {
+        Viewer { principal }
+    }
+
+    /// The caller's id, when verified.
+    pub fn id(&self) -> Option<&str> {
+        self.principal.map(AnyPrincipal::id)
+    }
+
+    /// Whether the caller is verified and holds `role`.
+    pub fn has_role(&self, role: &str) -> bool {
+        self.principal.is_some_and(|p| p.has_role(role))
+    }
+
+    /// Whether the caller is verified and `owner` is its id.
+    pub fn owns(&self, owner: &dyn crate::resource::OwnerId) -> bool {
+        self.id().is_some_and(|id| owner.is_owned_by(id))
+    }
+}
+
+/// A type with guarded fields; derived with `#[derive(secure_endpoint::Guarded)]`.
+///
+/// ```
+/// use secure_endpoint::Guarded;
+///
+/// #[derive(serde::Serialize, serde::Deserialize, Guarded)]
+/// struct Profile {
+///     id: u64,
+///     name: String,
+///     // Shown to the profile's own user and to admins only.
+///     #[guarded(owner = "id", role = "admin")]
+///     email: Option<String>,
+///     // Written by admins only.
+///     #[guarded(role = "admin")]
+///     verified: Option<bool>,
+/// }
+/// ```
+pub trait Guarded {
+    /// Leaves out of `value` (this value, serialized) the fields `viewer` may not read.
+    fn redact(&self, value: &mut Value, viewer: &Viewer<'_>);
+
+    /// The first field this value carries that `viewer` may not write.
+    fn forbidden_write(&self, viewer: &Viewer<'_>) -> Option<&'static str>;
+}
+
+impl<T: Guarded> Guarded for Vec<T> {
+    fn redact(&self, value: &mut Value, viewer: &Viewer<'_>) {
+        if let Value::Array(items) = value {
+            for (item, value) in self.iter().zip(items) {
+                item.redact(value, viewer);
+            }
+        }
+    }
+
+    fn forbidden_write(&self, viewer: &Viewer<'_>) -> Option<&'static str> {
+        self.iter().find_map(|item| item.forbidden_write(viewer))
+    }
+}
+
+impl<T: Guarded> Guarded for Option<T> {
+    fn redact(&self, value: &mut Value, viewer: &Viewer<'_>) {
+        if let Some(item) = self {
+            item.redact(value, viewer);
+        }
+    }
+
+    fn forbidden_write(&self, viewer: &Viewer<'_>) -> Option<&'static str> {
+        self.as_ref().and_then(|item| item.forbidden_write(viewer))
+    }
+}
+
+impl<T: Guarded> Guarded for Box<T> {
+    fn redact(&self, value: &mut Value, viewer: &Viewer<'_>) {
+        (**self).redact(value, viewer);
+    }
+
+    fn forbidden_write(&self, viewer: &Viewer<'_>) -> Option<&'static str> {
+        (**self).forbidden_write(viewer)
+    }
+}
+
+/// A field of any type, for the derive's generated code: its nested guarded fields when
+/// it is [`Guarded`] ([`NestedGuarded`]), nothing otherwise ([`NestedPlain`]). The
+/// choice is made where the type is known, by method resolution.
+#[doc(hidden)]
+pub struct Nested<'a, T: ?Sized>(pub &'a T);
+
+#[doc(hidden)]
+pub trait NestedGuarded {
+    fn redact_nested(&self, value: &mut Value, viewer: &Viewer<'_>);
+    fn write_nested(&self, viewer: &Viewer<'_>) -> Option<&'static str>;
+}
+
+impl<T: Guarded + ?Sized> NestedGuarded for Nested<'_, T> {
+    fn redact_nested(&self, value: &mut Value, viewer: &Viewer<'_>) {
+        self.0.redact(value, viewer);
+    }
+
+    fn write_nested(&self, viewer: &Viewer<'_>) -> Option<&'static str> {
+        self.0.forbidden_write(viewer)
+    }
+}
+
+#[doc(hidden)]
+pub trait NestedPlain {
+    fn redact_nested(&self, value: &mut Value, viewer: &Viewer<'_>);
+    fn write_nested(&self, viewer: &Viewer<'_>) -> Option<&'static str>;
+}
+
+impl<T: ?Sized> NestedPlain for &Nested<'_, T> {
+    fn redact_nested(&self, _value: &mut Value, _viewer: &Viewer<'_>) {}
+
+    fn write_nested(&self, _viewer: &Viewer<'_>) -> Option<&'static str> {
+        None
+    }
+}
+
+/// Whether a guarded field carries a value: an `Option` when it is `Some`, any other
+/// field always.
+#[doc(hidden)]
+pub struct Field<'a, T: ?Sized>(pub &'a T);
+
+#[doc(hidden)]
+pub trait OptionalField {
+    fn is_sent(&self) -> bool;
+}
+
+impl<T> OptionalField for Field<'_, Option<T>> {
+    fn is_sent(&self) -> bool {
+        self.0.is_some()
+    }
+}
+
+#[doc(hidden)]
+pub trait AnyField {
+    fn is_sent(&self) -> bool;
+}
+
+impl<T: ?Sized> AnyField for &Field<'_, T> {
+    fn is_sent(&self) -> bool {
+        true
+    }
+}
+
+/// Checked on a handler's return value: it must be a response.
+#[doc(hidden)]
+pub fn assert_response<R: IntoResponse>(_value: &R) {}
+
+/// A response a handler returned that holds guarded values.
+#[doc(hidden)]
+pub trait GuardedResponse {
+    fn into_response_for(self, viewer: &Viewer<'_>) -> Response;
+}
+
+impl<T: Guarded + Serialize> GuardedResponse for Json<T> {
+    fn into_response_for(self, viewer: &Viewer<'_>) -> Response {
+        match serde_json::to_value(&self.0) {
+            Ok(mut value) => {
+                self.0.redact(&mut value, viewer);
+                Json(value).into_response()
+            }
+            Err(error) => Error::from(error).into_response(),
+        }
+    }
+}
+
+impl<T: GuardedResponse> GuardedResponse for (StatusCode, T) {
+    fn into_response_for(self, viewer: &Viewer<'_>) -> Response {
+        let mut response = self.1.into_response_for(viewer);
+        *response.status_mut() = self.0;
+        response
+    }
+}
+
+impl<T: GuardedResponse, E: IntoResponse> GuardedResponse for Result<T, E> {
+    fn into_response_for(self, viewer: &Viewer<'_>) -> Response {
+        match self {
+            Ok(value) => value.into_response_for(viewer),
+            Err(error) => error.into_response(),
+        }
+    }
+}
+
+/// A handler's return value, turned into the response for its caller: through
+/// [`GuardedResponse`] when it holds guarded values ([`RespondGuarded`]), plainly
+/// otherwise ([`RespondPlain`]), chosen where the type is known.
+#[doc(hidden)]
+pub struct Respond<R>(Cell<Option<R>>);
+
+impl<R> Respond<R> {
+    pub fn new(value: R) -> Self {
+        Respond(Cell::new(Some(value)))
+    }
+
+    fn take(&self) -> R {
+        self.0.take().expect("a response is made once")
+    }
+}
+
+#[doc(hidden)]
+pub trait RespondGuarded {
+    fn respond(&self, viewer: &Viewer<'_>) -> Response;
+}
+
+impl<R: GuardedResponse> RespondGuarded for Respond<R> {
+    fn respond(&self, viewer: &Viewer<'_>) -> Response {
+        self.take().into_response_for(viewer)
+    }
+}
+
+#[doc(hidden)]
+pub trait RespondPlain {
+    fn respond(&self, viewer: &Viewer<'_>) -> Response;
+}
+
+impl<R: IntoResponse> RespondPlain for &Respond<R> {
+    fn respond(&self, _viewer: &Viewer<'_>) -> Response {
+        self.take().into_response()
+    }
+}

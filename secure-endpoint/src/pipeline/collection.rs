@@ -1,0 +1,99 @@
+//! `owner = "posts[].user_id"` and `tenant = "posts[].org_id"`: the list the handler
+//! receives is loaded for the caller through its [`Collection`](crate::Collection)
+//! (the query validated like `validate_query`), then every item is checked against the
+//! scope it was loaded for before the handler runs. An item outside it, or more items
+//! than the page holds, fails the request closed: the generic 500, with the loader's
+//! name in the log, and nothing of the items in the response.
+
+use axum::response::{IntoResponse, Response};
+use http::request::Parts;
+
+use super::Admitted;
+use crate::audit::{self, Step};
+use crate::handler::SecureHandler;
+use crate::input::InputFor;
+use crate::rejection::Rejection;
+use crate::resource::{ListableFrom, OwnerId, Scope};
+
+/// The caller's items.
+pub async fn load_collection<C, S, H>(
+    admitted: &Admitted,
+    parts: &Parts,
+    state: &S,
+    owner_of: Option<fn(&C) -> &dyn OwnerId>,
+    tenant_of: Option<fn(&C) -> &dyn OwnerId>,
+) -> Result<Vec<C>, Response>
+where
+    C: ListableFrom<S>,
+    C::Query: InputFor<S>,
+    S: Send + Sync,
+    H: SecureHandler,
+{
+    let route = admitted.audit_route();
+    let policy = H::POLICY;
+    let principal = admitted
+        .authenticator(policy)
+        .and_then(|(authenticator, _)| authenticator.principal(&parts.extensions));
+    let Some(principal) = principal else {
+        audit::deny(route, Step::Owner, "no authenticated principal");
+        return Err(Rejection::Internal.into_response());
+    };
+    let everyone = owner_of.is_none()
+        || policy
+            .owner_or_role()
+            .is_some_and(|role| principal.has_role(role));
+    let tenant = match tenant_of {
+        None => None,
+        Some(_) => match principal.tenant() {
+            Some(tenant) => Some(tenant),
+            None => {
+                audit::deny(route, Step::Tenant, "the principal has no tenant");
+                return Err(Rejection::Forbidden.into_response());
+            }
+        },
+    };
+    let query = <C::Query as InputFor<S>>::from_query(parts.uri.query().unwrap_or(""))
+        .map_err(|details| {
+            audit::deny_with(route, Step::Validate, "invalid query", &details.keys().collect::<Vec<_>>());
+            Rejection::InvalidInput(details).into_response()
+        })?;
+    let scope = Scope {
+        owner: (!everyone).then(|| principal.id()),
+        tenant,
+        limit: C::MAX_PAGE,
+    };
+    let items = C::list_from(scope, query, state)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    let loader = std::any::type_name::<C>();
+    if items.len() > scope.limit {
+        tracing::error!(
+            loader,
+            items = items.len(),
+            limit = scope.limit,
+            "a collection's loader returned more items than its page holds"
+        );
+        audit::deny(route, Step::Owner, "the loader returned more than a page");
+        return Err(Rejection::Internal.into_response());
+    }
+    for item in &items {
+        let owned = match (scope.owner, owner_of) {
+            (Some(owner), Some(owner_of)) => owner_of(item).is_owned_by(owner),
+            _ => true,
+        };
+        let in_tenant = match (scope.tenant, tenant_of) {
+            (Some(tenant), Some(tenant_of)) => tenant_of(item).is_owned_by(tenant),
+            _ => true,
+        };
+        if !owned || !in_tenant {
+            tracing::error!(
+                loader,
+                "a collection's loader returned an item outside the caller's scope; the request fails closed"
+            );
+            audit::deny(route, Step::Owner, "the loader returned an item outside the scope");
+            return Err(Rejection::Internal.into_response());
+        }
+    }
+    audit::allow(route, Step::Owner, "every item is in the caller's scope");
+    Ok(items)
+}
