@@ -172,10 +172,20 @@ fn parse_one(cx: &mut Ctxt, args: &mut Args, input: ParseStream) -> syn::Result<
         if input.peek(Token![=]) {
             let error = input.error("`optional_auth` takes no value: write `optional_auth` alone");
             skip_rest(input)?;
-            set(cx, &mut args.optional_auth, Arg { keyword, value: () }, None);
+            set(
+                cx,
+                &mut args.optional_auth,
+                Arg { keyword, value: () },
+                None,
+            );
             return Err(error);
         }
-        set(cx, &mut args.optional_auth, Arg { keyword, value: () }, None);
+        set(
+            cx,
+            &mut args.optional_auth,
+            Arg { keyword, value: () },
+            None,
+        );
     } else if lookahead.peek(kw::validate_query) {
         let keyword = keyword::<kw::validate_query>(input)?;
         let value = type_value(input, &keyword)?;

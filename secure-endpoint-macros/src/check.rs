@@ -314,7 +314,9 @@ fn plan_loaded<'a>(
     let keyword = if owner.is_some() { "owner" } else { "tenant" };
     let Some(index) = handler.param_named(binding) else {
         let what = if first.collection {
-            format!("a list of items implementing `secure_endpoint::Collection`, e.g. `{binding}: Vec<Post>`")
+            format!(
+                "a list of items implementing `secure_endpoint::Collection`, e.g. `{binding}: Vec<Post>`"
+            )
         } else {
             format!("one whose type implements `secure_endpoint::Resource`, e.g. `{binding}: Post`")
         };

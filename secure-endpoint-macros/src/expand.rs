@@ -224,7 +224,11 @@ fn handler_impl(plan: &Plan<'_>, inner: &syn::Ident) -> TokenStream {
                     #owner_check
                 });
             }
-            Fill::Collection { item, owner, tenant } => {
+            Fill::Collection {
+                item,
+                owner,
+                tenant,
+            } => {
                 bounds.push(quote_spanned! {ty.span()=>
                     #item: #private::ListableFrom<__S>
                 });
@@ -314,7 +318,22 @@ fn handler_impl(plan: &Plan<'_>, inner: &syn::Ident) -> TokenStream {
                 bounds.push(quote_spanned! {ty.span()=>
                     #ty: #private::FromRequest<__S, __M> + ::core::marker::Send
                 });
+                // The request goes to this extractor: the caller is kept first when the
+                // answer will be serialized for it.
+                let keep = match &handler.sig.output {
+                    syn::ReturnType::Type(_, ret) if !contains_impl(ret) => quote! {
+                        #[allow(unused_imports)]
+                        use #private::{ReturnGuarded as _, ReturnPlain as _};
+                        if (&#private::ReturnProbe::<#ret>::new()).needs_viewer() {
+                            __admitted.snapshot::<#ident>(&__parts)
+                        } else {
+                            #private::Snapshot::none()
+                        }
+                    },
+                    _ => quote!(#private::Snapshot::none()),
+                };
                 extracted.push(quote! {
+                    let __caller = { #keep };
                     let __request = #private::Request::from_parts(__parts, __body);
                     let #arg = match #private::from_request::<#ty, __S, __M, #ident>(__request, &__state).await {
                         ::core::result::Result::Ok(value) => value,
@@ -335,11 +354,11 @@ fn handler_impl(plan: &Plan<'_>, inner: &syn::Ident) -> TokenStream {
         quote!(let _ = __body;)
     };
     let output_span = handler.output_span();
-    // The answer is serialized for its caller when it holds guarded values; the caller
-    // is known while the request's parts are (a last extractor that consumes the request
-    // takes them: its handler answers for the anonymous caller).
+    // The answer is serialized for its caller when it holds guarded values: the
+    // principal of the request's parts, or the one kept before a last extractor took
+    // them.
     let viewer = if last_consumes {
-        quote!(#private::Viewer::anonymous())
+        quote!(__caller.viewer())
     } else {
         quote!(__admitted.viewer::<#ident>(&__parts))
     };
@@ -524,4 +543,12 @@ fn input_probe(plan: &Plan<'_>, index: usize, ty: &syn::Type) -> TokenStream {
         #(#refused)*
         const _: () = #probe::<#ty>::CHECK;
     }
+}
+
+/// Whether a type is or holds `impl Trait`, which the expansion cannot name.
+fn contains_impl(ty: &syn::Type) -> bool {
+    quote::ToTokens::to_token_stream(ty)
+        .into_iter()
+        .any(|tree| matches!(&tree, proc_macro2::TokenTree::Ident(i) if i == "impl"))
+        || matches!(ty, syn::Type::ImplTrait(_))
 }

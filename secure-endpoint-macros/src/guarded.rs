@@ -29,7 +29,14 @@ struct Field<'a> {
 }
 
 /// Container attributes that move fields where the derive cannot follow them.
-const UNSUPPORTED_CONTAINER: &[&str] = &["tag", "untagged", "content", "transparent", "into", "remote"];
+const UNSUPPORTED_CONTAINER: &[&str] = &[
+    "tag",
+    "untagged",
+    "content",
+    "transparent",
+    "into",
+    "remote",
+];
 
 pub fn derive(input: TokenStream) -> TokenStream {
     let input: DeriveInput = match syn::parse2(input) {
@@ -146,7 +153,10 @@ fn parse<'a>(cx: &mut Ctxt, input: &'a DeriveInput) -> Vec<Field<'a>> {
                 }
             } else if attr.path().is_ident("guarded") {
                 if parsed.guard.is_some() {
-                    cx.error_spanned_by(attr, "`#[guarded(...)]` given twice on this field: put every argument in one");
+                    cx.error_spanned_by(
+                        attr,
+                        "`#[guarded(...)]` given twice on this field: put every argument in one",
+                    );
                     continue;
                 }
                 parsed.guard = parse_guard(cx, attr, &names);
@@ -402,7 +412,11 @@ mod tests {
             ("lowercase", "user_id", "user_id"),
         ];
         for (rule, field, want) in cases {
-            assert_eq!(RenameRule::from_str(rule).unwrap().apply(field), want, "{rule}");
+            assert_eq!(
+                RenameRule::from_str(rule).unwrap().apply(field),
+                want,
+                "{rule}"
+            );
         }
     }
 }

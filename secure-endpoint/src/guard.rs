@@ -193,6 +193,66 @@ impl<T: ?Sized> AnyField for &Field<'_, T> {
     }
 }
 
+/// The caller, kept for the answer of a handler whose last parameter consumes the
+/// request (and with it the principal the request carried).
+#[doc(hidden)]
+pub struct Snapshot(Option<Box<dyn AnyPrincipal>>);
+
+impl Snapshot {
+    pub(crate) fn new(principal: Option<Box<dyn AnyPrincipal>>) -> Self {
+        Snapshot(principal)
+    }
+
+    /// Nobody: the answer needs no caller.
+    pub fn none() -> Self {
+        Snapshot(None)
+    }
+
+    /// The caller it keeps.
+    pub fn viewer(&self) -> Viewer<'_> {
+        Viewer::of_principal(self.0.as_deref())
+    }
+}
+
+/// Whether a handler's return type holds guarded values, decided where it is known:
+/// [`ReturnGuarded`] when it does, [`ReturnPlain`] otherwise.
+#[doc(hidden)]
+pub struct ReturnProbe<R>(std::marker::PhantomData<R>);
+
+impl<R> ReturnProbe<R> {
+    pub fn new() -> Self {
+        ReturnProbe(std::marker::PhantomData)
+    }
+}
+
+impl<R> Default for ReturnProbe<R> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[doc(hidden)]
+pub trait ReturnGuarded {
+    fn needs_viewer(&self) -> bool;
+}
+
+impl<R: GuardedResponse> ReturnGuarded for ReturnProbe<R> {
+    fn needs_viewer(&self) -> bool {
+        true
+    }
+}
+
+#[doc(hidden)]
+pub trait ReturnPlain {
+    fn needs_viewer(&self) -> bool;
+}
+
+impl<R> ReturnPlain for &ReturnProbe<R> {
+    fn needs_viewer(&self) -> bool {
+        false
+    }
+}
+
 /// Checked on a handler's return value: it must be a response.
 #[doc(hidden)]
 pub fn assert_response<R: IntoResponse>(_value: &R) {}

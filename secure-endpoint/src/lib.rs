@@ -183,6 +183,7 @@ pub use auth::{
 };
 pub use client_addr::ForwardedHeader;
 pub use error::Error;
+pub use guard::{Guarded, Viewer};
 pub use handler::SecureHandler;
 pub use input::{DEFAULT_BODY_LIMIT, Details, ValidInput};
 pub use inventory::{AuthenticatorEntry, Inventory, RouteEntry, RoutePolicy};
@@ -195,11 +196,10 @@ pub use principal::{Authenticated, Claims, Principal};
 pub use rate::{DEFAULT_MAX_KEYS, Limiter, Rate, RateKey};
 pub use rejection::{ErrorBody, ErrorInfo, ProblemJson, Rejection};
 pub use request_id::RequestId;
-pub use guard::{Guarded, Viewer};
 pub use resource::{Collection, NoQuery, OwnerId, Resource, Scope};
+pub use router::{IntoSecureRoute, SameState, SecureRouter};
 /// Derives [`Guarded`]: see its docs.
 pub use secure_endpoint_macros::Guarded;
-pub use router::{IntoSecureRoute, SameState, SecureRouter};
 pub use security::{DEFAULT_MAX_TOKEN_BYTES, Security, SecurityBuilder};
 pub use serve::{DEFAULT_BODY_TIMEOUT, DEFAULT_HEADER_TIMEOUT, Serve, serve};
 pub use setup_error::SetupError;

@@ -131,7 +131,10 @@ impl<S: Send + Sync> axum::extract::OptionalFromRequestParts<S> for Claims {
         parts: &mut Parts,
         _state: &S,
     ) -> Result<Option<Self>, Self::Rejection> {
-        Ok(parts.extensions.get::<Verified<Claims>>().map(|v| v.0.clone()))
+        Ok(parts
+            .extensions
+            .get::<Verified<Claims>>()
+            .map(|v| v.0.clone()))
     }
 }
 

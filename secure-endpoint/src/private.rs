@@ -7,12 +7,12 @@ pub use axum::handler::Handler;
 pub use axum::response::IntoResponse;
 pub use axum::{Form, Json};
 
-pub use crate::handler::{Decision, HandlerFuture, NotAPrincipal, Probe, SecureHandler};
-pub use crate::input::{InputFor, ValidInput, assert_valid_input};
 pub use crate::guard::{
     AnyField, Field, Nested, NestedGuarded, NestedPlain, OptionalField, Respond, RespondGuarded,
-    RespondPlain, Viewer, assert_response,
+    RespondPlain, ReturnGuarded, ReturnPlain, ReturnProbe, Snapshot, Viewer, assert_response,
 };
+pub use crate::handler::{Decision, HandlerFuture, NotAPrincipal, Probe, SecureHandler};
+pub use crate::input::{InputFor, ValidInput, assert_valid_input};
 pub use crate::pipeline::collection::load_collection;
 pub use crate::pipeline::concurrency::admit;
 pub use crate::pipeline::extract::{from_parts, from_request};

@@ -217,7 +217,11 @@ where
     type Query = C::Query;
     const MAX_PAGE: usize = C::MAX_PAGE;
 
-    async fn list_from(scope: Scope<'_>, query: Self::Query, state: &S) -> Result<Vec<Self>, Error> {
+    async fn list_from(
+        scope: Scope<'_>,
+        query: Self::Query,
+        state: &S,
+    ) -> Result<Vec<Self>, Error> {
         let source: C::State = axum::extract::FromRef::from_ref(state);
         C::list(scope, query, &source).await
     }

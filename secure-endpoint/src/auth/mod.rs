@@ -242,6 +242,9 @@ pub(crate) trait DynAuthenticator: Send + Sync {
     /// The principal `authenticate` left in `extensions`.
     fn principal<'e>(&self, extensions: &'e http::Extensions) -> Option<&'e dyn AnyPrincipal>;
 
+    /// A copy of that principal, to outlive the request.
+    fn clone_principal(&self, extensions: &http::Extensions) -> Option<Box<dyn AnyPrincipal>>;
+
     /// [`Authenticator::precheck`].
     fn precheck(&self, token: &str) -> Result<(), AuthError>;
 
@@ -284,6 +287,12 @@ impl<A: Authenticator> DynAuthenticator for A {
         extensions
             .get::<Verified<A::Principal>>()
             .map(|verified| &verified.0 as &dyn AnyPrincipal)
+    }
+
+    fn clone_principal(&self, extensions: &http::Extensions) -> Option<Box<dyn AnyPrincipal>> {
+        extensions
+            .get::<Verified<A::Principal>>()
+            .map(|verified| Box::new(verified.0.clone()) as Box<dyn AnyPrincipal>)
     }
 
     fn precheck(&self, token: &str) -> Result<(), AuthError> {

@@ -52,11 +52,17 @@ where
             }
         },
     };
-    let query = <C::Query as InputFor<S>>::from_query(parts.uri.query().unwrap_or(""))
-        .map_err(|details| {
-            audit::deny_with(route, Step::Validate, "invalid query", &details.keys().collect::<Vec<_>>());
+    let query = <C::Query as InputFor<S>>::from_query(parts.uri.query().unwrap_or("")).map_err(
+        |details| {
+            audit::deny_with(
+                route,
+                Step::Validate,
+                "invalid query",
+                &details.keys().collect::<Vec<_>>(),
+            );
             Rejection::InvalidInput(details).into_response()
-        })?;
+        },
+    )?;
     let scope = Scope {
         owner: (!everyone).then(|| principal.id()),
         tenant,
@@ -90,7 +96,11 @@ where
                 loader,
                 "a collection's loader returned an item outside the caller's scope; the request fails closed"
             );
-            audit::deny(route, Step::Owner, "the loader returned an item outside the scope");
+            audit::deny(
+                route,
+                Step::Owner,
+                "the loader returned an item outside the scope",
+            );
             return Err(Rejection::Internal.into_response());
         }
     }

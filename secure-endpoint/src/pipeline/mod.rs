@@ -98,6 +98,14 @@ impl Admitted {
         crate::guard::Viewer::of_principal(principal)
     }
 
+    /// The caller, kept to answer for after the request is consumed.
+    pub fn snapshot<H: SecureHandler>(&self, parts: &Parts) -> crate::guard::Snapshot {
+        crate::guard::Snapshot::new(
+            self.authenticator(H::POLICY)
+                .and_then(|(authenticator, _)| authenticator.clone_principal(&parts.extensions)),
+        )
+    }
+
     /// The refusal of a body carrying `field`, which its writer may not write.
     pub fn refuse_write(&self, field: &'static str) -> Response {
         audit::deny_with(

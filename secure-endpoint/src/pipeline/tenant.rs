@@ -29,7 +29,11 @@ where
         return Err(Rejection::Forbidden);
     };
     if tenant.is_owned_by(own) {
-        audit::allow(route, Step::Tenant, "the resource is the principal's tenant's");
+        audit::allow(
+            route,
+            Step::Tenant,
+            "the resource is the principal's tenant's",
+        );
         Ok(())
     } else {
         audit::deny(route, Step::Tenant, "the resource is another tenant's");

@@ -13,4 +13,5 @@ mod owner;
 mod rate;
 mod router;
 mod scan;
+mod tenants;
 mod validation;
