@@ -36,6 +36,19 @@ pub struct Post {
     pub tags: Vec<String>,
     /// The author's user id.
     pub user_id: i64,
+    /// Pinned by an admin.
+    pub pinned: bool,
+}
+
+/// An account as `GET /users/{id}` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    /// The user's id.
+    pub id: i64,
+    /// Their name.
+    pub username: String,
+    /// Their email, when they gave one.
+    pub email: Option<String>,
 }
 
 /// A username that is already registered.
@@ -68,14 +81,28 @@ impl Db {
         password_hash: &str,
         roles: &[String],
     ) -> Result<Result<i64, UsernameTaken>, sqlx::Error> {
+        self.create_account(username, password_hash, roles, None)
+            .await
+    }
+
+    /// Inserts a user with an optional email; `Ok(Err(UsernameTaken))` when the name
+    /// exists.
+    pub async fn create_account(
+        &self,
+        username: &str,
+        password_hash: &str,
+        roles: &[String],
+        email: Option<&str>,
+    ) -> Result<Result<i64, UsernameTaken>, sqlx::Error> {
         let roles = serde_json::to_string(roles).expect("strings serialize");
         let inserted = sqlx::query(
-            "INSERT INTO users (username, password_hash, roles) VALUES (?, ?, ?) \
+            "INSERT INTO users (username, password_hash, roles, email) VALUES (?, ?, ?, ?) \
              ON CONFLICT DO NOTHING RETURNING id",
         )
         .bind(username)
         .bind(password_hash)
         .bind(roles)
+        .bind(email)
         .fetch_optional(&self.pool)
         .await?;
         Ok(inserted
@@ -101,6 +128,22 @@ impl Db {
         .transpose()
     }
 
+    /// The account with `id`.
+    pub async fn account(&self, id: i64) -> Result<Option<Account>, sqlx::Error> {
+        let row = sqlx::query("SELECT id, username, email FROM users WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| {
+            Ok(Account {
+                id: row.try_get(0)?,
+                username: row.try_get(1)?,
+                email: row.try_get(2)?,
+            })
+        })
+        .transpose()
+    }
+
     /// Inserts a post by `user_id` and returns it.
     pub async fn create_post(
         &self,
@@ -108,15 +151,17 @@ impl Db {
         title: &str,
         content: &str,
         tags: &[String],
+        pinned: bool,
     ) -> Result<Post, sqlx::Error> {
         let tags_json = serde_json::to_string(tags).expect("strings serialize");
         let id: i64 = sqlx::query(
-            "INSERT INTO posts (title, content, tags, user_id) VALUES (?, ?, ?, ?) RETURNING id",
+            "INSERT INTO posts (title, content, tags, user_id, pinned) VALUES (?, ?, ?, ?, ?) RETURNING id",
         )
         .bind(title)
         .bind(content)
         .bind(tags_json)
         .bind(user_id)
+        .bind(pinned)
         .fetch_one(&self.pool)
         .await?
         .try_get(0)?;
@@ -126,15 +171,25 @@ impl Db {
             content: content.to_owned(),
             tags: tags.to_vec(),
             user_id,
+            pinned,
         })
     }
 
-    /// At most `limit` posts whose id is above `after`, oldest first.
-    pub async fn posts(&self, after: i64, limit: u32) -> Result<Vec<Post>, sqlx::Error> {
+    /// At most `limit` posts whose id is above `after`, oldest first; only those of
+    /// `user_id` when given.
+    pub async fn posts(
+        &self,
+        user_id: Option<i64>,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<Post>, sqlx::Error> {
         let rows = sqlx::query(
-            "SELECT id, title, content, tags, user_id FROM posts WHERE id > ? ORDER BY id LIMIT ?",
+            "SELECT id, title, content, tags, user_id, pinned FROM posts \
+             WHERE id > ? AND (? IS NULL OR user_id = ?) ORDER BY id LIMIT ?",
         )
         .bind(after)
+        .bind(user_id)
+        .bind(user_id)
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
@@ -143,10 +198,11 @@ impl Db {
 
     /// The post with `id`.
     pub async fn post(&self, id: i64) -> Result<Option<Post>, sqlx::Error> {
-        let row = sqlx::query("SELECT id, title, content, tags, user_id FROM posts WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row =
+            sqlx::query("SELECT id, title, content, tags, user_id, pinned FROM posts WHERE id = ?")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
         row.map(post_from_row).transpose()
     }
 
@@ -194,6 +250,7 @@ fn post_from_row(row: sqlx::sqlite::SqliteRow) -> Result<Post, sqlx::Error> {
         content: row.try_get(2)?,
         tags: json_list(row.try_get(3)?)?,
         user_id: row.try_get(4)?,
+        pinned: row.try_get(5)?,
     })
 }
 

@@ -22,6 +22,19 @@ pub struct Credentials {
     password: String,
 }
 
+/// `{username, password, email?}` of register: the credentials, and an email shown
+/// only to its owner and to admins.
+#[derive(Deserialize, Validate)]
+pub struct Registration {
+    #[validate(length(min = 3, max = 32), custom(function = "username_characters"))]
+    username: String,
+    #[validate(length(min = 8, max = 128))]
+    password: String,
+    #[serde(default)]
+    #[validate(email, length(max = 254))]
+    email: Option<String>,
+}
+
 fn username_characters(username: &str) -> Result<(), ValidationError> {
     if username
         .bytes()
@@ -33,9 +46,10 @@ fn username_characters(username: &str) -> Result<(), ValidationError> {
     }
 }
 
-/// `{title, content, tags?}` of `POST /posts` and `PUT /posts/{id}`: title 1–200
-/// characters after trimming, content 1–50000, at most 10 tags of at most 50 characters.
-#[derive(Deserialize, Validate)]
+/// `{title, content, tags?, pinned?}` of `POST /posts` and `PUT /posts/{id}`: title
+/// 1–200 characters after trimming, content 1–50000, at most 10 tags of at most 50
+/// characters; `pinned` only from an admin (anyone else sending it gets 403).
+#[derive(Deserialize, Validate, secure_endpoint::Guarded)]
 pub struct PostInput {
     #[validate(custom(function = "title_length"))]
     title: String,
@@ -44,6 +58,9 @@ pub struct PostInput {
     #[serde(default)]
     #[validate(length(max = 10), custom(function = "tag_lengths"))]
     tags: Vec<String>,
+    #[serde(default)]
+    #[guarded(role = "admin")]
+    pinned: Option<bool>,
 }
 
 fn title_length(title: &str) -> Result<(), ValidationError> {
@@ -74,13 +91,13 @@ fn tag_lengths(tags: &[String]) -> Result<(), ValidationError> {
 /// argon2); more wait a second, then get 503.
 #[public(
     reason = "anyone may create an account",
-    validate = Credentials,
+    validate = Registration,
     rate = "5/60s",
     concurrency = 8
 )]
 pub async fn register(
     State(state): State<AppState>,
-    input: Credentials,
+    input: Registration,
 ) -> Result<Response, Error> {
     if input.username.eq_ignore_ascii_case(crate::ADMIN_USERNAME) {
         return Err(Error::client(
@@ -89,7 +106,11 @@ pub async fn register(
         ));
     }
     let hash = state.passwords.hash(input.password).await?;
-    match state.db.create_user(&input.username, &hash, &[]).await? {
+    let created = state
+        .db
+        .create_account(&input.username, &hash, &[], input.email.as_deref())
+        .await?;
+    match created {
         Ok(id) => Ok((
             StatusCode::CREATED,
             Json(json!({ "id": id, "username": input.username })),
@@ -149,9 +170,69 @@ pub const DEFAULT_PAGE: u32 = 20;
 #[public(reason = "posts are published", validate_query = Page)]
 pub async fn list_posts(page: Page, State(db): State<Db>) -> Result<Json<Vec<Post>>, Error> {
     let posts = db
-        .posts(page.after.unwrap_or(0), page.limit.unwrap_or(DEFAULT_PAGE))
+        .posts(
+            None,
+            page.after.unwrap_or(0),
+            page.limit.unwrap_or(DEFAULT_PAGE),
+        )
         .await?;
     Ok(Json(posts))
+}
+
+/// The caller's posts are listed for the caller only: the framework hands the loader
+/// the caller's id and checks every post it returns.
+impl secure_endpoint::Collection for Post {
+    type State = Db;
+    type Query = Page;
+
+    async fn list(
+        scope: secure_endpoint::Scope<'_>,
+        page: Page,
+        db: &Db,
+    ) -> Result<Vec<Self>, Error> {
+        let owner = match scope.owner() {
+            Some(owner) => Some(
+                owner
+                    .parse::<i64>()
+                    .map_err(|_| Error::internal("a principal id is not a user id"))?,
+            ),
+            None => None,
+        };
+        let limit = page.limit.unwrap_or(DEFAULT_PAGE).min(scope.limit() as u32);
+        Ok(db.posts(owner, page.after.unwrap_or(0), limit).await?)
+    }
+}
+
+/// `GET /me/posts`: the caller's own posts, a page at a time.
+#[secure(auth, owner = "posts[].user_id")]
+pub async fn my_posts(posts: Vec<Post>) -> Json<Vec<Post>> {
+    Json(posts)
+}
+
+/// An account as anyone may see it, its email only to the account itself and to admins.
+#[derive(serde::Serialize, secure_endpoint::Guarded)]
+pub struct AccountView {
+    id: i64,
+    username: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[guarded(owner = "id", role = "admin")]
+    email: Option<String>,
+}
+
+/// `GET /users/{id}`: an account; with a credential, the caller's own view of it.
+#[public(reason = "accounts are public, their email is not", optional_auth)]
+pub async fn get_user(
+    State(db): State<Db>,
+    Path(id): Path<i64>,
+) -> Result<Json<AccountView>, Error> {
+    match db.account(id).await? {
+        Some(account) => Ok(Json(AccountView {
+            id: account.id,
+            username: account.username,
+            email: account.email,
+        })),
+        None => Err(Error::client(StatusCode::NOT_FOUND, "Not found")),
+    }
 }
 
 /// `GET /posts/{id}`: one post.
@@ -185,7 +266,13 @@ pub async fn create_post(
         .parse()
         .map_err(|_| Error::internal("a token's sub is not a user id"))?;
     let post = db
-        .create_post(user_id, input.title.trim(), &input.content, &input.tags)
+        .create_post(
+            user_id,
+            input.title.trim(),
+            &input.content,
+            &input.tags,
+            input.pinned.unwrap_or(false),
+        )
         .await?;
     Ok((StatusCode::CREATED, Json(post)))
 }

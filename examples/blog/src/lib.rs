@@ -88,6 +88,8 @@ pub fn routes() -> SecureRouter<AppState> {
                 .delete(handlers::delete_post),
         )
         .route("/me", get(handlers::me))
+        .route("/me/posts", get(handlers::my_posts))
+        .route("/users/{id}", get(handlers::get_user))
         .route("/admin/stats", get(handlers::stats))
 }
 

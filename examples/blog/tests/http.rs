@@ -172,7 +172,7 @@ async fn admin_stats_needs_the_admin_role() {
     let root = login(&base, blog::ADMIN_USERNAME, ADMIN_PASSWORD).await;
     state
         .db
-        .create_post(1, "Hello", "First post", &["intro".into()])
+        .create_post(1, "Hello", "First post", &["intro".into()], false)
         .await
         .unwrap();
 
@@ -192,7 +192,7 @@ async fn posts_are_public() {
     register_and_login(&base, "erin").await;
     let post = state
         .db
-        .create_post(1, "Title", "Body", &["a".into(), "b".into()])
+        .create_post(1, "Title", "Body", &["a".into(), "b".into()], false)
         .await
         .unwrap();
 
@@ -205,7 +205,7 @@ async fn posts_are_public() {
     let one: Value = response.json().await.unwrap();
     assert_eq!(
         one,
-        json!({"id": post.id, "title": "Title", "content": "Body", "tags": ["a", "b"], "user_id": 1})
+        json!({"id": post.id, "title": "Title", "content": "Body", "tags": ["a", "b"], "user_id": 1, "pinned": false})
     );
 
     let response = get(&base, "/posts/999", None).await;
@@ -225,7 +225,7 @@ fn the_inventory_lists_every_route_with_its_policy() {
         (
             "POST",
             "/auth/register",
-            "public (anyone may create an account), rate 5/m per ip, validate Credentials, concurrency 8",
+            "public (anyone may create an account), rate 5/m per ip, validate Registration, concurrency 8",
         ),
         (
             "POST",
@@ -250,6 +250,12 @@ fn the_inventory_lists_every_route_with_its_policy() {
             "auth, owner post.user_id, or role admin",
         ),
         ("GET", "/me", "auth"),
+        ("GET", "/me/posts", "auth, owner posts[].user_id"),
+        (
+            "GET",
+            "/users/{id}",
+            "public (accounts are public, their email is not), optional auth",
+        ),
         ("GET", "/admin/stats", "auth, role admin"),
     ]
     .map(|(m, p, d)| (m.to_owned(), p.to_owned(), d.to_owned()));
@@ -276,7 +282,7 @@ async fn alice_bob_and_a_post(base: &str, state: &AppState) -> (String, String, 
     let bob = register_and_login(base, "bob").await;
     let post = state
         .db
-        .create_post(user_id(state, "alice").await, "Alice's", "Mine", &[])
+        .create_post(user_id(state, "alice").await, "Alice's", "Mine", &[], false)
         .await
         .unwrap();
     (alice, bob, post)
@@ -368,7 +374,7 @@ async fn a_post_is_created_by_its_author() {
     let alice_id = user_id(&state, "alice").await;
     assert_eq!(
         post,
-        json!({"id": 1, "title": "Hello", "content": "World", "tags": ["a", "b"], "user_id": alice_id})
+        json!({"id": 1, "title": "Hello", "content": "World", "tags": ["a", "b"], "user_id": alice_id, "pinned": false})
     );
     let anonymous = reqwest::Client::new()
         .post(format!("{base}/posts"))
@@ -469,7 +475,7 @@ async fn the_security_scan_of_the_whole_blog_is_clean() {
         .unwrap();
     let post = state
         .db
-        .create_post(alice, "Hers", "Body", &[])
+        .create_post(alice, "Hers", "Body", &[], false)
         .await
         .unwrap();
     let mint = TokenMint::hmac(secure_endpoint::Algorithm::HS256, SECRET)
@@ -481,7 +487,7 @@ async fn the_security_scan_of_the_whole_blog_is_clean() {
         .owner("/posts/{id}", &alice.to_string());
     let report = scan(app, settings).await;
     report.assert_clean();
-    assert_eq!(report.routes, 9);
+    assert_eq!(report.routes, 11);
     assert!(report.requests > 60, "{report}");
     // The post survived the scan: no probe got past the owner check.
     assert_eq!(state.db.post(post.id).await.unwrap(), Some(post));
