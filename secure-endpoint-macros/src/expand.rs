@@ -30,7 +30,7 @@ pub fn expand(plan: &Plan<'_>) -> TokenStream {
     sig.ident = inner.clone();
     let block = &handler.block;
 
-    let secure_handler = secure_handler_impl(ident, &policy_expr(plan.kind, plan.args), true);
+    let secure_handler = secure_handler_impl(ident, &policy_expr(plan.kind, plan.args), Some(plan));
     let handler_impl = handler_impl(plan, &inner);
 
     quote! {
@@ -57,18 +57,41 @@ pub fn expand(plan: &Plan<'_>) -> TokenStream {
 pub fn secure_handler_impl(
     ident: &syn::Ident,
     policy: &TokenStream,
-    principals: bool,
+    plan: Option<&Plan<'_>>,
 ) -> TokenStream {
     let private = quote!(::secure_endpoint::__private);
     let name = ident.to_string();
-    let principals = if principals {
-        quote! {
-            fn requested_principals() -> ::std::vec::Vec<(::core::any::TypeId, &'static str)> {
-                #ident::__requested_principals()
+    let principals = match plan {
+        Some(plan) => {
+            let body = plan
+                .params
+                .iter()
+                .find_map(|fill| match fill {
+                    Fill::Body { ty, .. } => {
+                        Some(quote!((&#private::BodyProbe::<#ty>::new()).keys()))
+                    }
+                    _ => None,
+                })
+                .unwrap_or_else(|| quote!(&[]));
+            let response = match &plan.handler.sig.output {
+                syn::ReturnType::Type(_, ret) if !contains_impl(ret) => {
+                    quote!((&#private::ReturnProbe::<#ret>::new()).keys())
+                }
+                _ => quote!(&[]),
+            };
+            quote! {
+                fn requested_principals() -> ::std::vec::Vec<(::core::any::TypeId, &'static str)> {
+                    #ident::__requested_principals()
+                }
+
+                #[allow(unused_imports)]
+                fn guarded_keys() -> #private::Guards {
+                    use #private::{BodyGuarded as _, BodyPlain as _, ReturnGuarded as _, ReturnPlain as _};
+                    #private::Guards { body: #body, response: #response }
+                }
             }
         }
-    } else {
-        quote!()
+        None => quote!(),
     };
     quote! {
         impl #private::SecureHandler for #ident {

@@ -19,7 +19,7 @@ pub fn stubs(errors: syn::Error, kind: Kind, handler: &Handler) -> TokenStream {
         Kind::Secure => quote!(#private::Policy::secure()),
         Kind::Public => quote!(#private::Policy::public()),
     };
-    let secure_handler = crate::expand::secure_handler_impl(ident, &policy, false);
+    let secure_handler = crate::expand::secure_handler_impl(ident, &policy, None);
     let cfgs: Vec<_> = handler
         .attrs
         .iter()

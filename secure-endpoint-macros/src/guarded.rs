@@ -263,11 +263,23 @@ fn expand(input: &DeriveInput, fields: &[Field<'_>]) -> TokenStream {
     let mut flattened = Vec::new();
     let mut redactions = Vec::new();
     let mut writes = Vec::new();
+    let mut keys = Vec::new();
     for field in fields.iter().filter(|f| !f.skipped) {
         let name = field.ident;
         let key = &field.key;
         match &field.guard {
             Some(guard) => {
+                let role = match &guard.role {
+                    Some(role) => quote!(::core::option::Option::Some(#role)),
+                    None => quote!(::core::option::Option::None),
+                };
+                let owner = match &guard.owner {
+                    Some((lit, _)) => quote!(::core::option::Option::Some(#lit)),
+                    None => quote!(::core::option::Option::None),
+                };
+                keys.push(quote! {
+                    #private::GuardedKey { key: #key, role: #role, owner: #owner }
+                });
                 let may_read = match (&guard.owner, &guard.role) {
                     (Some((_, owner)), Some(role)) => {
                         quote!(viewer.owns(&self.#owner) || viewer.has_role(#role))
@@ -317,6 +329,8 @@ fn expand(input: &DeriveInput, fields: &[Field<'_>]) -> TokenStream {
     }
     quote! {
         impl #impl_generics ::secure_endpoint::Guarded for #ident #ty_generics #where_clause {
+            const KEYS: &'static [#private::GuardedKey] = &[#(#keys),*];
+
             #[allow(unused_imports)]
             fn redact(&self, value: &mut #private::Value, viewer: &#private::Viewer<'_>) {
                 use #private::{NestedGuarded as _, NestedPlain as _};

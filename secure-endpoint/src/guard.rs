@@ -87,6 +87,10 @@ impl<'a> Viewer<'a> {
 /// }
 /// ```
 pub trait Guarded {
+    /// The guarded fields of the type itself, by their serialized key: what the scanner
+    /// checks a response never shows to a caller who may not read them.
+    const KEYS: &'static [GuardedKey] = &[];
+
     /// Leaves out of `value` (this value, serialized) the fields `viewer` may not read.
     fn redact(&self, value: &mut Value, viewer: &Viewer<'_>);
 
@@ -94,7 +98,20 @@ pub trait Guarded {
     fn forbidden_write(&self, viewer: &Viewer<'_>) -> Option<&'static str>;
 }
 
+/// One guarded field: its key in the serialized object and who may read it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct GuardedKey {
+    /// The key, as serialized (`rename` applied).
+    pub key: &'static str,
+    /// The role that may read (and write) it.
+    pub role: Option<&'static str>,
+    /// The field naming the owner who may read it.
+    pub owner: Option<&'static str>,
+}
+
 impl<T: Guarded> Guarded for Vec<T> {
+    const KEYS: &'static [GuardedKey] = T::KEYS;
+
     fn redact(&self, value: &mut Value, viewer: &Viewer<'_>) {
         if let Value::Array(items) = value {
             for (item, value) in self.iter().zip(items) {
@@ -109,6 +126,8 @@ impl<T: Guarded> Guarded for Vec<T> {
 }
 
 impl<T: Guarded> Guarded for Option<T> {
+    const KEYS: &'static [GuardedKey] = T::KEYS;
+
     fn redact(&self, value: &mut Value, viewer: &Viewer<'_>) {
         if let Some(item) = self {
             item.redact(value, viewer);
@@ -121,6 +140,8 @@ impl<T: Guarded> Guarded for Option<T> {
 }
 
 impl<T: Guarded> Guarded for Box<T> {
+    const KEYS: &'static [GuardedKey] = T::KEYS;
+
     fn redact(&self, value: &mut Value, viewer: &Viewer<'_>) {
         (**self).redact(value, viewer);
     }
@@ -234,22 +255,70 @@ impl<R> Default for ReturnProbe<R> {
 #[doc(hidden)]
 pub trait ReturnGuarded {
     fn needs_viewer(&self) -> bool;
+    fn keys(&self) -> &'static [GuardedKey];
 }
 
 impl<R: GuardedResponse> ReturnGuarded for ReturnProbe<R> {
     fn needs_viewer(&self) -> bool {
         true
     }
+
+    fn keys(&self) -> &'static [GuardedKey] {
+        R::KEYS
+    }
 }
 
 #[doc(hidden)]
 pub trait ReturnPlain {
     fn needs_viewer(&self) -> bool;
+    fn keys(&self) -> &'static [GuardedKey];
 }
 
 impl<R> ReturnPlain for &ReturnProbe<R> {
     fn needs_viewer(&self) -> bool {
         false
+    }
+
+    fn keys(&self) -> &'static [GuardedKey] {
+        &[]
+    }
+}
+
+/// The guarded keys of a body type, decided where it is known.
+#[doc(hidden)]
+pub struct BodyProbe<T>(std::marker::PhantomData<T>);
+
+impl<T> BodyProbe<T> {
+    pub fn new() -> Self {
+        BodyProbe(std::marker::PhantomData)
+    }
+}
+
+impl<T> Default for BodyProbe<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[doc(hidden)]
+pub trait BodyGuarded {
+    fn keys(&self) -> &'static [GuardedKey];
+}
+
+impl<T: Guarded> BodyGuarded for BodyProbe<T> {
+    fn keys(&self) -> &'static [GuardedKey] {
+        T::KEYS
+    }
+}
+
+#[doc(hidden)]
+pub trait BodyPlain {
+    fn keys(&self) -> &'static [GuardedKey];
+}
+
+impl<T> BodyPlain for &BodyProbe<T> {
+    fn keys(&self) -> &'static [GuardedKey] {
+        &[]
     }
 }
 
@@ -260,10 +329,15 @@ pub fn assert_response<R: IntoResponse>(_value: &R) {}
 /// A response a handler returned that holds guarded values.
 #[doc(hidden)]
 pub trait GuardedResponse {
+    /// The guarded keys of the values it holds.
+    const KEYS: &'static [GuardedKey];
+
     fn into_response_for(self, viewer: &Viewer<'_>) -> Response;
 }
 
 impl<T: Guarded + Serialize> GuardedResponse for Json<T> {
+    const KEYS: &'static [GuardedKey] = T::KEYS;
+
     fn into_response_for(self, viewer: &Viewer<'_>) -> Response {
         match serde_json::to_value(&self.0) {
             Ok(mut value) => {
@@ -276,6 +350,8 @@ impl<T: Guarded + Serialize> GuardedResponse for Json<T> {
 }
 
 impl<T: GuardedResponse> GuardedResponse for (StatusCode, T) {
+    const KEYS: &'static [GuardedKey] = T::KEYS;
+
     fn into_response_for(self, viewer: &Viewer<'_>) -> Response {
         let mut response = self.1.into_response_for(viewer);
         *response.status_mut() = self.0;
@@ -284,6 +360,8 @@ impl<T: GuardedResponse> GuardedResponse for (StatusCode, T) {
 }
 
 impl<T: GuardedResponse, E: IntoResponse> GuardedResponse for Result<T, E> {
+    const KEYS: &'static [GuardedKey] = T::KEYS;
+
     fn into_response_for(self, viewer: &Viewer<'_>) -> Response {
         match self {
             Ok(value) => value.into_response_for(viewer),

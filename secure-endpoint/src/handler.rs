@@ -81,6 +81,22 @@ pub trait SecureHandler: Clone + Send + Sync + 'static {
     fn requested_principals() -> Vec<(std::any::TypeId, &'static str)> {
         Vec::new()
     }
+
+    /// The guarded fields of the handler's body and answer, for the inventory and the
+    /// scanner.
+    #[doc(hidden)]
+    fn guarded_keys() -> Guards {
+        Guards::default()
+    }
+}
+
+/// The guarded fields a handler reads and answers with.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Guards {
+    /// Those of its `validate` body.
+    pub body: &'static [crate::guard::GuardedKey],
+    /// Those of its answer.
+    pub response: &'static [crate::guard::GuardedKey],
 }
 
 /// Tells a principal parameter from any other, for
@@ -128,5 +144,12 @@ impl<P: crate::principal::Principal> Probe<Option<crate::principal::Authenticate
     /// The principal type `P`, of an `optional_auth` handler.
     pub fn principal() -> Option<(std::any::TypeId, &'static str)> {
         Probe::<crate::principal::Authenticated<P>>::principal()
+    }
+}
+
+impl Guards {
+    /// Neither its body nor its answer has guarded fields.
+    pub fn is_empty(&self) -> bool {
+        self.body.is_empty() && self.response.is_empty()
     }
 }

@@ -4,6 +4,7 @@ use std::fmt;
 
 use serde::Serialize;
 
+use crate::handler::Guards;
 use crate::policy::Policy;
 
 /// Every route of a [`SecureRouter`](crate::SecureRouter): method, path and policy.
@@ -55,6 +56,9 @@ pub struct RouteEntry {
     pub handler: Option<&'static str>,
     /// What the route enforces.
     pub policy: RoutePolicy,
+    /// The guarded fields of the handler's body and answer.
+    #[serde(skip_serializing_if = "Guards::is_empty")]
+    pub guards: Guards,
     #[serde(skip)]
     pub(crate) handler_type: Option<std::any::TypeId>,
     /// The route's own body limit, when it sets one.
@@ -129,7 +133,22 @@ impl fmt::Display for Inventory {
                     r.method.clone(),
                     r.path.clone(),
                     r.handler.unwrap_or("-").to_owned(),
-                    r.policy.to_string(),
+                    match (r.guards.body, r.guards.response) {
+                        ([], []) => r.policy.to_string(),
+                        (body, response) => {
+                            let names = |keys: &[crate::guard::GuardedKey]| {
+                                keys.iter().map(|k| k.key).collect::<Vec<_>>().join(" ")
+                            };
+                            let mut text = r.policy.to_string();
+                            if !body.is_empty() {
+                                text.push_str(&format!(", guarded body {}", names(body)));
+                            }
+                            if !response.is_empty() {
+                                text.push_str(&format!(", guarded answer {}", names(response)));
+                            }
+                            text
+                        }
+                    },
                 ]
             })
             .collect();

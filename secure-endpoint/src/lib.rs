@@ -183,8 +183,8 @@ pub use auth::{
 };
 pub use client_addr::ForwardedHeader;
 pub use error::Error;
-pub use guard::{Guarded, Viewer};
-pub use handler::SecureHandler;
+pub use guard::{Guarded, GuardedKey, Viewer};
+pub use handler::{Guards, SecureHandler};
 pub use input::{DEFAULT_BODY_LIMIT, Details, ValidInput};
 pub use inventory::{AuthenticatorEntry, Inventory, RouteEntry, RoutePolicy};
 /// The signature algorithms, re-exported from jsonwebtoken so that this crate and the

@@ -8,10 +8,11 @@ pub use axum::response::IntoResponse;
 pub use axum::{Form, Json};
 
 pub use crate::guard::{
-    AnyField, Field, Nested, NestedGuarded, NestedPlain, OptionalField, Respond, RespondGuarded,
-    RespondPlain, ReturnGuarded, ReturnPlain, ReturnProbe, Snapshot, Viewer, assert_response,
+    AnyField, BodyGuarded, BodyPlain, BodyProbe, Field, GuardedKey, Nested, NestedGuarded,
+    NestedPlain, OptionalField, Respond, RespondGuarded, RespondPlain, ReturnGuarded, ReturnPlain,
+    ReturnProbe, Snapshot, Viewer, assert_response,
 };
-pub use crate::handler::{Decision, HandlerFuture, NotAPrincipal, Probe, SecureHandler};
+pub use crate::handler::{Decision, Guards, HandlerFuture, NotAPrincipal, Probe, SecureHandler};
 pub use crate::input::{InputFor, ValidInput, assert_valid_input};
 pub use crate::pipeline::collection::load_collection;
 pub use crate::pipeline::concurrency::admit;

@@ -163,6 +163,7 @@ where
                 handler_type: Some(e.handler_type),
                 body_limit: e.body_limit,
                 principals: e.principals,
+                guards: e.guards,
             }));
         self.inner = self.inner.route(path, method_router.inner);
         self
@@ -188,6 +189,7 @@ where
             handler_type: None,
             body_limit: None,
             principals: Vec::new,
+            guards: Default::default(),
         });
         self.inner = self.inner.route(path, method_router);
         self
@@ -207,6 +209,7 @@ where
             handler_type: None,
             body_limit: None,
             principals: Vec::new,
+            guards: Default::default(),
         });
         self.inner = self.inner.merge(router);
         self
@@ -259,6 +262,7 @@ where
             handler_type: Some(std::any::TypeId::of::<H>()),
             body_limit: None,
             principals: H::requested_principals,
+            guards: H::guarded_keys(),
         });
         self.inner = self.inner.fallback(handler);
         self

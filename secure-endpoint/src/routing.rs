@@ -43,6 +43,8 @@ pub(crate) struct Endpoint {
     pub(crate) body_limit: Option<usize>,
     /// The principal types the handler takes.
     pub(crate) principals: fn() -> Vec<(std::any::TypeId, &'static str)>,
+    /// The guarded fields of its body and answer.
+    pub(crate) guards: crate::handler::Guards,
 }
 
 macro_rules! gate {
@@ -132,6 +134,7 @@ where
             handler_type: std::any::TypeId::of::<H>(),
             body_limit: None,
             principals: H::requested_principals,
+            guards: H::guarded_keys(),
         });
         self
     }

@@ -17,6 +17,7 @@ use tower::ServiceExt;
 use std::sync::Arc;
 
 use super::TokenMint;
+use crate::guard::GuardedKey;
 use crate::inventory::{Inventory, RouteEntry, RoutePolicy};
 use crate::policy::Policy;
 use crate::rejection::{self, ErrorBody, ErrorInfo};
@@ -41,6 +42,9 @@ pub struct ScanSettings {
     owners: BTreeMap<String, String>,
     outside: Vec<String>,
     error_body: Option<Arc<dyn ErrorBody>>,
+    tenant_claim: Option<String>,
+    tenants: BTreeMap<String, String>,
+    guarded: Vec<GuardedKey>,
 }
 
 impl fmt::Debug for ScanSettings {
@@ -85,6 +89,29 @@ impl ScanSettings {
     /// the settings; [`scan`] does): refusals and the 500 are then checked against it.
     pub fn error_body<E: ErrorBody>(mut self, writer: E) -> Self {
         self.error_body = Some(Arc::new(writer));
+        self
+    }
+
+    /// The claim that carries the principal's tenant in the minted tokens (`"org"`), for
+    /// the tenant cases.
+    pub fn tenant_claim(mut self, claim: &str) -> Self {
+        self.tenant_claim = Some(claim.to_owned());
+        self
+    }
+
+    /// For a `tenant` route: the tenant that owns the resource at its concrete path (or
+    /// the items of the list). A principal of another tenant must get 404 (or none of
+    /// them).
+    pub fn tenant(mut self, pattern: &str, tenant: &str) -> Self {
+        self.tenants.insert(pattern.to_owned(), tenant.to_owned());
+        self
+    }
+
+    /// The guarded fields of `T`, checked in every answer of every route: a type the
+    /// router does not name (one a handler serializes some other way) is found this way.
+    /// The fields of the routes' own bodies and answers are checked without it.
+    pub fn guarded<T: crate::guard::Guarded>(mut self) -> Self {
+        self.guarded.extend_from_slice(T::KEYS);
         self
     }
 
@@ -274,12 +301,160 @@ impl Scanner {
     /// A token holding the roles and every scope of `policy`, so that only the step
     /// under test can refuse it.
     fn privileged_token(&self, sub: &str, policy: &Policy) -> Option<String> {
+        self.token_in_tenant(sub, policy, None)
+    }
+
+    /// A token holding the roles and scopes of `policy`, in `tenant` (or in the tenant of
+    /// the route's fixture, when one is given and `tenant` is not).
+    fn token_in_tenant(&self, sub: &str, policy: &Policy, tenant: Option<&str>) -> Option<String> {
         let mint = self.settings.mint.as_ref()?;
         let mut claims = mint.claims(sub, policy.roles());
         if !policy.scopes().is_empty() {
             claims["scope"] = Value::String(policy.scopes().join(" "));
         }
+        if let (Some(claim), Some(tenant)) = (&self.settings.tenant_claim, tenant) {
+            claims[claim.as_str()] = Value::String(tenant.to_owned());
+        }
         Some(mint.sign(&claims))
+    }
+
+    /// Lists and tenants, as a second principal and another tenant would try them.
+    async fn beyond_one_object(
+        &mut self,
+        label: &str,
+        route: &RouteEntry,
+        policy: &Policy,
+        request: &dyn Fn(Option<&str>) -> Request<Body>,
+    ) {
+        let collection = policy.owner().is_some_and(|o| o.contains("[]"))
+            || policy.tenant().is_some_and(|t| t.contains("[]"));
+        let tenant = self.settings.tenants.get(&route.path).cloned();
+        let owner = self.settings.owners.get(&route.path).cloned();
+        if collection {
+            // The fixture's owner sees its items; another principal of the same tenant,
+            // and a principal of another tenant, must see none of them.
+            let Some(owner_id) = owner.clone().or_else(|| Some("scan-owner".to_owned())) else {
+                return;
+            };
+            let Some(token) = self.token_in_tenant(&owner_id, policy, tenant.as_deref()) else {
+                return;
+            };
+            let theirs = self
+                .send(
+                    label,
+                    "the owner's list",
+                    request(Some(&token)),
+                    next_address(),
+                )
+                .await;
+            let theirs: Vec<Value> = theirs
+                .and_then(|seen| serde_json::from_str::<Value>(&seen.body).ok())
+                .and_then(|body| body.as_array().cloned())
+                .unwrap_or_default();
+            let mut intruders = Vec::new();
+            if policy.owner().is_some_and(|o| o.contains("[]")) {
+                intruders.push(("another principal's list", "scan-intruder", tenant.clone()));
+            }
+            if tenant.is_some() {
+                intruders.push((
+                    "another tenant's list",
+                    "scan-other-tenant",
+                    Some("scan-other-tenant".to_owned()),
+                ));
+            }
+            for (case, sub, in_tenant) in intruders {
+                let Some(token) = self.token_in_tenant(sub, policy, in_tenant.as_deref()) else {
+                    continue;
+                };
+                let Some(seen) = self
+                    .send(label, case, request(Some(&token)), next_address())
+                    .await
+                else {
+                    continue;
+                };
+                if seen.status.is_server_error() {
+                    self.find(label, case, "answered 500: the collection's loader returned items outside the caller's scope (the framework refused to hand them over)");
+                    continue;
+                }
+                let items: Vec<Value> = serde_json::from_str::<Value>(&seen.body)
+                    .ok()
+                    .and_then(|body| body.as_array().cloned())
+                    .unwrap_or_default();
+                if let Some(leak) = items.iter().find(|item| theirs.contains(item)) {
+                    self.find(
+                        label,
+                        case,
+                        format!("shows the owner's item {:.120}", leak.to_string()),
+                    );
+                }
+            }
+        } else if policy.tenant().is_some()
+            && tenant.is_some()
+            && let Some(token) =
+                self.token_in_tenant("scan-other-tenant", policy, Some("scan-other-tenant"))
+        {
+            let seen = self
+                .send(
+                    label,
+                    "another tenant's resource",
+                    request(Some(&token)),
+                    next_address(),
+                )
+                .await;
+            self.expect(
+                label,
+                "another tenant's resource",
+                seen,
+                &[StatusCode::NOT_FOUND],
+                None,
+            );
+        }
+    }
+
+    /// Every answer of a route, as a caller without the guarded fields' roles and owning
+    /// nothing sees it: no guarded key may be in it, at any depth.
+    async fn guarded_fields(
+        &mut self,
+        label: &str,
+        policy: &Policy,
+        keys: &[GuardedKey],
+        request: &dyn Fn(Option<&str>) -> Request<Body>,
+    ) {
+        let token = if policy.requires_auth() {
+            match self.token_in_tenant(
+                "scan-intruder",
+                policy,
+                self.settings.tenants.values().next().map(String::as_str),
+            ) {
+                Some(token) => Some(token),
+                None => return,
+            }
+        } else {
+            None
+        };
+        let case = "guarded fields for a caller who may not read them";
+        let Some(seen) = self
+            .send(label, case, request(token.as_deref()), next_address())
+            .await
+        else {
+            return;
+        };
+        let Ok(body) = serde_json::from_str::<Value>(&seen.body) else {
+            return;
+        };
+        // The route's own roles are the caller's: a guard by one of them is not tested.
+        let hidden: Vec<&str> = keys
+            .iter()
+            .filter(|k| k.role.is_none_or(|role| !policy.roles().contains(&role)))
+            .map(|k| k.key)
+            .collect();
+        if let Some(key) = first_key(&body, &hidden) {
+            self.find(
+                label,
+                case,
+                format!("the answer shows the guarded field `{key}`"),
+            );
+        }
     }
 
     async fn send(
@@ -534,7 +709,7 @@ impl Scanner {
                 Some(StatusCode::FORBIDDEN),
             );
         }
-        if policy.owner().is_some()
+        if policy.owner().is_some_and(|owner| !owner.contains("[]"))
             && self.settings.owners.contains_key(&route.path)
             && let Some(token) = self.privileged_token("scan-intruder", policy)
         {
@@ -553,6 +728,17 @@ impl Scanner {
                 &[StatusCode::FORBIDDEN, StatusCode::NOT_FOUND],
                 None,
             );
+        }
+        if policy.requires_auth() && (policy.owner().is_some() || policy.tenant().is_some()) {
+            self.beyond_one_object(&label, route, policy, &request)
+                .await;
+        }
+        if method == Method::GET {
+            let mut keys: Vec<GuardedKey> = route.guards.response.to_vec();
+            keys.extend_from_slice(&self.settings.guarded);
+            if !keys.is_empty() {
+                self.guarded_fields(&label, policy, &keys, &request).await;
+            }
         }
         if policy.validated_body().is_some() {
             self.bodies(&label, policy, route, &method, &path).await;
@@ -725,6 +911,19 @@ impl Scanner {
             }
             Some(_) => {}
         }
+    }
+}
+
+/// The first of `keys` found as an object key anywhere in `value`.
+fn first_key<'k>(value: &Value, keys: &[&'k str]) -> Option<&'k str> {
+    match value {
+        Value::Object(object) => keys
+            .iter()
+            .find(|k| object.contains_key(**k))
+            .copied()
+            .or_else(|| object.values().find_map(|v| first_key(v, keys))),
+        Value::Array(items) => items.iter().find_map(|v| first_key(v, keys)),
+        _ => None,
     }
 }
 

@@ -7,7 +7,7 @@ use axum::Json;
 use axum::extract::State;
 use reqwest::StatusCode;
 use secure_endpoint::routing::get;
-use secure_endpoint::testing::TokenMint;
+use secure_endpoint::testing::{ScanSettings, TokenMint, scan};
 use secure_endpoint::{
     Algorithm, Authenticated, Collection, Error, Guarded, JwtAuthenticator, NoQuery, Principal,
     Resource, Scope, SecureRouter, Security, public, secure,
@@ -166,7 +166,15 @@ fn doc(id: u64, org: &str, owner: &str) -> Doc {
     }
 }
 
-async fn start() -> (String, Store) {
+/// A handler that serializes a guarded type with plain serde_json: the hole the scanner
+/// must find.
+#[public(reason = "a deliberately broken fixture")]
+async fn leaked_profiles(State(store): State<Store>) -> (StatusCode, String) {
+    let everyone = store.profiles.lock().unwrap().clone();
+    (StatusCode::OK, serde_json::to_string(&everyone).unwrap())
+}
+
+fn fixture() -> Store {
     let store = Store::default();
     store.docs.lock().unwrap().extend([
         doc(1, "acme", "alice"),
@@ -179,19 +187,72 @@ async fn start() -> (String, Store) {
         email: Some("alice@example.com".into()),
         pinned: Some(true),
     });
+    store
+}
+
+/// The service, with the deliberately broken routes when `broken`.
+fn router(store: &Store, broken: bool) -> SecureRouter {
     let jwt = JwtAuthenticator::hmac(Algorithm::HS256, SECRET)
         .unwrap()
         .claims::<Member>();
     let security = Security::builder().authenticator(jwt).build().unwrap();
-    let router = SecureRouter::new()
+    let mut router = SecureRouter::new()
         .route("/docs/{id}", get(read_doc))
         .route("/docs", get(org_docs))
         .route("/mine", get(my_docs))
-        .route("/leaky", get(leaky_docs))
-        .route("/profiles", get(profiles).post(create_profile))
-        .with_security(security)
-        .with_state(store.clone());
-    (serve(router).await, store)
+        .route("/profiles", get(profiles).post(create_profile));
+    if broken {
+        router = router
+            .route("/leaky", get(leaky_docs))
+            .route("/leaked-profiles", get(leaked_profiles));
+    }
+    router.with_security(security).with_state(store.clone())
+}
+
+async fn start() -> (String, Store) {
+    let store = fixture();
+    (serve(router(&store, true)).await, store)
+}
+
+fn scan_settings() -> ScanSettings {
+    ScanSettings::new()
+        .mint(TokenMint::hmac(Algorithm::HS256, SECRET))
+        .tenant_claim("org")
+        .path("/docs/{id}", "/docs/1")
+        .tenant("/docs/{id}", "acme")
+        .tenant("/docs", "acme")
+        .owner("/mine", "alice")
+        .guarded::<Profile>()
+}
+
+#[tokio::test]
+async fn the_scanner_passes_the_sound_routes() {
+    let report = scan(router(&fixture(), false), scan_settings()).await;
+    report.assert_clean();
+}
+
+#[tokio::test]
+async fn the_scanner_finds_a_loader_without_its_filter_and_a_guarded_type_serialized_plainly() {
+    let report = scan(
+        router(&fixture(), true),
+        scan_settings().owner("/leaky", "alice"),
+    )
+    .await;
+    let found = |route: &str, case: &str| {
+        report
+            .findings
+            .iter()
+            .any(|f| f.route == route && f.case == case)
+    };
+    assert!(found("GET /leaky", "another principal's list"), "{report}");
+    assert!(
+        found(
+            "GET /leaked-profiles",
+            "guarded fields for a caller who may not read them"
+        ),
+        "{report}"
+    );
+    assert_eq!(report.findings.len(), 2, "{report}");
 }
 
 fn token(sub: &str, org: Option<&str>, roles: &[&str]) -> String {
