@@ -62,7 +62,7 @@ fn parse<'a>(cx: &mut Ctxt, input: &'a DeriveInput) -> Vec<Field<'a>> {
     let Some(named) = named else {
         cx.error_spanned_by(
             &input.ident,
-            "`Guarded` derives on a struct with named fields: its guards name fields",
+            "`Guarded` derives only on a struct with named fields, since its guards name fields: put the guarded data in a struct such as `struct Account { email: String }`",
         );
         return Vec::new();
     };
@@ -98,13 +98,10 @@ fn parse<'a>(cx: &mut Ctxt, input: &'a DeriveInput) -> Vec<Field<'a>> {
             cx.push(error);
         }
     }
-    let rule = rename_all.as_ref().and_then(|lit| {
-        let rule = RenameRule::from_str(&lit.value());
-        if rule.is_none() {
-            cx.error_spanned_by(lit, "an unknown `rename_all` rule");
-        }
-        rule
-    });
+    // An unknown rule is serde's own error on the same token; one report is enough.
+    let rule = rename_all
+        .as_ref()
+        .and_then(|lit| RenameRule::from_str(&lit.value()));
     let names: Vec<String> = named
         .named
         .iter()
@@ -171,7 +168,7 @@ fn parse<'a>(cx: &mut Ctxt, input: &'a DeriveInput) -> Vec<Field<'a>> {
         if parsed.guard.is_some() && parsed.custom {
             cx.error_spanned_by(
                 ident,
-                "a guarded field cannot be serialized with `serialize_with`/`with`: the guard could not tell what it writes",
+                "a guarded field cannot be serialized with `serialize_with`/`with`: the guard could not tell what it writes; remove the custom serializer from this field, or guard a plain field that holds the serialized form",
             );
         }
         fields.push(parsed);
@@ -198,13 +195,22 @@ fn parse_guard(cx: &mut Ctxt, attr: &syn::Attribute, names: &[String]) -> Option
         role: None,
         owner: None,
     };
+    let mut reported = false;
     let result = attr.parse_nested_meta(|meta| {
         if meta.path.is_ident("role") {
             let lit: LitStr = meta.value()?.parse()?;
             if guard.role.is_some() {
-                cx.error_spanned_by(&meta.path, "`role` specified more than once");
+                reported = true;
+                cx.error_spanned_by(
+                    &meta.path,
+                    "`role` given twice in one `#[guarded]`: a field takes one role, keep one",
+                );
             } else if lit.value().trim().is_empty() {
-                cx.error_spanned_by(&lit, "`role` cannot be empty");
+                reported = true;
+                cx.error_spanned_by(
+                    &lit,
+                    "`role` cannot be empty: name the role that may see or write this field, e.g. `role = \"admin\"`",
+                );
             } else {
                 guard.role = Some(lit);
             }
@@ -213,11 +219,16 @@ fn parse_guard(cx: &mut Ctxt, attr: &syn::Attribute, names: &[String]) -> Option
         if meta.path.is_ident("owner") {
             let lit: LitStr = meta.value()?.parse()?;
             if guard.owner.is_some() {
-                cx.error_spanned_by(&meta.path, "`owner` specified more than once");
+                reported = true;
+                cx.error_spanned_by(
+                    &meta.path,
+                    "`owner` given twice in one `#[guarded]`: a field has one owner field, keep one",
+                );
                 return Ok(());
             }
             let name = lit.value();
             if !names.contains(&name) {
+                reported = true;
                 cx.error_spanned_by(
                     &lit,
                     format!(
@@ -239,11 +250,15 @@ fn parse_guard(cx: &mut Ctxt, attr: &syn::Attribute, names: &[String]) -> Option
             "owners" | "own" | "ownr" => ": did you mean `owner`?",
             _ => "; `guarded` takes `role = \"…\"` and `owner = \"field\"`",
         };
+        reported = true;
         cx.error_spanned_by(&meta.path, format!("unknown `guarded` argument `{name}`{hint}"));
         skip_value(&meta)
     });
     if let Err(error) = result {
         cx.push(error);
+        return None;
+    }
+    if reported {
         return None;
     }
     if guard.role.is_none() && guard.owner.is_none() {

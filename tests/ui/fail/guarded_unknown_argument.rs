@@ -1,0 +1,11 @@
+use secure_endpoint::Guarded;
+use serde::Serialize;
+
+#[derive(Serialize, Guarded)]
+struct Post {
+    title: String,
+    #[guarded(roles = "admin")]
+    pinned: bool,
+}
+
+fn main() {}
