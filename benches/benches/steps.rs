@@ -10,13 +10,14 @@ use std::num::NonZeroU32;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
+use axum::response::IntoResponse;
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use governor::{Quota, RateLimiter};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use secure_endpoint::__bench::{MemoryLimit, parse_json};
+use secure_endpoint::__bench::{MemoryLimit, guarded_json, parse_json};
 use secure_endpoint::testing::TokenMint;
 use secure_endpoint::{Authenticator, Claims, JwtAuthenticator, Key, OwnerId};
-use secure_endpoint_benches::{self as fixtures, CreatePost, SECRET, USER};
+use secure_endpoint_benches::{self as fixtures, CreatePost, SECRET, USER, accounts};
 use tower::ServiceExt;
 use validator::Validate;
 
@@ -180,6 +181,53 @@ fn ownership(c: &mut Criterion) {
     group.finish();
 }
 
+/// A page of 20 accounts answered as JSON: axum's `Json` beside the same values guarded,
+/// for an anonymous caller and for the owner of one of them.
+fn guarded(c: &mut Criterion) {
+    let plain = accounts::plain_page();
+    let guarded = accounts::guarded_page();
+    let flattened = accounts::flattened_page();
+    let owner = accounts::owner();
+    let mut group = c.benchmark_group("answer of 20 accounts");
+    group.bench_function("axum Json, no guards", |b| {
+        b.iter_batched(
+            || plain.clone(),
+            |page| axum::Json(page).into_response(),
+            BatchSize::SmallInput,
+        );
+    });
+    group.bench_function("Guarded, anonymous caller", |b| {
+        b.iter_batched(
+            || guarded.clone(),
+            |page| guarded_json(page, None),
+            BatchSize::SmallInput,
+        );
+    });
+    group.bench_function("Guarded, the owner of one", |b| {
+        b.iter_batched(
+            || guarded.clone(),
+            |page| guarded_json(page, Some(&owner)),
+            BatchSize::SmallInput,
+        );
+    });
+    let admin = accounts::admin();
+    group.bench_function("Guarded, an admin (every field shown)", |b| {
+        b.iter_batched(
+            || guarded.clone(),
+            |page| guarded_json(page, Some(&admin)),
+            BatchSize::SmallInput,
+        );
+    });
+    group.bench_function("Guarded with a flattened field, the owner of one", |b| {
+        b.iter_batched(
+            || flattened.clone(),
+            |page| guarded_json(page, Some(&owner)),
+            BatchSize::SmallInput,
+        );
+    });
+    group.finish();
+}
+
 fn request(token: &str, body: &str) -> Request<Body> {
     Request::post("/posts")
         .header("authorization", format!("Bearer {token}"))
@@ -237,5 +285,13 @@ fn pipeline(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, verification, rate, body, ownership, pipeline);
+criterion_group!(
+    benches,
+    verification,
+    rate,
+    body,
+    ownership,
+    guarded,
+    pipeline
+);
 criterion_main!(benches);

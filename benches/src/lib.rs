@@ -17,6 +17,8 @@
 //! Each has a second route, `POST /limited`, identical but for a limit of one request per
 //! hour, to measure refusals over the limit.
 
+pub mod accounts;
+
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;

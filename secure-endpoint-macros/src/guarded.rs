@@ -66,6 +66,16 @@ fn parse<'a>(cx: &mut Ctxt, input: &'a DeriveInput) -> Vec<Field<'a>> {
         );
         return Vec::new();
     };
+    if let Some(param) = input.generics.type_params().next() {
+        cx.error_spanned_by(
+            &param.ident,
+            format!(
+                "`Guarded` does not derive on a struct with a type parameter: a field of type `{}` could hold guarded values the derive cannot see, and they would be sent to everyone; derive it on a concrete struct, e.g. `struct AccountPage {{ items: Vec<Account>, next: Option<u64> }}`",
+                param.ident
+            ),
+        );
+        return Vec::new();
+    }
     let mut rename_all: Option<LitStr> = None;
     for attr in input.attrs.iter().filter(|a| a.path().is_ident("serde")) {
         let parsed = attr.parse_nested_meta(|meta| {
@@ -279,9 +289,19 @@ fn expand(input: &DeriveInput, fields: &[Field<'_>]) -> TokenStream {
     let mut redactions = Vec::new();
     let mut writes = Vec::new();
     let mut keys = Vec::new();
+    let mut serialized = Vec::new();
     for field in fields.iter().filter(|f| !f.skipped) {
         let name = field.ident;
         let key = &field.key;
+        // A nested guarded value in this field, redacted or written for the caller.
+        let redact_nested = quote! {
+            if let ::core::option::Option::Some(nested) = object.get_mut(#key) {
+                (&#private::Nested(&self.#name)).redact_nested(nested, viewer);
+            }
+        };
+        let serialize_nested = quote! {
+            (&#private::Nested(&self.#name)).serialize_nested(key, state, viewer)
+        };
         match &field.guard {
             Some(guard) => {
                 let role = match &guard.role {
@@ -304,9 +324,18 @@ fn expand(input: &DeriveInput, fields: &[Field<'_>]) -> TokenStream {
                     (None, None) => quote!(true),
                 };
                 redactions.push(quote_spanned! {field.span=>
-                    if !(#may_read) {
+                    if #may_read {
+                        #redact_nested
+                    } else {
                         object.remove(#key);
                     }
+                });
+                serialized.push(quote_spanned! {field.span=>
+                    #key => if #may_read {
+                        #serialize_nested
+                    } else {
+                        ::core::result::Result::Ok(#private::FieldFor::Hidden)
+                    },
                 });
                 if let (None, Some(role)) = (&guard.owner, &guard.role) {
                     let field_name = name.to_string();
@@ -329,10 +358,9 @@ fn expand(input: &DeriveInput, fields: &[Field<'_>]) -> TokenStream {
                 });
             }
             None => {
-                redactions.push(quote! {
-                    if let ::core::option::Option::Some(nested) = object.get_mut(#key) {
-                        (&#private::Nested(&self.#name)).redact_nested(nested, viewer);
-                    }
+                redactions.push(redact_nested);
+                serialized.push(quote! {
+                    #key => #serialize_nested,
                 });
                 writes.push(quote! {
                     if let ::core::option::Option::Some(field) = (&#private::Nested(&self.#name)).write_nested(viewer) {
@@ -342,6 +370,13 @@ fn expand(input: &DeriveInput, fields: &[Field<'_>]) -> TokenStream {
             }
         }
     }
+    // serde writes a struct with a flattened field as a map, whose keys arrive as values:
+    // that one is filtered as a `Value`, every other one field by field as it is written.
+    let serialize = if fields.iter().any(|f| f.flattened) {
+        quote!(serialize_through_value)
+    } else {
+        quote!(serialize_fields)
+    };
     quote! {
         impl #impl_generics ::secure_endpoint::Guarded for #ident #ty_generics #where_clause {
             const KEYS: &'static [#private::GuardedKey] = &[#(#keys),*];
@@ -363,6 +398,31 @@ fn expand(input: &DeriveInput, fields: &[Field<'_>]) -> TokenStream {
                 let _ = viewer;
                 #(#writes)*
                 ::core::option::Option::None
+            }
+
+            #[allow(unused_imports)]
+            fn serialize_for<__S: #private::Serializer>(
+                &self,
+                viewer: &#private::Viewer<'_>,
+                serializer: __S,
+            ) -> ::core::result::Result<__S::Ok, __S::Error> {
+                use #private::{SerializeKnown as _, SerializeUnknown as _};
+                (&#private::SerializeProbe(self)).#serialize(viewer, serializer)
+            }
+
+            #[allow(unused_imports, unreachable_patterns)]
+            fn field_for<__S: #private::SerializeStruct>(
+                &self,
+                key: &'static str,
+                state: &mut __S,
+                viewer: &#private::Viewer<'_>,
+            ) -> ::core::result::Result<#private::FieldFor, __S::Error> {
+                use #private::{NestedGuarded as _, NestedPlain as _};
+                let _ = (&state, viewer);
+                match key {
+                    #(#serialized)*
+                    _ => ::core::result::Result::Ok(#private::FieldFor::Plain),
+                }
             }
         }
     }

@@ -35,3 +35,14 @@ impl MemoryLimit {
 pub fn parse_json<T: ValidInput>(bytes: &[u8]) -> Result<T, Details> {
     crate::input::parse_json(bytes)
 }
+
+/// A handler's `Json<T>` answer for `principal` (anonymous when `None`), as the
+/// framework writes it when `T` is [`Guarded`](crate::Guarded).
+pub fn guarded_json<T: crate::Guarded + serde::Serialize>(
+    value: T,
+    principal: Option<&crate::Claims>,
+) -> axum::response::Response {
+    use crate::guard::GuardedResponse as _;
+    let principal = principal.map(|p| p as &dyn crate::principal::AnyPrincipal);
+    axum::Json(value).into_response_for(&crate::guard::Viewer::of_principal(principal))
+}

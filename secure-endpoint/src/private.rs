@@ -8,9 +8,10 @@ pub use axum::response::IntoResponse;
 pub use axum::{Form, Json};
 
 pub use crate::guard::{
-    AnyField, BodyGuarded, BodyPlain, BodyProbe, Field, GuardedKey, Nested, NestedGuarded,
-    NestedPlain, OptionalField, Respond, RespondGuarded, RespondPlain, ReturnGuarded, ReturnPlain,
-    ReturnProbe, Snapshot, Viewer, assert_response,
+    AnyField, BodyGuarded, BodyPlain, BodyProbe, Field, FieldFor, GuardedKey, Nested,
+    NestedGuarded, NestedPlain, OptionalField, Respond, RespondGuarded, RespondPlain,
+    ReturnGuarded, ReturnPlain, ReturnProbe, SerializeKnown, SerializeProbe, SerializeUnknown,
+    Snapshot, Viewer, assert_response,
 };
 pub use crate::handler::{Decision, Guards, HandlerFuture, NotAPrincipal, Probe, SecureHandler};
 pub use crate::input::{InputFor, ValidInput, assert_valid_input};
@@ -29,4 +30,5 @@ pub use crate::rejection::Rejection;
 pub use crate::resource::{
     Collection, ListableFrom, LoadableFrom, OwnerId, Resource, assert_collection, assert_resource,
 };
+pub use serde::ser::{SerializeStruct, Serializer};
 pub use serde_json::Value;

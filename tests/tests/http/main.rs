@@ -5,6 +5,7 @@ mod app;
 mod attacks;
 mod auth;
 mod errors;
+mod guarded_shapes;
 mod hostile;
 mod jwks;
 mod key_families;

@@ -9,8 +9,13 @@
 //!   `null`): a role guard shows it to holders of the role, an owner guard to the caller
 //!   whose id equals the struct's owner field (or who holds the role named beside it).
 //!   The handler returns `Json<T>` (or `Json<Vec<T>>`, `Json<Option<T>>`, in a `Result`
-//!   or beside a status) as usual; the framework serializes it for the caller, to JSON,
-//!   then leaves out what the caller may not read, nested guarded values included.
+//!   or beside a status) as usual; the framework serializes it for the caller in one
+//!   pass, leaving out what the caller may not read, nested guarded values included (a
+//!   struct with a `#[serde(flatten)]` field goes through a `serde_json::Value`, since
+//!   serde writes it as a map). A type that holds a guarded type must derive `Guarded`
+//!   itself, and the handler must name its return type: behind `-> impl IntoResponse`,
+//!   or inside a struct that does not derive `Guarded`, a value is serialized plainly
+//!   (the scanner's `guarded::<T>()` setting checks every answer for such keys).
 //!   `#[public]` handlers serialize for the anonymous caller, or with `optional_auth`
 //!   for the caller the credential names. A handler whose last parameter consumes the
 //!   request (a `FromRequest` extractor) serializes for the anonymous caller too.
@@ -20,13 +25,20 @@
 //! (`tag`, `untagged`, `content`, `transparent`, `into`, `remote`) and a guarded field
 //! that is flattened or serialized with `serialize_with` are compile errors, not leaks.
 
+mod filter;
+
 use std::cell::Cell;
 
 use axum::Json;
 use axum::response::{IntoResponse, Response};
 use http::StatusCode;
+use http::header::{CONTENT_TYPE, HeaderValue};
 use serde::Serialize;
+use serde::ser::{Error as _, SerializeSeq as _, SerializeStruct, Serializer};
 use serde_json::Value;
+
+#[doc(hidden)]
+pub use filter::{FieldFor, ForViewer};
 
 use crate::error::Error;
 use crate::principal::AnyPrincipal;
@@ -96,6 +108,33 @@ pub trait Guarded {
 
     /// The first field this value carries that `viewer` may not write.
     fn forbidden_write(&self, viewer: &Viewer<'_>) -> Option<&'static str>;
+
+    /// Serializes this value for `viewer`, leaving out what it may not read, in one pass.
+    /// The derive implements it; a hand-written `Guarded` without it fails its answers
+    /// (a generic 500) rather than send them unfiltered.
+    #[doc(hidden)]
+    fn serialize_for<S: Serializer>(
+        &self,
+        viewer: &Viewer<'_>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        let _ = (viewer, serializer);
+        Err(S::Error::custom(
+            "this Guarded type does not serialize for a caller: derive Guarded",
+        ))
+    }
+
+    /// One of this struct's fields, as it is serialized for `viewer`.
+    #[doc(hidden)]
+    fn field_for<S: SerializeStruct>(
+        &self,
+        key: &'static str,
+        state: &mut S,
+        viewer: &Viewer<'_>,
+    ) -> Result<FieldFor, S::Error> {
+        let _ = (key, state, viewer);
+        Ok(FieldFor::Plain)
+    }
 }
 
 /// One guarded field: its key in the serialized object and who may read it.
@@ -123,6 +162,18 @@ impl<T: Guarded> Guarded for Vec<T> {
     fn forbidden_write(&self, viewer: &Viewer<'_>) -> Option<&'static str> {
         self.iter().find_map(|item| item.forbidden_write(viewer))
     }
+
+    fn serialize_for<S: Serializer>(
+        &self,
+        viewer: &Viewer<'_>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(self.len()))?;
+        for item in self {
+            seq.serialize_element(&ForViewer(item, viewer))?;
+        }
+        seq.end()
+    }
 }
 
 impl<T: Guarded> Guarded for Option<T> {
@@ -137,6 +188,17 @@ impl<T: Guarded> Guarded for Option<T> {
     fn forbidden_write(&self, viewer: &Viewer<'_>) -> Option<&'static str> {
         self.as_ref().and_then(|item| item.forbidden_write(viewer))
     }
+
+    fn serialize_for<S: Serializer>(
+        &self,
+        viewer: &Viewer<'_>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match self {
+            Some(item) => serializer.serialize_some(&ForViewer(item, viewer)),
+            None => serializer.serialize_none(),
+        }
+    }
 }
 
 impl<T: Guarded> Guarded for Box<T> {
@@ -148,6 +210,14 @@ impl<T: Guarded> Guarded for Box<T> {
 
     fn forbidden_write(&self, viewer: &Viewer<'_>) -> Option<&'static str> {
         (**self).forbidden_write(viewer)
+    }
+
+    fn serialize_for<S: Serializer>(
+        &self,
+        viewer: &Viewer<'_>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        (**self).serialize_for(viewer, serializer)
     }
 }
 
@@ -161,6 +231,12 @@ pub struct Nested<'a, T: ?Sized>(pub &'a T);
 pub trait NestedGuarded {
     fn redact_nested(&self, value: &mut Value, viewer: &Viewer<'_>);
     fn write_nested(&self, viewer: &Viewer<'_>) -> Option<&'static str>;
+    fn serialize_nested<S: SerializeStruct>(
+        &self,
+        key: &'static str,
+        state: &mut S,
+        viewer: &Viewer<'_>,
+    ) -> Result<FieldFor, S::Error>;
 }
 
 impl<T: Guarded + ?Sized> NestedGuarded for Nested<'_, T> {
@@ -171,12 +247,28 @@ impl<T: Guarded + ?Sized> NestedGuarded for Nested<'_, T> {
     fn write_nested(&self, viewer: &Viewer<'_>) -> Option<&'static str> {
         self.0.forbidden_write(viewer)
     }
+
+    fn serialize_nested<S: SerializeStruct>(
+        &self,
+        key: &'static str,
+        state: &mut S,
+        viewer: &Viewer<'_>,
+    ) -> Result<FieldFor, S::Error> {
+        state.serialize_field(key, &ForViewer(self.0, viewer))?;
+        Ok(FieldFor::Written)
+    }
 }
 
 #[doc(hidden)]
 pub trait NestedPlain {
     fn redact_nested(&self, value: &mut Value, viewer: &Viewer<'_>);
     fn write_nested(&self, viewer: &Viewer<'_>) -> Option<&'static str>;
+    fn serialize_nested<S: SerializeStruct>(
+        &self,
+        key: &'static str,
+        state: &mut S,
+        viewer: &Viewer<'_>,
+    ) -> Result<FieldFor, S::Error>;
 }
 
 impl<T: ?Sized> NestedPlain for &Nested<'_, T> {
@@ -184,6 +276,88 @@ impl<T: ?Sized> NestedPlain for &Nested<'_, T> {
 
     fn write_nested(&self, _viewer: &Viewer<'_>) -> Option<&'static str> {
         None
+    }
+
+    fn serialize_nested<S: SerializeStruct>(
+        &self,
+        _key: &'static str,
+        _state: &mut S,
+        _viewer: &Viewer<'_>,
+    ) -> Result<FieldFor, S::Error> {
+        Ok(FieldFor::Plain)
+    }
+}
+
+/// A derived [`Guarded`] type, serialized for a caller: field by field through
+/// [`Guarded::field_for`] when it serializes as a struct, through a `Value` when it
+/// flattens a field (serde then writes a map, whose keys arrive as values).
+/// [`SerializeUnknown`] answers for a type that is not `Serialize` (a body only).
+#[doc(hidden)]
+pub struct SerializeProbe<'a, T: ?Sized>(pub &'a T);
+
+#[doc(hidden)]
+pub trait SerializeKnown {
+    fn serialize_fields<S: Serializer>(
+        &self,
+        viewer: &Viewer<'_>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error>;
+    fn serialize_through_value<S: Serializer>(
+        &self,
+        viewer: &Viewer<'_>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error>;
+}
+
+impl<T: Guarded + Serialize + ?Sized> SerializeKnown for SerializeProbe<'_, T> {
+    fn serialize_fields<S: Serializer>(
+        &self,
+        viewer: &Viewer<'_>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        filter::serialize_struct_for(self.0, viewer, serializer)
+    }
+
+    fn serialize_through_value<S: Serializer>(
+        &self,
+        viewer: &Viewer<'_>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        let mut value = serde_json::to_value(self.0).map_err(S::Error::custom)?;
+        self.0.redact(&mut value, viewer);
+        value.serialize(serializer)
+    }
+}
+
+#[doc(hidden)]
+pub trait SerializeUnknown {
+    fn serialize_fields<S: Serializer>(
+        &self,
+        viewer: &Viewer<'_>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error>;
+    fn serialize_through_value<S: Serializer>(
+        &self,
+        viewer: &Viewer<'_>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error>;
+}
+
+impl<T: ?Sized> SerializeUnknown for &SerializeProbe<'_, T> {
+    fn serialize_fields<S: Serializer>(
+        &self,
+        _viewer: &Viewer<'_>,
+        _serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        Err(S::Error::custom("a Guarded type that is not Serialize"))
+    }
+
+    fn serialize_through_value<S: Serializer>(
+        &self,
+        viewer: &Viewer<'_>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        self.serialize_fields(viewer, serializer)
     }
 }
 
@@ -339,11 +513,16 @@ impl<T: Guarded + Serialize> GuardedResponse for Json<T> {
     const KEYS: &'static [GuardedKey] = T::KEYS;
 
     fn into_response_for(self, viewer: &Viewer<'_>) -> Response {
-        match serde_json::to_value(&self.0) {
-            Ok(mut value) => {
-                self.0.redact(&mut value, viewer);
-                Json(value).into_response()
-            }
+        let mut body = Vec::with_capacity(128);
+        match self
+            .0
+            .serialize_for(viewer, &mut serde_json::Serializer::new(&mut body))
+        {
+            Ok(()) => (
+                [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+                body,
+            )
+                .into_response(),
             Err(error) => Error::from(error).into_response(),
         }
     }
