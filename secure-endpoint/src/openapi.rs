@@ -3,6 +3,7 @@
 
 use serde_json::{Map, Value, json};
 
+use crate::handler::Guards;
 use crate::inventory::{AuthenticatorEntry, Inventory, RoutePolicy};
 use crate::policy::{Access, Policy};
 
@@ -72,7 +73,7 @@ impl Inventory {
                 let scheme = scheme_of(self, policy);
                 item.insert(
                     method.to_owned(),
-                    operation(policy, &id, &route.path, &scheme),
+                    operation(policy, &route.guards, &id, &route.path, &scheme),
                 );
             }
         }
@@ -187,7 +188,7 @@ fn scheme_of(inventory: &Inventory, policy: &Policy) -> String {
         .unwrap_or_else(|| BEARER_SCHEME.to_owned())
 }
 
-fn operation(policy: &Policy, handler: &str, path: &str, scheme: &str) -> Value {
+fn operation(policy: &Policy, guards: &Guards, handler: &str, path: &str, scheme: &str) -> Value {
     let mut responses = Map::new();
     responses.insert(
         "default".into(),
@@ -199,14 +200,25 @@ fn operation(policy: &Policy, handler: &str, path: &str, scheme: &str) -> Value 
             refusal("No valid bearer token (WWW-Authenticate: Bearer)"),
         );
     }
-    if !policy.roles().is_empty() || !policy.scopes().is_empty() || policy.owner().is_some() {
+    if !policy.roles().is_empty()
+        || !policy.scopes().is_empty()
+        || policy.owner().is_some()
+        || policy.tenant().is_some()
+        || !guards.body.is_empty()
+    {
         responses.insert(
             "403".into(),
-            refusal("The principal lacks a role or scope, or does not own the resource"),
+            refusal(
+                "The principal lacks a role or scope, does not own the resource, has no tenant, or sent a field it may not write",
+            ),
         );
     }
-    if policy.owner().is_some() {
-        responses.insert("404".into(), refusal("The resource does not exist"));
+    let one_resource = |binding: Option<&str>| binding.is_some_and(|b| !b.contains("[]"));
+    if one_resource(policy.owner()) || one_resource(policy.tenant()) {
+        responses.insert(
+            "404".into(),
+            refusal("The resource does not exist, or belongs to another tenant"),
+        );
     }
     if policy.validated_body().is_some() || policy.validated_query().is_some() {
         responses.insert(
@@ -270,6 +282,12 @@ fn operation(policy: &Policy, handler: &str, path: &str, scheme: &str) -> Value 
         "responses": responses,
         "x-secure-endpoint-policy": policy.to_string(),
     });
+    if !guards.is_empty() {
+        operation["x-secure-endpoint-guarded"] = json!({
+            "body": guards.body,
+            "response": guards.response,
+        });
+    }
     if policy.access() == Access::Public
         && let Some(reason) = policy.public_reason()
     {

@@ -469,7 +469,7 @@ async fn the_security_scan_of_the_whole_blog_is_clean() {
     let (app, state) = blog::app(&config).await.expect("the blog starts");
     let alice = state
         .db
-        .create_user("alice", "not-a-hash", &[])
+        .create_account("alice", "not-a-hash", &[], Some("alice@example.com"))
         .await
         .unwrap()
         .unwrap();
@@ -484,7 +484,10 @@ async fn the_security_scan_of_the_whole_blog_is_clean() {
     let settings = ScanSettings::new()
         .mint(mint)
         .path("/posts/{id}", &format!("/posts/{}", post.id))
-        .owner("/posts/{id}", &alice.to_string());
+        .owner("/posts/{id}", &alice.to_string())
+        .owner("/me/posts", &alice.to_string())
+        .intruder(&(alice + 1000).to_string())
+        .path("/users/{id}", &format!("/users/{alice}"));
     let report = scan(app, settings).await;
     report.assert_clean();
     assert_eq!(report.routes, 11);

@@ -45,6 +45,7 @@ pub struct ScanSettings {
     tenant_claim: Option<String>,
     tenants: BTreeMap<String, String>,
     guarded: Vec<GuardedKey>,
+    intruder: Option<String>,
 }
 
 impl fmt::Debug for ScanSettings {
@@ -112,6 +113,15 @@ impl ScanSettings {
     /// The fields of the routes' own bodies and answers are checked without it.
     pub fn guarded<T: crate::guard::Guarded>(mut self) -> Self {
         self.guarded.extend_from_slice(T::KEYS);
+        self
+    }
+
+    /// The id of the second principal the scanner signs tokens for, one that owns
+    /// nothing: `scan-intruder` unless given. Give one of the shape the service's ids
+    /// have (a number, for a service whose ids are numbers), or its loaders refuse the
+    /// id before they show what they would have let through.
+    pub fn intruder(mut self, id: &str) -> Self {
+        self.intruder = Some(id.to_owned());
         self
     }
 
@@ -306,6 +316,14 @@ impl Scanner {
 
     /// A token holding the roles and scopes of `policy`, in `tenant` (or in the tenant of
     /// the route's fixture, when one is given and `tenant` is not).
+    /// The second principal's id.
+    fn intruder(&self) -> String {
+        self.settings
+            .intruder
+            .clone()
+            .unwrap_or_else(|| "scan-intruder".to_owned())
+    }
+
     fn token_in_tenant(&self, sub: &str, policy: &Policy, tenant: Option<&str>) -> Option<String> {
         let mint = self.settings.mint.as_ref()?;
         let mut claims = mint.claims(sub, policy.roles());
@@ -353,17 +371,17 @@ impl Scanner {
                 .unwrap_or_default();
             let mut intruders = Vec::new();
             if policy.owner().is_some_and(|o| o.contains("[]")) {
-                intruders.push(("another principal's list", "scan-intruder", tenant.clone()));
+                intruders.push(("another principal's list", self.intruder(), tenant.clone()));
             }
             if tenant.is_some() {
                 intruders.push((
                     "another tenant's list",
-                    "scan-other-tenant",
+                    "scan-other-tenant".to_owned(),
                     Some("scan-other-tenant".to_owned()),
                 ));
             }
             for (case, sub, in_tenant) in intruders {
-                let Some(token) = self.token_in_tenant(sub, policy, in_tenant.as_deref()) else {
+                let Some(token) = self.token_in_tenant(&sub, policy, in_tenant.as_deref()) else {
                     continue;
                 };
                 let Some(seen) = self
@@ -373,7 +391,7 @@ impl Scanner {
                     continue;
                 };
                 if seen.status.is_server_error() {
-                    self.find(label, case, "answered 500: the collection's loader returned items outside the caller's scope (the framework refused to hand them over)");
+                    self.find(label, case, "answered 500: the collection's loader failed for this caller, or returned items outside its scope (the framework then refuses to hand them over, and the log names the loader)");
                     continue;
                 }
                 let items: Vec<Value> = serde_json::from_str::<Value>(&seen.body)
@@ -422,7 +440,7 @@ impl Scanner {
     ) {
         let token = if policy.requires_auth() {
             match self.token_in_tenant(
-                "scan-intruder",
+                &self.intruder(),
                 policy,
                 self.settings.tenants.values().next().map(String::as_str),
             ) {
@@ -711,7 +729,7 @@ impl Scanner {
         }
         if policy.owner().is_some_and(|owner| !owner.contains("[]"))
             && self.settings.owners.contains_key(&route.path)
-            && let Some(token) = self.privileged_token("scan-intruder", policy)
+            && let Some(token) = self.privileged_token(&self.intruder(), policy)
         {
             let seen = self
                 .send(
