@@ -46,3 +46,40 @@ pub fn guarded_json<T: crate::Guarded + serde::Serialize>(
     let principal = principal.map(|p| p as &dyn crate::principal::AnyPrincipal);
     axum::Json(value).into_response_for(&crate::guard::Viewer::of_principal(principal))
 }
+
+/// Revocations held in memory, as a router with `Revocations::memory()` holds them.
+pub struct MemoryRevocations(crate::revocation::RevocationStore);
+
+impl MemoryRevocations {
+    /// A store holding `tokens` revoked token ids (`revoked-0`, …) and as many principals
+    /// (`user-0`, …) with every token issued before now revoked.
+    ///
+    /// # Panics
+    /// Never: the settings are fixed.
+    pub fn holding(tokens: usize) -> Self {
+        let store = crate::revocation::Revocations::memory()
+            .build()
+            .expect("fixed settings");
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("a runtime");
+        runtime.block_on(async {
+            for n in 0..tokens {
+                store.revoke_token(&format!("revoked-{n}"), u64::MAX / 2000).await;
+                store.revoke_all(&format!("user-{n}")).await;
+            }
+        });
+        MemoryRevocations(store)
+    }
+
+    /// Whether the token `jti` of `principal`, issued at `issued_at_ms`, is revoked: the
+    /// check of step 1c.
+    pub fn is_revoked(&self, principal: &str, facts: &crate::TokenFacts) -> bool {
+        self.0.memory_verdict(principal, facts)
+    }
+}
+
+/// The facts step 1c judges, read from a verified token.
+pub fn token_facts(token: &str) -> Option<crate::TokenFacts> {
+    crate::TokenFacts::of_jwt(token)
+}

@@ -179,6 +179,11 @@ impl Context {
         self.security.as_deref()
     }
 
+    /// The same, shared.
+    pub(crate) fn security_arc(&self) -> Option<Arc<Security>> {
+        self.security.clone()
+    }
+
     /// The limit of failed authentications per client address, when configured.
     pub(crate) fn failed_auth(&self) -> Option<&RouteLimiter> {
         self.failed_auth.as_ref()

@@ -155,11 +155,14 @@ mod rate;
 mod rejection;
 mod request_id;
 mod resource;
+mod revocation;
+mod revoker;
 mod router;
 mod sanitize;
 mod security;
 mod serve;
 mod setup_error;
+mod standing;
 
 pub mod routing;
 pub mod testing;
@@ -179,9 +182,12 @@ pub struct ReadmeDoctests;
 
 pub use auth::{
     ApiKeys, AuthError, Authenticator, Credential, FetchKeys, IssueError, IssuedToken, Jwks,
-    JwtAuthenticator, Key, MIN_API_KEY_LEN, MIN_HMAC_SECRET_BYTES, TokenIssuer,
+    JwtAuthenticator, Key, MIN_API_KEY_LEN, MIN_HMAC_SECRET_BYTES, TokenFacts, TokenIssuer,
 };
 pub use client_addr::ForwardedHeader;
+pub use revocation::{DEFAULT_MAX_TOKEN_LIFETIME, Revocations};
+pub use revoker::Revoker;
+pub use standing::{DEFAULT_PRINCIPAL_CACHE, Standing};
 pub use error::Error;
 pub use guard::{Guarded, GuardedKey, Viewer};
 pub use handler::{Guards, SecureHandler};

@@ -10,8 +10,11 @@ use http::HeaderValue;
 use crate::auth::{Authenticator, DynAuthenticator};
 use crate::client_addr::{Cidr, ForwardedHeader, Proxies};
 use crate::rate::{Limiter, Rate};
+use crate::error::Error;
 use crate::rejection::ErrorBody;
+use crate::revocation::{RevocationStore, Revocations};
 use crate::setup_error::SetupError;
+use crate::standing::{DEFAULT_PRINCIPAL_CACHE, PrincipalCheck, Standing};
 
 /// The security settings of a [`SecureRouter`](crate::SecureRouter), given with
 /// [`with_security`](crate::SecureRouter::with_security).
@@ -40,6 +43,8 @@ pub struct Security {
     /// The application's own shape of error bodies.
     pub(crate) error_body: Option<Arc<dyn ErrorBody>>,
     pub(crate) failed_auth: Option<Rate>,
+    pub(crate) revocations: Option<Arc<RevocationStore>>,
+    pub(crate) principal_check: Option<Arc<PrincipalCheck>>,
 }
 
 impl Security {
@@ -72,6 +77,9 @@ impl Security {
             forwarded_header: ForwardedHeader::XForwardedFor,
             failed_auth: None,
             error_body: None,
+            revocations: None,
+            principal_check: None,
+            principal_cache: DEFAULT_PRINCIPAL_CACHE,
         }
     }
 }
@@ -91,6 +99,8 @@ impl fmt::Debug for Security {
             .field("limiter", &self.limiter)
             .field("proxies", &self.proxies)
             .field("failed_auth", &self.failed_auth)
+            .field("revocations", &self.revocations.is_some())
+            .field("principal_check", &self.principal_check.is_some())
             .finish()
     }
 }
@@ -112,7 +122,13 @@ pub struct SecurityBuilder {
     forwarded_header: ForwardedHeader,
     failed_auth: Option<String>,
     error_body: Option<Arc<dyn ErrorBody>>,
+    revocations: Option<Revocations>,
+    principal_check: Option<PrincipalCheckFn>,
+    principal_cache: Duration,
 }
+
+/// The application's principal check, before the cache is built around it.
+type PrincipalCheckFn = Box<dyn FnOnce(Duration) -> PrincipalCheck + Send>;
 
 impl SecurityBuilder {
     /// The authenticator of routes declared with plain `auth`.
@@ -213,6 +229,58 @@ impl SecurityBuilder {
         self
     }
 
+    /// Revokes tokens before they expire: one by its `jti`, or every token of a principal
+    /// issued before a moment, through the [`Revoker`](crate::Revoker) extractor. A
+    /// revoked token is answered 401 like any invalid one, on every `auth` route and on
+    /// `optional_auth` routes that are sent it. See [`Revocations`] for what tokens must
+    /// carry.
+    ///
+    /// ```
+    /// use secure_endpoint::{Revocations, Security};
+    ///
+    /// let security = Security::builder().revocation(Revocations::memory()).build()?;
+    /// # Ok::<(), secure_endpoint::SetupError>(())
+    /// ```
+    pub fn revocation(mut self, revocations: Revocations) -> Self {
+        self.revocations = Some(revocations);
+        self
+    }
+
+    /// The application's check that a verified principal is still served (its account
+    /// exists, is not disabled, and is older than the token), asked with the principal's
+    /// id after its credential verified. [`Standing::Refused`] is 401, as is a token
+    /// issued before [`Standing::ActiveSince`]; an error is a generic 500. The answer is
+    /// reused for [`principal_cache`](Self::principal_cache) (default 30 s); the
+    /// [`Revoker`](crate::Revoker) drops one principal's at once. At most 100,000
+    /// principals are held. Capture what the check needs (a database pool) in the
+    /// closure.
+    ///
+    /// ```
+    /// use secure_endpoint::{Security, Standing};
+    ///
+    /// let security = Security::builder()
+    ///     .principal_check(|id: String| async move {
+    ///         Ok(if id == "banned" { Standing::Refused } else { Standing::Active })
+    ///     })
+    ///     .build()?;
+    /// # Ok::<(), secure_endpoint::SetupError>(())
+    /// ```
+    pub fn principal_check<F, Fut>(mut self, check: F) -> Self
+    where
+        F: Fn(String) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<Standing, Error>> + Send + 'static,
+    {
+        self.principal_check = Some(Box::new(move |ttl| PrincipalCheck::new(check, ttl)));
+        self
+    }
+
+    /// How long a principal's [`principal_check`](Self::principal_check) answer is
+    /// reused (default 30 s; zero asks on every request).
+    pub fn principal_cache(mut self, ttl: Duration) -> Self {
+        self.principal_cache = ttl;
+        self
+    }
+
     /// Checks the settings.
     pub fn build(self) -> Result<Security, SetupError> {
         if let Some(authenticator) = &self.authenticator {
@@ -306,6 +374,15 @@ impl SecurityBuilder {
             },
             failed_auth,
             error_body: self.error_body,
+            revocations: self
+                .revocations
+                .as_ref()
+                .map(Revocations::build)
+                .transpose()?
+                .map(Arc::new),
+            principal_check: self
+                .principal_check
+                .map(|build| Arc::new(build(self.principal_cache))),
         })
     }
 }

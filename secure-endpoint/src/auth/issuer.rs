@@ -58,7 +58,8 @@ pub struct IssuedToken {
     pub token: String,
     /// Its `jti`: 32 hexadecimal digits, from 128 random bits.
     pub jti: String,
-    /// Its `iat`, seconds since the Unix epoch.
+    /// Its `iat`, whole seconds since the Unix epoch (the token holds it to the
+    /// millisecond, as a fraction).
     pub issued_at: u64,
     /// Its `exp`, seconds since the Unix epoch.
     pub expires_at: u64,
@@ -168,14 +169,17 @@ impl TokenIssuer {
             Ok(_) => return Err(IssueError("the claims are not an object".into())),
             Err(error) => return Err(IssueError(format!("the claims do not serialize: {error}"))),
         };
-        let issued_at = SystemTime::now()
+        let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
-            .map_err(|_| IssueError("the clock is before 1970".into()))?
-            .as_secs();
+            .map_err(|_| IssueError("the clock is before 1970".into()))?;
+        let issued_at = now.as_secs();
+        let issued_at_ms = now.as_millis() as u64;
         let expires_at = issued_at.saturating_add(self.lifetime.as_secs().max(1));
         let jti = random_id().map_err(|e| IssueError(format!("no randomness: {e}")))?;
         object.insert("sub".into(), Value::from(sub));
-        object.insert("iat".into(), Value::from(issued_at));
+        // To the millisecond, as NumericDate allows: a revocation of every token issued
+        // before a moment then spares one issued just after it in the same second.
+        object.insert("iat".into(), Value::from(issued_at_ms as f64 / 1000.0));
         object.insert("exp".into(), Value::from(expires_at));
         object.insert("jti".into(), Value::from(jti.clone()));
         if let Some(issuer) = &self.issuer {

@@ -381,6 +381,10 @@ where
         }
     }
 
+    fn token_facts(&self, token: &str) -> Option<super::TokenFacts> {
+        super::TokenFacts::of_jwt(token)
+    }
+
     fn check_settings(&self) -> Result<(), SetupError> {
         if self.template.leeway > MAX_LEEWAY_SECS {
             return Err(SetupError::InvalidSetting {

@@ -3,6 +3,7 @@
 //! the request step has already taken from the request; they know nothing of HTTP.
 
 mod api_key;
+mod facts;
 mod issuer;
 mod jwks;
 mod jwt;
@@ -14,6 +15,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 pub use api_key::{ApiKeys, MIN_API_KEY_LEN};
+pub use facts::TokenFacts;
 pub use issuer::{IssueError, IssuedToken, TokenIssuer};
 pub use jwks::{FetchKeys, Jwks};
 pub use jwt::JwtAuthenticator;
@@ -89,6 +91,14 @@ pub trait Authenticator: Send + Sync + 'static {
     /// or a header of its own ([`ApiKeys::header`]).
     fn credential(&self) -> Credential {
         Credential::Bearer
+    }
+
+    /// Which token `token` (already verified) is and when it lives, for revocation and
+    /// the principal check. The JWT authenticator reads `jti`, `iat` and `exp`; the
+    /// default knows none (an API key is revoked by taking it out of its set).
+    fn token_facts(&self, token: &str) -> Option<TokenFacts> {
+        let _ = token;
+        None
     }
 }
 
@@ -180,6 +190,12 @@ where
     fn credential(&self) -> Credential {
         self.0.credential()
     }
+
+    fn token_facts(&self, token: &str) -> Option<TokenFacts> {
+        self.0
+            .token_facts(token)
+            .or_else(|| self.1.token_facts(token))
+    }
 }
 
 fn both_refused(first: &AuthError, second: &AuthError) -> AuthError {
@@ -254,6 +270,9 @@ pub(crate) trait DynAuthenticator: Send + Sync {
     /// [`Authenticator::credential`].
     fn credential(&self) -> Credential;
 
+    /// [`Authenticator::token_facts`].
+    fn token_facts(&self, token: &str) -> Option<TokenFacts>;
+
     /// The principal type it produces, and its name.
     fn principal_type(&self) -> (std::any::TypeId, &'static str);
 }
@@ -305,6 +324,10 @@ impl<A: Authenticator> DynAuthenticator for A {
 
     fn credential(&self) -> Credential {
         Authenticator::credential(self)
+    }
+
+    fn token_facts(&self, token: &str) -> Option<TokenFacts> {
+        Authenticator::token_facts(self, token)
     }
 
     fn principal_type(&self) -> (std::any::TypeId, &'static str) {

@@ -21,6 +21,7 @@ use crate::audit::{self, Route, Step};
 use crate::auth::{AuthError, Credential, DynAuthenticator};
 use crate::rate::{LimitKey, Outcome};
 use crate::rejection::Rejection;
+use crate::revoker::Presented;
 
 pub(crate) async fn authenticate(
     route: &Route,
@@ -65,6 +66,16 @@ pub(crate) async fn authenticate(
             match verify(authenticator, token, &mut parts.extensions).await {
                 Ok(()) => {
                     audit::allow(route, Step::Authenticate, "the credential was verified");
+                    // Which token it is, for the revocation and principal checks next.
+                    if (security.revocations.is_some() || security.principal_check.is_some())
+                        && let Some(principal) = authenticator.principal(&parts.extensions)
+                    {
+                        let presented = Presented {
+                            principal: principal.id().to_owned(),
+                            facts: authenticator.token_facts(token),
+                        };
+                        parts.extensions.insert(presented);
+                    }
                     return Ok(());
                 }
                 Err(error) => (error.reason().to_owned(), true),

@@ -1,5 +1,6 @@
 //! What one request of an annotated handler goes through, in the order of DESIGN §5,
-//! one file per step: [`authenticate`], [`limit`], [`authorize`], [`load`], [`input`],
+//! one file per step: [`authenticate`] (with the principal's [`standing`] and the
+//! token's [`revocation`] when configured), [`limit`], [`authorize`], [`load`], [`input`],
 //! then the handler's own extractors ([`extract`]), and around the handler itself its
 //! [`concurrency`] and [`timeout`]. Each step holds its check, its refusal and its audit
 //! event.
@@ -16,6 +17,8 @@ pub(crate) mod extract;
 pub(crate) mod input;
 pub(crate) mod limit;
 pub(crate) mod load;
+pub(crate) mod revocation;
+pub(crate) mod standing;
 pub(crate) mod tenant;
 pub(crate) mod timeout;
 
@@ -32,6 +35,7 @@ use crate::context::{Context, RouteContext};
 use crate::handler::SecureHandler;
 use crate::policy::Policy;
 use crate::rejection::Rejection;
+use crate::revoker::Presented;
 
 /// A request the first steps admitted, with what the later steps need: the router's
 /// context (absent when the handler is served outside a `SecureRouter`) and this
@@ -168,8 +172,30 @@ pub async fn enforce<H: SecureHandler>(parts: &mut Parts) -> Result<Admitted, Re
     } else {
         None
     };
+    // The token's standing with the application and with the revocations, when the
+    // settings ask for them.
+    let mut pending = revocation::Pending::Judged;
+    if let Some(presented) = parts.extensions.get::<Presented>()
+        && let Some(security) = admitted.context().and_then(Context::security)
+    {
+        if let Some(check) = &security.principal_check {
+            standing::check_standing(route, check, presented)
+                .await
+                .map_err(IntoResponse::into_response)?;
+        }
+        if let Some(store) = &security.revocations {
+            let limit_url = policy
+                .rate()
+                .and(admitted.route())
+                .and_then(RouteContext::limiter)
+                .and_then(|limiter| limiter.redis_url());
+            pending = revocation::check_revocation(route, store, presented, limit_url)
+                .await
+                .map_err(IntoResponse::into_response)?;
+        }
+    }
     if let Some((_, key)) = policy.rate() {
-        limit::limit(route, &admitted, key, authenticator, parts)
+        limit::limit(route, &admitted, key, authenticator, parts, pending)
             .await
             .map_err(IntoResponse::into_response)?;
     }

@@ -259,6 +259,29 @@ impl RouteLimiter {
         }
     }
 
+    /// The Redis this limit counts in, if it does.
+    pub(crate) fn redis_url(&self) -> Option<&str> {
+        match self {
+            RouteLimiter::Memory(_) => None,
+            #[cfg(feature = "redis")]
+            RouteLimiter::Redis(redis) => Some(redis.url()),
+        }
+    }
+
+    /// [`check`](Self::check), asking in the same round trip whether the token of
+    /// `query` is revoked: `None` when Redis was not asked.
+    #[cfg(feature = "redis")]
+    pub(crate) async fn check_with_revocation(
+        &self,
+        key: &LimitKey<'_>,
+        query: &crate::revocation::redis::RevocationQuery,
+    ) -> (Outcome, Option<bool>) {
+        match self {
+            RouteLimiter::Memory(memory) => (memory.check(key), None),
+            RouteLimiter::Redis(redis) => redis.check_with_revocation(key, Some(query)).await,
+        }
+    }
+
     pub(crate) fn rate(&self) -> Rate {
         match self {
             RouteLimiter::Memory(memory) => memory.rate(),

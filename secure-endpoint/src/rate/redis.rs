@@ -10,6 +10,7 @@ use tokio::sync::OnceCell;
 use super::key::{Fingerprint, Fingerprinter, LimitKey};
 use super::memory::MemoryLimiter;
 use super::{Outcome, Rate};
+use crate::revocation::redis::RevocationQuery;
 use crate::setup_error::SetupError;
 
 /// GCRA with the time taken from Redis (`TIME`), so instances with skewed clocks agree.
@@ -39,6 +40,33 @@ redis.call('SET', KEYS[1], next_tat, 'PX', math.max(math.ceil((next_tat - now) /
 return {1, 0}
 "#;
 
+/// [`GCRA`] asked together with a token's revocation (`KEYS[2]` the token id's key,
+/// empty for a token without one; `KEYS[3]` its principal's "revoked before" moment;
+/// `ARGV[3]` the token's `iat` in ms): a revoked token is not counted.
+///
+/// Returns `{allowed, retry_after_us, revoked}`.
+const GCRA_WITH_REVOCATION: &str = r#"
+if redis.replicate_commands then redis.replicate_commands() end
+if KEYS[2] ~= '' and redis.call('EXISTS', KEYS[2]) == 1 then return {1, 0, 1} end
+local before = tonumber(redis.call('GET', KEYS[3]))
+if before ~= nil and tonumber(ARGV[3]) < before then return {1, 0, 1} end
+local emission = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
+local tat = tonumber(redis.call('GET', KEYS[1]))
+if tat == nil or tat < now then
+  tat = now
+end
+local tolerance = emission * (burst - 1)
+if tat - now > tolerance then
+  return {0, tat - now - tolerance, 0}
+end
+local next_tat = tat + emission
+redis.call('SET', KEYS[1], next_tat, 'PX', math.max(math.ceil((next_tat - now) / 1000), 1))
+return {1, 0, 0}
+"#;
+
 /// How long Redis is not asked again after a failure.
 const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(1);
 
@@ -49,6 +77,9 @@ const MAX_BLOCKED: usize = 100_000;
 #[derive(Clone)]
 pub(crate) struct RedisSettings {
     client: redis::Client,
+    /// The URL it was opened with: limits and revocations on the same one share a
+    /// round trip.
+    pub(crate) url: String,
     pub(crate) fail_closed: bool,
     /// The first part of every key: two services on one Redis never share a bucket.
     pub(crate) prefix: String,
@@ -63,13 +94,14 @@ impl RedisSettings {
         })?;
         Ok(RedisSettings {
             client,
+            url: url.to_owned(),
             fail_closed: false,
             prefix: default_prefix(),
             connection: std::sync::Arc::new(OnceCell::new()),
         })
     }
 
-    async fn connection(&self) -> Result<ConnectionManager, redis::RedisError> {
+    pub(crate) async fn connection(&self) -> Result<ConnectionManager, redis::RedisError> {
         self.connection
             .get_or_try_init(|| async {
                 let config = ConnectionManagerConfig::new()
@@ -148,6 +180,7 @@ pub(crate) struct RedisLimiter {
     rate: Rate,
     prefix: String,
     script: redis::Script,
+    with_revocation: redis::Script,
     emission_us: u64,
     /// Keys Redis refused, answered here until their retry time with no round trip.
     blocked: Mutex<Blocked>,
@@ -183,6 +216,7 @@ impl RedisLimiter {
             rate,
             prefix,
             script: redis::Script::new(GCRA),
+            with_revocation: redis::Script::new(GCRA_WITH_REVOCATION),
             emission_us: (rate.emission_interval().as_micros() as u64).max(1),
             blocked: Mutex::new(Blocked {
                 keys: FingerprintMap::default(),
@@ -201,7 +235,22 @@ impl RedisLimiter {
         self.rate
     }
 
+    /// The Redis it counts in.
+    pub(crate) fn url(&self) -> &str {
+        &self.settings.url
+    }
+
     pub(crate) async fn check(&self, key: &LimitKey<'_>) -> Outcome {
+        self.check_with_revocation(key, None).await.0
+    }
+
+    /// The check, with `query`'s revocation asked in the same round trip: the second
+    /// answer is `None` when Redis was not asked (a key known to be over, Redis down).
+    pub(crate) async fn check_with_revocation(
+        &self,
+        key: &LimitKey<'_>,
+        query: Option<&RevocationQuery>,
+    ) -> (Outcome, Option<bool>) {
         if let Some(until) = self
             .blocked
             .lock()
@@ -212,15 +261,18 @@ impl RedisLimiter {
         {
             let now = Instant::now();
             if until > now {
-                return Outcome::Refused {
-                    retry_after: until - now,
-                };
+                return (
+                    Outcome::Refused {
+                        retry_after: until - now,
+                    },
+                    None,
+                );
             }
         }
         let elapsed = self.epoch.elapsed().as_millis() as u64;
         let down_until = self.down_until.load(Ordering::Relaxed);
         if elapsed < down_until {
-            return self.without_redis(key);
+            return (self.without_redis(key), None);
         }
         let probe = down_until > 0;
         if probe
@@ -229,14 +281,14 @@ impl RedisLimiter {
                 .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
                 .is_err()
         {
-            return self.without_redis(key);
+            return (self.without_redis(key), None);
         }
-        let answer = self.ask_redis(key).await;
+        let answer = self.ask_redis(key, query).await;
         if probe {
             self.probing.store(false, Ordering::Release);
         }
         match answer {
-            Ok(decision) => {
+            Ok((decision, revoked)) => {
                 self.down_until.store(0, Ordering::Relaxed);
                 if self.down_logged.swap(false, Ordering::Relaxed) {
                     tracing::info!(prefix = %self.prefix, "Redis answers again: rate limits are shared again");
@@ -244,7 +296,7 @@ impl RedisLimiter {
                 if let Outcome::Refused { retry_after } = decision {
                     self.remember_blocked(key, retry_after);
                 }
-                decision
+                (decision, revoked)
             }
             Err(error) => {
                 // The pause counts from the failure, not from the request: a timeout
@@ -272,7 +324,7 @@ impl RedisLimiter {
                         if self.settings.fail_closed { "refusing with 503" } else { "counted in memory" }
                     );
                 }
-                self.without_redis(key)
+                (self.without_redis(key), None)
             }
         }
     }
@@ -296,22 +348,46 @@ impl RedisLimiter {
         }
     }
 
-    async fn ask_redis(&self, key: &LimitKey<'_>) -> Result<Outcome, redis::RedisError> {
+    async fn ask_redis(
+        &self,
+        key: &LimitKey<'_>,
+        query: Option<&RevocationQuery>,
+    ) -> Result<(Outcome, Option<bool>), redis::RedisError> {
         let mut connection = self.settings.connection().await?;
-        let (allowed, retry_us): (i64, i64) = self
-            .script
-            .key(format!("{}{key}", self.prefix))
-            .arg(self.emission_us)
-            .arg(self.rate.count())
-            .invoke_async(&mut connection)
-            .await?;
-        Ok(if allowed == 1 {
+        let bucket = format!("{}{key}", self.prefix);
+        let (allowed, retry_us, revoked) = match query {
+            None => {
+                let (allowed, retry_us): (i64, i64) = self
+                    .script
+                    .key(bucket)
+                    .arg(self.emission_us)
+                    .arg(self.rate.count())
+                    .invoke_async(&mut connection)
+                    .await?;
+                (allowed, retry_us, None)
+            }
+            Some(query) => {
+                let (allowed, retry_us, revoked): (i64, i64, i64) = self
+                    .with_revocation
+                    .key(bucket)
+                    .key(&query.token_key)
+                    .key(&query.before_key)
+                    .arg(self.emission_us)
+                    .arg(self.rate.count())
+                    .arg(query.issued_at_ms)
+                    .invoke_async(&mut connection)
+                    .await?;
+                (allowed, retry_us, Some(revoked == 1))
+            }
+        };
+        let outcome = if allowed == 1 {
             Outcome::Allowed
         } else {
             Outcome::Refused {
                 retry_after: Duration::from_micros(retry_us.max(1) as u64),
             }
-        })
+        };
+        Ok((outcome, revoked))
     }
 
     fn remember_blocked(&self, key: &LimitKey<'_>, retry_after: Duration) {

@@ -1,0 +1,212 @@
+//! Revocations in Redis, shared by every instance: a revoked token id is a key that
+//! lives until the token's `exp`; a principal's "revoked before" moment is a key that
+//! lives a token lifetime. Every write is kept in this process too, so that while Redis
+//! is unreachable this instance still refuses what it revoked, and what could not be
+//! written is written once Redis answers again.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::rate::redis::RedisSettings;
+
+/// Whether a token is revoked: `KEYS[1]` the token id's key (empty when the token has
+/// no id), `KEYS[2]` the principal's moment, `ARGV[1]` the token's `iat` in ms.
+const CHECK: &str = r#"
+if KEYS[1] ~= '' and redis.call('EXISTS', KEYS[1]) == 1 then return 1 end
+local before = tonumber(redis.call('GET', KEYS[2]))
+if before ~= nil and tonumber(ARGV[1]) < before then return 1 end
+return 0
+"#;
+
+/// Moves a principal's moment forward, never back: `ARGV[1]` the moment in ms,
+/// `ARGV[2]` how long to keep it.
+const REVOKE_BEFORE: &str = r#"
+local held = tonumber(redis.call('GET', KEYS[1]))
+if held == nil or held < tonumber(ARGV[1]) then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+end
+return 1
+"#;
+
+/// How long Redis is not asked again after a failure.
+const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(1);
+
+/// A revocation to write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Write {
+    /// The token id's key, kept this many milliseconds.
+    Token { key: String, ttl_ms: u64 },
+    /// The principal's key, its moment, kept this many milliseconds.
+    Before { key: String, moment_ms: u64, ttl_ms: u64 },
+}
+
+/// What the limit's script also asks when a request's limit and its token's revocation
+/// live in the same Redis: one round trip for both.
+#[derive(Debug, Clone)]
+pub(crate) struct RevocationQuery {
+    pub(crate) token_key: String,
+    pub(crate) before_key: String,
+    pub(crate) issued_at_ms: u64,
+}
+
+pub(crate) struct RedisRevocations {
+    pub(crate) settings: Arc<RedisSettings>,
+    check: redis::Script,
+    revoke_before: redis::Script,
+    /// Writes Redis has not taken yet, oldest first.
+    pending: Mutex<Vec<Write>>,
+    down_until: AtomicU64,
+    down_logged: AtomicBool,
+    epoch: Instant,
+}
+
+impl RedisRevocations {
+    pub(crate) fn new(settings: Arc<RedisSettings>) -> Self {
+        RedisRevocations {
+            settings,
+            check: redis::Script::new(CHECK),
+            revoke_before: redis::Script::new(REVOKE_BEFORE),
+            pending: Mutex::new(Vec::new()),
+            down_until: AtomicU64::new(0),
+            down_logged: AtomicBool::new(false),
+            epoch: Instant::now(),
+        }
+    }
+
+    pub(crate) fn token_key(&self, id: Option<&str>) -> String {
+        id.map_or_else(String::new, |id| {
+            format!("{}:revoked:token:{id}", self.settings.prefix)
+        })
+    }
+
+    pub(crate) fn before_key(&self, principal: &str) -> String {
+        format!("{}:revoked:before:{principal}", self.settings.prefix)
+    }
+
+    /// Whether Redis is known to be down, as this instance last saw it.
+    pub(crate) fn resting(&self) -> bool {
+        (self.epoch.elapsed().as_millis() as u64) < self.down_until.load(Ordering::Relaxed)
+    }
+
+    /// Asks Redis whether the token is revoked; `None` when it cannot be asked.
+    pub(crate) async fn is_revoked(&self, query: &RevocationQuery) -> Option<bool> {
+        if self.resting() {
+            return None;
+        }
+        let answer: Result<i64, redis::RedisError> = async {
+            let mut connection = self.settings.connection().await?;
+            self.check
+                .key(&query.token_key)
+                .key(&query.before_key)
+                .arg(query.issued_at_ms)
+                .invoke_async(&mut connection)
+                .await
+        }
+        .await;
+        match answer {
+            Ok(revoked) => {
+                self.answered();
+                Some(revoked == 1)
+            }
+            Err(error) => {
+                self.failed(&error);
+                None
+            }
+        }
+    }
+
+    /// Writes `write`, with whatever earlier writes are still pending; kept pending when
+    /// Redis cannot take it.
+    pub(crate) async fn write(&self, write: Write) {
+        self.pending.lock().expect("pending revocations").push(write);
+        if !self.resting() {
+            self.flush().await;
+        }
+    }
+
+    /// Redis answered: what is pending is written now.
+    pub(crate) fn answered(&self) {
+        self.down_until.store(0, Ordering::Relaxed);
+        if self.down_logged.swap(false, Ordering::Relaxed) {
+            tracing::info!("Redis answers again: revocations are shared again");
+        }
+    }
+
+    /// Writes the pending revocations in order; stops at the first failure, keeping it
+    /// and the rest.
+    pub(crate) async fn flush(&self) {
+        loop {
+            let Some(next) = self.pending.lock().expect("pending revocations").first().cloned()
+            else {
+                return;
+            };
+            let written: Result<(), redis::RedisError> = async {
+                let mut connection = self.settings.connection().await?;
+                match &next {
+                    Write::Token { key, ttl_ms } => {
+                        redis::cmd("SET")
+                            .arg(key)
+                            .arg(1)
+                            .arg("PX")
+                            .arg((*ttl_ms).max(1))
+                            .query_async::<()>(&mut connection)
+                            .await
+                    }
+                    Write::Before {
+                        key,
+                        moment_ms,
+                        ttl_ms,
+                    } => {
+                        self.revoke_before
+                            .key(key)
+                            .arg(*moment_ms)
+                            .arg((*ttl_ms).max(1))
+                            .invoke_async::<i64>(&mut connection)
+                            .await
+                            .map(|_| ())
+                    }
+                }
+            }
+            .await;
+            match written {
+                Ok(()) => {
+                    self.answered();
+                    let mut pending = self.pending.lock().expect("pending revocations");
+                    if pending.first() == Some(&next) {
+                        pending.remove(0);
+                    }
+                }
+                Err(error) => {
+                    self.failed(&error);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Whether revocations wait to be written.
+    pub(crate) fn has_pending(&self) -> bool {
+        !self.pending.lock().expect("pending revocations").is_empty()
+    }
+
+    pub(crate) fn failed(&self, error: &redis::RedisError) {
+        let failed_at = self.epoch.elapsed().as_millis() as u64;
+        self.down_until.store(
+            failed_at + RETRY_AFTER_FAILURE.as_millis() as u64,
+            Ordering::Relaxed,
+        );
+        if !self.down_logged.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                error = %error,
+                fail_closed = self.settings.fail_closed,
+                "Redis is unreachable: revocations are {}; what is revoked meanwhile is written once it answers",
+                if self.settings.fail_closed {
+                    "refusing with 503"
+                } else {
+                    "checked against this instance's own"
+                }
+            );
+        }
+    }
+}
