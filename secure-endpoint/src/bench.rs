@@ -65,7 +65,9 @@ impl MemoryRevocations {
             .expect("a runtime");
         runtime.block_on(async {
             for n in 0..tokens {
-                store.revoke_token(&format!("revoked-{n}"), u64::MAX / 2000).await;
+                store
+                    .revoke_token(&format!("revoked-{n}"), u64::MAX / 2000)
+                    .await;
                 store.revoke_all(&format!("user-{n}")).await;
             }
         });

@@ -185,9 +185,6 @@ pub use auth::{
     JwtAuthenticator, Key, MIN_API_KEY_LEN, MIN_HMAC_SECRET_BYTES, TokenFacts, TokenIssuer,
 };
 pub use client_addr::ForwardedHeader;
-pub use revocation::{DEFAULT_MAX_TOKEN_LIFETIME, Revocations};
-pub use revoker::Revoker;
-pub use standing::{DEFAULT_PRINCIPAL_CACHE, Standing};
 pub use error::Error;
 pub use guard::{Guarded, GuardedKey, Viewer};
 pub use handler::{Guards, SecureHandler};
@@ -203,12 +200,15 @@ pub use rate::{DEFAULT_MAX_KEYS, Limiter, Rate, RateKey};
 pub use rejection::{ErrorBody, ErrorInfo, ProblemJson, Rejection};
 pub use request_id::RequestId;
 pub use resource::{Collection, NoQuery, OwnerId, Resource, Scope};
+pub use revocation::{DEFAULT_MAX_TOKEN_LIFETIME, Revocations};
+pub use revoker::Revoker;
 pub use router::{IntoSecureRoute, SameState, SecureRouter};
 /// Derives [`Guarded`]: see its docs.
 pub use secure_endpoint_macros::Guarded;
 pub use security::{DEFAULT_MAX_TOKEN_BYTES, Security, SecurityBuilder};
 pub use serve::{DEFAULT_BODY_TIMEOUT, DEFAULT_HEADER_TIMEOUT, Serve, serve};
 pub use setup_error::SetupError;
+pub use standing::{DEFAULT_PRINCIPAL_CACHE, Standing};
 
 /// Declares the security policy of a handler: `#[secure(auth, …)]`.
 ///

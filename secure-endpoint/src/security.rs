@@ -9,8 +9,8 @@ use http::HeaderValue;
 
 use crate::auth::{Authenticator, DynAuthenticator};
 use crate::client_addr::{Cidr, ForwardedHeader, Proxies};
-use crate::rate::{Limiter, Rate};
 use crate::error::Error;
+use crate::rate::{Limiter, Rate};
 use crate::rejection::ErrorBody;
 use crate::revocation::{RevocationStore, Revocations};
 use crate::setup_error::SetupError;
@@ -251,8 +251,9 @@ impl SecurityBuilder {
     /// id after its credential verified. [`Standing::Refused`] is 401, as is a token
     /// issued before [`Standing::ActiveSince`]; an error is a generic 500. The answer is
     /// reused for [`principal_cache`](Self::principal_cache) (default 30 s); the
-    /// [`Revoker`](crate::Revoker) drops one principal's at once. At most 100,000
-    /// principals are held. Capture what the check needs (a database pool) in the
+    /// [`Revoker`](crate::Revoker) drops one principal's at once. A refusal is not
+    /// reused (an account registered for the id a moment later is served at once). At
+    /// most 100,000 principals are held. Capture what the check needs (a database pool) in the
     /// closure.
     ///
     /// ```

@@ -61,6 +61,11 @@ impl PrincipalCheck {
             return Ok(*standing);
         }
         let standing = (self.check)(id.to_owned()).await?;
+        // A refusal is not kept: an account created for the id a moment later (a new
+        // registration) is served on its first request.
+        if standing == Standing::Refused {
+            return Ok(standing);
+        }
         let mut cache = self.cache.lock().expect("principal cache");
         if cache.len() >= MAX_CACHED {
             let ttl = self.ttl;
@@ -139,6 +144,8 @@ mod tests {
         ready(check.standing("alice")).unwrap();
         assert_eq!(asked.load(Ordering::Relaxed), 2);
         assert_eq!(ready(check.standing("gone")).unwrap(), Standing::Refused);
+        ready(check.standing("gone")).unwrap();
+        assert_eq!(asked.load(Ordering::Relaxed), 4, "a refusal is asked again");
     }
 
     #[test]

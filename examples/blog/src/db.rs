@@ -95,14 +95,18 @@ impl Db {
         email: Option<&str>,
     ) -> Result<Result<i64, UsernameTaken>, sqlx::Error> {
         let roles = serde_json::to_string(roles).expect("strings serialize");
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
         let inserted = sqlx::query(
-            "INSERT INTO users (username, password_hash, roles, email) VALUES (?, ?, ?, ?) \
-             ON CONFLICT DO NOTHING RETURNING id",
+            "INSERT INTO users (username, password_hash, roles, email, created_at_ms) \
+             VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
         )
         .bind(username)
         .bind(password_hash)
         .bind(roles)
         .bind(email)
+        .bind(now_ms)
         .fetch_optional(&self.pool)
         .await?;
         Ok(inserted
@@ -142,6 +146,31 @@ impl Db {
             })
         })
         .transpose()
+    }
+
+    /// When the account `id` was created (milliseconds since the Unix epoch), or `None`
+    /// when there is no such account.
+    pub async fn account_created_at_ms(&self, id: i64) -> Result<Option<i64>, sqlx::Error> {
+        let row = sqlx::query("SELECT created_at_ms FROM users WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| row.try_get(0)).transpose()
+    }
+
+    /// Deletes the account `id` and its posts; whether it existed.
+    pub async fn delete_account(&self, id: i64) -> Result<bool, sqlx::Error> {
+        let mut transaction = self.pool.begin().await?;
+        sqlx::query("DELETE FROM posts WHERE user_id = ?")
+            .bind(id)
+            .execute(&mut *transaction)
+            .await?;
+        let done = sqlx::query("DELETE FROM users WHERE id = ?")
+            .bind(id)
+            .execute(&mut *transaction)
+            .await?;
+        transaction.commit().await?;
+        Ok(done.rows_affected() > 0)
     }
 
     /// Inserts a post by `user_id` and returns it.
@@ -190,6 +219,17 @@ impl Db {
         .bind(after)
         .bind(user_id)
         .bind(user_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(post_from_row).collect()
+    }
+
+    /// The `limit` newest posts, newest first.
+    pub async fn latest_posts(&self, limit: u32) -> Result<Vec<Post>, sqlx::Error> {
+        let rows = sqlx::query(
+            "SELECT id, title, content, tags, user_id, pinned FROM posts ORDER BY id DESC LIMIT ?",
+        )
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;

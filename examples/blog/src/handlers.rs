@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use secure_endpoint::{Claims, Error, Resource, public, secure};
+use secure_endpoint::{Claims, Error, Resource, Revoker, public, secure};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use validator::{Validate, ValidationError};
@@ -303,6 +303,53 @@ pub async fn delete_post(post: Post, State(db): State<Db>) -> Result<Json<Value>
 #[secure(auth)]
 pub async fn me(claims: Claims) -> Json<Value> {
     Json(json!({ "id": claims.sub, "roles": claims.roles }))
+}
+
+/// `POST /auth/logout`: the token of this request stops working; the caller's other
+/// tokens keep working.
+#[secure(auth)]
+pub async fn logout(revoker: Revoker) -> Result<StatusCode, Error> {
+    revoker.revoke_this_token().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /auth/logout-all`: every token issued to the caller until now stops working;
+/// one issued afterwards works.
+#[secure(auth)]
+pub async fn logout_all(claims: Claims, revoker: Revoker) -> StatusCode {
+    revoker.revoke_all_tokens_of(&claims.sub).await;
+    StatusCode::NO_CONTENT
+}
+
+/// `DELETE /me`: deletes the caller's account and posts; its tokens stop working at
+/// once.
+#[secure(auth)]
+pub async fn delete_me(
+    claims: Claims,
+    revoker: Revoker,
+    State(db): State<Db>,
+) -> Result<StatusCode, Error> {
+    let user_id: i64 = claims
+        .sub
+        .parse()
+        .map_err(|_| Error::internal("a token's sub is not a user id"))?;
+    db.delete_account(user_id).await?;
+    revoker.revoke_all_tokens_of(&claims.sub).await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /feed`: the latest posts, and who is reading them: `viewer` is the caller's id
+/// with a valid token, `null` without one (a bad token is 401).
+#[public(
+    reason = "the feed is published; a reader may say who they are",
+    optional_auth
+)]
+pub async fn feed(viewer: Option<Claims>, State(db): State<Db>) -> Result<Json<Value>, Error> {
+    let posts = db.latest_posts(DEFAULT_PAGE).await?;
+    Ok(Json(json!({
+        "viewer": viewer.map(|claims| claims.sub),
+        "posts": posts,
+    })))
 }
 
 /// `GET /admin/stats`: how many posts and users there are.

@@ -13,7 +13,8 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 use secure_endpoint::routing::get;
 use secure_endpoint::{
-    JwtAuthenticator, Limiter, SecureRouter, Security, SetupError, routing::post,
+    JwtAuthenticator, Limiter, Revocations, SecureRouter, Security, SetupError, Standing,
+    routing::post,
 };
 
 pub use config::{Config, ConfigError};
@@ -77,6 +78,9 @@ pub fn routes() -> SecureRouter<AppState> {
     SecureRouter::new()
         .route("/auth/register", post(handlers::register))
         .route("/auth/login", post(handlers::login))
+        .route("/auth/logout", post(handlers::logout))
+        .route("/auth/logout-all", post(handlers::logout_all))
+        .route("/feed", get(handlers::feed))
         .route(
             "/posts",
             get(handlers::list_posts).post(handlers::create_post),
@@ -87,7 +91,7 @@ pub fn routes() -> SecureRouter<AppState> {
                 .put(handlers::update_post)
                 .delete(handlers::delete_post),
         )
-        .route("/me", get(handlers::me))
+        .route("/me", get(handlers::me).delete(handlers::delete_me))
         .route("/me/posts", get(handlers::my_posts))
         .route("/users/{id}", get(handlers::get_user))
         .route("/admin/stats", get(handlers::stats))
@@ -103,13 +107,34 @@ pub async fn app(config: &Config) -> Result<(SecureRouter, AppState), StartError
         .map_err(StartError::Setup)?
         .issuer(ISSUER)
         .audience(ISSUER);
-    let limiter = match &config.redis_url {
-        Some(url) => Limiter::redis(url).map_err(StartError::Setup)?,
-        None => Limiter::memory(),
+    let (limiter, revocations) = match &config.redis_url {
+        Some(url) => (
+            Limiter::redis(url).map_err(StartError::Setup)?,
+            Revocations::redis(url).map_err(StartError::Setup)?,
+        ),
+        None => (Limiter::memory(), Revocations::memory()),
     };
+    let accounts = db.clone();
     let security = Security::builder()
         .authenticator(jwt)
         .rate_limiter(limiter)
+        .revocation(revocations.max_token_lifetime(TOKEN_LIFETIME))
+        // A token acts only for the account it was issued to: one whose account is gone,
+        // or was created after it (the id reused by a new account), is refused.
+        .principal_check(move |id: String| {
+            let accounts = accounts.clone();
+            async move {
+                let Ok(id) = id.parse::<i64>() else {
+                    return Ok(Standing::Refused);
+                };
+                Ok(match accounts.account_created_at_ms(id).await? {
+                    None => Standing::Refused,
+                    Some(ms) => Standing::ActiveSince(
+                        std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms as u64),
+                    ),
+                })
+            }
+        })
         .trusted_proxies(&config.trusted_proxies)
         .failed_auth_limit(FAILED_AUTH_LIMIT)
         .build()

@@ -1,74 +1,11 @@
 //! The blog's lists and fields: each caller's own posts, a guarded `pinned`, an email
 //! shown only to its owner and to admins.
 
-use blog::Config;
+mod common;
+
+use common::{ADMIN_PASSWORD, account, login, send, start};
 use reqwest::StatusCode;
-use secure_endpoint_tests::SECRET;
 use serde_json::{Value, json};
-
-const ADMIN_PASSWORD: &str = "admin password for tests";
-
-async fn start() -> String {
-    let (app, _state) = blog::app(&Config::for_tests(SECRET, ADMIN_PASSWORD))
-        .await
-        .expect("the blog starts");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let server = secure_endpoint::serve(listener, app).expect("settings complete");
-    let addr = server.local_addr().unwrap();
-    tokio::spawn(async move { server.await.unwrap() });
-    format!("http://{addr}")
-}
-
-async fn send(
-    base: &str,
-    method: reqwest::Method,
-    path: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut request = reqwest::Client::new().request(method, format!("{base}{path}"));
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status();
-    let text = response.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
-}
-
-/// Registers `name` (with `email` when given) and logs in: its id and token.
-async fn account(base: &str, name: &str, email: Option<&str>) -> (i64, String) {
-    let mut body = json!({"username": name, "password": "correct horse"});
-    if let Some(email) = email {
-        body["email"] = json!(email);
-    }
-    let (status, created) = send(
-        base,
-        reqwest::Method::POST,
-        "/auth/register",
-        None,
-        Some(body),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{created}");
-    (
-        created["id"].as_i64().unwrap(),
-        login(base, name, "correct horse").await,
-    )
-}
-
-async fn login(base: &str, name: &str, password: &str) -> String {
-    let body = json!({"username": name, "password": password});
-    let (status, token) = send(base, reqwest::Method::POST, "/auth/login", None, Some(body)).await;
-    assert_eq!(status, StatusCode::OK, "{token}");
-    token["token"].as_str().unwrap().to_owned()
-}
 
 #[tokio::test]
 async fn each_user_lists_only_their_own_posts() {

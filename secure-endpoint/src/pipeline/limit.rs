@@ -6,6 +6,7 @@
 use http::request::Parts;
 
 use super::Admitted;
+use super::revocation::Pending;
 use crate::audit::{self, Route, Step};
 use crate::auth::DynAuthenticator;
 use crate::rate::{LimitKey, Outcome, RateKey};
@@ -14,7 +15,6 @@ use crate::rejection::Rejection;
 use crate::revocation::Verdict;
 #[cfg(feature = "redis")]
 use crate::revoker::Presented;
-use super::revocation::Pending;
 
 pub(crate) async fn limit(
     route: &Route,
@@ -65,7 +65,14 @@ pub(crate) async fn limit(
             match (revoked, store) {
                 (Some(revoked), Some(store)) => {
                     store.answered_with_limit();
-                    super::revocation::judge(route, if revoked { Verdict::Revoked } else { Verdict::Valid })?;
+                    super::revocation::judge(
+                        route,
+                        if revoked {
+                            Verdict::Revoked
+                        } else {
+                            Verdict::Valid
+                        },
+                    )?;
                 }
                 // The limit was answered without Redis (a key known to be over, or Redis
                 // down): the revocation is asked on its own, unless the answer is a
@@ -75,7 +82,10 @@ pub(crate) async fn limit(
                     if let Some(presented) = presented
                         && let Some(facts) = presented.facts.as_ref()
                     {
-                        super::revocation::judge(route, store.verdict(&presented.principal, facts).await)?;
+                        super::revocation::judge(
+                            route,
+                            store.verdict(&presented.principal, facts).await,
+                        )?;
                     }
                 }
                 _ => {}

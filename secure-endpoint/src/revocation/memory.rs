@@ -42,7 +42,13 @@ impl MemoryRevocations {
 
     /// Revokes every token of `principal` issued before `moment_ms`; a later moment
     /// already held stays.
-    pub(crate) fn revoke_before(&self, principal: &str, moment_ms: u64, now_ms: u64, lifetime_ms: u64) {
+    pub(crate) fn revoke_before(
+        &self,
+        principal: &str,
+        moment_ms: u64,
+        now_ms: u64,
+        lifetime_ms: u64,
+    ) {
         let mut state = self.state.write().expect("revocations lock");
         let held = state.before.entry(principal.to_owned()).or_insert(0);
         *held = (*held).max(moment_ms);
@@ -110,10 +116,16 @@ mod tests {
         assert!(!store.is_revoked("alice", &facts("t2", 1_000)));
         store.revoke_before("alice", 5_000, 5_000, HOUR);
         assert!(store.is_revoked("alice", &facts("t2", 4_999)));
-        assert!(!store.is_revoked("alice", &facts("t3", 5_000)), "issued at the moment");
+        assert!(
+            !store.is_revoked("alice", &facts("t3", 5_000)),
+            "issued at the moment"
+        );
         assert!(!store.is_revoked("bob", &facts("t4", 1_000)));
         store.revoke_before("alice", 3_000, 6_000, HOUR);
-        assert!(store.is_revoked("alice", &facts("t2", 4_999)), "an earlier moment does not undo a later one");
+        assert!(
+            store.is_revoked("alice", &facts("t2", 4_999)),
+            "an earlier moment does not undo a later one"
+        );
     }
 
     #[test]

@@ -127,7 +127,9 @@ impl Revocations {
             #[cfg(feature = "redis")]
             redis: match &self.backend {
                 Backend::Memory => None,
-                Backend::Redis(settings) => Some(redis::RedisRevocations::new(Arc::clone(settings))),
+                Backend::Redis(settings) => {
+                    Some(redis::RedisRevocations::new(Arc::clone(settings)))
+                }
             },
             max_lifetime_ms: self.max_lifetime.as_millis() as u64,
         })
@@ -170,7 +172,9 @@ impl RevocationStore {
         let Some(issued_at_ms) = facts.issued_at_ms else {
             return Some("the token has no iat, which revocation needs");
         };
-        let expires_at_ms = facts.expires_at.map_or(u64::MAX, |exp| exp.saturating_mul(1000));
+        let expires_at_ms = facts
+            .expires_at
+            .map_or(u64::MAX, |exp| exp.saturating_mul(1000));
         if expires_at_ms.saturating_sub(issued_at_ms) > self.max_lifetime_ms {
             return Some("the token lives longer than the revocations' max_token_lifetime");
         }
@@ -185,7 +189,11 @@ impl RevocationStore {
                 if redis.has_pending() {
                     redis.flush().await;
                 }
-                return if revoked { Verdict::Revoked } else { Verdict::Valid };
+                return if revoked {
+                    Verdict::Revoked
+                } else {
+                    Verdict::Valid
+                };
             }
             if redis.settings.fail_closed {
                 return Verdict::Unavailable;
@@ -201,7 +209,12 @@ impl RevocationStore {
     /// The question for the limit's script, when this store is the Redis at `url` and
     /// can be asked now.
     #[cfg(feature = "redis")]
-    pub(crate) fn query_on(&self, url: &str, principal: &str, facts: &TokenFacts) -> Option<redis::RevocationQuery> {
+    pub(crate) fn query_on(
+        &self,
+        url: &str,
+        principal: &str,
+        facts: &TokenFacts,
+    ) -> Option<redis::RevocationQuery> {
         let redis = self.redis.as_ref()?;
         (redis.settings.url == url && !redis.resting() && !redis.has_pending())
             .then(|| self.query(redis, principal, facts))
@@ -216,7 +229,12 @@ impl RevocationStore {
     }
 
     #[cfg(feature = "redis")]
-    fn query(&self, redis: &redis::RedisRevocations, principal: &str, facts: &TokenFacts) -> redis::RevocationQuery {
+    fn query(
+        &self,
+        redis: &redis::RedisRevocations,
+        principal: &str,
+        facts: &TokenFacts,
+    ) -> redis::RevocationQuery {
         redis::RevocationQuery {
             token_key: redis.token_key(facts.id.as_deref()),
             before_key: redis.before_key(principal),

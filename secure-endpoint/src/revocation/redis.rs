@@ -38,7 +38,11 @@ pub(crate) enum Write {
     /// The token id's key, kept this many milliseconds.
     Token { key: String, ttl_ms: u64 },
     /// The principal's key, its moment, kept this many milliseconds.
-    Before { key: String, moment_ms: u64, ttl_ms: u64 },
+    Before {
+        key: String,
+        moment_ms: u64,
+        ttl_ms: u64,
+    },
 }
 
 /// What the limit's script also asks when a request's limit and its token's revocation
@@ -119,7 +123,10 @@ impl RedisRevocations {
     /// Writes `write`, with whatever earlier writes are still pending; kept pending when
     /// Redis cannot take it.
     pub(crate) async fn write(&self, write: Write) {
-        self.pending.lock().expect("pending revocations").push(write);
+        self.pending
+            .lock()
+            .expect("pending revocations")
+            .push(write);
         if !self.resting() {
             self.flush().await;
         }
@@ -137,7 +144,12 @@ impl RedisRevocations {
     /// and the rest.
     pub(crate) async fn flush(&self) {
         loop {
-            let Some(next) = self.pending.lock().expect("pending revocations").first().cloned()
+            let Some(next) = self
+                .pending
+                .lock()
+                .expect("pending revocations")
+                .first()
+                .cloned()
             else {
                 return;
             };
@@ -157,15 +169,14 @@ impl RedisRevocations {
                         key,
                         moment_ms,
                         ttl_ms,
-                    } => {
-                        self.revoke_before
-                            .key(key)
-                            .arg(*moment_ms)
-                            .arg((*ttl_ms).max(1))
-                            .invoke_async::<i64>(&mut connection)
-                            .await
-                            .map(|_| ())
-                    }
+                    } => self
+                        .revoke_before
+                        .key(key)
+                        .arg(*moment_ms)
+                        .arg((*ttl_ms).max(1))
+                        .invoke_async::<i64>(&mut connection)
+                        .await
+                        .map(|_| ()),
                 }
             }
             .await;

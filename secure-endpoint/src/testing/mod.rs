@@ -14,7 +14,7 @@ use serde_json::{Map, Value, json};
 use crate::setup_error::SetupError;
 
 /// Signs test tokens with a private key (or HMAC secret), filling in `iss`, `aud`, `iat`
-/// and `exp` the way the verifier expects.
+/// (to the millisecond), `exp` and a `jti` of its own the way the verifier expects.
 ///
 /// ```
 /// use secure_endpoint::testing::TokenMint;
@@ -111,11 +111,20 @@ impl TokenMint {
     /// The claims [`token`](Self::token) would sign, to alter before [`sign`](Self::sign).
     pub fn claims(&self, sub: &str, roles: &[&str]) -> Value {
         let now = now();
+        let now_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .expect("the clock is after 1970")
+            .as_millis() as u64;
         let mut claims = Map::new();
         claims.insert("sub".into(), json!(sub));
         claims.insert("roles".into(), json!(roles));
-        claims.insert("iat".into(), json!(now));
+        // To the millisecond, as TokenIssuer writes it.
+        claims.insert("iat".into(), json!(now_ms as f64 / 1000.0));
         claims.insert("exp".into(), json!(now + self.lifetime_secs));
+        claims.insert(
+            "jti".into(),
+            json!(format!("mint-{now_ms}-{}", next_serial())),
+        );
         if let Some(issuer) = &self.issuer {
             claims.insert("iss".into(), json!(issuer));
         }
@@ -131,6 +140,12 @@ impl TokenMint {
         header.kid = self.kid.clone();
         jsonwebtoken::encode(&header, claims, &self.key).expect("claims are JSON and the key signs")
     }
+}
+
+/// A number no other token of this process had.
+fn next_serial() -> u64 {
+    static SERIAL: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    SERIAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 /// Seconds since the Unix epoch, for building `exp`, `nbf` and `iat`.

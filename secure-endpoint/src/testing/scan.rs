@@ -709,7 +709,7 @@ impl Scanner {
         }
         if policy.requires_auth()
             && (!policy.roles().is_empty() || !policy.scopes().is_empty())
-            && let Some(token) = self.token("scan-unprivileged", &[])
+            && let Some(token) = self.token(&self.intruder(), &[])
         {
             let seen = self
                 .send(
