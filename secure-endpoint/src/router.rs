@@ -304,6 +304,11 @@ where
         }
     }
 
+    /// The revocations the router consults, for the scanner.
+    pub(crate) fn revocations(&self) -> Option<Arc<crate::revocation::RevocationStore>> {
+        self.security.as_ref()?.revocations.clone()
+    }
+
     /// The application's own error body, for the scanner.
     pub(crate) fn error_body(&self) -> Option<Arc<dyn crate::rejection::ErrorBody>> {
         self.security.as_ref()?.error_body.clone()

@@ -232,6 +232,13 @@ fn the_inventory_lists_every_route_with_its_policy() {
             "/auth/login",
             "public (exchanges credentials for a token), rate 5/m per ip, validate Credentials, concurrency 8",
         ),
+        ("POST", "/auth/logout", "auth"),
+        ("POST", "/auth/logout-all", "auth"),
+        (
+            "GET",
+            "/feed",
+            "public (the feed is published; a reader may say who they are), optional auth",
+        ),
         ("GET", "/posts", "public (posts are published), validate_query Page"),
         (
             "POST",
@@ -250,6 +257,7 @@ fn the_inventory_lists_every_route_with_its_policy() {
             "auth, owner post.user_id, or role admin",
         ),
         ("GET", "/me", "auth"),
+        ("DELETE", "/me", "auth"),
         ("GET", "/me/posts", "auth, owner posts[].user_id"),
         (
             "GET",
@@ -473,6 +481,12 @@ async fn the_security_scan_of_the_whole_blog_is_clean() {
         .await
         .unwrap()
         .unwrap();
+    let bob = state
+        .db
+        .create_user("bob", "not-a-hash", &[])
+        .await
+        .unwrap()
+        .unwrap();
     let post = state
         .db
         .create_post(alice, "Hers", "Body", &[], false)
@@ -486,11 +500,12 @@ async fn the_security_scan_of_the_whole_blog_is_clean() {
         .path("/posts/{id}", &format!("/posts/{}", post.id))
         .owner("/posts/{id}", &alice.to_string())
         .owner("/me/posts", &alice.to_string())
-        .intruder(&(alice + 1000).to_string())
+        .principal(&alice.to_string())
+        .intruder(&bob.to_string())
         .path("/users/{id}", &format!("/users/{alice}"));
     let report = scan(app, settings).await;
     report.assert_clean();
-    assert_eq!(report.routes, 11);
+    assert_eq!(report.routes, 15);
     assert!(report.requests > 60, "{report}");
     // The post survived the scan: no probe got past the owner check.
     assert_eq!(state.db.post(post.id).await.unwrap(), Some(post));

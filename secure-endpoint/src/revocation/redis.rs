@@ -98,16 +98,21 @@ impl RedisRevocations {
         if self.resting() {
             return None;
         }
-        let answer: Result<i64, redis::RedisError> = async {
+        let ask = || async {
             let mut connection = self.settings.connection().await?;
             self.check
                 .key(&query.token_key)
                 .key(&query.before_key)
                 .arg(query.issued_at_ms)
-                .invoke_async(&mut connection)
+                .invoke_async::<i64>(&mut connection)
                 .await
-        }
-        .await;
+        };
+        // A connection Redis dropped (a restart) is reconnected and asked once more,
+        // rather than the answer falling back while Redis is there.
+        let answer = match ask().await {
+            Err(error) if error.is_connection_dropped() || error.is_io_error() => ask().await,
+            answer => answer,
+        };
         match answer {
             Ok(revoked) => {
                 self.answered();

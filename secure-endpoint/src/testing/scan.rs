@@ -21,6 +21,7 @@ use crate::guard::GuardedKey;
 use crate::inventory::{Inventory, RouteEntry, RoutePolicy};
 use crate::policy::Policy;
 use crate::rejection::{self, ErrorBody, ErrorInfo};
+use crate::revocation::RevocationStore;
 use crate::router::SecureRouter;
 use crate::sanitize::{DEFAULT_CACHE_CONTROL, SECURITY_HEADERS};
 
@@ -46,6 +47,7 @@ pub struct ScanSettings {
     tenants: BTreeMap<String, String>,
     guarded: Vec<GuardedKey>,
     intruder: Option<String>,
+    principal: Option<String>,
 }
 
 impl fmt::Debug for ScanSettings {
@@ -113,6 +115,15 @@ impl ScanSettings {
     /// The fields of the routes' own bodies and answers are checked without it.
     pub fn guarded<T: crate::guard::Guarded>(mut self) -> Self {
         self.guarded.extend_from_slice(T::KEYS);
+        self
+    }
+
+    /// The id of a principal the service serves (an existing account), for the tokens
+    /// the scanner signs to get past authentication: bodies, limits, lists. Without it
+    /// the scanner invents ids (`scan-author`, …), which a service with a
+    /// [`principal_check`](crate::SecurityBuilder::principal_check) refuses.
+    pub fn principal(mut self, id: &str) -> Self {
+        self.principal = Some(id.to_owned());
         self
     }
 
@@ -212,11 +223,12 @@ impl fmt::Display for ScanReport {
 pub async fn scan(router: SecureRouter, settings: ScanSettings) -> ScanReport {
     let inventory = router.inventory();
     let error_body = router.error_body();
+    let revocations = router.revocations();
     let built = router
         .mock_connect_info(SocketAddr::from(([192, 0, 2, 1], 40000)))
         .try_into_router();
     match built {
-        Ok(app) => scan_with(app, &inventory, settings, error_body).await,
+        Ok(app) => scan_with(app, &inventory, settings, error_body, revocations).await,
         Err(error) => {
             let mut report = ScanReport::default();
             report.findings.push(Finding {
@@ -236,7 +248,7 @@ pub async fn scan(router: SecureRouter, settings: ScanSettings) -> ScanReport {
 /// [`ScanSettings::outside_the_inventory`].
 pub async fn scan_router(app: Router, inventory: &Inventory, settings: ScanSettings) -> ScanReport {
     let error_body = settings.error_body.clone();
-    scan_with(app, inventory, settings, error_body).await
+    scan_with(app, inventory, settings, error_body, None).await
 }
 
 async fn scan_with(
@@ -244,6 +256,7 @@ async fn scan_with(
     inventory: &Inventory,
     settings: ScanSettings,
     error_body: Option<Arc<dyn ErrorBody>>,
+    revocations: Option<Arc<RevocationStore>>,
 ) -> ScanReport {
     let outside = settings.outside.clone();
     let mut scanner = Scanner {
@@ -251,6 +264,7 @@ async fn scan_with(
         report: ScanReport::default(),
         router: Some(app),
         error_body,
+        revocations,
     };
     for route in inventory.routes() {
         scanner.report.routes += 1;
@@ -275,6 +289,9 @@ struct Scanner {
     router: Option<Router>,
     /// The application's own error body, when its settings have one.
     error_body: Option<Arc<dyn ErrorBody>>,
+    /// The router's revocations, when its settings have them: a token revoked there must
+    /// be refused on every `auth` route.
+    revocations: Option<Arc<RevocationStore>>,
 }
 
 /// A response as the scanner reads it.
@@ -316,6 +333,14 @@ impl Scanner {
 
     /// A token holding the roles and scopes of `policy`, in `tenant` (or in the tenant of
     /// the route's fixture, when one is given and `tenant` is not).
+    /// The served principal's id, or `invented`.
+    fn principal_or(&self, invented: &str) -> String {
+        self.settings
+            .principal
+            .clone()
+            .unwrap_or_else(|| invented.to_owned())
+    }
+
     /// The second principal's id.
     fn intruder(&self) -> String {
         self.settings
@@ -325,6 +350,12 @@ impl Scanner {
     }
 
     fn token_in_tenant(&self, sub: &str, policy: &Policy, tenant: Option<&str>) -> Option<String> {
+        let claims = self.claims_in_tenant(sub, policy, tenant)?;
+        Some(self.settings.mint.as_ref()?.sign(&claims))
+    }
+
+    /// The claims [`token_in_tenant`](Self::token_in_tenant) signs.
+    fn claims_in_tenant(&self, sub: &str, policy: &Policy, tenant: Option<&str>) -> Option<Value> {
         let mint = self.settings.mint.as_ref()?;
         let mut claims = mint.claims(sub, policy.roles());
         if !policy.scopes().is_empty() {
@@ -333,7 +364,7 @@ impl Scanner {
         if let (Some(claim), Some(tenant)) = (&self.settings.tenant_claim, tenant) {
             claims[claim.as_str()] = Value::String(tenant.to_owned());
         }
-        Some(mint.sign(&claims))
+        Some(claims)
     }
 
     /// Lists and tenants, as a second principal and another tenant would try them.
@@ -351,7 +382,10 @@ impl Scanner {
         if collection {
             // The fixture's owner sees its items; another principal of the same tenant,
             // and a principal of another tenant, must see none of them.
-            let Some(owner_id) = owner.clone().or_else(|| Some("scan-owner".to_owned())) else {
+            let Some(owner_id) = owner
+                .clone()
+                .or_else(|| Some(self.principal_or("scan-owner")))
+            else {
                 return;
             };
             let Some(token) = self.token_in_tenant(&owner_id, policy, tenant.as_deref()) else {
@@ -818,6 +852,20 @@ impl Scanner {
             expired["exp"] = serde_json::json!(super::now() - 3600);
             bad.push(("expired token", mint.sign(&expired)));
         }
+        // A token the route would accept, revoked through the router's revocations.
+        let tenant = self.settings.tenants.values().next().cloned();
+        if let Some(store) = self.revocations.clone()
+            && let Some(claims) = self.claims_in_tenant(
+                &self.principal_or("scan-revoked"),
+                policy,
+                tenant.as_deref(),
+            )
+            && let (Some(jti), Some(exp)) = (claims["jti"].as_str(), claims["exp"].as_u64())
+            && let Some(mint) = &self.settings.mint
+        {
+            store.revoke_token(jti, exp).await;
+            bad.push(("revoked token", mint.sign(&claims)));
+        }
         for (case, token) in bad {
             let seen = self
                 .send(label, case, request(Some(&token)), next_address())
@@ -840,7 +888,8 @@ impl Scanner {
             return;
         }
         let token = if policy.requires_auth() {
-            match self.privileged_token(owner.as_deref().unwrap_or("scan-author"), policy) {
+            let author = owner.unwrap_or_else(|| self.principal_or("scan-author"));
+            match self.privileged_token(&author, policy) {
                 Some(token) => Some(token),
                 None => return,
             }
@@ -888,7 +937,11 @@ impl Scanner {
         count: u32,
         request: &dyn Fn(Option<&str>) -> Request<Body>,
     ) {
-        let sub = format!("scan-burst-{}", next_address().ip());
+        let sub = self
+            .settings
+            .principal
+            .clone()
+            .unwrap_or_else(|| format!("scan-burst-{}", next_address().ip()));
         let token = if policy.requires_auth() {
             match self.privileged_token(&sub, policy) {
                 Some(token) => Some(token),

@@ -12,6 +12,7 @@ mod key_families;
 mod newcomer;
 mod owner;
 mod rate;
+mod revocation;
 mod router;
 mod scan;
 mod tenants;

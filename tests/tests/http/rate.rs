@@ -2,7 +2,6 @@
 //! addresses, per-principal keys, failed authentications, and a Redis outage.
 
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
@@ -13,7 +12,7 @@ use secure_endpoint::testing::TokenMint;
 use secure_endpoint::{
     Claims, JwtAuthenticator, Limiter, SecureRouter, Security, SetupError, public, secure,
 };
-use secure_endpoint_tests::{SECRET, assert_security_headers};
+use secure_endpoint_tests::{OwnRedis, SECRET, assert_security_headers};
 
 #[public(rate = "5/1s")]
 async fn open() -> &'static str {
@@ -527,99 +526,6 @@ async fn a_mock_connect_info_serves_in_process() {
         );
     }
     assert_eq!(statuses, [200, 200, 200, 200, 200, 429]);
-}
-
-/// A Redis server of the test's own, on a free port, that the test can stop.
-struct OwnRedis {
-    child: Child,
-    port: u16,
-}
-
-impl OwnRedis {
-    fn start(port: u16) -> Self {
-        let child = Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server is installed");
-        let mut own = OwnRedis { child, port };
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return own;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        own.stop();
-        panic!("redis-server did not start on {port}");
-    }
-
-    fn free_port() -> u16 {
-        std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port()
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    async fn evalsha_calls(&self) -> u64 {
-        let client = redis::Client::open(self.url()).unwrap();
-        let mut connection = client.get_multiplexed_async_connection().await.unwrap();
-        let info: String = redis::cmd("INFO")
-            .arg("commandstats")
-            .query_async(&mut connection)
-            .await
-            .unwrap();
-        info.lines()
-            .find_map(|l| l.strip_prefix("cmdstat_evalsha:calls="))
-            .and_then(|rest| rest.split(',').next())
-            .map_or(0, |n| n.parse().unwrap())
-    }
-
-    async fn ttls(&self) -> Vec<i64> {
-        let client = redis::Client::open(self.url()).unwrap();
-        let mut connection = client.get_multiplexed_async_connection().await.unwrap();
-        let keys: Vec<String> = redis::cmd("KEYS")
-            .arg("*:rate:*")
-            .query_async(&mut connection)
-            .await
-            .unwrap();
-        let mut ttls = Vec::new();
-        for key in keys {
-            ttls.push(
-                redis::cmd("PTTL")
-                    .arg(&key)
-                    .query_async(&mut connection)
-                    .await
-                    .unwrap(),
-            );
-        }
-        ttls
-    }
-
-    fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for OwnRedis {
-    fn drop(&mut self) {
-        self.stop();
-    }
 }
 
 #[tokio::test]
