@@ -181,8 +181,8 @@ pub mod __bench;
 pub struct ReadmeDoctests;
 
 pub use auth::{
-    ApiKeys, AuthError, Authenticator, Credential, FetchKeys, IssueError, IssuedToken, Jwks,
-    JwtAuthenticator, Key, MIN_API_KEY_LEN, MIN_HMAC_SECRET_BYTES, TokenFacts, TokenIssuer,
+    ApiKeys, AuthError, Authenticator, Credential, FetchKeys, IssueError, IssuedToken, Issuers,
+    Jwks, JwtAuthenticator, Key, MIN_API_KEY_LEN, MIN_HMAC_SECRET_BYTES, TokenFacts, TokenIssuer,
 };
 pub use client_addr::ForwardedHeader;
 pub use error::Error;

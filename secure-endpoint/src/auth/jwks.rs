@@ -64,6 +64,8 @@ pub struct Jwks {
     refreshing: tokio::sync::Mutex<()>,
     /// A background refresh is under way.
     background: AtomicBool,
+    /// The issuer whose discovery document names this set, for [`Jwks::discover`].
+    issuer: Option<String>,
 }
 
 struct State {
@@ -97,7 +99,60 @@ impl Jwks {
             }),
             refreshing: tokio::sync::Mutex::new(()),
             background: AtomicBool::new(false),
+            issuer: None,
         }
+    }
+
+    /// The key set of the OpenID provider `issuer` (feature `jwks`): its discovery
+    /// document (`ISSUER/.well-known/openid-configuration`) is read for `jwks_uri`, and
+    /// the set fetched from there, with the caching and resilience described above. The
+    /// document's `issuer` must equal `issuer` exactly, and both URLs must be `https://`
+    /// (plain `http://` only on a loopback host). Every refresh reads the document again,
+    /// so a provider that moves its keys is followed. A document that is malformed, names
+    /// another issuer or no `jwks_uri` is a failed fetch: logged, and requests get 401
+    /// until a good one arrives; the service starts regardless.
+    ///
+    /// A [`JwtAuthenticator::jwks`](crate::JwtAuthenticator::jwks) of a discovered set
+    /// requires the discovered issuer; it still needs an
+    /// [`audience`](crate::JwtAuthenticator::audience).
+    ///
+    /// ```no_run
+    /// # #[cfg(feature = "jwks")] {
+    /// use secure_endpoint::{Algorithm, Jwks, JwtAuthenticator};
+    ///
+    /// let jwks = Jwks::discover("https://login.example.com/realms/staff")?;
+    /// let jwt = JwtAuthenticator::jwks(&[Algorithm::RS256], jwks)?.audience("my-api");
+    /// # }
+    /// # Ok::<(), secure_endpoint::SetupError>(())
+    /// ```
+    #[cfg(feature = "jwks")]
+    pub fn discover(issuer: &str) -> Result<Self, SetupError> {
+        let document_url = format!(
+            "{}/.well-known/openid-configuration",
+            issuer.trim_end_matches('/')
+        );
+        let document = HttpFetcher::new(&document_url)?;
+        let expected = issuer.to_owned();
+        let mut jwks = Self::from_fetcher(move || {
+            let document = document.clone();
+            let expected = expected.clone();
+            async move {
+                let body = document.get().await?;
+                let jwks_uri = jwks_uri_of(&body, &expected)?;
+                document
+                    .at(&jwks_uri)
+                    .map_err(|error| format!("the discovery document's jwks_uri: {error}"))?
+                    .get()
+                    .await
+            }
+        });
+        jwks.issuer = Some(issuer.to_owned());
+        Ok(jwks)
+    }
+
+    /// The issuer this set was discovered for.
+    pub(crate) fn discovered_issuer(&self) -> Option<&str> {
+        self.issuer.as_deref()
     }
 
     /// A key set fetched from `url` with GET. The URL must be `https://`, except on a
@@ -206,6 +261,30 @@ impl Jwks {
     }
 }
 
+/// The `jwks_uri` of an OpenID discovery document, which must name `issuer` as its own.
+#[cfg(feature = "jwks")]
+fn jwks_uri_of(document: &[u8], issuer: &str) -> Result<String, String> {
+    #[derive(serde::Deserialize)]
+    struct Discovery {
+        issuer: Option<String>,
+        jwks_uri: Option<String>,
+    }
+    let discovery: Discovery = serde_json::from_slice(document)
+        .map_err(|e| format!("not an OpenID discovery document: {e}"))?;
+    match discovery.issuer.as_deref() {
+        Some(named) if named == issuer => {}
+        Some(named) => {
+            return Err(format!(
+                "the discovery document names the issuer {named:?}, not {issuer:?}"
+            ));
+        }
+        None => return Err("the discovery document names no issuer".into()),
+    }
+    discovery
+        .jwks_uri
+        .ok_or_else(|| "the discovery document has no jwks_uri".into())
+}
+
 /// The usable keys of a JWKS document; unknown or unsuitable keys are skipped.
 pub(crate) fn parse_key_set(document: &[u8]) -> Result<Vec<Key>, String> {
     #[derive(serde::Deserialize)]
@@ -266,6 +345,26 @@ fn unsuitable(jwk: &Jwk) -> Option<&'static str> {
     None
 }
 
+/// `url`, parsed, if keys may come from it: `https://`, or `http://` on a loopback host.
+#[cfg(feature = "jwks")]
+fn checked_url(url: &str) -> Result<reqwest::Url, String> {
+    let parsed = reqwest::Url::parse(url).map_err(|e| format!("{url:?}: {e}"))?;
+    let host = parsed.host_str().unwrap_or_default();
+    let loopback = host == "localhost"
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    match parsed.scheme() {
+        "https" => Ok(parsed),
+        "http" if loopback => Ok(parsed),
+        other => Err(format!(
+            "{url:?}: scheme {other:?}: keys must come over https (plain http only on a loopback host)"
+        )),
+    }
+}
+
 #[cfg(feature = "jwks")]
 #[derive(Clone)]
 struct HttpFetcher {
@@ -282,29 +381,21 @@ impl HttpFetcher {
             setting: "jwks url",
             reason,
         };
-        let url = reqwest::Url::parse(url).map_err(|e| invalid(format!("{url:?}: {e}")))?;
-        let host = url.host_str().unwrap_or_default();
-        let loopback = host == "localhost"
-            || host
-                .trim_start_matches('[')
-                .trim_end_matches(']')
-                .parse::<std::net::IpAddr>()
-                .is_ok_and(|ip| ip.is_loopback());
-        match url.scheme() {
-            "https" => {}
-            "http" if loopback => {}
-            other => {
-                return Err(invalid(format!(
-                    "scheme {other:?}: keys must come over https (plain http only on a loopback host)"
-                )));
-            }
-        }
+        let url = checked_url(url).map_err(invalid)?;
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(10))
             .build()
             .map_err(|e| invalid(format!("cannot build the HTTP client: {e}")))?;
         Ok(HttpFetcher { client, url })
+    }
+
+    /// The same client, for another URL (held to the same rules).
+    fn at(&self, url: &str) -> Result<Self, String> {
+        Ok(HttpFetcher {
+            client: self.client.clone(),
+            url: checked_url(url)?,
+        })
     }
 
     async fn get(&self) -> Result<Vec<u8>, String> {

@@ -93,7 +93,9 @@ impl JwtAuthenticator<Claims> {
     }
 
     /// Verifies tokens with the keys of a JWKS, fetched and refreshed as [`Jwks`]
-    /// describes. HMAC algorithms are refused: a published key set holds public keys.
+    /// describes. HMAC algorithms are refused: a published key set holds public keys. A
+    /// set from [`Jwks::discover`] sets the [`issuer`](Self::issuer) to the one it was
+    /// discovered for.
     pub fn jwks(algorithms: &[Algorithm], jwks: Jwks) -> Result<Self, SetupError> {
         if algorithms
             .iter()
@@ -106,8 +108,13 @@ impl JwtAuthenticator<Claims> {
             });
         }
         let mut jwt = Self::empty(algorithms)?;
+        let discovered = jwks.discovered_issuer().map(str::to_owned);
         jwt.jwks = Some(Arc::new(jwks));
-        Ok(jwt)
+        // A key set found by discovery belongs to its issuer: its tokens must name it.
+        Ok(match discovered {
+            Some(issuer) => jwt.issuer(&issuer),
+            None => jwt,
+        })
     }
 
     fn empty(algorithms: &[Algorithm]) -> Result<Self, SetupError> {
@@ -201,12 +208,27 @@ impl<C> JwtAuthenticator<C> {
     }
 
     /// Requires `aud` to contain `audience`.
-    pub fn audience(mut self, audience: &str) -> Self {
-        self.template.set_audience(&[audience]);
+    pub fn audience(self, audience: &str) -> Self {
+        self.audiences(&[audience])
+    }
+
+    /// Requires `aud` to contain one of `audiences`: one service answering to several
+    /// names (an old and a new one during a rename, say).
+    pub fn audiences(mut self, audiences: &[&str]) -> Self {
+        self.template.set_audience(audiences);
         self.template.validate_aud = true;
         self.template.required_spec_claims.insert("aud".to_owned());
         self.rebuild();
         self
+    }
+
+    /// The issuer this authenticator requires, when one is set.
+    pub(crate) fn required_issuer(&self) -> Option<&str> {
+        self.template
+            .iss
+            .as_ref()
+            .and_then(|issuers| issuers.iter().next())
+            .map(String::as_str)
     }
 
     /// Accepts tokens of any issuer on a JWKS authenticator, which otherwise must be given

@@ -5,6 +5,7 @@
 mod api_key;
 mod facts;
 mod issuer;
+mod issuers;
 mod jwks;
 mod jwt;
 mod key;
@@ -17,6 +18,7 @@ use std::pin::Pin;
 pub use api_key::{ApiKeys, MIN_API_KEY_LEN};
 pub use facts::TokenFacts;
 pub use issuer::{IssueError, IssuedToken, TokenIssuer};
+pub use issuers::Issuers;
 pub use jwks::{FetchKeys, Jwks};
 pub use jwt::JwtAuthenticator;
 pub use key::{Key, MIN_HMAC_SECRET_BYTES};
