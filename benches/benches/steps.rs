@@ -14,7 +14,9 @@ use axum::response::IntoResponse;
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use governor::{Quota, RateLimiter};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use secure_endpoint::__bench::{MemoryLimit, guarded_json, parse_json};
+use secure_endpoint::__bench::{
+    MemoryLimit, MemoryRevocations, guarded_json, parse_json, token_facts,
+};
 use secure_endpoint::testing::TokenMint;
 use secure_endpoint::{Authenticator, Claims, JwtAuthenticator, Key, OwnerId};
 use secure_endpoint_benches::{self as fixtures, CreatePost, SECRET, USER, accounts};
@@ -181,6 +183,28 @@ fn ownership(c: &mut Criterion) {
     group.finish();
 }
 
+/// Step 1c with revocations in memory: the facts read from the verified token, then the
+/// check, on an empty store and on one holding 10,000 revoked tokens and 10,000
+/// principals logged out everywhere.
+fn revocation(c: &mut Criterion) {
+    let mut group = c.benchmark_group("revocation in memory");
+    let token = fixtures::token();
+    let facts = token_facts(&token).expect("the fixture token is a JWT");
+    group.bench_function("token facts read from the token", |b| {
+        b.iter(|| token_facts(black_box(&token)));
+    });
+    let empty = MemoryRevocations::holding(0);
+    group.bench_function("check, nothing revoked", |b| {
+        b.iter(|| empty.is_revoked(black_box(USER), black_box(&facts)));
+    });
+    let full = MemoryRevocations::holding(10_000);
+    assert!(!full.is_revoked(USER, &facts));
+    group.bench_function("check, 10,000 tokens and 10,000 principals revoked", |b| {
+        b.iter(|| full.is_revoked(black_box(USER), black_box(&facts)));
+    });
+    group.finish();
+}
+
 /// A page of 20 accounts answered as JSON: axum's `Json` beside the same values guarded,
 /// for an anonymous caller and for the owner of one of them.
 fn guarded(c: &mut Criterion) {
@@ -292,6 +316,7 @@ criterion_group!(
     body,
     ownership,
     guarded,
+    revocation,
     pipeline
 );
 criterion_main!(benches);

@@ -199,6 +199,11 @@ fn operation(policy: &Policy, guards: &Guards, handler: &str, path: &str, scheme
             "401".into(),
             refusal("No valid bearer token (WWW-Authenticate: Bearer)"),
         );
+    } else if policy.allows_optional_auth() {
+        responses.insert(
+            "401".into(),
+            refusal("A credential was sent and is not valid (none is needed)"),
+        );
     }
     if !policy.roles().is_empty()
         || !policy.scopes().is_empty()
@@ -261,6 +266,11 @@ fn operation(policy: &Policy, guards: &Guards, handler: &str, path: &str, scheme
         let mut requirement = Map::new();
         requirement.insert(scheme.to_owned(), json!(policy.scopes()));
         json!([requirement])
+    } else if policy.allows_optional_auth() {
+        // Either no credential, or this one: OpenAPI's way of saying optional.
+        let mut requirement = Map::new();
+        requirement.insert(scheme.to_owned(), json!([]));
+        json!([{}, requirement])
     } else {
         json!([])
     };

@@ -549,6 +549,15 @@ fn the_openapi_document_validates_and_states_every_requirement() {
                 route.path
             );
             assert!(operation["responses"]["401"].is_object());
+        } else if policy.allows_optional_auth() {
+            assert_eq!(
+                security,
+                &[json!({}), json!({"bearerAuth": []})],
+                "{} {}: no credential, or a bearer token",
+                route.method,
+                route.path
+            );
+            assert!(operation["responses"]["401"].is_object());
         } else {
             assert!(
                 security.is_empty(),
