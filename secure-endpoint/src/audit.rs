@@ -60,6 +60,7 @@ pub(crate) enum Step {
     Timeout,
     Tenant,
     Fields,
+    Csrf,
 }
 
 impl Step {
@@ -75,6 +76,7 @@ impl Step {
             Step::Timeout => "timeout",
             Step::Tenant => "tenant",
             Step::Fields => "fields",
+            Step::Csrf => "csrf",
         }
     }
 }
@@ -82,6 +84,11 @@ impl Step {
 /// A step admitted the request.
 pub(crate) fn allow(route: &Route, step: Step, reason: &str) {
     event(route, step, "allow", reason, None);
+}
+
+/// A step admitted the request, with what decided it.
+pub(crate) fn allow_with(route: &Route, step: Step, reason: &str, detail: &dyn fmt::Debug) {
+    event(route, step, "allow", reason, Some(detail));
 }
 
 /// A step refused the request.

@@ -23,6 +23,8 @@ pub(crate) struct Context {
     by_handler: HashMap<TypeId, Vec<usize>>,
     /// Failed authentications per client address.
     failed_auth: Option<RouteLimiter>,
+    /// Every route's method and path pattern, for CORS preflights.
+    route_methods: Vec<(http::Method, String)>,
 }
 
 /// What one route (one handler on one path) enforces with.
@@ -81,6 +83,7 @@ impl Context {
             routes: Vec::new(),
             by_handler: HashMap::new(),
             failed_auth: None,
+            route_methods: routes.iter().flat_map(route_methods).collect(),
         };
         let mut has_auth_route = false;
         for route in routes {
@@ -206,10 +209,35 @@ impl Context {
         &self.routes[index]
     }
 
+    /// The methods the route table has for `path`, if any route matches it.
+    pub(crate) fn methods_of(&self, path: &str) -> Option<Vec<http::Method>> {
+        crate::cors::methods_of(&self.route_methods, path)
+    }
+
     /// The body limit of requests outside any route's entry.
     pub(crate) fn default_body_limit(&self) -> usize {
         self.security()
             .and_then(|s| s.body_limit)
             .unwrap_or(DEFAULT_BODY_LIMIT)
     }
+}
+
+/// The methods a route answers, with its pattern: every common one for `ANY` (or a
+/// route whose methods the router cannot see).
+fn route_methods(route: &RouteEntry) -> Vec<(http::Method, String)> {
+    use http::Method;
+    let methods = match route.method.as_str() {
+        "ANY" | "*" => vec![
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ],
+        method => Method::from_bytes(method.as_bytes()).into_iter().collect(),
+    };
+    methods
+        .into_iter()
+        .map(|method| (method, route.path.clone()))
+        .collect()
 }

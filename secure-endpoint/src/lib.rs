@@ -142,6 +142,8 @@ mod audit;
 mod auth;
 mod client_addr;
 mod context;
+mod cookie;
+mod cors;
 mod error;
 mod guard;
 mod handler;
@@ -185,6 +187,8 @@ pub use auth::{
     Jwks, JwtAuthenticator, Key, MIN_API_KEY_LEN, MIN_HMAC_SECRET_BYTES, TokenFacts, TokenIssuer,
 };
 pub use client_addr::ForwardedHeader;
+pub use cookie::{DEFAULT_SESSION_COOKIE, SessionCookie};
+pub use cors::{Cors, DEFAULT_ALLOWED_HEADERS, DEFAULT_EXPOSED_HEADERS};
 pub use error::Error;
 pub use guard::{Guarded, GuardedKey, Viewer};
 pub use handler::{Guards, SecureHandler};

@@ -37,6 +37,8 @@ pub enum Rejection {
     Forbidden,
     /// 404.
     NotFound,
+    /// 405: the path has no route for the method (a CORS preflight asking for one).
+    MethodNotAllowed,
     /// 413: the body is larger than the route's limit.
     PayloadTooLarge,
     /// 415: the body is not declared as JSON.
@@ -174,6 +176,7 @@ impl IntoResponse for Rejection {
             Rejection::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Rejection::Forbidden => StatusCode::FORBIDDEN,
             Rejection::NotFound => StatusCode::NOT_FOUND,
+            Rejection::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Rejection::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         };
         fixed(status)
@@ -187,6 +190,7 @@ impl fmt::Display for Rejection {
             Rejection::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
             Rejection::Forbidden => StatusCode::FORBIDDEN,
             Rejection::NotFound => StatusCode::NOT_FOUND,
+            Rejection::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Rejection::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Rejection::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Rejection::RequestTimeout => StatusCode::REQUEST_TIMEOUT,

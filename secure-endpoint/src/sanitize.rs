@@ -22,6 +22,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::context::Context;
+use crate::cors;
 use crate::error::ErrorReport;
 use crate::rejection::{self, Finished};
 use crate::request_id::RequestId;
@@ -116,6 +117,8 @@ where
 
     fn call(&mut self, mut request: Request) -> Self::Future {
         let id = RequestId::next();
+        let cors = self.shared.context.security().and_then(|s| s.cors.as_ref());
+        let origin = cors.and_then(|_| request.headers().get(header::ORIGIN).cloned());
         let span = tracing::info_span!(
             "request",
             request_id = %id,
@@ -124,6 +127,28 @@ where
         );
         request.extensions_mut().insert(id);
         request.extensions_mut().insert(self.shared.context.clone());
+        // A CORS preflight is answered here, before any policy step.
+        if let Some(cors) = cors {
+            let (parts, _body) = request.into_parts();
+            if cors::is_preflight(&parts) {
+                let methods = self.shared.context.methods_of(parts.uri.path());
+                let mut response = {
+                    let _entered = span.enter();
+                    cors.preflight(&parts, methods.as_deref())
+                };
+                response.extensions_mut().insert(Preflight);
+                return SanitizeFuture {
+                    inner: Called::Answered {
+                        response: Some(response),
+                    },
+                    id,
+                    span,
+                    shared: self.shared.clone(),
+                    origin,
+                };
+            }
+            request = Request::from_parts(parts, _body);
+        }
         // A panic in `call` itself (a layer's synchronous part) is caught too, not only
         // one while the future runs.
         let inner = {
@@ -140,6 +165,7 @@ where
             id,
             span,
             shared: self.shared.clone(),
+            origin,
         }
     }
 }
@@ -150,6 +176,7 @@ pin_project_lite::pin_project! {
     pub(crate) enum Called<F> {
         Running { #[pin] future: CatchUnwind<AssertUnwindSafe<F>> },
         Panicked { panic: Option<Box<dyn Any + Send>> },
+        Answered { response: Option<Response> },
     }
 }
 
@@ -160,6 +187,8 @@ pin_project_lite::pin_project! {
         id: RequestId,
         span: tracing::Span,
         shared: Arc<Shared>,
+        // The request's `Origin`, when the settings have CORS.
+        origin: Option<HeaderValue>,
     }
 }
 
@@ -177,6 +206,9 @@ where
             CalledProjection::Panicked { panic } => Err(panic
                 .take()
                 .expect("a sanitized future is polled to completion once")),
+            CalledProjection::Answered { response } => Ok(Ok(response
+                .take()
+                .expect("a sanitized future is polled to completion once"))),
         };
         let response = match outcome {
             Ok(Ok(response)) => response,
@@ -192,7 +224,12 @@ where
                 response
             }
         };
-        Poll::Ready(Ok(finish(response, *this.id, this.shared)))
+        Poll::Ready(Ok(finish(
+            response,
+            *this.id,
+            this.shared,
+            this.origin.as_ref(),
+        )))
     }
 }
 
@@ -200,7 +237,16 @@ where
 #[derive(Clone, Copy)]
 struct Logged;
 
-fn finish(response: Response, id: RequestId, shared: &Shared) -> Response {
+/// A preflight's answer, whose CORS headers are written already.
+#[derive(Clone, Copy)]
+struct Preflight;
+
+fn finish(
+    response: Response,
+    id: RequestId,
+    shared: &Shared,
+    origin: Option<&HeaderValue>,
+) -> Response {
     let status = response.status();
     let shaped = response.extensions().get::<Finished>().is_some();
     let mut response = if status.is_server_error() && !shaped {
@@ -232,6 +278,11 @@ fn finish(response: Response, id: RequestId, shared: &Shared) -> Response {
         HeaderName::from_static("x-request-id"),
         HeaderValue::from_bytes(&id.hex()).expect("hex is a valid header value"),
     );
+    if let Some(cors) = shared.context.security().and_then(|s| s.cors.as_ref())
+        && response.extensions().get::<Preflight>().is_none()
+    {
+        cors.decorate(response.headers_mut(), origin);
+    }
     response
 }
 

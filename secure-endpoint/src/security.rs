@@ -9,6 +9,8 @@ use http::HeaderValue;
 
 use crate::auth::{Authenticator, DynAuthenticator};
 use crate::client_addr::{Cidr, ForwardedHeader, Proxies};
+use crate::cookie::SessionCookie;
+use crate::cors::{Cors, CorsPolicy};
 use crate::error::Error;
 use crate::rate::{Limiter, Rate};
 use crate::rejection::ErrorBody;
@@ -45,6 +47,11 @@ pub struct Security {
     pub(crate) failed_auth: Option<Rate>,
     pub(crate) revocations: Option<Arc<RevocationStore>>,
     pub(crate) principal_check: Option<Arc<PrincipalCheck>>,
+    /// Where browser front ends' tokens travel, when they do.
+    pub(crate) session_cookie: Option<SessionCookie>,
+    pub(crate) cors: Option<CorsPolicy>,
+    /// The service's own origin, for CSRF: else the request's `Host`.
+    pub(crate) own_origin: Option<HeaderValue>,
 }
 
 impl Security {
@@ -80,6 +87,9 @@ impl Security {
             revocations: None,
             principal_check: None,
             principal_cache: DEFAULT_PRINCIPAL_CACHE,
+            session_cookie: None,
+            cors: None,
+            own_origin: None,
         }
     }
 }
@@ -101,6 +111,9 @@ impl fmt::Debug for Security {
             .field("failed_auth", &self.failed_auth)
             .field("revocations", &self.revocations.is_some())
             .field("principal_check", &self.principal_check.is_some())
+            .field("session_cookie", &self.session_cookie)
+            .field("cors", &self.cors)
+            .field("own_origin", &self.own_origin)
             .finish()
     }
 }
@@ -125,6 +138,9 @@ pub struct SecurityBuilder {
     revocations: Option<Revocations>,
     principal_check: Option<PrincipalCheckFn>,
     principal_cache: Duration,
+    session_cookie: Option<SessionCookie>,
+    cors: Option<Cors>,
+    own_origin: Option<String>,
 }
 
 /// The application's principal check, before the cache is built around it.
@@ -282,8 +298,53 @@ impl SecurityBuilder {
         self
     }
 
+    /// Accepts the token from a cookie as well as from `Authorization: Bearer`, for
+    /// browser front ends: see [`SessionCookie`]. A request with both is judged by the
+    /// bearer token; one whose token came from the cookie is checked for cross-site
+    /// forgery on unsafe methods. A cookie that cannot hold a token (sent twice, too
+    /// large, odd characters) is 401, as a malformed bearer token is.
+    pub fn session_cookie(mut self, cookie: SessionCookie) -> Self {
+        self.session_cookie = Some(cookie);
+        self
+    }
+
+    /// Which origins browsers may call the service from: see [`Cors`].
+    pub fn cors(mut self, cors: Cors) -> Self {
+        self.cors = Some(cors);
+        self
+    }
+
+    /// The service's own origin (`https://blog.example.com`), which a cookie request
+    /// with an unsafe method may come from. Without it, an `Origin` matching the
+    /// request's `Host` is the service's own; set it behind a proxy that rewrites `Host`.
+    pub fn own_origin(mut self, origin: &str) -> Self {
+        self.own_origin = Some(origin.to_owned());
+        self
+    }
+
     /// Checks the settings.
     pub fn build(self) -> Result<Security, SetupError> {
+        if let Some(cookie) = &self.session_cookie {
+            cookie.check()?;
+        }
+        let own_origin = match &self.own_origin {
+            None => None,
+            Some(origin) => Some(
+                Cors::origins([origin])
+                    .build()
+                    .map_err(|error| SetupError::InvalidSetting {
+                        setting: "own_origin",
+                        reason: error.to_string(),
+                    })
+                    .and_then(|_| {
+                        HeaderValue::from_str(origin).map_err(|_| SetupError::InvalidSetting {
+                            setting: "own_origin",
+                            reason: format!("{origin:?} is not a header value"),
+                        })
+                    })?,
+            ),
+        };
+        let cors = self.cors.clone().map(Cors::build).transpose()?;
         if let Some(authenticator) = &self.authenticator {
             authenticator.check_settings()?;
         }
@@ -384,6 +445,9 @@ impl SecurityBuilder {
             principal_check: self
                 .principal_check
                 .map(|build| Arc::new(build(self.principal_cache))),
+            session_cookie: self.session_cookie,
+            cors,
+            own_origin,
         })
     }
 }

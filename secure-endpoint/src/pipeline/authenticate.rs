@@ -20,8 +20,10 @@ use super::Admitted;
 use crate::audit::{self, Route, Step};
 use crate::auth::{AuthError, Credential, DynAuthenticator};
 use crate::rate::{LimitKey, Outcome};
+use crate::cookie::SessionCookie;
 use crate::rejection::Rejection;
 use crate::revoker::Presented;
+use super::csrf::FromCookie;
 
 pub(crate) async fn authenticate(
     route: &Route,
@@ -38,8 +40,25 @@ pub(crate) async fn authenticate(
     };
     // Computed only where a failed-authentication limit needs it.
     let client = |parts: &Parts| security.proxies.client_key(parts).map(LimitKey::Ip);
+    let mut from_cookie = false;
     let presented = match credential {
-        Credential::Bearer => bearer_token(&parts.headers, security.max_token_bytes),
+        Credential::Bearer => match &security.session_cookie {
+            // The bearer token wins; the cookie is read only when there is none.
+            Some(cookie) if !parts.headers.contains_key(AUTHORIZATION) => {
+                match cookie.read(&parts.headers, security.max_token_bytes) {
+                    Ok(Some(token)) => {
+                        from_cookie = true;
+                        Ok(token)
+                    }
+                    Ok(None) => bearer_token(&parts.headers, security.max_token_bytes),
+                    Err(reason) => Err(NoToken {
+                        token_given: true,
+                        reason,
+                    }),
+                }
+            }
+            _ => bearer_token(&parts.headers, security.max_token_bytes),
+        },
         Credential::Header(name) => {
             header_credential(&parts.headers, name, security.max_token_bytes)
         }
@@ -66,6 +85,9 @@ pub(crate) async fn authenticate(
             match verify(authenticator, token, &mut parts.extensions).await {
                 Ok(()) => {
                     audit::allow(route, Step::Authenticate, "the credential was verified");
+                    if from_cookie {
+                        parts.extensions.insert(FromCookie);
+                    }
                     // Which token it is, for the revocation and principal checks next.
                     if (security.revocations.is_some() || security.principal_check.is_some())
                         && let Some(principal) = authenticator.principal(&parts.extensions)
@@ -115,10 +137,18 @@ async fn verify(
 }
 
 /// Whether the request carries anything in the place the credential is read from: an
-/// `Authorization` header, or the authenticator's own header.
-pub(crate) fn presented(headers: &HeaderMap, credential: &Credential) -> bool {
+/// `Authorization` header (or the session cookie, when one is configured), or the
+/// authenticator's own header.
+pub(crate) fn presented(
+    headers: &HeaderMap,
+    credential: &Credential,
+    cookie: Option<&SessionCookie>,
+) -> bool {
     match credential {
-        Credential::Bearer => headers.contains_key(AUTHORIZATION),
+        Credential::Bearer => {
+            headers.contains_key(AUTHORIZATION)
+                || cookie.is_some_and(|cookie| !matches!(cookie.read(headers, usize::MAX), Ok(None)))
+        }
         Credential::Header(name) => headers.contains_key(name),
     }
 }

@@ -1,5 +1,5 @@
 //! What one request of an annotated handler goes through, in the order of DESIGN §5,
-//! one file per step: [`authenticate`] (with the principal's [`standing`] and the
+//! one file per step: [`authenticate`] (with [`csrf`] for a cookie credential, the principal's [`standing`] and the
 //! token's [`revocation`] when configured), [`limit`], [`authorize`], [`load`], [`input`],
 //! then the handler's own extractors ([`extract`]), and around the handler itself its
 //! [`concurrency`] and [`timeout`]. Each step holds its check, its refusal and its audit
@@ -13,6 +13,7 @@ pub(crate) mod authenticate;
 pub(crate) mod authorize;
 pub(crate) mod collection;
 pub(crate) mod concurrency;
+pub(crate) mod csrf;
 pub(crate) mod extract;
 pub(crate) mod input;
 pub(crate) mod limit;
@@ -160,7 +161,11 @@ pub async fn enforce<H: SecureHandler>(parts: &mut Parts) -> Result<Admitted, Re
         };
         // With `optional_auth`, a request without a credential goes on anonymous; one
         // with a credential is judged like any other, an invalid one refused.
-        if policy.requires_auth() || authenticate::presented(&parts.headers, &credential) {
+        let cookie = admitted
+            .context()
+            .and_then(Context::security)
+            .and_then(|s| s.session_cookie.as_ref());
+        if policy.requires_auth() || authenticate::presented(&parts.headers, &credential, cookie) {
             authenticate::authenticate(route, &admitted, authenticator, &credential, parts)
                 .await
                 .map_err(IntoResponse::into_response)?;
@@ -172,6 +177,11 @@ pub async fn enforce<H: SecureHandler>(parts: &mut Parts) -> Result<Admitted, Re
     } else {
         None
     };
+    if authenticator.is_some()
+        && let Some(security) = admitted.context().and_then(Context::security)
+    {
+        csrf::check_csrf(route, security, parts).map_err(IntoResponse::into_response)?;
+    }
     // The token's standing with the application and with the revocations, when the
     // settings ask for them.
     let mut pending = revocation::Pending::Judged;
