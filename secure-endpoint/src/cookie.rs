@@ -167,7 +167,10 @@ mod tests {
         let h = headers(&[b"theme=dark; __Host-session=a.b.c; lang=en"]);
         assert_eq!(cookie.read(&h, 100), Ok(Some("a.b.c")));
         assert_eq!(cookie.read(&headers(&[b"theme=dark"]), 100), Ok(None));
-        assert_eq!(cookie.read(&headers(&[b"garbage without pairs"]), 100), Ok(None));
+        assert_eq!(
+            cookie.read(&headers(&[b"garbage without pairs"]), 100),
+            Ok(None)
+        );
     }
 
     #[test]

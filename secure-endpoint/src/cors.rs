@@ -126,7 +126,9 @@ impl Cors {
         }
         let mut origins = Vec::with_capacity(self.origins.len());
         for origin in &self.origins {
-            origins.push(HeaderValue::from_str(&checked_origin(origin).map_err(invalid)?).expect("checked"));
+            origins.push(
+                HeaderValue::from_str(&checked_origin(origin).map_err(invalid)?).expect("checked"),
+            );
         }
         for name in self.expose.iter().chain(&self.allow_headers) {
             HeaderName::from_bytes(name.as_bytes())
@@ -152,10 +154,14 @@ fn checked_origin(origin: &str) -> Result<String, String> {
         return Err("the origin \"null\" is sent by sandboxed pages and files of any site; it cannot be trusted".into());
     }
     if origin.contains('*') {
-        return Err(format!("{origin:?}: origins are exact; for any origin use Cors::any_origin()"));
+        return Err(format!(
+            "{origin:?}: origins are exact; for any origin use Cors::any_origin()"
+        ));
     }
     let Some((scheme, rest)) = origin.split_once("://") else {
-        return Err(format!("{origin:?} is not an origin: write scheme://host[:port]"));
+        return Err(format!(
+            "{origin:?} is not an origin: write scheme://host[:port]"
+        ));
     };
     if scheme != "https" && scheme != "http" {
         return Err(format!("{origin:?}: the scheme must be https or http"));
@@ -214,7 +220,11 @@ impl CorsPolicy {
     }
 
     /// The answer to a preflight for a path whose route has `methods` (`None`: no route).
-    pub(crate) fn preflight(&self, request: &http::request::Parts, methods: Option<&[Method]>) -> Response {
+    pub(crate) fn preflight(
+        &self,
+        request: &http::request::Parts,
+        methods: Option<&[Method]>,
+    ) -> Response {
         let origin = request.headers.get(header::ORIGIN);
         let Some(origin) = origin.filter(|o| self.allows(o)) else {
             return refused("a preflight from an origin that is not allowed");
@@ -336,13 +346,27 @@ mod tests {
             (Cors::origins(["ftp://app.example"]), "https or http"),
             (Cors::origins(["https://App.example"]), "lower case"),
             (Cors::origins(Vec::<String>::new()), "no origin"),
-            (Cors::origins(["https://a.example"]).expose_header("bad header"), "header name"),
-            (Cors::origins(["https://a.example"]).max_age(Duration::from_secs(90_000)), "a day"),
+            (
+                Cors::origins(["https://a.example"]).expose_header("bad header"),
+                "header name",
+            ),
+            (
+                Cors::origins(["https://a.example"]).max_age(Duration::from_secs(90_000)),
+                "a day",
+            ),
         ] {
             let error = cors.build().unwrap_err().to_string();
-            assert!(error.contains("cors") && error.contains(why), "{why}: {error}");
+            assert!(
+                error.contains("cors") && error.contains(why),
+                "{why}: {error}"
+            );
         }
-        assert!(Cors::origins(["https://app.example", "http://localhost:5173"]).credentials(true).build().is_ok());
+        assert!(
+            Cors::origins(["https://app.example", "http://localhost:5173"])
+                .credentials(true)
+                .build()
+                .is_ok()
+        );
         assert!(Cors::any_origin().build().is_ok());
     }
 
@@ -354,7 +378,10 @@ mod tests {
             (Method::PUT, "/posts/{id}".to_owned()),
             (Method::GET, "/files/{*rest}".to_owned()),
         ];
-        assert_eq!(methods_of(&routes, "/posts"), Some(vec![Method::GET, Method::POST, Method::HEAD]));
+        assert_eq!(
+            methods_of(&routes, "/posts"),
+            Some(vec![Method::GET, Method::POST, Method::HEAD])
+        );
         assert_eq!(methods_of(&routes, "/posts/7"), Some(vec![Method::PUT]));
         assert_eq!(methods_of(&routes, "/posts/"), None);
         assert_eq!(methods_of(&routes, "/posts/7/x"), None);

@@ -17,13 +17,13 @@ use http::header::AUTHORIZATION;
 use http::request::Parts;
 
 use super::Admitted;
+use super::csrf::FromCookie;
 use crate::audit::{self, Route, Step};
 use crate::auth::{AuthError, Credential, DynAuthenticator};
-use crate::rate::{LimitKey, Outcome};
 use crate::cookie::SessionCookie;
+use crate::rate::{LimitKey, Outcome};
 use crate::rejection::Rejection;
 use crate::revoker::Presented;
-use super::csrf::FromCookie;
 
 pub(crate) async fn authenticate(
     route: &Route,
@@ -147,7 +147,8 @@ pub(crate) fn presented(
     match credential {
         Credential::Bearer => {
             headers.contains_key(AUTHORIZATION)
-                || cookie.is_some_and(|cookie| !matches!(cookie.read(headers, usize::MAX), Ok(None)))
+                || cookie
+                    .is_some_and(|cookie| !matches!(cookie.read(headers, usize::MAX), Ok(None)))
         }
         Credential::Header(name) => headers.contains_key(name),
     }

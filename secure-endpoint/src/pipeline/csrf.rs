@@ -22,9 +22,16 @@ use crate::security::Security;
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct FromCookie;
 
-pub(crate) fn check_csrf(route: &Route, security: &Security, parts: &Parts) -> Result<(), Rejection> {
+pub(crate) fn check_csrf(
+    route: &Route,
+    security: &Security,
+    parts: &Parts,
+) -> Result<(), Rejection> {
     if parts.extensions.get::<FromCookie>().is_none()
-        || matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE)
+        || matches!(
+            parts.method,
+            Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
+        )
     {
         return Ok(());
     }
@@ -33,8 +40,12 @@ pub(crate) fn check_csrf(route: &Route, security: &Security, parts: &Parts) -> R
     let decided = |allowed: bool, reason: &str| {
         let detail = format!(
             "sec-fetch-site={:?} origin={:?}",
-            fetch_site.map(HeaderValue::as_bytes).map(String::from_utf8_lossy),
-            origin.map(HeaderValue::as_bytes).map(String::from_utf8_lossy),
+            fetch_site
+                .map(HeaderValue::as_bytes)
+                .map(String::from_utf8_lossy),
+            origin
+                .map(HeaderValue::as_bytes)
+                .map(String::from_utf8_lossy),
         );
         if allowed {
             audit::allow_with(route, Step::Csrf, reason, &detail);
@@ -45,7 +56,9 @@ pub(crate) fn check_csrf(route: &Route, security: &Security, parts: &Parts) -> R
         }
     };
     match fetch_site.map(HeaderValue::as_bytes) {
-        Some(b"same-origin") | Some(b"none") => decided(true, "a cookie request from the service's own pages"),
+        Some(b"same-origin") | Some(b"none") => {
+            decided(true, "a cookie request from the service's own pages")
+        }
         _ => match origin {
             None => decided(
                 false,
@@ -60,7 +73,10 @@ pub(crate) fn check_csrf(route: &Route, security: &Security, parts: &Parts) -> R
                     .as_ref()
                     .is_some_and(|cors| cors.lists(origin.as_bytes())) =>
             {
-                decided(true, "a cookie request from an origin the CORS settings list")
+                decided(
+                    true,
+                    "a cookie request from an origin the CORS settings list",
+                )
             }
             Some(_) => decided(
                 false,

@@ -4,6 +4,7 @@ mod api_keys;
 mod app;
 mod attacks;
 mod auth;
+mod browser;
 mod discovery;
 mod errors;
 mod guarded_shapes;
