@@ -189,6 +189,22 @@ pub(crate) struct CorsPolicy {
 }
 
 impl CorsPolicy {
+    /// The origins listed, as the inventory shows them (`*` for any).
+    pub(crate) fn listed(&self) -> Vec<String> {
+        if self.any_origin {
+            return vec!["*".to_owned()];
+        }
+        self.origins
+            .iter()
+            .map(|o| String::from_utf8_lossy(o.as_bytes()).into_owned())
+            .collect()
+    }
+
+    /// Whether the listed origins may send credentials.
+    pub(crate) fn sends_credentials(&self) -> bool {
+        self.credentials
+    }
+
     /// Whether `origin` is on the list (for CSRF too).
     pub(crate) fn lists(&self, origin: &[u8]) -> bool {
         self.origins.iter().any(|o| o.as_bytes() == origin)

@@ -30,6 +30,22 @@ pub struct Inventory {
     /// default one (plain `auth`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     authenticators: Vec<AuthenticatorEntry>,
+    /// What browser front ends are allowed, when the settings allow any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    browsers: Option<BrowserEntry>,
+}
+
+/// The settings for browser front ends: the cookie the token may travel in, and the
+/// origins CORS allows.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct BrowserEntry {
+    /// The session cookie's name; requests whose token came from it are checked for
+    /// cross-site forgery on unsafe methods.
+    pub session_cookie: Option<String>,
+    /// The origins CORS allows (`["*"]` for any).
+    pub cors_origins: Vec<String>,
+    /// Whether those origins may send credentials.
+    pub cors_credentials: bool,
 }
 
 /// One authenticator of the settings and the credential it reads.
@@ -42,6 +58,9 @@ pub struct AuthenticatorEntry {
     /// The header it reads, when not `Authorization: Bearer`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub header: Option<String>,
+    /// The cookie it also reads the token from, when the settings have one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cookie: Option<String>,
 }
 
 /// One method of one path.
@@ -83,11 +102,21 @@ pub enum RoutePolicy {
 }
 
 impl Inventory {
-    pub(crate) fn new(routes: Vec<RouteEntry>, authenticators: Vec<AuthenticatorEntry>) -> Self {
+    pub(crate) fn new(
+        routes: Vec<RouteEntry>,
+        authenticators: Vec<AuthenticatorEntry>,
+        browsers: Option<BrowserEntry>,
+    ) -> Self {
         Inventory {
             routes,
             authenticators,
+            browsers,
         }
+    }
+
+    /// The settings for browser front ends, when there are any.
+    pub fn browsers(&self) -> Option<&BrowserEntry> {
+        self.browsers.as_ref()
     }
 
     /// The routes, in the order they were added.

@@ -193,7 +193,7 @@ pub use error::Error;
 pub use guard::{Guarded, GuardedKey, Viewer};
 pub use handler::{Guards, SecureHandler};
 pub use input::{DEFAULT_BODY_LIMIT, Details, ValidInput};
-pub use inventory::{AuthenticatorEntry, Inventory, RouteEntry, RoutePolicy};
+pub use inventory::{AuthenticatorEntry, BrowserEntry, Inventory, RouteEntry, RoutePolicy};
 /// The signature algorithms, re-exported from jsonwebtoken so that this crate and the
 /// application name the same type whatever jsonwebtoken version the application adds.
 pub use jsonwebtoken::Algorithm;

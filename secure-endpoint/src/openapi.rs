@@ -71,10 +71,17 @@ impl Inventory {
                     id = format!("{handler}_{n}");
                 }
                 let scheme = scheme_of(self, policy);
-                item.insert(
-                    method.to_owned(),
-                    operation(policy, &route.guards, &id, &route.path, &scheme),
-                );
+                let cookie = self
+                    .authenticator(policy.authenticator())
+                    .filter(|a| a.cookie.is_some())
+                    .map(cookie_scheme_name);
+                let mut operation = operation(policy, &route.guards, &id, &route.path, &scheme);
+                if let Some(cookie) = cookie
+                    && (policy.requires_auth() || policy.allows_optional_auth())
+                {
+                    with_cookie(&mut operation, policy, &cookie, method);
+                }
+                item.insert(method.to_owned(), operation);
             }
         }
         let mut schemes = Map::new();
@@ -105,6 +112,17 @@ impl Inventory {
             if name != BEARER_SCHEME {
                 schemes.insert(name, scheme);
             }
+            if let Some(cookie) = &authenticator.cookie {
+                schemes.insert(
+                    cookie_scheme_name(authenticator),
+                    json!({
+                        "type": "apiKey",
+                        "in": "cookie",
+                        "name": cookie,
+                        "description": "The same token in a cookie, for browser front ends; unsafe methods are checked for cross-site forgery"
+                    }),
+                );
+            }
         }
         let mut document = json!({
             "openapi": "3.1.0",
@@ -130,6 +148,12 @@ impl Inventory {
         });
         if !unchecked.is_empty() {
             document["x-unchecked-routes"] = Value::Array(unchecked);
+        }
+        if let Some(browsers) = self.browsers() {
+            document["x-secure-endpoint-cors"] = json!({
+                "origins": browsers.cors_origins,
+                "credentials": browsers.cors_credentials,
+            });
         }
         document
     }
@@ -165,6 +189,32 @@ fn refusal(description: &str) -> Value {
         "description": description,
         "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } }
     })
+}
+
+/// The cookie's scheme name for an authenticator that also reads the session cookie.
+fn cookie_scheme_name(authenticator: &AuthenticatorEntry) -> String {
+    match &authenticator.name {
+        Some(name) => format!("{name}Cookie"),
+        None => "cookieAuth".to_owned(),
+    }
+}
+
+/// The cookie as a second way to meet `operation`'s requirement, and the CSRF check it
+/// brings on unsafe methods.
+fn with_cookie(operation: &mut Value, policy: &Policy, cookie: &str, method: &str) {
+    let mut requirement = Map::new();
+    requirement.insert(cookie.to_owned(), json!(policy.scopes()));
+    if let Some(alternatives) = operation["security"].as_array_mut() {
+        alternatives.push(Value::Object(requirement));
+    }
+    if !matches!(method, "get" | "head" | "options" | "trace") {
+        operation["x-secure-endpoint-csrf"] = json!(
+            "with the cookie: Sec-Fetch-Site same-origin or none, or an Origin that is the service's own or allowed by CORS"
+        );
+        operation["responses"]["403"] = refusal(
+            "The principal lacks a role or scope, does not own the resource, or sent the cookie from another site",
+        );
+    }
 }
 
 /// The security scheme's name in the document for an authenticator: `bearerAuth` for a

@@ -14,7 +14,7 @@ use tower_service::Service;
 
 use crate::context::Context;
 use crate::handler::SecureHandler;
-use crate::inventory::{AuthenticatorEntry, Inventory, RouteEntry, RoutePolicy};
+use crate::inventory::{AuthenticatorEntry, BrowserEntry, Inventory, RouteEntry, RoutePolicy};
 use crate::routing::MethodRouter;
 use crate::sanitize::SanitizeLayer;
 use crate::security::Security;
@@ -317,6 +317,10 @@ where
     /// Every route with its method, path and policy, and where each authenticator reads
     /// its credential.
     pub fn inventory(&self) -> Inventory {
+        let cookie = self
+            .security
+            .as_deref()
+            .and_then(|s| s.session_cookie.as_ref());
         let authenticators = self
             .security
             .iter()
@@ -337,10 +341,24 @@ where
                     crate::auth::Credential::Header(header) => Some(header.to_string()),
                     _ => None,
                 },
+                cookie: match (&credential, cookie) {
+                    (crate::auth::Credential::Bearer, Some(cookie)) => {
+                        Some(cookie.name().to_owned())
+                    }
+                    _ => None,
+                },
                 credential: credential.to_string(),
             })
             .collect();
-        Inventory::new(self.routes.clone(), authenticators)
+        let browsers = self.security.as_deref().and_then(|security| {
+            let cors = security.cors.as_ref();
+            (security.session_cookie.is_some() || cors.is_some()).then(|| BrowserEntry {
+                session_cookie: cookie.map(|c| c.name().to_owned()),
+                cors_origins: cors.map(|c| c.listed()).unwrap_or_default(),
+                cors_credentials: cors.is_some_and(|c| c.sends_credentials()),
+            })
+        });
+        Inventory::new(self.routes.clone(), authenticators, browsers)
     }
 
     /// Checks that every route's policy has the settings it needs, then builds the

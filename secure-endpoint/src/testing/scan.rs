@@ -265,6 +265,7 @@ async fn scan_with(
         router: Some(app),
         error_body,
         revocations,
+        inventory: inventory.clone(),
     };
     for route in inventory.routes() {
         scanner.report.routes += 1;
@@ -292,6 +293,8 @@ struct Scanner {
     /// The router's revocations, when its settings have them: a token revoked there must
     /// be refused on every `auth` route.
     revocations: Option<Arc<RevocationStore>>,
+    /// What the router says of itself: its authenticators' cookies, its CORS settings.
+    inventory: Inventory,
 }
 
 /// A response as the scanner reads it.
@@ -677,6 +680,65 @@ impl Scanner {
         }
     }
 
+    /// What a browser front end's attacker tries: an unsafe request from another site
+    /// carrying the session cookie (refused with 403), and a preflight from an origin
+    /// the CORS settings do not list (no CORS headers in the answer).
+    async fn browsers(&mut self, label: &str, policy: &Policy, method: &Method, path: &str) {
+        let cookie = self
+            .inventory
+            .authenticator(policy.authenticator())
+            .and_then(|a| a.cookie.clone());
+        let unsafe_method = !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
+        if let Some(cookie) = cookie
+            && unsafe_method
+            && (policy.requires_auth() || policy.allows_optional_auth())
+        {
+            let tenant = self.settings.tenants.values().next().cloned();
+            if let Some(token) =
+                self.token_in_tenant(&self.principal_or("scan-author"), policy, tenant.as_deref())
+            {
+                let case = "cross-site request with the session cookie";
+                let request = Request::builder()
+                    .method(method.clone())
+                    .uri(path)
+                    .header("cookie", format!("{cookie}={token}"))
+                    .header("sec-fetch-site", "cross-site")
+                    .header("origin", "https://scanner-cross-site.example")
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(Body::from("title=forged"))
+                    .expect("a valid request");
+                let seen = self.send(label, case, request, next_address()).await;
+                self.expect(
+                    label,
+                    case,
+                    seen,
+                    &[StatusCode::FORBIDDEN],
+                    Some(StatusCode::FORBIDDEN),
+                );
+            }
+        }
+        // With any origin allowed (`*`, never with credentials), every origin is listed.
+        if self
+            .inventory
+            .browsers()
+            .is_some_and(|b| !b.cors_origins.is_empty() && b.cors_origins != ["*"])
+        {
+            let case = "preflight from an origin CORS does not list";
+            let request = Request::builder()
+                .method(Method::OPTIONS)
+                .uri(path)
+                .header("origin", "https://scanner-unlisted.example")
+                .header("access-control-request-method", method.as_str())
+                .body(Body::empty())
+                .expect("a valid request");
+            if let Some(seen) = self.send(label, case, request, next_address()).await {
+                if seen.headers.contains_key("access-control-allow-origin") {
+                    self.find(label, case, "answered with Access-Control-Allow-Origin");
+                }
+            }
+        }
+    }
+
     async fn route(&mut self, route: &RouteEntry) {
         let label = format!("{} {}", route.method, route.path);
         let policy = match route.policy {
@@ -785,6 +847,7 @@ impl Scanner {
             self.beyond_one_object(&label, route, policy, &request)
                 .await;
         }
+        self.browsers(&label, policy, &method, &path).await;
         if method == Method::GET {
             let mut keys: Vec<GuardedKey> = route.guards.response.to_vec();
             keys.extend_from_slice(&self.settings.guarded);

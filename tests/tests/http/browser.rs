@@ -477,3 +477,64 @@ fn the_cookie_is_set_and_cleared_with_every_protection() {
         "__Host-session=; Max-Age=0; Path=/; Secure; HttpOnly; SameSite=Lax"
     );
 }
+
+/// A layer that grants every origin, as a hand-written CORS layer mirroring `Origin`
+/// would: the hole the scanner's preflight case must find.
+async fn mirror_origin(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let origin = request.headers().get("origin").cloned();
+    let mut response = next.run(request).await;
+    if let Some(origin) = origin {
+        response
+            .headers_mut()
+            .insert("access-control-allow-origin", origin);
+    }
+    response
+}
+
+#[tokio::test]
+async fn the_scanner_sends_the_cookie_cross_site_and_a_preflight_from_elsewhere() {
+    use secure_endpoint::testing::{ScanSettings, scan, scan_router};
+
+    let build = || {
+        let jwt = JwtAuthenticator::hmac(Algorithm::HS256, SECRET).unwrap();
+        let security = Security::builder()
+            .authenticator(jwt)
+            .session_cookie(SessionCookie::new())
+            .cors(Cors::origins([APP]).credentials(true))
+            .build()
+            .unwrap();
+        SecureRouter::new()
+            .route("/posts", get(list).post(create))
+            .route("/open", get(open))
+            .with_security(security)
+            .with_state(Arc::new(AtomicUsize::new(0)))
+    };
+    let settings = || ScanSettings::new().mint(TokenMint::hmac(Algorithm::HS256, SECRET));
+    let report = scan(build(), settings()).await;
+    report.assert_clean();
+    assert!(report.requests >= 12, "{report}");
+
+    let inventory = build().inventory();
+    let app = build()
+        .with_mock_connect_info(std::net::SocketAddr::from(([192, 0, 2, 1], 40000)))
+        .into_router()
+        .layer(axum::middleware::from_fn(mirror_origin));
+    let report = scan_router(app, &inventory, settings()).await;
+    let cases: Vec<(&str, &str)> = report
+        .findings
+        .iter()
+        .map(|f| (f.route.as_str(), f.case.as_str()))
+        .collect();
+    assert_eq!(
+        cases,
+        [
+            ("GET /posts", "preflight from an origin CORS does not list"),
+            ("POST /posts", "preflight from an origin CORS does not list"),
+            ("GET /open", "preflight from an origin CORS does not list"),
+        ],
+        "{report}"
+    );
+}
