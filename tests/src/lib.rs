@@ -11,6 +11,8 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use secure_endpoint::SecureRouter;
 use serde_json::Value;
 
+pub mod webdriver;
+
 /// The HMAC secret the test routers are configured with.
 pub const SECRET: &[u8] = b"test-secret-that-is-at-least-32-bytes-long";
 

@@ -20,6 +20,9 @@ pub struct Config {
     /// `BLOG_TRUSTED_PROXIES`: comma-separated addresses or CIDR blocks whose
     /// `X-Forwarded-For` is believed. Default none.
     pub trusted_proxies: Vec<String>,
+    /// `BLOG_CORS_ORIGINS`: comma-separated origins (`https://app.example.com`) whose
+    /// pages may call the blog from a browser, with credentials. Default none.
+    pub cors_origins: Vec<String>,
     /// `BLOG_ADMIN_PASSWORD`: when set (8–128 characters), the account `admin` with the
     /// `admin` role is created at start with this password. Default: no admin account.
     /// (Roles are never granted through the public registration.)
@@ -35,6 +38,7 @@ impl fmt::Debug for Config {
             .field("jwt_secret_generated", &self.jwt_secret_generated)
             .field("redis_url", &self.redis_url.as_ref().map(|_| "<set>"))
             .field("trusted_proxies", &self.trusted_proxies)
+            .field("cors_origins", &self.cors_origins)
             .field(
                 "admin_password",
                 &self.admin_password.as_ref().map(|_| "<redacted>"),
@@ -134,6 +138,22 @@ impl Config {
                 });
             }
         }
+        let cors_origins: Vec<String> = lookup("BLOG_CORS_ORIGINS")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|o| !o.is_empty())
+            .map(str::to_owned)
+            .collect();
+        if !cors_origins.is_empty() {
+            secure_endpoint::Security::builder()
+                .cors(secure_endpoint::Cors::origins(&cors_origins).credentials(true))
+                .build()
+                .map_err(|error| ConfigError {
+                    setting: "BLOG_CORS_ORIGINS",
+                    reason: error.to_string(),
+                })?;
+        }
         let admin_password = match lookup("BLOG_ADMIN_PASSWORD") {
             Some(password) if !(8..=128).contains(&password.chars().count()) => {
                 return Err(ConfigError {
@@ -150,6 +170,7 @@ impl Config {
             jwt_secret_generated,
             redis_url,
             trusted_proxies,
+            cors_origins,
             admin_password,
         })
     }
@@ -183,6 +204,7 @@ impl Config {
             jwt_secret_generated: false,
             redis_url: None,
             trusted_proxies: Vec::new(),
+            cors_origins: Vec::new(),
             admin_password: Some(admin_password.to_owned()),
         }
     }
@@ -232,6 +254,23 @@ mod tests {
     fn a_bad_address_names_the_setting() {
         let error = config(&[("BLOG_ADDR", "localhost")]).unwrap_err();
         assert_eq!(error.setting, "BLOG_ADDR");
+    }
+
+    #[test]
+    fn bad_cors_origins_name_their_setting() {
+        for bad in ["https://app.example/", "null", "*", "app.example"] {
+            let error = config(&[("BLOG_CORS_ORIGINS", bad)]).unwrap_err();
+            assert_eq!(error.setting, "BLOG_CORS_ORIGINS", "{bad}");
+        }
+        let c = config(&[(
+            "BLOG_CORS_ORIGINS",
+            "https://app.example, http://localhost:5173",
+        )])
+        .unwrap();
+        assert_eq!(
+            c.cors_origins,
+            ["https://app.example", "http://localhost:5173"]
+        );
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use secure_endpoint::{Claims, Error, Resource, Revoker, public, secure};
 use serde::Deserialize;
@@ -144,7 +144,13 @@ pub async fn login(State(state): State<AppState>, input: Credentials) -> Result<
             let issued = state
                 .tokens
                 .issue(&user.id.to_string(), &json!({ "roles": user.roles }))?;
-            Ok(Json(json!({ "token": issued.token })).into_response())
+            // The token in the body for API clients, in the session cookie for browsers.
+            let cookie = state.cookie.set(&issued.token, issued.expires_at);
+            Ok((
+                [(header::SET_COOKIE, cookie)],
+                Json(json!({ "token": issued.token })),
+            )
+                .into_response())
         }
         _ => Err(Error::client(
             StatusCode::UNAUTHORIZED,
@@ -305,20 +311,33 @@ pub async fn me(claims: Claims) -> Json<Value> {
     Json(json!({ "id": claims.sub, "roles": claims.roles }))
 }
 
-/// `POST /auth/logout`: the token of this request stops working; the caller's other
-/// tokens keep working.
+/// `POST /auth/logout`: the token of this request stops working, and the session cookie
+/// is cleared; the caller's other tokens keep working.
 #[secure(auth)]
-pub async fn logout(revoker: Revoker) -> Result<StatusCode, Error> {
+pub async fn logout(State(state): State<AppState>, revoker: Revoker) -> Result<Response, Error> {
     revoker.revoke_this_token().await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(signed_out(&state))
 }
 
 /// `POST /auth/logout-all`: every token issued to the caller until now stops working;
 /// one issued afterwards works.
 #[secure(auth)]
-pub async fn logout_all(claims: Claims, revoker: Revoker) -> StatusCode {
+pub async fn logout_all(
+    State(state): State<AppState>,
+    claims: Claims,
+    revoker: Revoker,
+) -> Response {
     revoker.revoke_all_tokens_of(&claims.sub).await;
-    StatusCode::NO_CONTENT
+    signed_out(&state)
+}
+
+/// 204, the session cookie cleared.
+fn signed_out(state: &AppState) -> Response {
+    (
+        StatusCode::NO_CONTENT,
+        [(header::SET_COOKIE, state.cookie.clear())],
+    )
+        .into_response()
 }
 
 /// `DELETE /me`: deletes the caller's account and posts; its tokens stop working at
@@ -327,15 +346,15 @@ pub async fn logout_all(claims: Claims, revoker: Revoker) -> StatusCode {
 pub async fn delete_me(
     claims: Claims,
     revoker: Revoker,
-    State(db): State<Db>,
-) -> Result<StatusCode, Error> {
+    State(state): State<AppState>,
+) -> Result<Response, Error> {
     let user_id: i64 = claims
         .sub
         .parse()
         .map_err(|_| Error::internal("a token's sub is not a user id"))?;
-    db.delete_account(user_id).await?;
+    state.db.delete_account(user_id).await?;
     revoker.revoke_all_tokens_of(&claims.sub).await;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(signed_out(&state))
 }
 
 /// `GET /feed`: the latest posts, and who is reading them: `viewer` is the caller's id

@@ -13,8 +13,8 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 use secure_endpoint::routing::get;
 use secure_endpoint::{
-    JwtAuthenticator, Limiter, Revocations, SecureRouter, Security, SetupError, Standing,
-    routing::post,
+    Cors, JwtAuthenticator, Limiter, Revocations, SecureRouter, Security, SessionCookie,
+    SetupError, Standing, routing::post,
 };
 
 pub use config::{Config, ConfigError};
@@ -30,6 +30,8 @@ pub struct AppState {
     pub tokens: Arc<secure_endpoint::TokenIssuer>,
     /// Password hashing, on threads of its own.
     pub passwords: Arc<passwords::Passwords>,
+    /// The cookie a browser front end's token travels in.
+    pub cookie: SessionCookie,
 }
 
 impl FromRef<AppState> for Db {
@@ -115,8 +117,14 @@ pub async fn app(config: &Config) -> Result<(SecureRouter, AppState), StartError
         None => (Limiter::memory(), Revocations::memory()),
     };
     let accounts = db.clone();
-    let security = Security::builder()
+    let cookie = SessionCookie::new();
+    let mut security = Security::builder();
+    if !config.cors_origins.is_empty() {
+        security = security.cors(Cors::origins(&config.cors_origins).credentials(true));
+    }
+    let security = security
         .authenticator(jwt)
+        .session_cookie(cookie.clone())
         .rate_limiter(limiter)
         .revocation(revocations.max_token_lifetime(TOKEN_LIFETIME))
         // A token acts only for the account it was issued to: one whose account is gone,
@@ -143,6 +151,7 @@ pub async fn app(config: &Config) -> Result<(SecureRouter, AppState), StartError
         db,
         tokens: Arc::new(tokens::issuer(&config.jwt_secret).map_err(StartError::Setup)?),
         passwords: Arc::new(passwords::Passwords::new()),
+        cookie,
     };
     if let Some(password) = &config.admin_password {
         let hash = state
