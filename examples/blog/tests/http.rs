@@ -579,3 +579,31 @@ fn the_openapi_document_validates_and_states_every_requirement() {
         document["paths"]["/admin/stats"]["get"]["responses"]["403"]["description"].is_string()
     );
 }
+
+#[tokio::test]
+async fn the_openapi_document_shows_the_session_cookie_and_its_csrf_check() {
+    let mut config = Config::for_tests(SECRET, ADMIN_PASSWORD);
+    config.cors_origins = vec!["https://app.example".to_owned()];
+    let (app, _state) = blog::app(&config).await.expect("the blog starts");
+    let document = app.inventory().openapi("blog", "0.1.0");
+    assert_eq!(
+        document["components"]["securitySchemes"]["cookieAuth"],
+        json!({
+            "type": "apiKey",
+            "in": "cookie",
+            "name": "__Host-session",
+            "description": "The same token in a cookie, for browser front ends; unsafe methods are checked for cross-site forgery"
+        })
+    );
+    let create = &document["paths"]["/posts"]["post"];
+    assert_eq!(
+        create["security"],
+        json!([{ "bearerAuth": [] }, { "cookieAuth": [] }])
+    );
+    assert!(create["x-secure-endpoint-csrf"].is_string());
+    assert!(document["paths"]["/me"]["get"]["x-secure-endpoint-csrf"].is_null());
+    assert_eq!(
+        document["x-secure-endpoint-cors"],
+        json!({ "origins": ["https://app.example"], "credentials": true })
+    );
+}

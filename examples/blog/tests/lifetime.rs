@@ -202,3 +202,91 @@ async fn a_logout_on_one_instance_is_honoured_by_the_other() {
     assert_eq!(status, StatusCode::NO_CONTENT);
     assert_eq!(me(&one, &kept).await, StatusCode::UNAUTHORIZED);
 }
+
+/// Login hands a browser the session cookie; every route takes it; logout clears it.
+#[tokio::test]
+async fn the_session_cookie_from_login_to_logout() {
+    let base = start().await;
+    account(&base, "alice", None).await;
+    let client = reqwest::Client::new();
+    let login = client
+        .post(format!("{base}/auth/login"))
+        .json(&json!({"username": "alice", "password": "correct horse"}))
+        .send()
+        .await
+        .unwrap();
+    let set = login.headers()["set-cookie"].to_str().unwrap().to_owned();
+    for part in [
+        "__Host-session=",
+        "HttpOnly",
+        "Secure",
+        "SameSite=Lax",
+        "Path=/",
+        "Max-Age=36",
+    ] {
+        assert!(set.contains(part), "{set}");
+    }
+    let token: Value = login.json().await.unwrap();
+    let cookie = format!("__Host-session={}", token["token"].as_str().unwrap());
+    let me = client
+        .get(format!("{base}/me"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), StatusCode::OK);
+    // An unsafe method with the cookie needs the blog's own origin (or an allowed one).
+    let post = |origin: &'static str| {
+        let request = client
+            .post(format!("{base}/posts"))
+            .header("cookie", &cookie)
+            .json(&json!({"title": "t", "content": "c"}));
+        if origin.is_empty() {
+            request
+        } else {
+            request.header("origin", origin)
+        }
+    };
+    assert_eq!(
+        post("").send().await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        post("https://evil.example").send().await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+    let own = client
+        .post(format!("{base}/posts"))
+        .header("cookie", &cookie)
+        .header("sec-fetch-site", "same-origin")
+        .json(&json!({"title": "t", "content": "c"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(own.status(), StatusCode::CREATED);
+    let logout = client
+        .post(format!("{base}/auth/logout"))
+        .header("cookie", &cookie)
+        .header("sec-fetch-site", "same-origin")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logout.status(), StatusCode::NO_CONTENT);
+    assert!(
+        logout.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+    let me = client
+        .get(format!("{base}/me"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        me.status(),
+        StatusCode::UNAUTHORIZED,
+        "the cookie's token is revoked"
+    );
+}

@@ -731,10 +731,10 @@ impl Scanner {
                 .header("access-control-request-method", method.as_str())
                 .body(Body::empty())
                 .expect("a valid request");
-            if let Some(seen) = self.send(label, case, request, next_address()).await {
-                if seen.headers.contains_key("access-control-allow-origin") {
-                    self.find(label, case, "answered with Access-Control-Allow-Origin");
-                }
+            if let Some(seen) = self.send(label, case, request, next_address()).await
+                && seen.headers.contains_key("access-control-allow-origin")
+            {
+                self.find(label, case, "answered with Access-Control-Allow-Origin");
             }
         }
     }

@@ -164,13 +164,16 @@ async fn a_cookie_that_cannot_hold_a_token_is_401_never_400_or_500() {
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
 }
 
+/// A request's extra headers.
+type Headers<'a> = &'a [(&'a str, &'a str)];
+
 #[tokio::test]
 async fn every_csrf_rule() {
     let service = start().await;
     let alice = cookie(&token("alice"));
     let own = service.base.clone();
     let evil = "https://evil.example";
-    let cases: [(&[(&str, &str)], StatusCode, &str); 12] = [
+    let cases: [(Headers, StatusCode, &str); 12] = [
         (
             &[("sec-fetch-site", "same-origin")],
             StatusCode::CREATED,
