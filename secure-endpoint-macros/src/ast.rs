@@ -36,6 +36,18 @@ pub struct Rate {
 pub enum RateKey {
     Ip,
     User,
+    /// `key = "input.username"`: a string field of the validated body.
+    Input(OwnerPath),
+}
+
+/// `limit(rate = …, key = …, on = …, group = …)`, as written.
+pub struct LimitArgs {
+    pub rate: Option<Rate>,
+    /// The key and the string it was written as.
+    pub key: Option<(RateKey, LitStr)>,
+    /// `on = "failure"`.
+    pub failure: bool,
+    pub group: Option<LitStr>,
 }
 
 /// `owner = "binding.field.field"`, or `"binding[].field"` for a collection (the same
@@ -61,8 +73,11 @@ pub struct Args {
     pub owner_or_role: Option<Arg<LitStr>>,
     pub validate: Option<Arg<Type>>,
     pub validate_query: Option<Arg<Type>>,
-    pub rate: Option<Arg<Rate>>,
+    /// `rate = "10/10s"` or `rate = ["10/s", "1000/d"]`.
+    pub rate: Option<Arg<Vec<Rate>>>,
     pub rate_key: Option<Arg<RateKey>>,
+    /// Every `limit(...)`, in order.
+    pub limits: Vec<Arg<LimitArgs>>,
     pub reason: Option<Arg<LitStr>>,
     /// `timeout = "5s"`, in milliseconds.
     pub timeout: Option<Arg<u64>>,

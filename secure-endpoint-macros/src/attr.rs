@@ -9,7 +9,7 @@ use syn::parse::{ParseStream, Parser};
 use syn::punctuated::Punctuated;
 use syn::{FnArg, Ident, Item, LitStr, Token, Type};
 
-use crate::ast::{Arg, Args, Handler, Kind, OwnerPath, Param, Rate, RateKey};
+use crate::ast::{Arg, Args, Handler, Kind, LimitArgs, OwnerPath, Param, Rate, RateKey};
 use crate::ctxt::Ctxt;
 
 mod kw {
@@ -29,6 +29,10 @@ mod kw {
     syn::custom_keyword!(concurrency);
     syn::custom_keyword!(tenant);
     syn::custom_keyword!(optional_auth);
+    syn::custom_keyword!(limit);
+    syn::custom_keyword!(key);
+    syn::custom_keyword!(on);
+    syn::custom_keyword!(group);
 }
 
 /// Every argument name of the grammar, for did-you-mean hints.
@@ -49,7 +53,11 @@ const ARGUMENTS: &[&str] = &[
     "concurrency",
     "tenant",
     "optional_auth",
+    "limit",
 ];
+
+/// The arguments of `limit(...)`.
+const LIMIT_ARGUMENTS: &[&str] = &["rate", "key", "on", "group"];
 
 /// Parses the attribute's arguments, recording every error in `cx`.
 pub fn parse_args(cx: &mut Ctxt, tokens: TokenStream) -> Args {
@@ -200,8 +208,12 @@ fn parse_one(cx: &mut Ctxt, args: &mut Args, input: ParseStream) -> syn::Result<
         set(cx, &mut args.rate_key, Arg { keyword, value }, None);
     } else if lookahead.peek(kw::rate) {
         let keyword = keyword::<kw::rate>(input)?;
-        let value = rate(input, &keyword)?;
+        let value = rates(input, &keyword)?;
         set(cx, &mut args.rate, Arg { keyword, value }, None);
+    } else if lookahead.peek(kw::limit) {
+        let keyword = keyword::<kw::limit>(input)?;
+        let value = limit(cx, input, &keyword)?;
+        args.limits.push(Arg { keyword, value });
     } else if lookahead.peek(kw::timeout) {
         let keyword = keyword::<kw::timeout>(input)?;
         let value = duration(input, &keyword)?;
@@ -242,9 +254,13 @@ fn skip_rest(input: ParseStream) -> syn::Result<()> {
 }
 
 fn unknown_argument_message(unknown: &Ident) -> String {
+    unknown_in(unknown, ARGUMENTS, "the arguments are")
+}
+
+fn unknown_in(unknown: &Ident, known_names: &[&str], listing: &str) -> String {
     let name = unknown.to_string();
     let mut message = format!("unknown argument `{name}`");
-    let closest = ARGUMENTS
+    let closest = known_names
         .iter()
         .map(|known| (edit_distance(&name, known), *known))
         .filter(|(distance, known)| *distance <= known.len().max(name.len()) / 3 + 1)
@@ -252,8 +268,8 @@ fn unknown_argument_message(unknown: &Ident) -> String {
     match closest {
         Some((_, known)) => message.push_str(&format!(": did you mean `{known}`?")),
         None => message.push_str(&format!(
-            "; the arguments are: {}",
-            ARGUMENTS
+            "; {listing}: {}",
+            known_names
                 .iter()
                 .map(|a| format!("`{a}`"))
                 .collect::<Vec<_>>()
@@ -487,6 +503,162 @@ fn rate(input: ParseStream, keyword: &Ident) -> syn::Result<Rate> {
     expect_eq(input, keyword, "\"10/10s\"")?;
     let lit = string(input, keyword)?;
     crate::rate::parse(&lit)
+}
+
+/// `rate = "10/10s"` or `rate = ["10/s", "1000/d"]`.
+fn rates(input: ParseStream, keyword: &Ident) -> syn::Result<Vec<Rate>> {
+    if input.peek(Token![=]) && input.peek2(syn::token::Bracket) {
+        let lits = string_list(input, keyword)?;
+        let mut rates = Vec::with_capacity(lits.len());
+        let mut errors: Option<syn::Error> = None;
+        for lit in &lits {
+            match crate::rate::parse(lit) {
+                Ok(rate) => rates.push(rate),
+                Err(error) => match &mut errors {
+                    Some(errors) => errors.combine(error),
+                    None => errors = Some(error),
+                },
+            }
+        }
+        return match errors {
+            Some(errors) => Err(errors),
+            None => Ok(rates),
+        };
+    }
+    Ok(vec![rate(input, keyword)?])
+}
+
+/// `limit(rate = "5/15m", key = "input.username", on = "failure", group = "logins")`.
+fn limit(cx: &mut Ctxt, input: ParseStream, keyword: &Ident) -> syn::Result<LimitArgs> {
+    const EXAMPLE: &str = "`limit(rate = \"5/15m\", key = \"input.username\", on = \"failure\")`";
+    if !input.peek(syn::token::Paren) {
+        let error = syn::Error::new_spanned(
+            keyword,
+            format!("`limit` takes its arguments in parentheses, e.g. {EXAMPLE}"),
+        );
+        skip_rest(input)?;
+        return Err(error);
+    }
+    let content;
+    syn::parenthesized!(content in input);
+    let mut limit = LimitArgs {
+        rate: None,
+        key: None,
+        failure: false,
+        group: None,
+    };
+    let mut seen: Vec<Ident> = Vec::new();
+    for chunk in split_top_level_commas(content.parse()?) {
+        let parser = |input: ParseStream| -> syn::Result<()> {
+            let name: Ident = input.parse().map_err(|_| {
+                syn::Error::new(
+                    input.span(),
+                    format!("expected an argument of `limit`, e.g. {EXAMPLE}"),
+                )
+            })?;
+            if let Some(first) = seen.iter().find(|s| **s == name) {
+                let _ = first;
+                skip_rest(input)?;
+                return Err(syn::Error::new_spanned(
+                    &name,
+                    format!("`{name}` specified more than once in this `limit(...)`"),
+                ));
+            }
+            seen.push(name.clone());
+            if name == "rate" {
+                limit.rate = Some(rate(input, &name)?);
+            } else if name == "key" {
+                expect_eq(input, &name, "\"ip\"")?;
+                let lit = string(input, &name)?;
+                limit.key = Some((limit_key(&lit)?, lit));
+            } else if name == "on" {
+                expect_eq(input, &name, "\"failure\"")?;
+                let lit = string(input, &name)?;
+                limit.failure = match lit.value().as_str() {
+                    "any" => false,
+                    "failure" => true,
+                    other => {
+                        return Err(syn::Error::new_spanned(
+                            &lit,
+                            format!(
+                                "unknown `on` \"{other}\": use \"any\" (every request, the default) or \"failure\" (only requests the handler answers 401 or 403)"
+                            ),
+                        ));
+                    }
+                };
+            } else if name == "group" {
+                expect_eq(input, &name, "\"writes\"")?;
+                let lit = string(input, &name)?;
+                let value = lit.value();
+                let valid = (1..=64).contains(&value.len())
+                    && value
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+                if !valid {
+                    return Err(syn::Error::new_spanned(
+                        &lit,
+                        "a group's name is 1 to 64 letters, digits, `_`, `-` and `.`, e.g. `group = \"writes\"`",
+                    ));
+                }
+                limit.group = Some(lit);
+            } else {
+                skip_rest(input)?;
+                return Err(syn::Error::new_spanned(
+                    &name,
+                    unknown_in(&name, LIMIT_ARGUMENTS, "the arguments of `limit` are"),
+                ));
+            }
+            if !input.is_empty() {
+                return Err(input.error("expected `,` between the arguments of `limit`"));
+            }
+            Ok(())
+        };
+        if let Err(error) = parser.parse2(chunk) {
+            cx.push(error);
+        }
+    }
+    if limit.rate.is_none() {
+        cx.error_spanned_by(
+            keyword,
+            format!("`limit(...)` needs a `rate`, e.g. {EXAMPLE}"),
+        );
+    }
+    Ok(limit)
+}
+
+/// `key = "ip"`, `"user"`, or `"parameter.field"` naming a string field of the validated
+/// body.
+fn limit_key(lit: &LitStr) -> syn::Result<RateKey> {
+    let value = lit.value();
+    match value.as_str() {
+        "ip" => return Ok(RateKey::Ip),
+        "user" => return Ok(RateKey::User),
+        _ => {}
+    }
+    let malformed = || {
+        syn::Error::new_spanned(
+            lit,
+            format!(
+                "unknown key \"{value}\": use \"ip\", \"user\", or \"parameter.field\" naming a string field of the validated body, e.g. `key = \"input.username\"`"
+            ),
+        )
+    };
+    let mut segments = value.split('.');
+    let binding =
+        parse_ident(segments.next().unwrap_or_default(), lit.span()).ok_or_else(malformed)?;
+    let fields: Vec<Ident> = segments
+        .map(|s| parse_ident(s, lit.span()))
+        .collect::<Option<_>>()
+        .ok_or_else(malformed)?;
+    if fields.is_empty() {
+        return Err(malformed());
+    }
+    Ok(RateKey::Input(OwnerPath {
+        binding,
+        fields,
+        lit: lit.clone(),
+        collection: false,
+    }))
 }
 
 /// Parses the annotated item; anything but a function is an error on its first

@@ -71,11 +71,57 @@ pub fn check<'a>(cx: &mut Ctxt, kind: Kind, args: &'a Args, handler: &'a Handler
         }
     }
     let params = plan_params(cx, kind, args, handler);
+    check_limits(cx, args, handler, &params);
     Plan {
         kind,
         args,
         handler,
         params,
+    }
+}
+
+/// Each `limit(...)` counts on a key the request has: `"user"` on a route with `auth`,
+/// a body field on the parameter `validate` fills.
+fn check_limits(cx: &mut Ctxt, args: &Args, handler: &Handler, params: &[Fill<'_>]) {
+    let body = params
+        .iter()
+        .position(|fill| matches!(fill, Fill::Body { .. }))
+        .and_then(|index| handler.params[index].ident.as_ref());
+    for limit in &args.limits {
+        let Some((key, lit)) = &limit.value.key else {
+            continue;
+        };
+        match key {
+            RateKey::Ip => {}
+            RateKey::User if args.auth.is_some() => {}
+            RateKey::User => cx.error_spanned_by(
+                lit,
+                "`key = \"user\"` needs a verified principal: only `#[secure(auth, ...)]` routes have one; count on `\"ip\"` here, or on a field of the validated body",
+            ),
+            RateKey::Input(path) => match body {
+                None => cx.error_spanned_by(
+                    lit,
+                    format!(
+                        "`key = \"{}\"` counts on a field of the validated body, but the handler has no validated body parameter: add `validate = MyInput` and a parameter `{}: MyInput`",
+                        lit.value(),
+                        path.binding
+                    ),
+                ),
+                Some(name) if *name != path.binding => cx.error_spanned_by(
+                    lit,
+                    format!(
+                        "`{}` is not the validated body: the key names a field of the parameter `validate` fills, e.g. `key = \"{name}.{}\"`",
+                        path.binding,
+                        path.fields
+                            .iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join(".")
+                    ),
+                ),
+                Some(_) => {}
+            },
+        }
     }
 }
 

@@ -138,19 +138,9 @@ fn policy_expr(kind: Kind, args: &Args) -> TokenStream {
         let values = &scopes.value;
         expr = quote!(#expr.all_scopes(&[#(#values),*]));
     }
-    if let Some(rate) = &args.rate {
-        let count = rate.value.count;
-        let period = rate.value.period_ms;
-        let key = match args.rate_key.as_ref().map(|k| &k.value) {
-            None => quote!(::core::option::Option::None),
-            Some(crate::ast::RateKey::Ip) => {
-                quote!(::core::option::Option::Some(#private::RateKey::Ip))
-            }
-            Some(crate::ast::RateKey::User) => {
-                quote!(::core::option::Option::Some(#private::RateKey::User))
-            }
-        };
-        expr = quote!(#expr.with_rate(#count, #period, #key));
+    let limits = limits(kind, args);
+    if !limits.is_empty() {
+        expr = quote!(#expr.with_limits(&[#(#limits),*]));
     }
     if let Some(owner) = &args.owner {
         let lit = &owner.value.lit;
@@ -181,6 +171,69 @@ fn policy_expr(kind: Kind, args: &Args) -> TokenStream {
         expr = quote!(#expr.with_concurrency(#n));
     }
     expr
+}
+
+/// Every limit, as `Limit` constants: `rate` (one or a list, on `rate_key` or the
+/// default key), then each `limit(...)` in order.
+fn limits(kind: Kind, args: &Args) -> Vec<TokenStream> {
+    let private = quote!(::secure_endpoint::__private);
+    let default_key = if args.auth.is_some() {
+        quote!(#private::RateKey::User)
+    } else if kind == Kind::Public && args.optional_auth.is_some() {
+        quote!(#private::RateKey::Caller)
+    } else {
+        quote!(#private::RateKey::Ip)
+    };
+    let key_of = |key: Option<&crate::ast::RateKey>| match key {
+        None => default_key.clone(),
+        Some(crate::ast::RateKey::Ip) => quote!(#private::RateKey::Ip),
+        Some(crate::ast::RateKey::User) => quote!(#private::RateKey::User),
+        Some(crate::ast::RateKey::Input(path)) => {
+            let lit = &path.lit;
+            quote!(#private::RateKey::Input(#lit))
+        }
+    };
+    let mut limits = Vec::new();
+    if let Some(rates) = &args.rate {
+        let key = key_of(args.rate_key.as_ref().map(|k| &k.value));
+        for rate in &rates.value {
+            let (count, period) = (rate.count, rate.period_ms);
+            limits.push(quote! {
+                #private::Limit::new(#count, #period, #key, #private::Counts::Any, ::core::option::Option::None)
+            });
+        }
+    }
+    for limit in &args.limits {
+        let Some(rate) = &limit.value.rate else {
+            continue;
+        };
+        let (count, period) = (rate.count, rate.period_ms);
+        let key = key_of(limit.value.key.as_ref().map(|(key, _)| key));
+        let counts = if limit.value.failure {
+            quote!(#private::Counts::Failure)
+        } else {
+            quote!(#private::Counts::Any)
+        };
+        let group = match &limit.value.group {
+            Some(group) => quote!(::core::option::Option::Some(#group)),
+            None => quote!(::core::option::Option::None),
+        };
+        limits.push(quote! {
+            #private::Limit::new(#count, #period, #key, #counts, #group)
+        });
+    }
+    limits
+}
+
+/// The limits on body fields: for each, the key as written and the field's path.
+fn input_limits(args: &Args) -> Vec<&crate::ast::OwnerPath> {
+    args.limits
+        .iter()
+        .filter_map(|limit| match &limit.value.key {
+            Some((crate::ast::RateKey::Input(path), _)) => Some(path),
+            _ => None,
+        })
+        .collect()
 }
 
 /// `impl Handler for <struct>`: enforce the policy (authentication, limit, roles and
@@ -304,6 +357,27 @@ fn handler_impl(plan: &Plan<'_>, inner: &syn::Ident) -> TokenStream {
                 } else {
                     quote!(#private::Encoding::Json)
                 };
+                // The limits on body fields, checked with the route's others once the body
+                // is valid; each field must be a string (reported on the key's string).
+                let fields: Vec<TokenStream> = input_limits(plan.args)
+                    .into_iter()
+                    .map(|path| {
+                        let lit = &path.lit;
+                        let fields = &path.fields;
+                        quote_spanned! {lit.span()=>
+                            (#lit, ::core::convert::AsRef::<str>::as_ref(&value #(.#fields)*))
+                        }
+                    })
+                    .collect();
+                let limit_inputs = if fields.is_empty() {
+                    quote!()
+                } else {
+                    quote! {
+                        if let ::core::result::Result::Err(response) = #private::limit_inputs::<#ident>(&mut __admitted, &__parts, &[#(#fields),*]).await {
+                            return response;
+                        }
+                    }
+                };
                 // A guarded field the writer may not write is refused here, before any
                 // other extractor runs.
                 body.push(quote! {
@@ -315,6 +389,7 @@ fn handler_impl(plan: &Plan<'_>, inner: &syn::Ident) -> TokenStream {
                             if let ::core::option::Option::Some(field) = (&#private::Nested(&value)).write_nested(&__writer) {
                                 return __admitted.refuse_write(field);
                             }
+                            #limit_inputs
                             #value
                         }
                         ::core::result::Result::Err(response) => return response,
@@ -411,6 +486,23 @@ fn handler_impl(plan: &Plan<'_>, inner: &syn::Ident) -> TokenStream {
     } else {
         call
     };
+    // `on = "failure"`: the handler's 401 or 403 is counted once it has answered.
+    let respond = if plan.args.limits.iter().any(|limit| limit.value.failure) {
+        quote! {
+            {
+                let __response = #respond;
+                #private::count_failure(&__admitted, __response.status()).await;
+                __response
+            }
+        }
+    } else {
+        respond
+    };
+    let admitted_mut = if input_limits(plan.args).is_empty() {
+        quote!()
+    } else {
+        quote!(mut)
+    };
 
     quote! {
         #(#checks)*
@@ -441,7 +533,7 @@ fn handler_impl(plan: &Plan<'_>, inner: &syn::Ident) -> TokenStream {
             fn call(self, request: #private::Request, __state: __S) -> Self::Future {
                 ::std::boxed::Box::pin(async move {
                     let (mut __parts, __body) = request.into_parts();
-                    let __admitted = match #private::enforce::<#ident>(&mut __parts).await {
+                    let #admitted_mut __admitted = match #private::enforce::<#ident>(&mut __parts).await {
                         ::core::result::Result::Ok(admitted) => admitted,
                         ::core::result::Result::Err(response) => return response,
                     };

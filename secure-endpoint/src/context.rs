@@ -11,7 +11,7 @@ use std::sync::Arc;
 use crate::auth::{Credential, DynAuthenticator};
 use crate::input::DEFAULT_BODY_LIMIT;
 use crate::inventory::{RouteEntry, RoutePolicy};
-use crate::rate::{RateKey, RouteLimiter};
+use crate::rate::{Armed, Counts, Limit, Limiter, RateKey, RouteLimiter, RouteLimits};
 use crate::security::Security;
 use crate::setup_error::SetupError;
 
@@ -32,7 +32,7 @@ pub(crate) struct RouteContext {
     path: String,
     /// The authenticator of an `auth` route, and where it reads the credential.
     authenticator: Option<(Arc<dyn DynAuthenticator>, Credential)>,
-    limiter: Option<RouteLimiter>,
+    limits: Option<RouteLimits>,
     body_limit: usize,
     /// The permits of `concurrency`, one per request the handler may serve at once.
     permits: Option<Arc<tokio::sync::Semaphore>>,
@@ -46,9 +46,9 @@ impl RouteContext {
             .map(|(authenticator, credential)| (&**authenticator, credential))
     }
 
-    /// The route's limit, when its policy has `rate`.
-    pub(crate) fn limiter(&self) -> Option<&RouteLimiter> {
-        self.limiter.as_ref()
+    /// The route's limits, when its policy has any.
+    pub(crate) fn limits(&self) -> Option<&RouteLimits> {
+        self.limits.as_ref()
     }
 
     /// The largest body `validate` reads on this route.
@@ -86,6 +86,7 @@ impl Context {
             route_methods: routes.iter().flat_map(route_methods).collect(),
         };
         let mut has_auth_route = false;
+        let mut groups = Groups::new();
         for route in routes {
             let RoutePolicy::Declared(policy) = route.policy else {
                 continue;
@@ -121,24 +122,23 @@ impl Context {
             } else {
                 None
             };
-            let route_limiter = match policy.rate() {
-                None => None,
-                Some((rate, key)) => {
-                    let Some(limiter) = limiter else {
-                        return Err(SetupError::Missing {
-                            route: label,
-                            needs: "a rate limiter (for `rate`): `Security::builder().rate_limiter(Limiter::memory())`",
-                        });
-                    };
-                    if matches!(key, RateKey::Ip | RateKey::Caller) && !connect_info {
-                        return Err(SetupError::Missing {
-                            route: label,
-                            needs: NEEDS_CONNECT_INFO,
-                        });
-                    }
-                    Some((rate, limiter))
-                }
-            };
+            if !policy.limits().is_empty() && limiter.is_none() {
+                return Err(SetupError::Missing {
+                    route: label,
+                    needs: "a rate limiter (for `rate`): `Security::builder().rate_limiter(Limiter::memory())`",
+                });
+            }
+            if policy
+                .limits()
+                .iter()
+                .any(|limit| matches!(limit.key(), RateKey::Ip | RateKey::Caller))
+                && !connect_info
+            {
+                return Err(SetupError::Missing {
+                    route: label,
+                    needs: NEEDS_CONNECT_INFO,
+                });
+            }
             let Some(handler) = route.handler_type else {
                 continue;
             };
@@ -154,7 +154,12 @@ impl Context {
             context.routes.push(RouteContext {
                 path: route.path.clone(),
                 authenticator,
-                limiter: route_limiter.map(|(rate, limiter)| limiter.build(rate, &label)),
+                limits: match limiter {
+                    Some(limiter) if !policy.limits().is_empty() => {
+                        Some(arm(policy.limits(), limiter, &label, &mut groups)?)
+                    }
+                    _ => None,
+                },
                 body_limit: route.body_limit.unwrap_or(default_body_limit),
                 permits: policy
                     .concurrency()
@@ -220,6 +225,54 @@ impl Context {
             .and_then(|s| s.body_limit)
             .unwrap_or(DEFAULT_BODY_LIMIT)
     }
+}
+
+/// The limiters of every group, by name, with the limit and the route that declared it
+/// first.
+type Groups = HashMap<&'static str, (Limit, String, Arc<RouteLimiter>)>;
+
+/// A limiter for each of a route's limits: its own, or its group's. Every route naming
+/// a group must declare the same limit there; a difference stops the program, naming
+/// both routes.
+fn arm(
+    declared: &'static [Limit],
+    limiter: &Limiter,
+    route: &str,
+    groups: &mut Groups,
+) -> Result<RouteLimits, SetupError> {
+    let mut armed = Vec::with_capacity(declared.len());
+    for limit in declared {
+        let counter = match limit.group() {
+            Some(group) => match groups.get(group) {
+                Some((first, _, counter)) if first == limit => Arc::clone(counter),
+                Some((first, first_route, _)) => {
+                    return Err(SetupError::InvalidSetting {
+                        setting: "limit(group)",
+                        reason: format!(
+                            "the routes of group {group:?} declare different limits: {first_route} has `{first}`, {route} has `{limit}`; every route of a group declares the same rate, key and `on`"
+                        ),
+                    });
+                }
+                None => {
+                    let counter = Arc::new(limiter.build(limit.rate(), &format!("group:{group}")));
+                    groups.insert(group, (*limit, route.to_owned(), Arc::clone(&counter)));
+                    counter
+                }
+            },
+            None => {
+                let namespace = match limit.counts() {
+                    Counts::Any => route.to_owned(),
+                    Counts::Failure => format!("{route}:failures"),
+                };
+                Arc::new(limiter.build(limit.rate(), &namespace))
+            }
+        };
+        armed.push(Armed {
+            limit: *limit,
+            limiter: counter,
+        });
+    }
+    Ok(RouteLimits::new(declared, armed))
 }
 
 /// The methods a route answers, with its pattern: every common one for `ANY` (or a

@@ -288,8 +288,8 @@ fn operation(policy: &Policy, guards: &Guards, handler: &str, path: &str, scheme
         );
         responses.insert("415".into(), refusal("The body is not declared as JSON"));
     }
-    if policy.rate().is_some() || policy.requires_auth() {
-        let mut too_many = refusal(if policy.rate().is_some() {
+    if !policy.limits().is_empty() || policy.requires_auth() {
+        let mut too_many = refusal(if !policy.limits().is_empty() {
             "Over the rate limit (on routes with authentication, also too many failed authentications from this address when the settings limit them)"
         } else {
             "Too many failed authentications from this address, when the settings limit them"
@@ -301,7 +301,7 @@ fn operation(policy: &Policy, guards: &Guards, handler: &str, path: &str, scheme
         });
         responses.insert("429".into(), too_many);
     }
-    if policy.rate().is_some() {
+    if !policy.limits().is_empty() {
         responses.insert(
             "503".into(),
             refusal("The shared rate limiter is unreachable and the settings fail closed"),
@@ -342,6 +342,30 @@ fn operation(policy: &Policy, guards: &Guards, handler: &str, path: &str, scheme
         "responses": responses,
         "x-secure-endpoint-policy": policy.to_string(),
     });
+    if !policy.limits().is_empty() {
+        // Each limit as the 429's `RateLimit-Policy` names it.
+        operation["x-ratelimit"] = policy
+            .limits()
+            .iter()
+            .map(|limit| {
+                let mut entry = json!({
+                    "name": limit.name(),
+                    "rate": limit.rate().to_string(),
+                    "quota": limit.rate().count(),
+                    "window_seconds": limit.rate().period().as_secs_f64(),
+                    "key": limit.key().to_string(),
+                    "on": match limit.counts() {
+                        crate::rate::Counts::Any => "any",
+                        crate::rate::Counts::Failure => "failure",
+                    },
+                });
+                if let Some(group) = limit.group() {
+                    entry["group"] = json!(group);
+                }
+                entry
+            })
+            .collect();
+    }
     if !guards.is_empty() {
         operation["x-secure-endpoint-guarded"] = json!({
             "body": guards.body,

@@ -4,7 +4,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::rate::{Rate, RateKey};
+use crate::rate::Limit;
 
 /// What a handler's attribute declared: who may call it and what is checked first.
 ///
@@ -41,10 +41,8 @@ pub struct Policy {
     owner: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     owner_or_role: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    rate: Option<Rate>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    rate_key: Option<RateKey>,
+    #[serde(skip_serializing_if = "<[Limit]>::is_empty")]
+    limits: &'static [Limit],
     #[serde(skip_serializing_if = "Option::is_none")]
     validate: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -89,8 +87,7 @@ impl Policy {
             scopes: &[],
             owner: None,
             owner_or_role: None,
-            rate: None,
-            rate_key: None,
+            limits: &[],
             validate: None,
             validate_query: None,
             reason: None,
@@ -150,16 +147,10 @@ impl Policy {
         self
     }
 
-    /// `key`: `None` for the default (the principal on `auth` routes, else the address).
+    /// `rate`, `rate = [...]` and every `limit(...)`, in the order written.
     #[doc(hidden)]
-    pub const fn with_rate(mut self, count: u32, period_ms: u64, key: Option<RateKey>) -> Self {
-        self.rate = Some(Rate::new(count, period_ms));
-        self.rate_key = match key {
-            Some(key) => Some(key),
-            None if self.auth => Some(RateKey::User),
-            None if self.optional_auth => Some(RateKey::Caller),
-            None => Some(RateKey::Ip),
-        };
+    pub const fn with_limits(mut self, limits: &'static [Limit]) -> Self {
+        self.limits = limits;
         self
     }
 
@@ -256,12 +247,17 @@ impl Policy {
         self.owner_or_role
     }
 
-    /// The route's limit and what it is counted on (`rate`, `rate_key`).
-    pub const fn rate(&self) -> Option<(Rate, RateKey)> {
-        match (self.rate, self.rate_key) {
-            (Some(rate), Some(key)) => Some((rate, key)),
-            _ => None,
-        }
+    /// The route's limits (`rate`, `rate = [...]`, `limit(...)`), in the order written:
+    /// each must admit a request.
+    pub const fn limits(&self) -> &'static [Limit] {
+        self.limits
+    }
+
+    /// Whether the route has a limit that counts only failures (`on = "failure"`).
+    pub fn counts_failures(&self) -> bool {
+        self.limits
+            .iter()
+            .any(|limit| limit.counts() == crate::rate::Counts::Failure)
     }
 
     /// The type the JSON body is validated into (`validate`), as written.
@@ -322,8 +318,8 @@ impl fmt::Display for Policy {
         if let Some(tenant) = self.tenant {
             parts.push(format!("tenant {tenant}"));
         }
-        if let Some((rate, key)) = self.rate() {
-            parts.push(format!("rate {rate} per {key}"));
+        for limit in self.limits {
+            parts.push(limit.to_string());
         }
         if let Some(body) = self.validate {
             parts.push(format!("validate {body}"));

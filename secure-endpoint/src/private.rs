@@ -18,14 +18,16 @@ pub use crate::input::{InputFor, ValidInput, assert_valid_input};
 pub use crate::pipeline::collection::load_collection;
 pub use crate::pipeline::concurrency::admit;
 pub use crate::pipeline::extract::{from_parts, from_request};
+pub use crate::pipeline::failures::count_failure;
 pub use crate::pipeline::input::{Encoding, validated_body, validated_query};
+pub use crate::pipeline::limit::limit_inputs;
 pub use crate::pipeline::load::{check_owner, load_resource};
 pub use crate::pipeline::tenant::check_tenant;
 pub use crate::pipeline::timeout::within_timeout;
 pub use crate::pipeline::{Admitted, enforce};
 pub use crate::policy::Policy;
 pub use crate::principal::{Authenticated, Claims};
-pub use crate::rate::RateKey;
+pub use crate::rate::{Counts, Limit, RateKey};
 pub use crate::rejection::Rejection;
 pub use crate::resource::{
     Collection, ListableFrom, LoadableFrom, OwnerId, Resource, assert_collection, assert_resource,

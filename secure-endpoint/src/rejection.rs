@@ -16,7 +16,7 @@ use http::header::{CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
 use http::{HeaderName, HeaderValue, StatusCode};
 
 use crate::input::Details;
-use crate::rate::Rate;
+use crate::rate::Limit;
 use crate::request_id::RequestId;
 
 /// A request refused by a policy step. The client sees only the fixed status and body;
@@ -47,8 +47,11 @@ pub enum Rejection {
     RequestTimeout,
     /// 429 with `Retry-After`, `RateLimit-Policy` and `RateLimit`.
     TooManyRequests {
+        /// Every limit of the route, as `RateLimit-Policy` lists them (empty for a limit
+        /// outside the route's policy, such as failed authentications).
+        limits: &'static [Limit],
         /// The limit that refused.
-        rate: Rate,
+        refused: Limit,
         /// When a request may pass again.
         retry_after: Duration,
     },
@@ -166,8 +169,12 @@ impl IntoResponse for Rejection {
                 response.headers_mut().insert(WWW_AUTHENTICATE, challenge);
                 return response;
             }
-            Rejection::TooManyRequests { rate, retry_after } => {
-                return too_many_requests(rate, retry_after);
+            Rejection::TooManyRequests {
+                limits,
+                refused,
+                retry_after,
+            } => {
+                return too_many_requests(limits, &refused, retry_after);
             }
             // The outer layer writes the generic 500 body with the request id.
             Rejection::Internal => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
@@ -363,44 +370,43 @@ pub(crate) fn rewrite(
     Response::from_parts(parts, Body::from(body))
 }
 
-/// 429 with `Retry-After` (whole seconds, rounded up), `RateLimit-Policy` and
-/// `RateLimit` (IETF draft: limit, remaining, reset) and the JSON body.
-fn too_many_requests(rate: Rate, retry_after: Duration) -> Response {
+/// 429 with `Retry-After` (whole seconds, rounded up, of the limit that refused), and
+/// the fields of draft-ietf-httpapi-ratelimit-headers-09: `RateLimit-Policy` lists every
+/// limit of the route as a named quota policy (`"10/10s-ip";q=10;w=10`), and
+/// `RateLimit` gives the refusing one's service limit (`"10/10s-ip";r=0;t=3`).
+fn too_many_requests(limits: &[Limit], refused: &Limit, retry_after: Duration) -> Response {
     let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
     let seconds = seconds.max(1);
     let mut response = fixed(StatusCode::TOO_MANY_REQUESTS);
     let headers = response.headers_mut();
     headers.reserve(3);
     headers.insert(RETRY_AFTER, HeaderValue::from(seconds));
-    headers.insert(
-        HeaderName::from_static("ratelimit-policy"),
-        formatted(format_args!(
-            "{};w={}",
-            rate.count(),
-            rate.period().as_secs().max(1)
-        )),
-    );
-    headers.insert(
-        HeaderName::from_static("ratelimit"),
-        formatted(format_args!(
-            "limit={}, remaining=0, reset={seconds}",
-            rate.count()
-        )),
-    );
+    let listed = if limits.is_empty() {
+        std::slice::from_ref(refused)
+    } else {
+        limits
+    };
+    let mut policy = String::new();
+    for limit in listed {
+        use std::fmt::Write;
+        if !policy.is_empty() {
+            policy.push_str(", ");
+        }
+        let _ = write!(
+            policy,
+            "\"{}\";q={};w={}",
+            limit.name(),
+            limit.rate().count(),
+            limit.rate().period().as_secs().max(1)
+        );
+    }
+    if let Ok(value) = HeaderValue::try_from(policy) {
+        headers.insert(HeaderName::from_static("ratelimit-policy"), value);
+    }
+    if let Ok(value) = HeaderValue::try_from(format!("\"{}\";r=0;t={seconds}", refused.name())) {
+        headers.insert(HeaderName::from_static("ratelimit"), value);
+    }
     response
-}
-
-/// A header value of digits and punctuation, formatted on the stack: a refusal under a
-/// flood costs one allocation per header, the value's own.
-fn formatted(args: fmt::Arguments<'_>) -> HeaderValue {
-    use std::io::Write;
-    let mut buffer = [0u8; 96];
-    let mut cursor = std::io::Cursor::new(&mut buffer[..]);
-    cursor
-        .write_fmt(args)
-        .expect("two numbers and a few words fit in 96 bytes");
-    let len = cursor.position() as usize;
-    HeaderValue::from_bytes(&buffer[..len]).expect("digits and punctuation")
 }
 
 #[cfg(test)]

@@ -568,7 +568,7 @@ fn the_openapi_document_validates_and_states_every_requirement() {
         }
         assert_eq!(
             operation["responses"]["429"].is_object(),
-            policy.rate().is_some() || policy.requires_auth()
+            !policy.limits().is_empty() || policy.requires_auth()
         );
         assert_eq!(
             operation["responses"]["415"].is_object(),

@@ -21,7 +21,7 @@ use super::csrf::FromCookie;
 use crate::audit::{self, Route, Step};
 use crate::auth::{AuthError, Credential, DynAuthenticator};
 use crate::cookie::SessionCookie;
-use crate::rate::{LimitKey, Outcome};
+use crate::rate::{Limit, LimitKey, Outcome};
 use crate::rejection::Rejection;
 use crate::revoker::Presented;
 
@@ -67,7 +67,7 @@ pub(crate) async fn authenticate(
         Ok(token) => {
             if let Some(limiter) = context.failed_auth()
                 && let Some(key) = client(parts)
-                && limiter.would_refuse(&key)
+                && limiter.refusal(&key).is_some()
                 && let Err(error) = authenticator.precheck(token)
                 && let Outcome::Refused { retry_after } = limiter.check(&key).await
             {
@@ -78,7 +78,8 @@ pub(crate) async fn authenticate(
                     "too many failed authentications from this address; refused before verification",
                 );
                 return Err(Rejection::TooManyRequests {
-                    rate: limiter.rate(),
+                    limits: &[],
+                    refused: Limit::failed_authentications(limiter.rate()),
                     retry_after,
                 });
             }
@@ -117,7 +118,8 @@ pub(crate) async fn authenticate(
             "too many failed authentications from this address",
         );
         return Err(Rejection::TooManyRequests {
-            rate: limiter.rate(),
+            limits: &[],
+            refused: Limit::failed_authentications(limiter.rate()),
             retry_after,
         });
     }

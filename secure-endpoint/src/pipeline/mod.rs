@@ -1,8 +1,9 @@
 //! What one request of an annotated handler goes through, in the order of DESIGN §5,
 //! one file per step: [`authenticate`] (with [`csrf`] for a cookie credential, the principal's [`standing`] and the
-//! token's [`revocation`] when configured), [`limit`], [`authorize`], [`load`], [`input`],
-//! then the handler's own extractors ([`extract`]), and around the handler itself its
-//! [`concurrency`] and [`timeout`]. Each step holds its check, its refusal and its audit
+//! token's [`revocation`] when configured), [`limit`], [`authorize`], [`load`], [`input`]
+//! (then the limits on body fields, [`limit::limit_inputs`]), the handler's own
+//! extractors ([`extract`]), around the handler itself its [`concurrency`] and
+//! [`timeout`], and after it the limits of [`failures`]. Each step holds its check, its refusal and its audit
 //! event.
 //!
 //! This file holds only the orchestration the generated handler calls: [`enforce`] runs
@@ -15,6 +16,7 @@ pub(crate) mod collection;
 pub(crate) mod concurrency;
 pub(crate) mod csrf;
 pub(crate) mod extract;
+pub(crate) mod failures;
 pub(crate) mod input;
 pub(crate) mod limit;
 pub(crate) mod load;
@@ -45,6 +47,8 @@ pub struct Admitted {
     context: Option<Arc<Context>>,
     route: Option<usize>,
     audit_route: Route,
+    /// The keys of the route's limits of failures, to count the handler's 401 or 403.
+    failure_keys: Vec<(usize, crate::rate::KeptKey)>,
 }
 
 impl Admitted {
@@ -61,7 +65,16 @@ impl Admitted {
             context,
             route,
             audit_route: Route::of::<H>(parts),
+            failure_keys: Vec::new(),
         }
+    }
+
+    pub(crate) fn keep_failure_keys(&mut self, keys: Vec<(usize, crate::rate::KeptKey)>) {
+        self.failure_keys = keys;
+    }
+
+    pub(crate) fn failure_keys(&self) -> &[(usize, crate::rate::KeptKey)] {
+        &self.failure_keys
     }
 
     /// The route, as audit events name it.
@@ -136,9 +149,9 @@ impl Admitted {
 /// Runs the policy steps of `H` that come before any extractor (DESIGN §5: authenticate,
 /// rate-limit, then roles and scopes), logging every decision.
 pub async fn enforce<H: SecureHandler>(parts: &mut Parts) -> Result<Admitted, Response> {
-    let admitted = Admitted::find::<H>(parts);
+    let mut admitted = Admitted::find::<H>(parts);
     let policy = H::POLICY;
-    if !policy.requires_auth() && !policy.allows_optional_auth() && policy.rate().is_none() {
+    if !policy.requires_auth() && !policy.allows_optional_auth() && policy.limits().is_empty() {
         return Ok(admitted);
     }
     let route = &admitted.audit_route;
@@ -194,18 +207,21 @@ pub async fn enforce<H: SecureHandler>(parts: &mut Parts) -> Result<Admitted, Re
                 .map_err(IntoResponse::into_response)?;
         }
         if let Some(store) = &security.revocations {
-            let limit_url = policy
-                .rate()
-                .and(admitted.route())
-                .and_then(RouteContext::limiter)
-                .and_then(|limiter| limiter.redis_url());
+            // The limits of a route with a body-field limit are checked after the body:
+            // the revocation is not asked with them.
+            let limit_url = admitted
+                .route()
+                .and_then(RouteContext::limits)
+                .filter(|limits| !limits.has_input())
+                .and_then(|limits| limits.redis_url());
             pending = revocation::check_revocation(route, store, presented, limit_url)
                 .await
                 .map_err(IntoResponse::into_response)?;
         }
     }
-    if let Some((_, key)) = policy.rate() {
-        limit::limit(route, &admitted, key, authenticator, parts, pending)
+    let mut failure_keys = Vec::new();
+    if !policy.limits().is_empty() {
+        failure_keys = limit::limit(route, &admitted, authenticator, parts, pending)
             .await
             .map_err(IntoResponse::into_response)?;
     }
@@ -215,5 +231,6 @@ pub async fn enforce<H: SecureHandler>(parts: &mut Parts) -> Result<Admitted, Re
         authorize::authorize(route, policy, authenticator, parts)
             .map_err(IntoResponse::into_response)?;
     }
+    admitted.keep_failure_keys(failure_keys);
     Ok(admitted)
 }

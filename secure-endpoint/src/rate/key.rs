@@ -9,15 +9,62 @@ use std::net::IpAddr;
 pub(crate) enum LimitKey<'a> {
     Ip(IpAddr),
     User(&'a str),
+    /// A field of the validated body, normalised by [`normalize_input`].
+    Input(&'a str),
 }
 
+/// The key as a shared store names it. A body field is written as the first 128 bits of
+/// its SHA-256 in hex: every instance names it alike, the store never holds what a
+/// client typed, and a key stays short whatever the field's length.
 impl fmt::Display for LimitKey<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             LimitKey::Ip(ip) => write!(f, "ip:{ip}"),
             LimitKey::User(id) => write!(f, "user:{id}"),
+            LimitKey::Input(text) => {
+                use sha2::Digest;
+                f.write_str("input:")?;
+                let digest = sha2::Sha256::digest(text.as_bytes());
+                digest[..16].iter().try_for_each(|b| write!(f, "{b:02x}"))
+            }
         }
     }
+}
+
+/// A key kept past the request's parts and body, to count a failure once the handler
+/// has answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum KeptKey {
+    Ip(IpAddr),
+    User(String),
+    Input(String),
+}
+
+impl KeptKey {
+    pub(crate) fn keep(key: &LimitKey<'_>) -> KeptKey {
+        match key {
+            LimitKey::Ip(ip) => KeptKey::Ip(*ip),
+            LimitKey::User(id) => KeptKey::User((*id).to_owned()),
+            LimitKey::Input(text) => KeptKey::Input((*text).to_owned()),
+        }
+    }
+
+    pub(crate) fn key(&self) -> LimitKey<'_> {
+        match self {
+            KeptKey::Ip(ip) => LimitKey::Ip(*ip),
+            KeptKey::User(id) => LimitKey::User(id),
+            KeptKey::Input(text) => LimitKey::Input(text),
+        }
+    }
+}
+
+/// A body field as a limit counts it: Unicode-normalised to NFKC (the
+/// `unicode-normalization` crate), trimmed, and lower-cased, so that look-alike
+/// spellings (`ＡＬＩＣＥ`, ` Alice`, `alice`) share one key.
+pub(crate) fn normalize_input(text: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    let composed: String = text.nfkc().collect();
+    composed.trim().to_lowercase()
 }
 
 /// A key as the in-memory stores hold it: 128 bits of a hash keyed with a secret of
@@ -25,6 +72,22 @@ impl fmt::Display for LimitKey<'_> {
 /// client cannot pick two ids that collide without those secrets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Fingerprint(u128);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn look_alike_spellings_share_one_key() {
+        for spelling in ["alice", " Alice ", "ALICE", "ａｌｉｃｅ", "\u{3000}Alice"] {
+            assert_eq!(normalize_input(spelling), "alice", "{spelling:?}");
+        }
+        assert_ne!(normalize_input("alice"), normalize_input("alíce"));
+        let stored = LimitKey::Input("alice").to_string();
+        assert_eq!(stored.len(), "input:".len() + 32);
+        assert!(!stored.contains("alice"));
+    }
+}
 
 impl Fingerprint {
     /// The top bits, independent of those the table itself uses: which shard holds it.

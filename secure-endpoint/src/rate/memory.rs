@@ -115,6 +115,25 @@ impl BoundedStore {
             .find(|s| s.high == high && s.low == low)
             .map(|s| s.arrival)
     }
+
+    /// Takes back one admitted request of a key: its arrival time moves back by one
+    /// emission interval. GCRA's state after `max(tat, now) + T` and then `- T` decides
+    /// every later request as `max(tat, now)` does, so a refund is exact, and it commutes
+    /// with the other requests counted meanwhile.
+    fn refund(&self, fingerprint: Fingerprint, emission: u64) {
+        let (high, low) = fingerprint.halves();
+        let mut slots = self.shards[fingerprint.shard(SHARDS)]
+            .lock()
+            .expect("limiter shard");
+        let sets = slots.len() / WAYS;
+        let set = (low as usize) % sets;
+        if let Some(slot) = slots[set * WAYS..(set + 1) * WAYS]
+            .iter_mut()
+            .find(|s| s.high == high && s.low == low)
+        {
+            slot.arrival = slot.arrival.saturating_sub(emission);
+        }
+    }
 }
 
 /// What governor hands the store for one check: the key's fingerprint, and the time of
@@ -226,15 +245,23 @@ impl MemoryLimiter {
         }
     }
 
-    /// Whether a check of `key` now would be refused; counts nothing.
-    pub(crate) fn would_refuse(&self, key: &LimitKey<'_>) -> bool {
+    /// How long until a check of `key` would be admitted, when one now would be
+    /// refused; counts nothing.
+    pub(crate) fn refusal(&self, key: &LimitKey<'_>) -> Option<std::time::Duration> {
         let now = self.clock.now().duration_since(self.start).as_u64();
-        let Some(arrival) = self.store.peek(self.fingerprints.of(key)) else {
-            return false;
-        };
+        let arrival = self.store.peek(self.fingerprints.of(key))?;
         let emission = self.rate.emission_interval().as_nanos() as u64;
         let tolerance = emission.saturating_mul(u64::from(self.rate.count() - 1));
-        arrival.saturating_sub(now) > tolerance
+        let ahead = arrival.saturating_sub(now);
+        (ahead > tolerance).then(|| std::time::Duration::from_nanos(ahead - tolerance))
+    }
+
+    /// Takes back one request of `key` that [`check`](Self::check) admitted.
+    pub(crate) fn refund(&self, key: &LimitKey<'_>) {
+        self.store.refund(
+            self.fingerprints.of(key),
+            self.rate.emission_interval().as_nanos() as u64,
+        );
     }
 
     /// How many keys are held.
@@ -266,6 +293,23 @@ mod tests {
         std::thread::sleep(Duration::from_millis(110));
         assert_eq!(limiter.check(&key), Outcome::Allowed);
         assert!(matches!(limiter.check(&key), Outcome::Refused { .. }));
+    }
+
+    #[test]
+    fn a_refund_gives_back_exactly_one_request() {
+        let limiter = MemoryLimiter::new(Rate::new(3, 60_000), 100);
+        let key = ip(7);
+        for _ in 0..3 {
+            assert_eq!(limiter.check(&key), Outcome::Allowed);
+        }
+        assert!(limiter.refusal(&key).is_some());
+        limiter.refund(&key);
+        assert_eq!(limiter.refusal(&key), None);
+        assert_eq!(limiter.check(&key), Outcome::Allowed);
+        assert!(matches!(limiter.check(&key), Outcome::Refused { .. }));
+        // A key never counted has nothing to give back.
+        limiter.refund(&ip(8));
+        assert_eq!(limiter.keys(), 1);
     }
 
     #[test]

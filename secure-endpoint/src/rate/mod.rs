@@ -1,5 +1,6 @@
-//! Rate limiting: one GCRA, in memory (governor) or in Redis, keyed by principal or
-//! client address.
+//! Rate limiting: one GCRA, in memory (governor) or in Redis, keyed by principal,
+//! client address or a field of the validated body; several limits per route, checked
+//! together.
 //!
 //! `"10/10s"` admits a burst of 10, then one request per second sustained (the period
 //! divided by the count): a client that waits a second gets one more request, not ten.
@@ -8,6 +9,7 @@ mod key;
 pub(crate) mod memory;
 #[cfg(feature = "redis")]
 pub(crate) mod redis;
+mod together;
 
 use std::fmt;
 #[cfg(feature = "redis")]
@@ -16,8 +18,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-pub(crate) use key::LimitKey;
+pub(crate) use key::{KeptKey, LimitKey, normalize_input};
 pub(crate) use memory::MemoryLimiter;
+pub(crate) use together::{Armed, RouteLimits};
 
 /// A limit: `count` requests per `period`, GCRA-shaped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -98,6 +101,22 @@ pub enum RateKey {
     /// The verified principal when the request has one, else the client address: the
     /// default on `#[public(optional_auth)]` routes.
     Caller,
+    /// A string field of the validated body, as the attribute names it
+    /// (`"input.username"`): trimmed, Unicode-normalised (NFKC) and lower-cased, so
+    /// that `Alice`, ` alice ` and `ａｌｉｃｅ` count as one.
+    Input(&'static str),
+}
+
+impl RateKey {
+    /// The keyword of the key in a limit's name: `ip`, `user`, `caller`, or the field.
+    fn keyword(&self) -> &'static str {
+        match self {
+            RateKey::Ip => "ip",
+            RateKey::User => "user",
+            RateKey::Caller => "caller",
+            RateKey::Input(field) => field,
+        }
+    }
 }
 
 impl fmt::Display for RateKey {
@@ -106,7 +125,136 @@ impl fmt::Display for RateKey {
             RateKey::Ip => "ip",
             RateKey::User => "user",
             RateKey::Caller => "user or ip",
+            RateKey::Input(field) => field,
         })
+    }
+}
+
+/// What a limit counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Counts {
+    /// Every request it admits (`on = "any"`, the default).
+    Any,
+    /// Only the requests the handler answers 401 or 403 (`on = "failure"`), counted
+    /// after the handler answered. While the limit refuses, the handler is not called.
+    Failure,
+}
+
+/// One limit of a route: `rate = "10/10s"`, one of `rate = ["10/s", "1000/d"]`, or a
+/// `limit(rate = …, key = …, on = …, group = …)`.
+///
+/// ```
+/// use secure_endpoint::{Counts, RateKey, SecureHandler, public};
+///
+/// #[derive(serde::Deserialize, validator::Validate)]
+/// struct Login {
+///     username: String,
+///     password: String,
+/// }
+///
+/// #[public(
+///     validate = Login,
+///     rate = "5/60s",
+///     limit(rate = "5/15m", key = "input.username", on = "failure"),
+/// )]
+/// async fn login(input: Login) -> &'static str {
+///     "welcome"
+/// }
+///
+/// let limits = <login as SecureHandler>::POLICY.limits();
+/// assert_eq!(limits.len(), 2);
+/// assert_eq!(limits[1].key(), RateKey::Input("input.username"));
+/// assert_eq!(limits[1].counts(), Counts::Failure);
+/// assert_eq!(limits[1].name(), "5/15m-input.username-failures");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Limit {
+    rate: Rate,
+    key: RateKey,
+    counts: Counts,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    group: Option<&'static str>,
+}
+
+impl Limit {
+    #[doc(hidden)]
+    pub const fn new(
+        count: u32,
+        period_ms: u64,
+        key: RateKey,
+        counts: Counts,
+        group: Option<&'static str>,
+    ) -> Self {
+        Limit {
+            rate: Rate::new(count, period_ms),
+            key,
+            counts,
+            group,
+        }
+    }
+
+    /// The limit of failed authentications per client address
+    /// ([`failed_auth_limit`](crate::SecurityBuilder::failed_auth_limit)), named
+    /// `failed-auth` in the headers.
+    pub(crate) fn failed_authentications(rate: Rate) -> Limit {
+        Limit {
+            rate,
+            key: RateKey::Ip,
+            counts: Counts::Failure,
+            group: Some("failed-auth"),
+        }
+    }
+
+    /// How many requests per period.
+    pub const fn rate(&self) -> Rate {
+        self.rate
+    }
+
+    /// What it is counted on.
+    pub const fn key(&self) -> RateKey {
+        self.key
+    }
+
+    /// Whether every request counts, or only failures.
+    pub const fn counts(&self) -> Counts {
+        self.counts
+    }
+
+    /// The group whose routes share this limit's counter per key (`group = "writes"`).
+    pub const fn group(&self) -> Option<&'static str> {
+        self.group
+    }
+
+    /// The limit's name in the `RateLimit-Policy` and `RateLimit` headers: the group's
+    /// name, else its rate and key (`"10/10s-ip"`), with `-failures` for a limit that
+    /// counts only failures.
+    pub fn name(&self) -> String {
+        match self.group {
+            Some(group) => group.to_owned(),
+            None => {
+                let failures = match self.counts {
+                    Counts::Any => "",
+                    Counts::Failure => "-failures",
+                };
+                format!("{}-{}{failures}", self.rate, self.key.keyword())
+            }
+        }
+    }
+}
+
+/// The compact form of the inventory: `rate 10/10s per ip`, `rate 5/15m per
+/// input.username on failure`, `rate 100/m per user in group writes`.
+impl fmt::Display for Limit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "rate {} per {}", self.rate, self.key)?;
+        if self.counts == Counts::Failure {
+            f.write_str(" on failure")?;
+        }
+        if let Some(group) = self.group {
+            write!(f, " in group {group}")?;
+        }
+        Ok(())
     }
 }
 
@@ -249,13 +397,13 @@ impl RouteLimiter {
         }
     }
 
-    /// Whether a check of `key` now would be refused, as far as this instance can tell
-    /// without counting or a round trip.
-    pub(crate) fn would_refuse(&self, key: &LimitKey<'_>) -> bool {
+    /// How long a check of `key` now would stay refused, as far as this instance can
+    /// tell without counting or a round trip.
+    pub(crate) fn refusal(&self, key: &LimitKey<'_>) -> Option<Duration> {
         match self {
-            RouteLimiter::Memory(memory) => memory.would_refuse(key),
+            RouteLimiter::Memory(memory) => memory.refusal(key),
             #[cfg(feature = "redis")]
-            RouteLimiter::Redis(redis) => redis.would_refuse(key),
+            RouteLimiter::Redis(redis) => redis.refusal(key),
         }
     }
 
@@ -265,20 +413,6 @@ impl RouteLimiter {
             RouteLimiter::Memory(_) => None,
             #[cfg(feature = "redis")]
             RouteLimiter::Redis(redis) => Some(redis.url()),
-        }
-    }
-
-    /// [`check`](Self::check), asking in the same round trip whether the token of
-    /// `query` is revoked: `None` when Redis was not asked.
-    #[cfg(feature = "redis")]
-    pub(crate) async fn check_with_revocation(
-        &self,
-        key: &LimitKey<'_>,
-        query: &crate::revocation::redis::RevocationQuery,
-    ) -> (Outcome, Option<bool>) {
-        match self {
-            RouteLimiter::Memory(memory) => (memory.check(key), None),
-            RouteLimiter::Redis(redis) => redis.check_with_revocation(key, Some(query)).await,
         }
     }
 

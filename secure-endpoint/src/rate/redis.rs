@@ -9,62 +9,57 @@ use tokio::sync::OnceCell;
 
 use super::key::{Fingerprint, Fingerprinter, LimitKey};
 use super::memory::MemoryLimiter;
+use super::together::{Mode, Verdict, in_memory};
 use super::{Outcome, Rate};
 use crate::revocation::redis::RevocationQuery;
 use crate::setup_error::SetupError;
 
-/// GCRA with the time taken from Redis (`TIME`), so instances with skewed clocks agree.
-/// The stored value is the theoretical arrival time in microseconds (exact in Lua's
-/// doubles for centuries); every write carries a TTL of the time until the key is idle
-/// again.
+/// GCRA for every limit of a request at once, with the time taken from Redis (`TIME`),
+/// so instances with skewed clocks agree. `KEYS[1..n]` are the limits' buckets; for
+/// each, `ARGV[3i]` is its emission interval in microseconds, `ARGV[3i+1]` its burst and
+/// `ARGV[3i+2]` whether an admitted request is counted (`1`) or the limit only asked
+/// (`0`, a limit of failures before the handler runs). Every limit is asked before any
+/// is counted: a request one limit refuses spends nothing on the others. The stored
+/// value is the theoretical arrival time in microseconds (exact in Lua's doubles for
+/// centuries); every write carries a TTL of the time until the key is idle again.
 ///
-/// Returns `{allowed, retry_after_us}`.
+/// With `ARGV[2]` a token's `iat` in ms (empty for none), the token's revocation is asked
+/// first: `KEYS[n+1]` its id's key (empty for a token without one), `KEYS[n+2]` its
+/// principal's "revoked before" moment. A revoked token counts nothing.
+///
+/// Returns `{0, 0}` when every limit admits, `{i, retry_after_us}` when limit `i`
+/// refuses, `{-1, 0}` for a revoked token.
 const GCRA: &str = r#"
 -- Before Redis 5, a script that reads TIME may only write with effects replication;
 -- from Redis 7 on this is a no-op.
 if redis.replicate_commands then redis.replicate_commands() end
-local emission = tonumber(ARGV[1])
-local burst = tonumber(ARGV[2])
+local n = tonumber(ARGV[1])
+if ARGV[2] ~= '' then
+  if KEYS[n + 1] ~= '' and redis.call('EXISTS', KEYS[n + 1]) == 1 then return {-1, 0} end
+  local before = tonumber(redis.call('GET', KEYS[n + 2]))
+  if before ~= nil and tonumber(ARGV[2]) < before then return {-1, 0} end
+end
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
-local tat = tonumber(redis.call('GET', KEYS[1]))
-if tat == nil or tat < now then
-  tat = now
+local next_tat = {}
+for i = 1, n do
+  local emission = tonumber(ARGV[3 * i])
+  local tolerance = emission * (tonumber(ARGV[3 * i + 1]) - 1)
+  local tat = tonumber(redis.call('GET', KEYS[i]))
+  if tat == nil or tat < now then
+    tat = now
+  end
+  if tat - now > tolerance then
+    return {i, tat - now - tolerance}
+  end
+  next_tat[i] = tat + emission
 end
-local tolerance = emission * (burst - 1)
-if tat - now > tolerance then
-  return {0, tat - now - tolerance}
+for i = 1, n do
+  if ARGV[3 * i + 2] == '1' then
+    redis.call('SET', KEYS[i], next_tat[i], 'PX', math.max(math.ceil((next_tat[i] - now) / 1000), 1))
+  end
 end
-local next_tat = tat + emission
-redis.call('SET', KEYS[1], next_tat, 'PX', math.max(math.ceil((next_tat - now) / 1000), 1))
-return {1, 0}
-"#;
-
-/// [`GCRA`] asked together with a token's revocation (`KEYS[2]` the token id's key,
-/// empty for a token without one; `KEYS[3]` its principal's "revoked before" moment;
-/// `ARGV[3]` the token's `iat` in ms): a revoked token is not counted.
-///
-/// Returns `{allowed, retry_after_us, revoked}`.
-const GCRA_WITH_REVOCATION: &str = r#"
-if redis.replicate_commands then redis.replicate_commands() end
-if KEYS[2] ~= '' and redis.call('EXISTS', KEYS[2]) == 1 then return {1, 0, 1} end
-local before = tonumber(redis.call('GET', KEYS[3]))
-if before ~= nil and tonumber(ARGV[3]) < before then return {1, 0, 1} end
-local emission = tonumber(ARGV[1])
-local burst = tonumber(ARGV[2])
-local clock = redis.call('TIME')
-local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
-local tat = tonumber(redis.call('GET', KEYS[1]))
-if tat == nil or tat < now then
-  tat = now
-end
-local tolerance = emission * (burst - 1)
-if tat - now > tolerance then
-  return {0, tat - now - tolerance, 0}
-end
-local next_tat = tat + emission
-redis.call('SET', KEYS[1], next_tat, 'PX', math.max(math.ceil((next_tat - now) / 1000), 1))
-return {1, 0, 0}
+return {0, 0}
 "#;
 
 /// How long Redis is not asked again after a failure.
@@ -84,6 +79,19 @@ pub(crate) struct RedisSettings {
     /// The first part of every key: two services on one Redis never share a bucket.
     pub(crate) prefix: String,
     connection: std::sync::Arc<OnceCell<ConnectionManager>>,
+    /// Whether Redis answers, shared by every limit on this connection.
+    health: std::sync::Arc<Health>,
+}
+
+/// What the limits on one connection know of Redis's health.
+struct Health {
+    /// Milliseconds since `epoch` before which Redis is not tried again.
+    down_until: AtomicU64,
+    down_logged: AtomicBool,
+    /// After a failure, one request at a time asks Redis whether it is back; the others
+    /// keep counting in memory meanwhile instead of all waiting on the same timeout.
+    probing: AtomicBool,
+    epoch: Instant,
 }
 
 impl RedisSettings {
@@ -98,6 +106,12 @@ impl RedisSettings {
             fail_closed: false,
             prefix: default_prefix(),
             connection: std::sync::Arc::new(OnceCell::new()),
+            health: std::sync::Arc::new(Health {
+                down_until: AtomicU64::new(0),
+                down_logged: AtomicBool::new(false),
+                probing: AtomicBool::new(false),
+                epoch: Instant::now(),
+            }),
         })
     }
 
@@ -175,25 +189,30 @@ struct Blocked {
     last_sweep: Instant,
 }
 
+/// One limit counted in Redis.
 pub(crate) struct RedisLimiter {
     settings: std::sync::Arc<RedisSettings>,
     rate: Rate,
     prefix: String,
-    script: redis::Script,
-    with_revocation: redis::Script,
     emission_us: u64,
     /// Keys Redis refused, answered here until their retry time with no round trip.
     blocked: Mutex<Blocked>,
     fingerprints: Fingerprinter,
     /// Counts while Redis is unreachable.
     fallback: MemoryLimiter,
-    /// Milliseconds since `epoch` before which Redis is not tried again.
-    down_until: AtomicU64,
-    down_logged: AtomicBool,
-    /// After a failure, one request at a time asks Redis whether it is back; the others
-    /// keep counting in memory meanwhile instead of all waiting on the same timeout.
-    probing: AtomicBool,
-    epoch: Instant,
+}
+
+/// One limit of a request, as [`check_together`] asks it.
+pub(crate) struct Ask<'a> {
+    pub(crate) limiter: &'a RedisLimiter,
+    pub(crate) key: LimitKey<'a>,
+    pub(crate) mode: Mode,
+}
+
+/// The script every limiter runs; one per process, so its hash is computed once.
+fn script() -> &'static redis::Script {
+    static SCRIPT: std::sync::OnceLock<redis::Script> = std::sync::OnceLock::new();
+    SCRIPT.get_or_init(|| redis::Script::new(GCRA))
 }
 
 impl RedisLimiter {
@@ -215,8 +234,6 @@ impl RedisLimiter {
             settings,
             rate,
             prefix,
-            script: redis::Script::new(GCRA),
-            with_revocation: redis::Script::new(GCRA_WITH_REVOCATION),
             emission_us: (rate.emission_interval().as_micros() as u64).max(1),
             blocked: Mutex::new(Blocked {
                 keys: FingerprintMap::default(),
@@ -224,10 +241,6 @@ impl RedisLimiter {
             }),
             fingerprints: Fingerprinter::new(),
             fallback: MemoryLimiter::new(rate, max_keys),
-            down_until: AtomicU64::new(0),
-            down_logged: AtomicBool::new(false),
-            probing: AtomicBool::new(false),
-            epoch: Instant::now(),
         }
     }
 
@@ -240,154 +253,39 @@ impl RedisLimiter {
         &self.settings.url
     }
 
-    pub(crate) async fn check(&self, key: &LimitKey<'_>) -> Outcome {
-        self.check_with_revocation(key, None).await.0
+    /// Where it counts while Redis is unreachable.
+    pub(crate) fn fallback(&self) -> &MemoryLimiter {
+        &self.fallback
     }
 
-    /// The check, with `query`'s revocation asked in the same round trip: the second
-    /// answer is `None` when Redis was not asked (a key known to be over, Redis down).
-    pub(crate) async fn check_with_revocation(
-        &self,
-        key: &LimitKey<'_>,
-        query: Option<&RevocationQuery>,
-    ) -> (Outcome, Option<bool>) {
-        if let Some(until) = self
+    pub(crate) async fn check(&self, key: &LimitKey<'_>) -> Outcome {
+        let ask = Ask {
+            limiter: self,
+            key: *key,
+            mode: Mode::Count,
+        };
+        check_together(std::slice::from_ref(&ask), None)
+            .await
+            .outcome
+    }
+
+    /// How long the key is known to stay refused, from what this instance remembers:
+    /// no round trip.
+    pub(crate) fn refusal(&self, key: &LimitKey<'_>) -> Option<Duration> {
+        self.blocked_for(key).or_else(|| self.fallback.refusal(key))
+    }
+
+    fn blocked_for(&self, key: &LimitKey<'_>) -> Option<Duration> {
+        let until = self
             .blocked
             .lock()
             .expect("blocked keys")
             .keys
             .get(&self.fingerprints.of(key))
-            .copied()
-        {
-            let now = Instant::now();
-            if until > now {
-                return (
-                    Outcome::Refused {
-                        retry_after: until - now,
-                    },
-                    None,
-                );
-            }
-        }
-        let elapsed = self.epoch.elapsed().as_millis() as u64;
-        let down_until = self.down_until.load(Ordering::Relaxed);
-        if elapsed < down_until {
-            return (self.without_redis(key), None);
-        }
-        let probe = down_until > 0;
-        if probe
-            && self
-                .probing
-                .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
-                .is_err()
-        {
-            return (self.without_redis(key), None);
-        }
-        let answer = self.ask_redis(key, query).await;
-        if probe {
-            self.probing.store(false, Ordering::Release);
-        }
-        match answer {
-            Ok((decision, revoked)) => {
-                self.down_until.store(0, Ordering::Relaxed);
-                if self.down_logged.swap(false, Ordering::Relaxed) {
-                    tracing::info!(prefix = %self.prefix, "Redis answers again: rate limits are shared again");
-                }
-                if let Outcome::Refused { retry_after } = decision {
-                    self.remember_blocked(key, retry_after);
-                }
-                (decision, revoked)
-            }
-            Err(error) => {
-                // The pause counts from the failure, not from the request: a timeout
-                // as long as the pause would otherwise leave none.
-                let failed_at = self.epoch.elapsed().as_millis() as u64;
-                self.down_until.store(
-                    failed_at + RETRY_AFTER_FAILURE.as_millis() as u64,
-                    Ordering::Relaxed,
-                );
-                if !self.down_logged.swap(true, Ordering::Relaxed) {
-                    let what = if error.is_io_error()
-                        || error.is_timeout()
-                        || error.is_connection_dropped()
-                        || error.is_connection_refusal()
-                    {
-                        "Redis is unreachable"
-                    } else {
-                        "Redis refused the limit's script"
-                    };
-                    tracing::warn!(
-                        prefix = %self.prefix,
-                        error = %error,
-                        fail_closed = self.settings.fail_closed,
-                        "{what}: rate limits are {}",
-                        if self.settings.fail_closed { "refusing with 503" } else { "counted in memory" }
-                    );
-                }
-                (self.without_redis(key), None)
-            }
-        }
-    }
-
-    /// Whether the key is known to be refused, from what this instance remembers: no
-    /// round trip.
-    pub(crate) fn would_refuse(&self, key: &LimitKey<'_>) -> bool {
-        let blocked = self.blocked.lock().expect("blocked keys");
-        blocked
-            .keys
-            .get(&self.fingerprints.of(key))
-            .is_some_and(|until| *until > Instant::now())
-            || self.fallback.would_refuse(key)
-    }
-
-    fn without_redis(&self, key: &LimitKey<'_>) -> Outcome {
-        if self.settings.fail_closed {
-            Outcome::Unavailable
-        } else {
-            self.fallback.check(key)
-        }
-    }
-
-    async fn ask_redis(
-        &self,
-        key: &LimitKey<'_>,
-        query: Option<&RevocationQuery>,
-    ) -> Result<(Outcome, Option<bool>), redis::RedisError> {
-        let mut connection = self.settings.connection().await?;
-        let bucket = format!("{}{key}", self.prefix);
-        let (allowed, retry_us, revoked) = match query {
-            None => {
-                let (allowed, retry_us): (i64, i64) = self
-                    .script
-                    .key(bucket)
-                    .arg(self.emission_us)
-                    .arg(self.rate.count())
-                    .invoke_async(&mut connection)
-                    .await?;
-                (allowed, retry_us, None)
-            }
-            Some(query) => {
-                let (allowed, retry_us, revoked): (i64, i64, i64) = self
-                    .with_revocation
-                    .key(bucket)
-                    .key(&query.token_key)
-                    .key(&query.before_key)
-                    .arg(self.emission_us)
-                    .arg(self.rate.count())
-                    .arg(query.issued_at_ms)
-                    .invoke_async(&mut connection)
-                    .await?;
-                (allowed, retry_us, Some(revoked == 1))
-            }
-        };
-        let outcome = if allowed == 1 {
-            Outcome::Allowed
-        } else {
-            Outcome::Refused {
-                retry_after: Duration::from_micros(retry_us.max(1) as u64),
-            }
-        };
-        Ok((outcome, revoked))
+            .copied()?;
+        until
+            .checked_duration_since(Instant::now())
+            .filter(|d| !d.is_zero())
     }
 
     fn remember_blocked(&self, key: &LimitKey<'_>, retry_after: Duration) {
@@ -403,4 +301,143 @@ impl RedisLimiter {
             blocked.keys.insert(key, now + retry_after);
         }
     }
+}
+
+/// Every limit of `asks` (all on one Redis) checked in one script, with `query`'s
+/// revocation asked in the same round trip. A key known to be refused is answered
+/// here; with Redis unreachable the limits are counted in memory, or refused with 503
+/// when the settings fail closed. `revoked` is `None` when Redis was not asked.
+pub(crate) async fn check_together(asks: &[Ask<'_>], query: Option<&RevocationQuery>) -> Verdict {
+    for (index, ask) in asks.iter().enumerate() {
+        if let Some(retry_after) = ask.limiter.blocked_for(&ask.key) {
+            return Verdict::refused(index, retry_after);
+        }
+    }
+    let Some(first) = asks.first() else {
+        return Verdict::allowed();
+    };
+    let settings = &*first.limiter.settings;
+    let health = &*settings.health;
+    let elapsed = health.epoch.elapsed().as_millis() as u64;
+    let down_until = health.down_until.load(Ordering::Relaxed);
+    if elapsed < down_until {
+        return without_redis(settings, asks);
+    }
+    let probe = down_until > 0;
+    if probe
+        && health
+            .probing
+            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+    {
+        return without_redis(settings, asks);
+    }
+    let answer = ask_redis(settings, asks, query).await;
+    if probe {
+        health.probing.store(false, Ordering::Release);
+    }
+    match answer {
+        Ok(verdict) => {
+            health.down_until.store(0, Ordering::Relaxed);
+            if health.down_logged.swap(false, Ordering::Relaxed) {
+                tracing::info!(prefix = %settings.prefix, "Redis answers again: rate limits are shared again");
+            }
+            if let Outcome::Refused { retry_after } = verdict.outcome {
+                let ask = &asks[verdict.refused_by];
+                ask.limiter.remember_blocked(&ask.key, retry_after);
+            }
+            verdict
+        }
+        Err(error) => {
+            // The pause counts from the failure, not from the request: a timeout as
+            // long as the pause would otherwise leave none.
+            let failed_at = health.epoch.elapsed().as_millis() as u64;
+            health.down_until.store(
+                failed_at + RETRY_AFTER_FAILURE.as_millis() as u64,
+                Ordering::Relaxed,
+            );
+            if !health.down_logged.swap(true, Ordering::Relaxed) {
+                let what = if error.is_io_error()
+                    || error.is_timeout()
+                    || error.is_connection_dropped()
+                    || error.is_connection_refusal()
+                {
+                    "Redis is unreachable"
+                } else {
+                    "Redis refused the limit's script"
+                };
+                tracing::warn!(
+                    prefix = %settings.prefix,
+                    error = %error,
+                    fail_closed = settings.fail_closed,
+                    "{what}: rate limits are {}",
+                    if settings.fail_closed { "refusing with 503" } else { "counted in memory" }
+                );
+            }
+            without_redis(settings, asks)
+        }
+    }
+}
+
+fn without_redis(settings: &RedisSettings, asks: &[Ask<'_>]) -> Verdict {
+    if settings.fail_closed {
+        Verdict {
+            outcome: Outcome::Unavailable,
+            refused_by: 0,
+            revoked: None,
+        }
+    } else {
+        in_memory(
+            asks.len(),
+            |i| asks[i].limiter.fallback(),
+            |i| Some(asks[i].key),
+            |i| asks[i].mode,
+        )
+        .expect("every ask has its key")
+    }
+}
+
+async fn ask_redis(
+    settings: &RedisSettings,
+    asks: &[Ask<'_>],
+    query: Option<&RevocationQuery>,
+) -> Result<Verdict, redis::RedisError> {
+    let mut connection = settings.connection().await?;
+    let mut invocation = script().prepare_invoke();
+    for ask in asks {
+        invocation.key(format!("{}{}", ask.limiter.prefix, ask.key));
+    }
+    invocation.arg(asks.len());
+    match query {
+        Some(query) => {
+            invocation
+                .key(&query.token_key)
+                .key(&query.before_key)
+                .arg(query.issued_at_ms);
+        }
+        None => {
+            invocation.arg("");
+        }
+    }
+    for ask in asks {
+        invocation
+            .arg(ask.limiter.emission_us)
+            .arg(ask.limiter.rate.count())
+            .arg(u8::from(ask.mode == Mode::Count));
+    }
+    let (answer, retry_us): (i64, i64) = invocation.invoke_async(&mut connection).await?;
+    let revoked = query.map(|_| answer == -1);
+    Ok(match answer {
+        1.. => Verdict {
+            revoked,
+            ..Verdict::refused(
+                (answer - 1) as usize,
+                Duration::from_micros(retry_us.max(1) as u64),
+            )
+        },
+        _ => Verdict {
+            revoked,
+            ..Verdict::allowed()
+        },
+    })
 }

@@ -858,8 +858,22 @@ impl Scanner {
         if policy.validated_body().is_some() {
             self.bodies(&label, policy, route, &method, &path).await;
         }
-        if let Some((rate, _)) = policy.rate() {
-            self.burst(&label, policy, rate.count(), &request).await;
+        // The smallest limit that counts every request is burst past; a route with a
+        // limit on a body field counts only valid bodies, which the scanner cannot write.
+        let counted = policy
+            .limits()
+            .iter()
+            .filter(|limit| limit.counts() == crate::rate::Counts::Any)
+            .map(|limit| limit.rate().count())
+            .min();
+        let on_input = policy
+            .limits()
+            .iter()
+            .any(|limit| matches!(limit.key(), crate::rate::RateKey::Input(_)));
+        if let Some(count) = counted
+            && !on_input
+        {
+            self.burst(&label, policy, count, &request).await;
         }
     }
 

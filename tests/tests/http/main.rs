@@ -11,6 +11,7 @@ mod guarded_shapes;
 mod hostile;
 mod jwks;
 mod key_families;
+mod limits;
 mod newcomer;
 mod owner;
 mod rate;
