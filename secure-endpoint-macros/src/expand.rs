@@ -365,7 +365,7 @@ fn handler_impl(plan: &Plan<'_>, inner: &syn::Ident) -> TokenStream {
                         let lit = &path.lit;
                         let fields = &path.fields;
                         quote_spanned! {lit.span()=>
-                            (#lit, ::core::convert::AsRef::<str>::as_ref(&value #(.#fields)*))
+                            (#lit, ::secure_endpoint::__private::LimitField::limit_text(&value #(.#fields)*))
                         }
                     })
                     .collect();

@@ -200,7 +200,7 @@ pub use jsonwebtoken::Algorithm;
 pub use openapi::BEARER_SCHEME;
 pub use policy::{Access, Policy};
 pub use principal::{Authenticated, Claims, Principal};
-pub use rate::{Counts, DEFAULT_MAX_KEYS, Limit, Limiter, Rate, RateKey};
+pub use rate::{Counts, DEFAULT_MAX_KEYS, Limit, LimitField, Limiter, Rate, RateKey};
 pub use rejection::{ErrorBody, ErrorInfo, ProblemJson, Rejection};
 pub use request_id::RequestId;
 pub use resource::{Collection, NoQuery, OwnerId, Resource, Scope};

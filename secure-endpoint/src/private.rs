@@ -27,7 +27,7 @@ pub use crate::pipeline::timeout::within_timeout;
 pub use crate::pipeline::{Admitted, enforce};
 pub use crate::policy::Policy;
 pub use crate::principal::{Authenticated, Claims};
-pub use crate::rate::{Counts, Limit, RateKey};
+pub use crate::rate::{Counts, Limit, LimitField, RateKey};
 pub use crate::rejection::Rejection;
 pub use crate::resource::{
     Collection, ListableFrom, LoadableFrom, OwnerId, Resource, assert_collection, assert_resource,

@@ -129,3 +129,38 @@ impl Fingerprinter {
         Fingerprint((high << 64) | low)
     }
 }
+
+/// A body field a limit can count on (`key = "input.username"`): a string.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a string: a limit's `key` counts on a string field of the validated body",
+    label = "this field is not a string",
+    note = "name a `String` field of the body, e.g. `key = \"input.username\"`, or count on `\"ip\"` or `\"user\"`"
+)]
+pub trait LimitField {
+    /// The text the key is made of, before it is normalised.
+    fn limit_text(&self) -> &str;
+}
+
+impl LimitField for String {
+    fn limit_text(&self) -> &str {
+        self
+    }
+}
+
+impl LimitField for str {
+    fn limit_text(&self) -> &str {
+        self
+    }
+}
+
+impl LimitField for Box<str> {
+    fn limit_text(&self) -> &str {
+        self
+    }
+}
+
+impl LimitField for std::borrow::Cow<'_, str> {
+    fn limit_text(&self) -> &str {
+        self
+    }
+}

@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+pub use key::LimitField;
 pub(crate) use key::{KeptKey, LimitKey, normalize_input};
 pub(crate) use memory::MemoryLimiter;
 pub(crate) use together::{Armed, RouteLimits};

@@ -1,0 +1,8 @@
+use secure_endpoint::public;
+
+#[public(limit(rate = "100/m", group = "all writes"))]
+async fn write() -> &'static str {
+    "written"
+}
+
+fn main() {}
