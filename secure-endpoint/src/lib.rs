@@ -31,13 +31,28 @@
 //!    router's [`Authenticator`]. Failure is `401 {"error":"Unauthorized"}` with
 //!    `WWW-Authenticate: Bearer` (`error="invalid_token"` when a token was given); the
 //!    reason goes to the log.
-//! 2. **Rate limit** (`rate = "10/10s"`, `rate_key`): GCRA, a burst of `count` then one
-//!    request per `period / count`, counted per principal on `auth` routes and per
-//!    client address otherwise, in memory or in Redis ([`Limiter`]). Over the limit:
-//!    `429 {"error":"Too many requests"}` with `Retry-After` (whole seconds, rounded up),
-//!    `RateLimit-Policy: 10;w=10` and `RateLimit: limit=10, remaining=0, reset=1`.
-//!    Failed authentications are limited per client address too
-//!    ([`SecurityBuilder::failed_auth_limit`]): past the limit they are answered 429.
+//! 2. **Rate limits** (`rate = "10/10s"`, `rate = ["10/s", "1000/d"]`, `rate_key`,
+//!    `limit(...)`): GCRA, a burst of `count` then one request per `period / count`,
+//!    counted per principal on `auth` routes and per client address otherwise (or on
+//!    the key a `limit` names), in memory or in Redis ([`Limiter`]). Every limit of the
+//!    route must admit, and a request one refuses spends nothing on the others. Over a
+//!    limit: `429 {"error":"Too many requests"}` with the `Retry-After` of the limit that
+//!    refused (whole seconds, rounded up) and the fields of
+//!    [draft-ietf-httpapi-ratelimit-headers-09](https://datatracker.ietf.org/doc/draft-ietf-httpapi-ratelimit-headers/09/):
+//!    `RateLimit-Policy` names every limit of the route (`"10/10s-ip";q=10;w=10,
+//!    "1000/d-ip";q=1000;w=86400`) and `RateLimit` the one that refused
+//!    (`"10/10s-ip";r=0;t=1`). The headers are sent on the 429 only: an admitted request
+//!    costs no header formatting. Failed authentications are limited per client address
+//!    too ([`SecurityBuilder::failed_auth_limit`], named `failed-auth`).
+//!
+//!    A limit on a field of the body (`key = "input.username"`) is checked, with the
+//!    route's other limits, once the body is validated: a malformed body is 400 without
+//!    counting, and before the body is read only what this instance already knows to be
+//!    over is refused. A limit of failures (`on = "failure"`) is asked before the handler
+//!    runs and counted after it, when it answered 401 or 403: while it refuses, the
+//!    handler is not called. Requests in flight together are all asked before any is
+//!    counted, so a burst of concurrent failures can pass the limit by the number in
+//!    flight; the next request after them is refused.
 //! 3. **Roles and scopes** (`role`, `roles`, `scope`, `scopes`): at least one of the
 //!    roles, every one of the scopes; `403 {"error":"Forbidden"}` otherwise.
 //! 4. **Resource and ownership** (`owner = "post.user_id"`): the parameter `post` is
@@ -84,7 +99,9 @@
 //! | `validate = CreatePost` | the JSON body is parsed into the parameter of type `CreatePost` (or `Json<CreatePost>`) and validated (400/413/415 otherwise) |
 //! | `validate_query = Filter` | the query string is parsed into the parameter of type `Filter` (or `Query<Filter>`) and validated (400 otherwise) |
 //! | `rate = "10/10s"` | the limit: COUNT/PERIOD, PERIOD one of `ms`, `s`, `m`, `h`, `d` with an optional whole number (429 otherwise) |
-//! | `rate_key = "ip"` / `"user"` | what the limit counts on (default: `user` with `auth`, else `ip`) |
+//! | `rate = ["10/s", "1000/d"]` | several limits on the same key; each must admit |
+//! | `rate_key = "ip"` / `"user"` | what `rate` counts on (default: `user` with `auth`, else `ip`) |
+//! | `limit(rate = "5/15m", key = "input.username", on = "failure", group = "logins")` | one more limit (repeatable): its key (`"ip"`, `"user"`, or `"PARAM.FIELD"`, a string field of the validated body, trimmed, NFKC-normalised and lower-cased), what counts (`"any"` request, the default, or only a `"failure"`: a 401 or 403 from the handler), and a group whose routes share one counter per key |
 //! | `reason = "…"` | on `#[public]`: why anyone may call it, shown in the inventory |
 //! | `timeout = "5s"` | the handler's future is dropped after this long: 503 (a whole number and `ms`, `s`, `m`, `h` or `d`) |
 //! | `concurrency = 8` | at most this many requests of the route run the handler at once; one more waits up to a second, then 503 |
@@ -231,7 +248,9 @@ pub use standing::{DEFAULT_PRINCIPAL_CACHE, Standing};
 /// | `validate = T` | the body fills the parameter of type `T` (or `Json<T>`, or `Form<T>` for a form body), validated (400/413/415 otherwise) |
 /// | `validate_query = T` | the query string fills the parameter of type `T` (or `Query<T>`), validated |
 /// | `rate = "10/10s"` | GCRA per principal: a burst of 10, then one per second (429 otherwise) |
-/// | `rate_key = "ip"` / `"user"` | what the limit counts on |
+/// | `rate = ["10/s", "1000/d"]` | several limits; each must admit |
+/// | `rate_key = "ip"` / `"user"` | what `rate` counts on |
+/// | `limit(rate = "100/m", key = "ip", on = "failure", group = "writes")` | one more limit with its own key, what counts, and a group sharing its counter (repeatable) |
 /// | `timeout = "5s"` | the handler's future is dropped after this long: 503 |
 /// | `concurrency = 8` | at most this many requests run the handler at once; one more waits up to a second, then 503 |
 ///
@@ -296,7 +315,9 @@ pub use secure_endpoint_macros::secure;
 /// | `reason = "why"` | why anyone may call it, shown in the inventory |
 /// | `validate = T` / `validate_query = T` | as for [`macro@secure`] |
 /// | `rate = "5/60s"` | GCRA per client address (429 otherwise) |
-/// | `rate_key = "ip"` | what the limit counts on (only `"ip"`: there is no principal) |
+/// | `rate = ["5/s", "100/h"]` | several limits; each must admit |
+/// | `rate_key = "ip"` | what `rate` counts on (only `"ip"`: there is no principal) |
+/// | `limit(rate = "5/15m", key = "input.username", on = "failure")` | one more limit: on a field of the validated body, counting only the handler's 401 and 403 (login protection across addresses); `key = "ip"` and `group = "…"` as for [`macro@secure`] |
 /// | `timeout = "5s"` / `concurrency = 8` | as for [`macro@secure`] |
 ///
 /// ```
