@@ -126,10 +126,16 @@ pub async fn register(
 /// `POST /auth/login`: exchanges credentials for a token. Unknown user and wrong
 /// password get the same answer, after the same work. At most eight logins verify a
 /// password at once; more wait a second, then get 503.
+///
+/// Two limits: five attempts a minute per address, and five failed attempts per account
+/// name in fifteen minutes from any number of addresses (password spraying, credential
+/// stuffing). Once a name is over, every login for it is 429 before its password is
+/// checked, the right one included, until the limit admits again.
 #[public(
     reason = "exchanges credentials for a token",
     validate = Credentials,
     rate = "5/60s",
+    limit(rate = "5/15m", key = "input.username", on = "failure"),
     concurrency = 8
 )]
 pub async fn login(State(state): State<AppState>, input: Credentials) -> Result<Response, Error> {
@@ -260,8 +266,9 @@ impl Resource for Post {
     }
 }
 
-/// `POST /posts`: the caller publishes a post.
-#[secure(auth, validate = PostInput, rate = "10/10s")]
+/// `POST /posts`: the caller publishes a post: ten in a burst (one a second sustained),
+/// and two hundred a day.
+#[secure(auth, validate = PostInput, rate = ["10/10s", "200/d"])]
 pub async fn create_post(
     claims: Claims,
     State(db): State<Db>,

@@ -141,6 +141,63 @@ async fn registration_rules_name_fields_without_echoing_values() {
     );
 }
 
+/// Password spraying from many addresses: five failures for one name lock that name,
+/// while the same addresses still log in to other accounts.
+#[tokio::test]
+async fn five_failed_logins_from_five_addresses_lock_the_name() {
+    let mut config = Config::for_tests(SECRET, ADMIN_PASSWORD);
+    config.trusted_proxies = vec!["127.0.0.1".to_owned()];
+    let (app, _) = blog::app(&config).await.expect("the blog starts");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let service = app
+        .try_into_make_service_with_connect_info::<SocketAddr>()
+        .expect("settings complete");
+    tokio::spawn(async move { axum::serve(listener, service).await.unwrap() });
+    let base = format!("http://{addr}");
+    let attempt = |from: String, username: &'static str, password: &'static str| {
+        let base = base.clone();
+        async move {
+            reqwest::Client::new()
+                .post(format!("{base}/auth/login"))
+                .header("x-forwarded-for", from)
+                .json(&json!({"username": username, "password": password}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    for (i, name) in ["carol", "dave"].into_iter().enumerate() {
+        let response = reqwest::Client::new()
+            .post(format!("{base}/auth/register"))
+            .header("x-forwarded-for", format!("192.0.2.{i}"))
+            .json(&json!({"username": name, "password": "correct horse"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED);
+    }
+    for i in 0..5 {
+        assert_eq!(
+            attempt(format!("203.0.113.{i}"), "carol", "a wrong guess").await,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(
+        attempt("203.0.113.50".to_owned(), "Carol", "correct horse").await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "locked, the right password included"
+    );
+    for i in 0..5 {
+        assert_eq!(
+            attempt(format!("203.0.113.{i}"), "dave", "correct horse").await,
+            StatusCode::OK,
+            "another name from an attacking address"
+        );
+    }
+}
+
 #[tokio::test]
 async fn unknown_user_and_wrong_password_get_the_same_answer() {
     let (base, _) = start().await;
@@ -230,7 +287,7 @@ fn the_inventory_lists_every_route_with_its_policy() {
         (
             "POST",
             "/auth/login",
-            "public (exchanges credentials for a token), rate 5/m per ip, validate Credentials, concurrency 8",
+            "public (exchanges credentials for a token), rate 5/m per ip, rate 5/15m per input.username on failure, validate Credentials, concurrency 8",
         ),
         ("POST", "/auth/logout", "auth"),
         ("POST", "/auth/logout-all", "auth"),
@@ -243,7 +300,7 @@ fn the_inventory_lists_every_route_with_its_policy() {
         (
             "POST",
             "/posts",
-            "auth, rate 10/10s per user, validate PostInput",
+            "auth, rate 10/10s per user, rate 200/d per user, validate PostInput",
         ),
         ("GET", "/posts/{id}", "public (posts are published)"),
         (
