@@ -309,8 +309,45 @@ fn pipeline(c: &mut Criterion) {
     group.finish();
 }
 
+/// One whole request with one limit and with two (a burst and a daily quota), without
+/// cryptography so that the limits are a visible part of it.
+fn limits(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a runtime");
+    let body = fixtures::body();
+    let router = fixtures::secure_without_crypto();
+    let mut group = c.benchmark_group("limits per request");
+    for (name, path) in [("one limit", "/posts"), ("two limits", "/posts-two-limits")] {
+        let request = || {
+            Request::post(path)
+                .header("authorization", format!("Bearer {}", fixtures::FIXED_TOKEN))
+                .header("content-type", "application/json")
+                .body(Body::from(body.clone()))
+                .expect("a request")
+        };
+        let status = runtime
+            .block_on(router.clone().oneshot(request()))
+            .expect("infallible")
+            .status();
+        assert_eq!(status, StatusCode::CREATED, "{name}");
+        group.bench_function(name, |b| {
+            b.to_async(&runtime).iter_batched(
+                request,
+                |request| {
+                    let router = router.clone();
+                    async move { router.oneshot(request).await.expect("infallible").status() }
+                },
+                BatchSize::SmallInput,
+            );
+        });
+    }
+    group.finish();
+}
+
 criterion_group!(
     benches,
+    limits,
     verification,
     rate,
     body,

@@ -345,6 +345,13 @@ async fn create(claims: Claims, input: CreatePost) -> Created {
     created()
 }
 
+/// The same route with two limits: a burst and a daily quota, neither reached.
+#[secure(auth, validate = CreatePost, rate = ["1000000000/s", "1000000000/d"])]
+async fn create_two_limits(claims: Claims, input: CreatePost) -> Created {
+    std::hint::black_box((claims, input));
+    created()
+}
+
 #[secure(auth, validate = CreatePost, rate = "1/h")]
 async fn create_limited(claims: Claims, input: CreatePost) -> Created {
     std::hint::black_box((claims, input));
@@ -368,6 +375,7 @@ pub fn secure() -> Router {
 fn secure_with(security: Security) -> Router {
     SecureRouter::new()
         .route("/posts", post(create))
+        .route("/posts-two-limits", post(create_two_limits))
         .route("/limited", post(create_limited))
         .with_security(security)
         .try_into_router()

@@ -73,22 +73,6 @@ pub(crate) fn normalize_input(text: &str) -> String {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Fingerprint(u128);
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn look_alike_spellings_share_one_key() {
-        for spelling in ["alice", " Alice ", "ALICE", "ａｌｉｃｅ", "\u{3000}Alice"] {
-            assert_eq!(normalize_input(spelling), "alice", "{spelling:?}");
-        }
-        assert_ne!(normalize_input("alice"), normalize_input("alíce"));
-        let stored = LimitKey::Input("alice").to_string();
-        assert_eq!(stored.len(), "input:".len() + 32);
-        assert!(!stored.contains("alice"));
-    }
-}
-
 impl Fingerprint {
     /// The top bits, independent of those the table itself uses: which shard holds it.
     pub(crate) fn shard(self, shards: usize) -> usize {
@@ -162,5 +146,21 @@ impl LimitField for Box<str> {
 impl LimitField for std::borrow::Cow<'_, str> {
     fn limit_text(&self) -> &str {
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn look_alike_spellings_share_one_key() {
+        for spelling in ["alice", " Alice ", "ALICE", "ａｌｉｃｅ", "\u{3000}Alice"] {
+            assert_eq!(normalize_input(spelling), "alice", "{spelling:?}");
+        }
+        assert_ne!(normalize_input("alice"), normalize_input("alíce"));
+        let stored = LimitKey::Input("alice").to_string();
+        assert_eq!(stored.len(), "input:".len() + 32);
+        assert!(!stored.contains("alice"));
     }
 }

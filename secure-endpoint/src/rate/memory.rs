@@ -335,6 +335,27 @@ mod tests {
     }
 
     #[test]
+    fn two_limits_per_route_under_a_million_addresses_stay_under_64_bytes_per_key() {
+        use crate::rate::together::{Mode, in_memory};
+        const CEILING: usize = 100_000;
+        let limits = [
+            MemoryLimiter::new(Rate::new(10, 10_000), CEILING),
+            MemoryLimiter::new(Rate::new(200, 86_400_000), CEILING),
+        ];
+        for n in 0..1_000_000u32 {
+            let verdict = in_memory(2, |i| &limits[i], |_| Some(ip(n)), |_| Mode::Count)
+                .expect("every limit has its key");
+            assert_eq!(verdict.outcome, Outcome::Allowed);
+        }
+        let held = limits.iter().map(MemoryLimiter::keys).max().unwrap();
+        let bytes: usize = limits.iter().map(|l| l.store.table_bytes()).sum();
+        assert!(held <= CEILING, "{held} keys held");
+        let per_key = bytes / held;
+        println!("two limits: {held} keys held in {bytes} bytes: {per_key} bytes per key");
+        assert!(per_key < 64, "{per_key} bytes per key");
+    }
+
+    #[test]
     fn a_full_store_makes_room_for_newcomers() {
         const CEILING: usize = SHARDS * WAYS * 2;
         // One request per second: the keys stay busy for a second, long enough for the

@@ -99,7 +99,7 @@ fn router() -> SecureRouter {
 async fn start(limiter: Limiter) -> String {
     let security = Security::builder()
         .rate_limiter(limiter)
-        .trusted_proxies(&["127.0.0.1"])
+        .trusted_proxies(["127.0.0.1"])
         .build()
         .unwrap();
     secure_endpoint_tests::serve(router().with_security(security)).await
