@@ -11,7 +11,10 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use secure_endpoint::SecureRouter;
 use serde_json::Value;
 
+mod cluster;
 pub mod webdriver;
+
+pub use cluster::OwnCluster;
 
 /// The HMAC secret the test routers are configured with.
 pub const SECRET: &[u8] = b"test-secret-that-is-at-least-32-bytes-long";

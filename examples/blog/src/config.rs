@@ -17,6 +17,10 @@ pub struct Config {
     pub jwt_secret_generated: bool,
     /// `REDIS_URL`: share rate limits through this Redis; in memory when unset.
     pub redis_url: Option<String>,
+    /// `REDIS_CLUSTER_URLS`: comma-separated `redis://host:port` nodes of a Redis
+    /// Cluster the rate limits are counted in (revocations then stay at `REDIS_URL`, or
+    /// in memory).
+    pub redis_cluster_urls: Vec<String>,
     /// `BLOG_TRUSTED_PROXIES`: comma-separated addresses or CIDR blocks whose
     /// `X-Forwarded-For` is believed. Default none.
     pub trusted_proxies: Vec<String>,
@@ -37,6 +41,7 @@ impl fmt::Debug for Config {
             .field("jwt_secret", &"<redacted>")
             .field("jwt_secret_generated", &self.jwt_secret_generated)
             .field("redis_url", &self.redis_url.as_ref().map(|_| "<set>"))
+            .field("redis_cluster_urls", &self.redis_cluster_urls.len())
             .field("trusted_proxies", &self.trusted_proxies)
             .field("cors_origins", &self.cors_origins)
             .field(
@@ -122,6 +127,22 @@ impl Config {
             }
             other => other,
         };
+        let redis_cluster_urls: Vec<String> = lookup("REDIS_CLUSTER_URLS")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+            .map(str::to_owned)
+            .collect();
+        if let Some(bad) = redis_cluster_urls
+            .iter()
+            .find(|u| !u.starts_with("redis://") && !u.starts_with("rediss://"))
+        {
+            return Err(ConfigError {
+                setting: "REDIS_CLUSTER_URLS",
+                reason: format!("{bad:?}: every node must start with redis:// or rediss://"),
+            });
+        }
         let trusted_proxies: Vec<String> = lookup("BLOG_TRUSTED_PROXIES")
             .unwrap_or_default()
             .split(',')
@@ -169,6 +190,7 @@ impl Config {
             jwt_secret,
             jwt_secret_generated,
             redis_url,
+            redis_cluster_urls,
             trusted_proxies,
             cors_origins,
             admin_password,
@@ -203,6 +225,7 @@ impl Config {
             jwt_secret: jwt_secret.to_vec(),
             jwt_secret_generated: false,
             redis_url: None,
+            redis_cluster_urls: Vec::new(),
             trusted_proxies: Vec::new(),
             cors_origins: Vec::new(),
             admin_password: Some(admin_password.to_owned()),
@@ -271,6 +294,22 @@ mod tests {
             c.cors_origins,
             ["https://app.example", "http://localhost:5173"]
         );
+    }
+
+    #[test]
+    fn cluster_nodes_are_listed_and_a_bad_one_names_the_setting() {
+        let c = config(&[(
+            "REDIS_CLUSTER_URLS",
+            "redis://10.0.0.1:7000, redis://10.0.0.2:7000,",
+        )])
+        .unwrap();
+        assert_eq!(
+            c.redis_cluster_urls,
+            ["redis://10.0.0.1:7000", "redis://10.0.0.2:7000"]
+        );
+        let error = config(&[("REDIS_CLUSTER_URLS", "redis://a:1,10.0.0.2:7000")]).unwrap_err();
+        assert_eq!(error.setting, "REDIS_CLUSTER_URLS");
+        assert!(error.to_string().contains("10.0.0.2:7000"));
     }
 
     #[test]

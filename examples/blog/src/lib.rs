@@ -116,6 +116,13 @@ pub async fn app(config: &Config) -> Result<(SecureRouter, AppState), StartError
         ),
         None => (Limiter::memory(), Revocations::memory()),
     };
+    // A cluster counts the limits; revocations stay where `REDIS_URL` says.
+    let limiter = if config.redis_cluster_urls.is_empty() {
+        limiter
+    } else {
+        Limiter::redis_cluster(config.redis_cluster_urls.iter().map(String::as_str))
+            .map_err(StartError::Setup)?
+    };
     let accounts = db.clone();
     let cookie = SessionCookie::new();
     let mut security = Security::builder();

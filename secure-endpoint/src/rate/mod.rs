@@ -333,9 +333,41 @@ impl Limiter {
         })
     }
 
+    /// Counts in a Redis Cluster (feature `redis`) reached through any of `nodes`
+    /// (`redis://host:port`; the others are discovered), with the same script as
+    /// [`redis`](Self::redis). Every bucket's key carries its client key as a hash tag
+    /// (`PREFIX:rate:ROUTE:RATE:{ip:203.0.113.7}`), so the limits a request counts on one
+    /// key live in one slot and are checked in one `EVALSHA`. A request whose limits
+    /// count on different keys (the address and a body field) runs one script per key,
+    /// and the slots already counted are refunded when a later one refuses. redis-rs's
+    /// cluster client follows `MOVED` and `ASK` and finds a slot's new master after a
+    /// failover; while a slot cannot be reached, its limits are counted in memory (or
+    /// refused with 503 under [`fail_closed`](Self::fail_closed)) and shared again once
+    /// it answers. Revocations are not kept on a cluster: give them a Redis of their own
+    /// ([`Revocations::redis`](crate::Revocations::redis)) or keep them in memory.
+    ///
+    /// ```
+    /// use secure_endpoint::Limiter;
+    ///
+    /// let limiter = Limiter::redis_cluster(["redis://10.0.0.1:7000", "redis://10.0.0.2:7000"])?;
+    /// assert!(Limiter::redis_cluster(Vec::<&str>::new()).is_err());
+    /// # Ok::<(), secure_endpoint::SetupError>(())
+    /// ```
+    #[cfg(feature = "redis")]
+    pub fn redis_cluster<'a>(
+        nodes: impl IntoIterator<Item = &'a str>,
+    ) -> Result<Self, crate::setup_error::SetupError> {
+        let nodes: Vec<&str> = nodes.into_iter().collect();
+        Ok(Limiter {
+            backend: Backend::Redis(Arc::new(redis::RedisSettings::cluster(&nodes)?)),
+            max_keys: DEFAULT_MAX_KEYS,
+        })
+    }
+
     /// The first part of every Redis key (default: the running program's name), so that
     /// two services sharing one Redis never share a bucket. Keys are
-    /// `PREFIX:rate:ROUTE:RATE:KEY`: the route's rate is in the key too, so a rate changed
+    /// `PREFIX:rate:ROUTE:RATE:{KEY}` (a group's limits are named `group:NAME` in place
+    /// of the route): the route's rate is in the key too, so a rate changed
     /// by a deploy starts a fresh bucket instead of inheriting a stricter one. Every key
     /// carries a TTL; give Redis `maxmemory-policy volatile-ttl` (or `volatile-lru`) so a
     /// flood of keys evicts old buckets instead of failing writes.

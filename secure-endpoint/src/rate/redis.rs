@@ -68,17 +68,79 @@ const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(1);
 /// Blocked keys remembered locally, at most.
 const MAX_BLOCKED: usize = 100_000;
 
+/// Takes back one counted request of each key (`ARGV[i]` its emission interval in
+/// microseconds), keeping its TTL: the limits of a request in another slot of a cluster
+/// refused it.
+const REFUND: &str = r#"
+for i = 1, #KEYS do
+  local tat = tonumber(redis.call('GET', KEYS[i]))
+  if tat ~= nil then
+    local ttl = redis.call('PTTL', KEYS[i])
+    if ttl > 0 then
+      redis.call('SET', KEYS[i], tat - tonumber(ARGV[i]), 'PX', ttl)
+    end
+  end
+end
+return 0
+"#;
+
+/// What the settings connect to: one Redis, or a Redis Cluster.
+#[derive(Clone)]
+enum Target {
+    Single(redis::Client),
+    Cluster(redis::cluster::ClusterClient),
+}
+
+/// A connection to one Redis (reconnecting by itself) or to a cluster (following
+/// `MOVED` and `ASK`, and the slots' new masters after a failover).
+#[derive(Clone)]
+pub(crate) enum Connection {
+    Single(ConnectionManager),
+    Cluster(redis::cluster_async::ClusterConnection),
+}
+
+impl redis::aio::ConnectionLike for Connection {
+    fn req_packed_command<'a>(
+        &'a mut self,
+        cmd: &'a redis::Cmd,
+    ) -> redis::RedisFuture<'a, redis::Value> {
+        match self {
+            Connection::Single(single) => single.req_packed_command(cmd),
+            Connection::Cluster(cluster) => cluster.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a redis::Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> redis::RedisFuture<'a, Vec<redis::Value>> {
+        match self {
+            Connection::Single(single) => single.req_packed_commands(pipeline, offset, count),
+            Connection::Cluster(cluster) => cluster.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Connection::Single(single) => single.get_db(),
+            Connection::Cluster(cluster) => cluster.get_db(),
+        }
+    }
+}
+
 /// The connection settings shared by every limit of a router.
 #[derive(Clone)]
 pub(crate) struct RedisSettings {
-    client: redis::Client,
+    target: Target,
     /// The URL it was opened with: limits and revocations on the same one share a
     /// round trip.
     pub(crate) url: String,
     pub(crate) fail_closed: bool,
     /// The first part of every key: two services on one Redis never share a bucket.
     pub(crate) prefix: String,
-    connection: std::sync::Arc<OnceCell<ConnectionManager>>,
+    connection: std::sync::Arc<OnceCell<Connection>>,
     /// Whether Redis answers, shared by every limit on this connection.
     health: std::sync::Arc<Health>,
 }
@@ -100,9 +162,40 @@ impl RedisSettings {
             setting: "redis url",
             reason: format!("{e}"),
         })?;
-        Ok(RedisSettings {
-            client,
-            url: url.to_owned(),
+        Ok(RedisSettings::with_target(
+            Target::Single(client),
+            url.to_owned(),
+        ))
+    }
+
+    /// A Redis Cluster reached through any of `nodes` (`redis://host:port`).
+    pub(crate) fn cluster(nodes: &[&str]) -> Result<Self, SetupError> {
+        if nodes.is_empty() {
+            return Err(SetupError::InvalidSetting {
+                setting: "redis cluster nodes",
+                reason: "no node given: list at least one `redis://host:port` of the cluster"
+                    .to_owned(),
+            });
+        }
+        let client = redis::cluster::ClusterClient::builder(nodes.iter().copied())
+            .connection_timeout(Duration::from_millis(500))
+            .response_timeout(Duration::from_millis(500))
+            .retries(1)
+            .build()
+            .map_err(|e| SetupError::InvalidSetting {
+                setting: "redis cluster nodes",
+                reason: format!("{e}"),
+            })?;
+        Ok(RedisSettings::with_target(
+            Target::Cluster(client),
+            format!("cluster:{}", nodes.join(",")),
+        ))
+    }
+
+    fn with_target(target: Target, url: String) -> Self {
+        RedisSettings {
+            target,
+            url,
             fail_closed: false,
             prefix: default_prefix(),
             connection: std::sync::Arc::new(OnceCell::new()),
@@ -112,17 +205,31 @@ impl RedisSettings {
                 probing: AtomicBool::new(false),
                 epoch: Instant::now(),
             }),
-        })
+        }
     }
 
-    pub(crate) async fn connection(&self) -> Result<ConnectionManager, redis::RedisError> {
+    /// Whether the keys of one script must share a slot.
+    fn is_cluster(&self) -> bool {
+        matches!(self.target, Target::Cluster(_))
+    }
+
+    pub(crate) async fn connection(&self) -> Result<Connection, redis::RedisError> {
         self.connection
             .get_or_try_init(|| async {
-                let config = ConnectionManagerConfig::new()
-                    .set_connection_timeout(Some(Duration::from_millis(500)))
-                    .set_response_timeout(Some(Duration::from_millis(500)))
-                    .set_number_of_retries(1);
-                ConnectionManager::new_with_config(self.client.clone(), config).await
+                match &self.target {
+                    Target::Single(client) => {
+                        let config = ConnectionManagerConfig::new()
+                            .set_connection_timeout(Some(Duration::from_millis(500)))
+                            .set_response_timeout(Some(Duration::from_millis(500)))
+                            .set_number_of_retries(1);
+                        ConnectionManager::new_with_config(client.clone(), config)
+                            .await
+                            .map(Connection::Single)
+                    }
+                    Target::Cluster(client) => {
+                        client.get_async_connection().await.map(Connection::Cluster)
+                    }
+                }
             })
             .await
             .cloned()
@@ -224,6 +331,8 @@ impl RedisLimiter {
     ) -> Self {
         // The service, the route and the rate: another service, or the same route after
         // its rate changed, never shares the bucket.
+        // Braces in a route's path (`/posts/{id}`) would be read as a cluster's hash tag.
+        let namespace = namespace.replace('{', "(").replace('}', ")");
         let prefix = format!(
             "{}:rate:{namespace}:{}/{}ms:",
             settings.prefix,
@@ -403,11 +512,52 @@ async fn ask_redis(
     query: Option<&RevocationQuery>,
 ) -> Result<Verdict, redis::RedisError> {
     let mut connection = settings.connection().await?;
-    let mut invocation = script().prepare_invoke();
-    for ask in asks {
-        invocation.key(format!("{}{}", ask.limiter.prefix, ask.key));
+    // On a cluster, one script per client key (each key's buckets share a slot through
+    // its hash tag); elsewhere one script for all.
+    let keys: Vec<String> = asks.iter().map(|ask| ask.key.to_string()).collect();
+    if !settings.is_cluster() || keys.iter().all(|key| *key == keys[0]) {
+        let all: Vec<usize> = (0..asks.len()).collect();
+        return run_script(&mut connection, asks, &keys, &all, query).await;
     }
-    invocation.arg(asks.len());
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    for (index, key) in keys.iter().enumerate() {
+        match groups.iter_mut().find(|group| keys[group[0]] == *key) {
+            Some(group) => group.push(index),
+            None => groups.push(vec![index]),
+        }
+    }
+    for (done, group) in groups.iter().enumerate() {
+        let verdict = run_script(&mut connection, asks, &keys, group, None).await?;
+        if verdict.outcome != Outcome::Allowed {
+            // The slots asked before counted this request: they take it back.
+            for earlier in &groups[..done] {
+                refund(&mut connection, asks, &keys, earlier).await?;
+            }
+            return Ok(verdict);
+        }
+    }
+    Ok(Verdict::allowed())
+}
+
+/// The bucket of an ask: the limit's prefix, then its key as a hash tag, so that every
+/// limit counted on one key lands in one slot of a cluster.
+fn bucket(ask: &Ask<'_>, key: &str) -> String {
+    format!("{}{{{key}}}", ask.limiter.prefix)
+}
+
+/// The GCRA script for the asks at `indexes`; a refusal names its index in `asks`.
+async fn run_script(
+    connection: &mut Connection,
+    asks: &[Ask<'_>],
+    keys: &[String],
+    indexes: &[usize],
+    query: Option<&RevocationQuery>,
+) -> Result<Verdict, redis::RedisError> {
+    let mut invocation = script().prepare_invoke();
+    for &i in indexes {
+        invocation.key(bucket(&asks[i], &keys[i]));
+    }
+    invocation.arg(indexes.len());
     match query {
         Some(query) => {
             invocation
@@ -419,19 +569,20 @@ async fn ask_redis(
             invocation.arg("");
         }
     }
-    for ask in asks {
+    for &i in indexes {
+        let ask = &asks[i];
         invocation
             .arg(ask.limiter.emission_us)
             .arg(ask.limiter.rate.count())
             .arg(u8::from(ask.mode == Mode::Count));
     }
-    let (answer, retry_us): (i64, i64) = invocation.invoke_async(&mut connection).await?;
+    let (answer, retry_us): (i64, i64) = invocation.invoke_async(connection).await?;
     let revoked = query.map(|_| answer == -1);
     Ok(match answer {
         1.. => Verdict {
             revoked,
             ..Verdict::refused(
-                (answer - 1) as usize,
+                indexes[(answer - 1) as usize],
                 Duration::from_micros(retry_us.max(1) as u64),
             )
         },
@@ -440,4 +591,31 @@ async fn ask_redis(
             ..Verdict::allowed()
         },
     })
+}
+
+/// Gives back what the asks at `indexes` counted.
+async fn refund(
+    connection: &mut Connection,
+    asks: &[Ask<'_>],
+    keys: &[String],
+    indexes: &[usize],
+) -> Result<(), redis::RedisError> {
+    static SCRIPT: std::sync::OnceLock<redis::Script> = std::sync::OnceLock::new();
+    let script = SCRIPT.get_or_init(|| redis::Script::new(REFUND));
+    let counted: Vec<usize> = indexes
+        .iter()
+        .copied()
+        .filter(|&i| asks[i].mode == Mode::Count)
+        .collect();
+    if counted.is_empty() {
+        return Ok(());
+    }
+    let mut invocation = script.prepare_invoke();
+    for &i in &counted {
+        invocation
+            .key(bucket(&asks[i], &keys[i]))
+            .arg(asks[i].limiter.emission_us);
+    }
+    invocation.invoke_async::<i64>(connection).await?;
+    Ok(())
 }

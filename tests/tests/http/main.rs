@@ -5,6 +5,7 @@ mod app;
 mod attacks;
 mod auth;
 mod browser;
+mod cluster;
 mod discovery;
 mod errors;
 mod guarded_shapes;

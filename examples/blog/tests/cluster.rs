@@ -1,0 +1,59 @@
+//! Two blog instances on one Redis Cluster of three masters (started by the test on
+//! loopback ports) enforce one limit.
+
+use std::net::SocketAddr;
+
+use blog::Config;
+use reqwest::StatusCode;
+use secure_endpoint_tests::{OwnCluster, SECRET};
+use serde_json::json;
+
+async fn instance(cluster: &OwnCluster) -> String {
+    let mut config = Config::for_tests(SECRET, "admin password for tests");
+    config.redis_cluster_urls = cluster.urls();
+    config.trusted_proxies = vec!["127.0.0.1".to_owned()];
+    let (app, _) = blog::app(&config).await.expect("the blog starts");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let service = app
+        .try_into_make_service_with_connect_info::<SocketAddr>()
+        .expect("settings complete");
+    tokio::spawn(async move { axum::serve(listener, service).await.unwrap() });
+    format!("http://{addr}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_on_a_cluster_enforce_one_limit() {
+    let cluster = OwnCluster::start();
+    let a = instance(&cluster).await;
+    let b = instance(&cluster).await;
+    // Logins from one address, alternating between the instances, each for a name of
+    // its own (so only the per-address limit of five a minute applies): five answered,
+    // then 429 whichever instance is asked.
+    let mut statuses = Vec::new();
+    for i in 0..8 {
+        let base = if i % 2 == 0 { &a } else { &b };
+        let status = reqwest::Client::new()
+            .post(format!("{base}/auth/login"))
+            .header("x-forwarded-for", "198.51.100.77")
+            .json(&json!({"username": format!("nobody{i}"), "password": "not the password"}))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        statuses.push(status);
+    }
+    assert_eq!(
+        statuses,
+        [
+            StatusCode::UNAUTHORIZED,
+            StatusCode::UNAUTHORIZED,
+            StatusCode::UNAUTHORIZED,
+            StatusCode::UNAUTHORIZED,
+            StatusCode::UNAUTHORIZED,
+            StatusCode::TOO_MANY_REQUESTS,
+            StatusCode::TOO_MANY_REQUESTS,
+            StatusCode::TOO_MANY_REQUESTS,
+        ]
+    );
+}
