@@ -88,7 +88,7 @@ return 0
 #[derive(Clone)]
 enum Target {
     Single(redis::Client),
-    Cluster(redis::cluster::ClusterClient),
+    Cluster(Box<redis::cluster::ClusterClient>),
 }
 
 /// A connection to one Redis (reconnecting by itself) or to a cluster (following
@@ -187,7 +187,7 @@ impl RedisSettings {
                 reason: format!("{e}"),
             })?;
         Ok(RedisSettings::with_target(
-            Target::Cluster(client),
+            Target::Cluster(Box::new(client)),
             format!("cluster:{}", nodes.join(",")),
         ))
     }
