@@ -29,10 +29,11 @@ async fn export() -> &'static str {
 }
 
 fn main() {
-    let (rate, key) = <create as SecureHandler>::POLICY.rate().unwrap();
-    assert_eq!((rate.count(), rate.period().as_secs(), key), (10, 10, RateKey::User));
-    assert_eq!(<login as SecureHandler>::POLICY.rate().unwrap().1, RateKey::Ip);
-    assert_eq!(<purge as SecureHandler>::POLICY.rate().unwrap().1, RateKey::Ip);
+    let limit = <create as SecureHandler>::POLICY.limits()[0];
+    let rate = limit.rate();
+    assert_eq!((rate.count(), rate.period().as_secs(), limit.key()), (10, 10, RateKey::User));
+    assert_eq!(<login as SecureHandler>::POLICY.limits()[0].key(), RateKey::Ip);
+    assert_eq!(<purge as SecureHandler>::POLICY.limits()[0].key(), RateKey::Ip);
     let security = Security::builder().rate_limiter(Limiter::memory()).build().unwrap();
     let _app: SecureRouter = SecureRouter::new()
         .route("/login", post(login))
