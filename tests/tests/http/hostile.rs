@@ -293,7 +293,7 @@ async fn two_services_on_one_redis_keep_their_own_limits() {
         .unwrap();
     assert_eq!(keys.len(), 1, "{keys:?}");
     assert!(
-        keys[0].contains(":1/3600000ms:ip:"),
+        keys[0].contains(":1/3600000ms:{ip:"),
         "the rate is in the key: {keys:?}"
     );
 }
