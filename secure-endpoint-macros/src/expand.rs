@@ -79,9 +79,62 @@ pub fn secure_handler_impl(
                 }
                 _ => quote!(&[]),
             };
+            let probe = |ty: Option<&syn::Type>| match ty {
+                Some(ty) => quote!((&#private::SchemaProbe::<#ty>::new()).schema()),
+                None => quote!(::core::option::Option::None),
+            };
+            let body_schema = probe(plan.params.iter().find_map(|fill| match fill {
+                Fill::Body { ty, .. } => Some(*ty),
+                _ => None,
+            }));
+            let body_form = plan.params.iter().any(|fill| {
+                matches!(
+                    fill,
+                    Fill::Body {
+                        wrapper: Some("Form"),
+                        ..
+                    }
+                )
+            });
+            let query_schema = probe(plan.params.iter().find_map(|fill| match fill {
+                Fill::Query { ty, .. } => Some(*ty),
+                _ => None,
+            }));
+            let key_schema = plan
+                .params
+                .iter()
+                .zip(&plan.handler.params)
+                .filter_map(|(fill, param)| {
+                    let ty = &param.ty;
+                    match fill {
+                        Fill::Resource { .. } => Some(quote!((&#private::SchemaProbe::<<#ty as #private::Resource>::Key>::new()).schema())),
+                        Fill::Parts | Fill::Request => Some(quote!((&#private::PathProbe::<#ty>::new()).schema())),
+                        _ => None,
+                    }
+                })
+                .reduce(|first, next| quote!(#first.or_else(|| #next)))
+                .unwrap_or_else(|| quote!(::core::option::Option::None));
+            let answer_schema = match &plan.handler.sig.output {
+                syn::ReturnType::Type(_, ret) if !contains_impl(ret) => {
+                    quote!((&#private::AnswerProbe::<#ret>::new()).schema())
+                }
+                _ => quote!(::core::option::Option::None),
+            };
             quote! {
                 fn requested_principals() -> ::std::vec::Vec<(::core::any::TypeId, &'static str)> {
                     #ident::__requested_principals()
+                }
+
+                #[allow(unused_imports)]
+                fn schemas() -> #private::Schemas {
+                    use #private::{AnswerWithSchema as _, AnswerWithoutSchema as _, PathWithSchema as _, PathWithoutSchema as _, WithSchema as _, WithoutSchema as _};
+                    #private::Schemas {
+                        body: #body_schema,
+                        body_form: #body_form,
+                        query: #query_schema,
+                        path_key: #key_schema,
+                        response: #answer_schema,
+                    }
                 }
 
                 #[allow(unused_imports)]

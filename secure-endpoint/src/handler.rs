@@ -88,6 +88,13 @@ pub trait SecureHandler: Clone + Send + Sync + 'static {
     fn guarded_keys() -> Guards {
         Guards::default()
     }
+
+    /// The JSON Schemas of the handler's body, query, path key and answer, where its
+    /// types derive `schemars::JsonSchema` (feature `schemars`).
+    #[doc(hidden)]
+    fn schemas() -> crate::schema::Schemas {
+        crate::schema::Schemas::default()
+    }
 }
 
 /// The guarded fields a handler reads and answers with.

@@ -86,6 +86,9 @@ pub struct RouteEntry {
     /// The principal types the handler takes.
     #[serde(skip)]
     pub(crate) principals: fn() -> Vec<(std::any::TypeId, &'static str)>,
+    /// The schemas of the handler's inputs and answer, for the OpenAPI document.
+    #[serde(skip)]
+    pub(crate) schemas: fn() -> crate::schema::Schemas,
 }
 
 /// The policy of one route.

@@ -178,6 +178,7 @@ mod revocation;
 mod revoker;
 mod router;
 mod sanitize;
+mod schema;
 mod security;
 mod serve;
 mod setup_error;
@@ -224,6 +225,7 @@ pub use resource::{Collection, NoQuery, OwnerId, Resource, Scope};
 pub use revocation::{DEFAULT_MAX_TOKEN_LIFETIME, Revocations};
 pub use revoker::Revoker;
 pub use router::{IntoSecureRoute, SameState, SecureRouter};
+pub use schema::Schemas;
 /// Derives [`Guarded`]: see its docs.
 pub use secure_endpoint_macros::Guarded;
 pub use security::{DEFAULT_MAX_TOKEN_BYTES, Security, SecurityBuilder};

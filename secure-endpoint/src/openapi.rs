@@ -34,6 +34,7 @@ impl Inventory {
     /// ```
     pub fn openapi(&self, title: &str, version: &str) -> Value {
         let mut paths = Map::new();
+        let mut components = Map::new();
         let mut unchecked = Vec::new();
         let mut operation_ids = std::collections::HashSet::new();
         for route in self.routes() {
@@ -76,6 +77,7 @@ impl Inventory {
                     .filter(|a| a.cookie.is_some())
                     .map(cookie_scheme_name);
                 let mut operation = operation(policy, &route.guards, &id, &route.path, &scheme);
+                crate::schema::describe(&mut operation, &(route.schemas)(), &mut components);
                 if let Some(cookie) = cookie
                     && (policy.requires_auth() || policy.allows_optional_auth())
                 {
@@ -124,6 +126,7 @@ impl Inventory {
                 );
             }
         }
+        link_created_objects(&mut paths, &components);
         let mut document = json!({
             "openapi": "3.1.0",
             "info": { "title": title, "version": version },
@@ -146,6 +149,11 @@ impl Inventory {
                 }
             }
         });
+        if let Some(schemas) = document["components"]["schemas"].as_object_mut() {
+            for (name, schema) in components {
+                schemas.entry(name).or_insert(schema);
+            }
+        }
         if !unchecked.is_empty() {
             document["x-unchecked-routes"] = Value::Array(unchecked);
         }
@@ -167,6 +175,58 @@ impl Inventory {
     pub fn utoipa(&self, title: &str, version: &str) -> utoipa::openapi::OpenApi {
         serde_json::from_value(self.openapi(title, version))
             .expect("the generated document is OpenAPI that utoipa reads")
+    }
+}
+
+/// OpenAPI links from a `POST` on a collection (`/posts`) whose answer has an `id` to
+/// the operations on one of its objects (`/posts/{id}`), the id taken from the answer:
+/// a client, or a stateful fuzzer, reaches the object it created.
+fn link_created_objects(paths: &mut Map<String, Value>, components: &Map<String, Value>) {
+    let created: Vec<String> = paths
+        .iter()
+        .filter(|(_, item)| {
+            let answer = &item["post"]["responses"]["2XX"]["content"]["application/json"]["schema"];
+            let answer = answer["$ref"]
+                .as_str()
+                .and_then(|r| r.strip_prefix("#/components/schemas/"))
+                .and_then(|name| components.get(name))
+                .unwrap_or(answer);
+            answer["properties"]["id"].is_object()
+        })
+        .map(|(path, _)| path.clone())
+        .collect();
+    for collection in created {
+        let mut links = Map::new();
+        for (path, item) in paths.iter() {
+            let Some(rest) = path.strip_prefix(collection.trim_end_matches('/')) else {
+                continue;
+            };
+            let Some(parameter) = rest
+                .strip_prefix("/{")
+                .and_then(|r| r.strip_suffix('}'))
+                .filter(|p| !p.contains(['/', '{', '}']))
+            else {
+                continue;
+            };
+            for method in ["get", "put", "patch", "delete"] {
+                if let Some(id) = item[method]["operationId"].as_str() {
+                    links.insert(
+                        id.to_owned(),
+                        json!({
+                            "operationId": id,
+                            "parameters": { parameter: "$response.body#/id" }
+                        }),
+                    );
+                }
+            }
+        }
+        if !links.is_empty()
+            && let Some(answer) = paths
+                .get_mut(&collection)
+                .and_then(|item| item["post"]["responses"].get_mut("2XX"))
+        {
+            answer["links"] = Value::Object(links);
+        }
     }
 }
 

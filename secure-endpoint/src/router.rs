@@ -164,6 +164,7 @@ where
                 body_limit: e.body_limit,
                 principals: e.principals,
                 guards: e.guards,
+                schemas: e.schemas,
             }));
         self.inner = self.inner.route(path, method_router.inner);
         self
@@ -190,6 +191,7 @@ where
             body_limit: None,
             principals: Vec::new,
             guards: Default::default(),
+            schemas: crate::schema::Schemas::default,
         });
         self.inner = self.inner.route(path, method_router);
         self
@@ -210,6 +212,7 @@ where
             body_limit: None,
             principals: Vec::new,
             guards: Default::default(),
+            schemas: crate::schema::Schemas::default,
         });
         self.inner = self.inner.merge(router);
         self
@@ -263,6 +266,7 @@ where
             body_limit: None,
             principals: H::requested_principals,
             guards: H::guarded_keys(),
+            schemas: H::schemas,
         });
         self.inner = self.inner.fallback(handler);
         self

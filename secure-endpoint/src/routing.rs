@@ -45,6 +45,8 @@ pub(crate) struct Endpoint {
     pub(crate) principals: fn() -> Vec<(std::any::TypeId, &'static str)>,
     /// The guarded fields of its body and answer.
     pub(crate) guards: crate::handler::Guards,
+    /// The schemas of its inputs and answer.
+    pub(crate) schemas: fn() -> crate::schema::Schemas,
 }
 
 macro_rules! gate {
@@ -135,6 +137,7 @@ where
             body_limit: None,
             principals: H::requested_principals,
             guards: H::guarded_keys(),
+            schemas: H::schemas,
         });
         self
     }

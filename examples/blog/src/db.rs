@@ -24,7 +24,7 @@ pub struct User {
 }
 
 /// A blog post as the API returns it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Post {
     /// The post's id.
     pub id: i64,

@@ -14,9 +14,10 @@ use crate::db::{Db, Post};
 
 /// `{username, password}` of register and login: username 3–32 of `[A-Za-z0-9_]`,
 /// password 8–128 characters.
-#[derive(Deserialize, Validate)]
+#[derive(Deserialize, Validate, schemars::JsonSchema)]
 pub struct Credentials {
     #[validate(length(min = 3, max = 32), custom(function = "username_characters"))]
+    #[schemars(pattern(r"^[A-Za-z0-9_]+$"))]
     username: String,
     #[validate(length(min = 8, max = 128))]
     password: String,
@@ -24,9 +25,10 @@ pub struct Credentials {
 
 /// `{username, password, email?}` of register: the credentials, and an email shown
 /// only to its owner and to admins.
-#[derive(Deserialize, Validate)]
+#[derive(Deserialize, Validate, schemars::JsonSchema)]
 pub struct Registration {
     #[validate(length(min = 3, max = 32), custom(function = "username_characters"))]
+    #[schemars(pattern(r"^[A-Za-z0-9_]+$"))]
     username: String,
     #[validate(length(min = 8, max = 128))]
     password: String,
@@ -49,14 +51,16 @@ fn username_characters(username: &str) -> Result<(), ValidationError> {
 /// `{title, content, tags?, pinned?}` of `POST /posts` and `PUT /posts/{id}`: title
 /// 1–200 characters after trimming, content 1–50000, at most 10 tags of at most 50
 /// characters; `pinned` only from an admin (anyone else sending it gets 403).
-#[derive(Deserialize, Validate, secure_endpoint::Guarded)]
+#[derive(Deserialize, Validate, secure_endpoint::Guarded, schemars::JsonSchema)]
 pub struct PostInput {
     #[validate(custom(function = "title_length"))]
+    #[schemars(length(min = 1, max = 200))]
     title: String,
     #[validate(length(min = 1, max = 50000))]
     content: String,
     #[serde(default)]
     #[validate(length(max = 10), custom(function = "tag_lengths"))]
+    #[schemars(inner(length(max = 50)))]
     tags: Vec<String>,
     #[serde(default)]
     #[guarded(role = "admin")]
@@ -167,7 +171,7 @@ pub async fn login(State(state): State<AppState>, input: Credentials) -> Result<
 
 /// `?limit=&after=` of `GET /posts`: at most `limit` posts (1–100, default 20) whose id
 /// is above `after` (default: from the first).
-#[derive(Deserialize, Validate)]
+#[derive(Deserialize, Validate, schemars::JsonSchema)]
 pub struct Page {
     #[validate(range(min = 1, max = 100))]
     limit: Option<u32>,
@@ -222,7 +226,7 @@ pub async fn my_posts(posts: Vec<Post>) -> Json<Vec<Post>> {
 }
 
 /// An account as anyone may see it, its email only to the account itself and to admins.
-#[derive(serde::Serialize, secure_endpoint::Guarded)]
+#[derive(serde::Serialize, secure_endpoint::Guarded, schemars::JsonSchema)]
 pub struct AccountView {
     id: i64,
     username: String,
