@@ -631,9 +631,61 @@ fn the_openapi_document_validates_and_states_every_requirement() {
             operation["responses"]["415"].is_object(),
             policy.validated_body().is_some()
         );
+        // Every validated body is described, closed to undeclared fields.
+        assert_eq!(
+            operation["requestBody"]["required"] == json!(true),
+            policy.validated_body().is_some(),
+            "{} {}",
+            route.method,
+            route.path
+        );
+        if policy.validated_body().is_some() {
+            let schema = &operation["requestBody"]["content"]["application/json"]["schema"];
+            assert_eq!(
+                schema["additionalProperties"],
+                json!(false),
+                "{}",
+                route.path
+            );
+        }
     }
     assert!(
         document["paths"]["/admin/stats"]["get"]["responses"]["403"]["description"].is_string()
+    );
+    // What the types say: the limits of the body, the query's parameters, the path key's
+    // type, the answer, and the links from a created post to its operations.
+    let create = &document["paths"]["/posts"]["post"];
+    let body = &create["requestBody"]["content"]["application/json"]["schema"];
+    assert_eq!(body["required"], json!(["title", "content"]));
+    assert_eq!(body["properties"]["title"]["maxLength"], json!(200));
+    assert_eq!(body["properties"]["tags"]["maxItems"], json!(10));
+    let register = &document["paths"]["/auth/register"]["post"]["requestBody"]["content"]["application/json"]
+        ["schema"];
+    assert_eq!(
+        register["properties"]["username"]["pattern"],
+        json!("^[A-Za-z0-9_]+$")
+    );
+    let list = document["paths"]["/posts"]["get"]["parameters"]
+        .as_array()
+        .unwrap();
+    let limit = list.iter().find(|p| p["name"] == "limit").unwrap();
+    assert_eq!(limit["in"], "query");
+    assert_eq!(limit["schema"]["maximum"], json!(100));
+    for method in ["get", "put", "delete"] {
+        let id = &document["paths"]["/posts/{id}"][method]["parameters"][0];
+        assert_eq!(id["schema"]["type"], "integer", "{method}");
+    }
+    let created = &create["responses"]["2XX"];
+    assert!(created["content"]["application/json"]["schema"].is_object());
+    for operation in ["get_post", "update_post", "delete_post"] {
+        assert_eq!(
+            created["links"][operation]["parameters"]["id"], "$response.body#/id",
+            "{operation}"
+        );
+    }
+    assert_eq!(
+        document["paths"]["/posts"]["post"]["x-ratelimit"][1]["rate"],
+        "200/d"
     );
 }
 

@@ -19,5 +19,6 @@ mod rate;
 mod revocation;
 mod router;
 mod scan;
+mod schema_agreement;
 mod tenants;
 mod validation;
