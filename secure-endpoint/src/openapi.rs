@@ -1,5 +1,6 @@
-//! The security part of an OpenAPI 3.1 document, generated from the inventory, so that
-//! the documentation cannot drift from what is enforced.
+//! An OpenAPI 3.1 document generated from the inventory, so that the documentation
+//! cannot drift from what is enforced: every route's security, refusals and limits, and
+//! with feature `schemars` its inputs and answer ([`crate::schema`]).
 
 use serde_json::{Map, Value, json};
 
@@ -17,8 +18,13 @@ impl Inventory {
     /// with the error body's schema. Routes served through the unchecked opt-out have no
     /// method the router can name; they are listed under `x-unchecked-routes`.
     ///
-    /// The document carries no request or response schemas of the handlers: merge it
-    /// into the one your API already has.
+    /// With feature `schemars`, each operation also carries what its types say (the
+    /// `validate` body as `requestBody`, closed to undeclared properties; the
+    /// `validate_query` properties as query parameters; the path key's type; the
+    /// answer's JSON as the `2XX` response), and a `POST` on a collection whose answer
+    /// has an `id` links to the operations on `…/{id}`. A type that does not derive
+    /// `schemars::JsonSchema` is left without a schema; the handler's own statuses are
+    /// covered by each operation's `default` response.
     ///
     /// ```
     /// use secure_endpoint::routing::get;
@@ -371,6 +377,14 @@ fn operation(policy: &Policy, guards: &Guards, handler: &str, path: &str, scheme
         "500".into(),
         refusal("An unexpected error; the body carries only a request id"),
     );
+    if let Some(unauthorized) = responses.get_mut("401") {
+        unauthorized["headers"] = json!({
+            "WWW-Authenticate": {
+                "schema": { "type": "string" },
+                "description": "`Bearer`, with `error=\"invalid_token\"` when a token was given"
+            }
+        });
+    }
 
     let security = if policy.requires_auth() {
         let mut requirement = Map::new();
