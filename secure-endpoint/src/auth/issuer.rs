@@ -86,6 +86,7 @@ fn bad_key(setting: &'static str, error: jsonwebtoken::errors::Error) -> SetupEr
 
 impl TokenIssuer {
     fn new(algorithm: Algorithm, key: EncodingKey) -> Self {
+        super::backend::select();
         TokenIssuer {
             algorithm,
             key,

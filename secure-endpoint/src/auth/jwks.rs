@@ -287,6 +287,7 @@ fn jwks_uri_of(document: &[u8], issuer: &str) -> Result<String, String> {
 
 /// The usable keys of a JWKS document; unknown or unsuitable keys are skipped.
 pub(crate) fn parse_key_set(document: &[u8]) -> Result<Vec<Key>, String> {
+    super::backend::select();
     #[derive(serde::Deserialize)]
     struct Document {
         keys: Vec<serde_json::Value>,

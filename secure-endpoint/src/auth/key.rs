@@ -103,6 +103,7 @@ impl Key {
     }
 
     pub(crate) fn from_decoding(key: DecodingKey) -> Key {
+        super::backend::select();
         Key {
             kid: None,
             algorithm: None,

@@ -3,6 +3,7 @@
 //! the request step has already taken from the request; they know nothing of HTTP.
 
 mod api_key;
+pub(crate) mod backend;
 mod facts;
 mod issuer;
 mod issuers;

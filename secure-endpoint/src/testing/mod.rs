@@ -52,6 +52,7 @@ fn bad_key(setting: &'static str, error: jsonwebtoken::errors::Error) -> SetupEr
 
 impl TokenMint {
     fn new(algorithm: Algorithm, key: EncodingKey) -> Self {
+        crate::auth::backend::select();
         TokenMint {
             algorithm,
             key,
