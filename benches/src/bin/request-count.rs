@@ -1,13 +1,14 @@
 //! Serves `N` requests of `POST /posts` in process, one way, for counting their
 //! instructions under `valgrind --tool=callgrind`:
 //!
-//! `request-count one-limit|two-limits N`
+//! `request-count one-limit|two-limits|secure|hand-written|hand-written-same-response N`
 //!
-//! Both ways run the `#[secure]` route with the fixed-token authenticator (no
-//! cryptography, so the limits are a visible part of the count), the same body and the
-//! same principal; `two-limits` declares `rate = ["…/s", "…/d"]` where `one-limit`
-//! declares one rate. The count of `N = 0` is the setup; the difference per request is
-//! the request's.
+//! `one-limit` and `two-limits` run the `#[secure]` route with the fixed-token
+//! authenticator (no cryptography, so the limits are a visible part of the count);
+//! `two-limits` declares `rate = ["…/s", "…/d"]` where `one-limit` declares one rate.
+//! `secure`, `hand-written` and `hand-written-same-response` are the benchmark's three
+//! HS256 variants of `POST /posts` (the same token, body and answer). The count of
+//! `N = 0` is the setup; the difference per request is the request's.
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -24,22 +25,35 @@ fn main() {
         eprintln!("request-count: N must be a whole number, not {count:?}");
         std::process::exit(2);
     };
-    let path = match variant.as_str() {
-        "one-limit" => "/posts",
-        "two-limits" => "/posts-two-limits",
+    let jwt = fixtures::token();
+    let (router, path, token) = match variant.as_str() {
+        "one-limit" => (fixtures::secure_without_crypto(), "/posts", fixtures::FIXED_TOKEN),
+        "two-limits" => (
+            fixtures::secure_without_crypto(),
+            "/posts-two-limits",
+            fixtures::FIXED_TOKEN,
+        ),
+        "secure" => (fixtures::secure(), "/posts", jwt.as_str()),
+        "hand-written" => (fixtures::hand_written(), "/posts", jwt.as_str()),
+        "hand-written-same-response" => {
+            (fixtures::hand_written_same_response(), "/posts", jwt.as_str())
+        }
         other => {
             eprintln!("request-count: unknown variant {other:?}");
             std::process::exit(2);
         }
     };
+    // The hand-written variants key their limit on the peer address.
+    let router = router.layer(axum::Extension(axum::extract::ConnectInfo(
+        std::net::SocketAddr::from(([127, 0, 0, 1], 4000)),
+    )));
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .expect("a runtime");
-    let router = fixtures::secure_without_crypto();
     let body = fixtures::body();
     for _ in 0..count {
         let request = Request::post(path)
-            .header("authorization", format!("Bearer {}", fixtures::FIXED_TOKEN))
+            .header("authorization", format!("Bearer {token}"))
             .header("content-type", "application/json")
             .body(Body::from(body.clone()))
             .expect("a request");

@@ -320,6 +320,12 @@ where
 {
     /// The verdict of the keys held in memory; `None` when only the JWKS can tell.
     fn verdict_in_memory(&self, token: &str) -> Option<Result<C, AuthError>> {
+        if let ([key], [(_, validation)], None) =
+            (self.keys.as_slice(), self.by_family.as_slice(), &self.jwks)
+            && !may_name_crit(token)
+        {
+            return Some(self.verify_with_the_only_key(token, key, validation));
+        }
         let mut buffer = [0u8; PEEK_BUFFER];
         let header = match peek_header(token, &mut buffer) {
             Ok(header) => header,
@@ -340,6 +346,50 @@ where
                 "no configured key matches the token's kid and algorithm",
             ))),
             Verdict::NoKey => None,
+        }
+    }
+}
+
+impl<C> JwtAuthenticator<C>
+where
+    C: Principal + DeserializeOwned,
+{
+    /// With one key and no JWKS there is nothing to choose: the token goes straight to
+    /// jsonwebtoken, which reads its header once (refusing an algorithm outside the
+    /// key's family's allowed ones), and what that header says is checked afterwards,
+    /// before the claims are accepted: a `crit` header, or a `kid` or algorithm the key
+    /// does not serve, is refused as the general path refuses it.
+    fn verify_with_the_only_key(
+        &self,
+        token: &str,
+        key: &Key,
+        validation: &Validation,
+    ) -> Result<C, AuthError> {
+        match jsonwebtoken::decode::<C>(token, &key.key, validation) {
+            Ok(data) => {
+                let header = &data.header;
+                if header.crit.is_some() {
+                    Err(AuthError::new(
+                        "token has a crit header this verifier does not understand",
+                    ))
+                } else if !key.serves(header.alg, header.kid.as_deref()) {
+                    Err(AuthError::new(
+                        "no configured key matches the token's kid and algorithm",
+                    ))
+                } else {
+                    Ok(data.claims)
+                }
+            }
+            Err(e) => Err(AuthError::new(match e.kind() {
+                ErrorKind::InvalidSignature
+                | ErrorKind::InvalidKeyFormat
+                | ErrorKind::InvalidEcdsaKey
+                | ErrorKind::InvalidRsaKey(_) => "bad signature",
+                ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => {
+                    "algorithm not allowed"
+                }
+                kind => describe(kind),
+            })),
         }
     }
 }
@@ -461,6 +511,23 @@ struct Peek<'a> {
 
 fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
     IgnoredAny::deserialize(deserializer).map(|_| true)
+}
+
+/// Whether the token's header may carry `crit` (even `null`, which jsonwebtoken reads as
+/// absent): its bytes hold `crit` anywhere, or an escape that could spell it. Such a
+/// header, or one that does not decode, takes the path that reads the header itself.
+fn may_name_crit(token: &str) -> bool {
+    let mut buffer = [0u8; PEEK_BUFFER];
+    let Some((encoded, _)) = token.split_once('.') else {
+        return true;
+    };
+    match URL_SAFE_NO_PAD.decode_slice(encoded, &mut buffer) {
+        Ok(len) => {
+            let header = &buffer[..len];
+            header.contains(&b'\\') || header.windows(4).any(|w| w == b"crit")
+        }
+        Err(_) => true,
+    }
 }
 
 /// Headers up to this many bytes are decoded on the stack.
