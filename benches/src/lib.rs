@@ -94,6 +94,22 @@ pub fn token() -> String {
     TokenMint::hmac(Algorithm::HS256, SECRET).token(USER, &[])
 }
 
+/// The same token minted with jsonwebtoken alone: no secure-endpoint key is made, so a
+/// process that serves only a hand-written variant keeps jsonwebtoken's own aws-lc
+/// provider, as a hand-written service would.
+pub fn token_from_jsonwebtoken() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs();
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(Algorithm::HS256),
+        &serde_json::json!({ "sub": USER, "iat": now, "exp": now + 3600 }),
+        &jsonwebtoken::EncodingKey::from_secret(SECRET),
+    )
+    .expect("an HS256 token")
+}
+
 /// A token of the same shape signed with another secret.
 pub fn forged_token() -> String {
     TokenMint::hmac(Algorithm::HS256, b"another-secret-that-is-32-bytes-long!!").token(USER, &[])

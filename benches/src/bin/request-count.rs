@@ -25,23 +25,29 @@ fn main() {
         eprintln!("request-count: N must be a whole number, not {count:?}");
         std::process::exit(2);
     };
-    let jwt = fixtures::token();
-    let (router, path, token) = match variant.as_str() {
-        "one-limit" => (fixtures::secure_without_crypto(), "/posts", fixtures::FIXED_TOKEN),
+    // Every variant gets the same token, minted with jsonwebtoken alone after the router
+    // is built: the hand-written variants never make a secure-endpoint key, so their
+    // process keeps jsonwebtoken's own provider, as a hand-written service would.
+    let (router, path, jwt) = match variant.as_str() {
+        "one-limit" => (fixtures::secure_without_crypto(), "/posts", false),
         "two-limits" => (
             fixtures::secure_without_crypto(),
             "/posts-two-limits",
-            fixtures::FIXED_TOKEN,
+            false,
         ),
-        "secure" => (fixtures::secure(), "/posts", jwt.as_str()),
-        "hand-written" => (fixtures::hand_written(), "/posts", jwt.as_str()),
-        "hand-written-same-response" => {
-            (fixtures::hand_written_same_response(), "/posts", jwt.as_str())
-        }
+        "secure" => (fixtures::secure(), "/posts", true),
+        "hand-written" => (fixtures::hand_written(), "/posts", true),
+        "hand-written-same-response" => (fixtures::hand_written_same_response(), "/posts", true),
         other => {
             eprintln!("request-count: unknown variant {other:?}");
             std::process::exit(2);
         }
+    };
+    let minted = fixtures::token_from_jsonwebtoken();
+    let token = if jwt {
+        minted.as_str()
+    } else {
+        fixtures::FIXED_TOKEN
     };
     // The hand-written variants key their limit on the peer address.
     let router = router.layer(axum::Extension(axum::extract::ConnectInfo(
