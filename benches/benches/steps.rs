@@ -345,8 +345,82 @@ fn limits(c: &mut Criterion) {
     group.finish();
 }
 
+/// What Redis adds to one request on loopback: the limit in Redis, and the limit with
+/// the token's revocation in the same script (one `EVALSHA` each, as the tests count),
+/// beside the same request with both in memory. Skipped, saying so, when no Redis
+/// answers at `REDIS_URL` (default `redis://127.0.0.1:6379`).
+fn redis(c: &mut Criterion) {
+    use secure_endpoint::{Limiter, Revocations, Security};
+    let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
+    let address = url
+        .trim_start_matches("redis://")
+        .trim_end_matches('/')
+        .to_owned();
+    if std::net::TcpStream::connect(&address).is_err() {
+        eprintln!("redis: no Redis answers at {url}; the group is skipped");
+        return;
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let settings = |limiter: Limiter, revocations: Option<Revocations>| {
+        let mut builder = Security::builder()
+            .authenticator(JwtAuthenticator::hmac(Algorithm::HS256, SECRET).expect("a long secret"))
+            .rate_limiter(limiter);
+        if let Some(revocations) = revocations {
+            builder = builder.revocation(revocations);
+        }
+        builder.build().expect("complete settings")
+    };
+    let prefix = format!("bench{}", std::process::id());
+    let on_redis = || {
+        Limiter::redis(&url)
+            .expect("a Redis URL")
+            .prefix(&prefix)
+            .expect("a prefix")
+    };
+    let variants = [
+        (
+            "limit and revocation in memory",
+            settings(Limiter::memory(), Some(Revocations::memory())),
+        ),
+        ("limit in Redis", settings(on_redis(), None)),
+        (
+            "limit and revocation in Redis, one script",
+            settings(
+                on_redis(),
+                Some(Revocations::redis(&url).expect("a Redis URL")),
+            ),
+        ),
+    ];
+    let body = fixtures::body();
+    let token = fixtures::token();
+    let mut group = c.benchmark_group("Redis on loopback");
+    for (name, security) in variants {
+        let router = fixtures::secure_on(security);
+        let status = runtime
+            .block_on(router.clone().oneshot(request(&token, &body)))
+            .expect("infallible")
+            .status();
+        assert_eq!(status, StatusCode::CREATED, "{name}");
+        group.bench_function(name, |b| {
+            b.to_async(&runtime).iter_batched(
+                || request(&token, &body),
+                |request| {
+                    let router = router.clone();
+                    async move { router.oneshot(request).await.expect("infallible").status() }
+                },
+                BatchSize::SmallInput,
+            );
+        });
+    }
+    group.finish();
+}
+
 criterion_group!(
     benches,
+    redis,
     limits,
     verification,
     rate,

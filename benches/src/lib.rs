@@ -388,6 +388,11 @@ pub fn secure() -> Router {
     secure_with(security())
 }
 
+/// The `#[secure]` routes on the given settings (another limiter, revocations).
+pub fn secure_on(security: Security) -> Router {
+    secure_with(security)
+}
+
 fn secure_with(security: Security) -> Router {
     SecureRouter::new()
         .route("/posts", post(create))
