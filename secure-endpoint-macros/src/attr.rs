@@ -419,8 +419,6 @@ fn owner_path(input: ParseStream, keyword: &Ident) -> syn::Result<OwnerPath> {
     };
     expect_eq(input, keyword, example)?;
     let lit = string(input, keyword)?;
-    let value = lit.value();
-    let mut segments = value.split('.');
     let malformed = || {
         let holds = if keyword == "tenant" {
             "the tenant's id"
@@ -434,25 +432,7 @@ fn owner_path(input: ParseStream, keyword: &Ident) -> syn::Result<OwnerPath> {
             ),
         )
     };
-    let first = segments.next().unwrap_or_default();
-    let (first, collection) = match first.strip_suffix("[]") {
-        Some(list) => (list, true),
-        None => (first, false),
-    };
-    let binding = parse_ident(first, lit.span()).ok_or_else(malformed)?;
-    let fields: Vec<Ident> = segments
-        .map(|s| parse_ident(s, lit.span()))
-        .collect::<Option<_>>()
-        .ok_or_else(malformed)?;
-    if fields.is_empty() {
-        return Err(malformed());
-    }
-    Ok(OwnerPath {
-        binding,
-        fields,
-        lit,
-        collection,
-    })
+    dotted_path(&lit, true).ok_or_else(malformed)
 }
 
 fn parse_ident(s: &str, span: Span) -> Option<Ident> {
@@ -643,22 +623,34 @@ fn limit_key(lit: &LitStr) -> syn::Result<RateKey> {
             ),
         )
     };
+    dotted_path(lit, false)
+        .map(RateKey::Input)
+        .ok_or_else(malformed)
+}
+
+/// `"binding.field.field"` (or, where `list` allows it, `"binding[].field"`), each part
+/// an identifier spanned on the string; `None` when it is not of that form.
+fn dotted_path(lit: &LitStr, list: bool) -> Option<OwnerPath> {
+    let value = lit.value();
     let mut segments = value.split('.');
-    let binding =
-        parse_ident(segments.next().unwrap_or_default(), lit.span()).ok_or_else(malformed)?;
+    let first = segments.next().unwrap_or_default();
+    let (first, collection) = match first.strip_suffix("[]") {
+        Some(binding) if list => (binding, true),
+        _ => (first, false),
+    };
+    let binding = parse_ident(first, lit.span())?;
     let fields: Vec<Ident> = segments
         .map(|s| parse_ident(s, lit.span()))
-        .collect::<Option<_>>()
-        .ok_or_else(malformed)?;
+        .collect::<Option<_>>()?;
     if fields.is_empty() {
-        return Err(malformed());
+        return None;
     }
-    Ok(RateKey::Input(OwnerPath {
+    Some(OwnerPath {
         binding,
         fields,
         lit: lit.clone(),
-        collection: false,
-    }))
+        collection,
+    })
 }
 
 /// Parses the annotated item; anything but a function is an error on its first

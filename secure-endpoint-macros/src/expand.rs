@@ -107,8 +107,12 @@ pub fn secure_handler_impl(
                 .filter_map(|(fill, param)| {
                     let ty = &param.ty;
                     match fill {
-                        Fill::Resource { .. } => Some(quote!((&#private::SchemaProbe::<<#ty as #private::Resource>::Key>::new()).schema())),
-                        Fill::Parts | Fill::Request => Some(quote!((&#private::PathProbe::<#ty>::new()).schema())),
+                        Fill::Resource { .. } => {
+                            Some(quote!((&#private::KeyProbe::<#ty>::new()).schema()))
+                        }
+                        Fill::Parts | Fill::Request => {
+                            Some(quote!((&#private::PathProbe::<#ty>::new()).schema()))
+                        }
                         _ => None,
                     }
                 })
@@ -127,7 +131,7 @@ pub fn secure_handler_impl(
 
                 #[allow(unused_imports)]
                 fn schemas() -> #private::Schemas {
-                    use #private::{AnswerWithSchema as _, AnswerWithoutSchema as _, PathWithSchema as _, PathWithoutSchema as _, WithSchema as _, WithoutSchema as _};
+                    use #private::{AnswerWithSchema as _, AnswerWithoutSchema as _, KeyWithSchema as _, KeyWithoutSchema as _, PathWithSchema as _, PathWithoutSchema as _, WithSchema as _, WithoutSchema as _};
                     #private::Schemas {
                         body: #body_schema,
                         body_form: #body_form,

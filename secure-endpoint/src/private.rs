@@ -33,8 +33,8 @@ pub use crate::resource::{
     Collection, ListableFrom, LoadableFrom, OwnerId, Resource, assert_collection, assert_resource,
 };
 pub use crate::schema::{
-    AnswerProbe, AnswerWithSchema, AnswerWithoutSchema, PathProbe, PathWithSchema,
-    PathWithoutSchema, SchemaProbe, Schemas, WithSchema, WithoutSchema,
+    AnswerProbe, AnswerWithSchema, AnswerWithoutSchema, KeyProbe, KeyWithSchema, KeyWithoutSchema,
+    PathProbe, PathWithSchema, PathWithoutSchema, SchemaProbe, Schemas, WithSchema, WithoutSchema,
 };
 pub use serde::ser::{SerializeStruct, Serializer};
 pub use serde_json::Value;

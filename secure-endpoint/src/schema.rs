@@ -64,6 +64,50 @@ impl<T: schemars::JsonSchema + ?Sized> WithSchema for SchemaProbe<T> {
     }
 }
 
+/// Asks for the schema of a loaded resource's key (`Resource::Key`), when the type is a
+/// resource and its key has one: a type that is not a resource is reported by the
+/// resource check alone.
+#[doc(hidden)]
+pub struct KeyProbe<T>(std::marker::PhantomData<T>);
+
+impl<T> KeyProbe<T> {
+    pub fn new() -> Self {
+        KeyProbe(std::marker::PhantomData)
+    }
+}
+
+impl<T> Default for KeyProbe<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[doc(hidden)]
+pub trait KeyWithSchema {
+    fn schema(&self) -> Option<Value>;
+}
+
+#[doc(hidden)]
+pub trait KeyWithoutSchema {
+    fn schema(&self) -> Option<Value>;
+}
+
+#[cfg(feature = "schemars")]
+impl<T: crate::resource::Resource> KeyWithSchema for KeyProbe<T>
+where
+    T::Key: schemars::JsonSchema,
+{
+    fn schema(&self) -> Option<Value> {
+        serde_json::to_value(schemars::schema_for!(T::Key)).ok()
+    }
+}
+
+impl<T> KeyWithoutSchema for &KeyProbe<T> {
+    fn schema(&self) -> Option<Value> {
+        None
+    }
+}
+
 /// The JSON a return type answers with, when it says.
 #[doc(hidden)]
 pub trait AnswerSchema {

@@ -1,7 +1,7 @@
 //! Two blog instances on one Redis Cluster of three masters (started by the test on
 //! loopback ports) enforce one limit.
 
-use std::net::SocketAddr;
+mod common;
 
 use blog::Config;
 use reqwest::StatusCode;
@@ -9,17 +9,10 @@ use secure_endpoint_tests::{OwnCluster, SECRET};
 use serde_json::json;
 
 async fn instance(cluster: &OwnCluster) -> String {
-    let mut config = Config::for_tests(SECRET, "admin password for tests");
+    let mut config = Config::for_tests(SECRET, common::ADMIN_PASSWORD);
     config.redis_cluster_urls = cluster.urls();
     config.trusted_proxies = vec!["127.0.0.1".to_owned()];
-    let (app, _) = blog::app(&config).await.expect("the blog starts");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let service = app
-        .try_into_make_service_with_connect_info::<SocketAddr>()
-        .expect("settings complete");
-    tokio::spawn(async move { axum::serve(listener, service).await.unwrap() });
-    format!("http://{addr}")
+    common::serve(&config).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,5 +1,7 @@
 //! The example service over HTTP, on 127.0.0.1:0.
 
+mod common;
+
 use std::net::SocketAddr;
 
 use blog::{AppState, Config};
@@ -147,14 +149,7 @@ async fn registration_rules_name_fields_without_echoing_values() {
 async fn five_failed_logins_from_five_addresses_lock_the_name() {
     let mut config = Config::for_tests(SECRET, ADMIN_PASSWORD);
     config.trusted_proxies = vec!["127.0.0.1".to_owned()];
-    let (app, _) = blog::app(&config).await.expect("the blog starts");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let service = app
-        .try_into_make_service_with_connect_info::<SocketAddr>()
-        .expect("settings complete");
-    tokio::spawn(async move { axum::serve(listener, service).await.unwrap() });
-    let base = format!("http://{addr}");
+    let base = common::serve(&config).await;
     let attempt = |from: String, username: &'static str, password: &'static str| {
         let base = base.clone();
         async move {
