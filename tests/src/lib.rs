@@ -212,6 +212,12 @@ pub async fn assert_unauthorized(response: reqwest::Response, token_given: bool)
     );
 }
 
+/// The shared Redis the tests count in: `REDIS_URL`, which `./test` sets (starting a
+/// Redis there when none answers), else the local one.
+pub fn redis_url() -> String {
+    std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
+}
+
 /// A Redis server of the test's own, on a free port, that the test can stop.
 pub struct OwnRedis {
     child: std::process::Child,

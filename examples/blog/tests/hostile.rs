@@ -1,19 +1,13 @@
 //! The blog against the attacks that found its defects: a squatted admin name, repeated
 //! JSON keys, an unbounded list.
 
+mod common;
+
 use blog::{Config, Db};
+use common::serve as start;
 use reqwest::StatusCode;
 use secure_endpoint_tests::SECRET;
 use serde_json::{Value, json};
-
-async fn start(config: &Config) -> String {
-    let (app, _state) = blog::app(config).await.expect("the blog starts");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let server = secure_endpoint::serve(listener, app).expect("settings complete");
-    let addr = server.local_addr().unwrap();
-    tokio::spawn(async move { server.await.unwrap() });
-    format!("http://{addr}")
-}
 
 async fn post_text(base: &str, path: &str, body: &str, token: Option<&str>) -> reqwest::Response {
     let mut request = reqwest::Client::new()

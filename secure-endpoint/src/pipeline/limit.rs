@@ -36,19 +36,24 @@ struct Keys<'k> {
 }
 
 impl<'k> Keys<'k> {
+    /// The keys `limits` count on; the client address is worked out only when one of
+    /// them counts on it.
     fn of(
         admitted: &Admitted,
+        limits: &RouteLimits,
         authenticator: Option<&dyn DynAuthenticator>,
         parts: &'k Parts,
         inputs: &'k [(&'static str, String)],
     ) -> Keys<'k> {
+        let counts_on_address = (0..limits.len())
+            .any(|i| matches!(limits.limit(i).key(), RateKey::Ip | RateKey::Caller));
         Keys {
             user: authenticator
                 .and_then(|a| a.principal(&parts.extensions))
                 .map(|principal| principal.id()),
-            ip: admitted
-                .context()
-                .and_then(|c| c.security())
+            ip: counts_on_address
+                .then(|| admitted.context().and_then(|c| c.security()))
+                .flatten()
                 .and_then(|s| s.proxies.client_key(parts)),
             inputs,
         }
@@ -86,7 +91,7 @@ pub(crate) async fn limit(
     revocation: Pending,
 ) -> Result<Vec<(usize, KeptKey)>, Rejection> {
     let limits = route_limits(route, admitted)?;
-    let keys = Keys::of(admitted, authenticator, parts, &[]);
+    let keys = Keys::of(admitted, limits, authenticator, parts, &[]);
     if limits.has_input() {
         if let Some((index, retry_after)) = limits.known_refusal(|i| keys.key(limits.limit(i))) {
             audit::deny(
@@ -119,7 +124,7 @@ pub async fn limit_inputs<H: SecureHandler>(
         let authenticator = admitted
             .authenticator(H::POLICY)
             .map(|(authenticator, _)| authenticator);
-        let keys = Keys::of(admitted, authenticator, parts, &inputs);
+        let keys = Keys::of(admitted, limits, authenticator, parts, &inputs);
         decide(route, admitted, limits, &keys, parts, Pending::Judged)
             .await
             .map_err(IntoResponse::into_response)?

@@ -245,13 +245,9 @@ async fn a_quoted_forwarded_value_cannot_choose_the_clients_address() {
     );
 }
 
-fn redis_url() -> String {
-    std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
-}
-
 /// A service counting `rate_once` at `path` in the shared Redis under `prefix`.
 async fn shared_service(prefix: &str, path: &str) -> String {
-    let limiter = secure_endpoint::Limiter::redis(&redis_url())
+    let limiter = secure_endpoint::Limiter::redis(&secure_endpoint_tests::redis_url())
         .unwrap()
         .prefix(prefix)
         .unwrap();
@@ -284,7 +280,7 @@ async fn two_services_on_one_redis_keep_their_own_limits() {
         StatusCode::OK,
         "another service, another bucket"
     );
-    let client = redis::Client::open(redis_url()).unwrap();
+    let client = redis::Client::open(secure_endpoint_tests::redis_url()).unwrap();
     let mut connection = client.get_multiplexed_async_connection().await.unwrap();
     let keys: Vec<String> = redis::cmd("KEYS")
         .arg(format!("service-a:rate:GET {path}:*"))
@@ -301,7 +297,7 @@ async fn two_services_on_one_redis_keep_their_own_limits() {
 #[test]
 fn a_redis_prefix_that_would_break_keys_is_refused() {
     for bad in ["", "has space", "a:b", "{tag}", &"x".repeat(65)] {
-        let error = secure_endpoint::Limiter::redis(&redis_url())
+        let error = secure_endpoint::Limiter::redis(&secure_endpoint_tests::redis_url())
             .unwrap()
             .prefix(bad)
             .unwrap_err();

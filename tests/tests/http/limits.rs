@@ -56,10 +56,6 @@ async fn login(input: Login) -> Result<&'static str, Error> {
     }
 }
 
-fn redis_url() -> String {
-    std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
-}
-
 /// A key prefix no other test (or earlier run) uses: groups are named by the group, not
 /// the route, so a fresh prefix gives them fresh counters.
 fn unique() -> String {
@@ -77,7 +73,7 @@ fn backends() -> Vec<(&'static str, Limiter)> {
         ("memory", Limiter::memory()),
         (
             "redis",
-            Limiter::redis(&redis_url())
+            Limiter::redis(&secure_endpoint_tests::redis_url())
                 .unwrap()
                 .prefix(&unique())
                 .unwrap(),

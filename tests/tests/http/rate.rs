@@ -35,10 +35,6 @@ async fn mine(claims: Claims) -> String {
     claims.sub
 }
 
-fn redis_url() -> String {
-    std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
-}
-
 /// A path prefix no other test (or earlier run) uses, so Redis keys never collide.
 fn unique_prefix() -> String {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
@@ -84,7 +80,10 @@ async fn start(limiter: Limiter) -> Server {
 fn backends() -> Vec<(&'static str, Limiter)> {
     vec![
         ("memory", Limiter::memory()),
-        ("redis", Limiter::redis(&redis_url()).unwrap()),
+        (
+            "redis",
+            Limiter::redis(&secure_endpoint_tests::redis_url()).unwrap(),
+        ),
     ]
 }
 
@@ -175,7 +174,7 @@ async fn one_more_is_admitted_after_retry_after() {
 #[tokio::test]
 async fn memory_and_redis_decide_alike() {
     let memory = start(Limiter::memory()).await;
-    let redis = start(Limiter::redis(&redis_url()).unwrap()).await;
+    let redis = start(Limiter::redis(&secure_endpoint_tests::redis_url()).unwrap()).await;
     let mut decisions: [Vec<bool>; 2] = [Vec::new(), Vec::new()];
     // "5/5s": a burst of 7, a pause worth two emission intervals (1 s each) and a
     // fifth, then 3 more. The margins are whole seconds, so a loaded machine agrees.
@@ -221,8 +220,18 @@ async fn a_handler_on_two_paths_has_a_limit_per_path() {
 #[tokio::test]
 async fn two_servers_sharing_redis_enforce_one_limit() {
     let prefix = unique_prefix();
-    let a = start_at(&prefix, Limiter::redis(&redis_url()).unwrap(), &[]).await;
-    let b = start_at(&prefix, Limiter::redis(&redis_url()).unwrap(), &[]).await;
+    let a = start_at(
+        &prefix,
+        Limiter::redis(&secure_endpoint_tests::redis_url()).unwrap(),
+        &[],
+    )
+    .await;
+    let b = start_at(
+        &prefix,
+        Limiter::redis(&secure_endpoint_tests::redis_url()).unwrap(),
+        &[],
+    )
+    .await;
     let mut admitted = 0;
     for i in 0..12 {
         let server = if i % 2 == 0 { &a } else { &b };
