@@ -80,7 +80,9 @@ pub fn secure_handler_impl(
                 _ => quote!(&[]),
             };
             let probe = |ty: Option<&syn::Type>| match ty {
-                Some(ty) => quote!((&#private::SchemaProbe::<#ty>::new()).schema()),
+                Some(ty) => {
+                    quote!((&#private::SchemaProbe::<#private::schema_role::Body, #ty>::new()).schema())
+                }
                 None => quote!(::core::option::Option::None),
             };
             let body_schema = probe(plan.params.iter().find_map(|fill| match fill {
@@ -108,10 +110,10 @@ pub fn secure_handler_impl(
                     let ty = &param.ty;
                     match fill {
                         Fill::Resource { .. } => {
-                            Some(quote!((&#private::KeyProbe::<#ty>::new()).schema()))
+                            Some(quote!((&#private::SchemaProbe::<#private::schema_role::Key, #ty>::new()).schema()))
                         }
                         Fill::Parts | Fill::Request => {
-                            Some(quote!((&#private::PathProbe::<#ty>::new()).schema()))
+                            Some(quote!((&#private::SchemaProbe::<#private::schema_role::PathParameter, #ty>::new()).schema()))
                         }
                         _ => None,
                     }
@@ -120,7 +122,7 @@ pub fn secure_handler_impl(
                 .unwrap_or_else(|| quote!(::core::option::Option::None));
             let answer_schema = match &plan.handler.sig.output {
                 syn::ReturnType::Type(_, ret) if !contains_impl(ret) => {
-                    quote!((&#private::AnswerProbe::<#ret>::new()).schema())
+                    quote!((&#private::SchemaProbe::<#private::schema_role::Answer, #ret>::new()).schema())
                 }
                 _ => quote!(::core::option::Option::None),
             };
@@ -131,7 +133,7 @@ pub fn secure_handler_impl(
 
                 #[allow(unused_imports)]
                 fn schemas() -> #private::Schemas {
-                    use #private::{AnswerWithSchema as _, AnswerWithoutSchema as _, KeyWithSchema as _, KeyWithoutSchema as _, PathWithSchema as _, PathWithoutSchema as _, WithSchema as _, WithoutSchema as _};
+                    use #private::{WithSchema as _, WithoutSchema as _};
                     #private::Schemas {
                         body: #body_schema,
                         body_form: #body_form,

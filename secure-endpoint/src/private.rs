@@ -32,9 +32,6 @@ pub use crate::rejection::Rejection;
 pub use crate::resource::{
     Collection, ListableFrom, LoadableFrom, OwnerId, Resource, assert_collection, assert_resource,
 };
-pub use crate::schema::{
-    AnswerProbe, AnswerWithSchema, AnswerWithoutSchema, KeyProbe, KeyWithSchema, KeyWithoutSchema,
-    PathProbe, PathWithSchema, PathWithoutSchema, SchemaProbe, Schemas, WithSchema, WithoutSchema,
-};
+pub use crate::schema::{SchemaProbe, Schemas, WithSchema, WithoutSchema, role as schema_role};
 pub use serde::ser::{SerializeStruct, Serializer};
 pub use serde_json::Value;

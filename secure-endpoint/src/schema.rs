@@ -2,7 +2,7 @@
 //! `schemars::JsonSchema` (feature `schemars`) where the type derives it, absent where
 //! it does not. Which one is chosen where the type is known, by the same
 //! method-resolution probe the guarded fields use: [`SchemaProbe`] of a type with a
-//! schema has the inherent-looking [`WithSchema::schema`], any other falls back to
+//! schema in its role has [`WithSchema::schema`], any other falls back to
 //! [`WithoutSchema::schema`] through a reference.
 
 use serde_json::Value;
@@ -23,23 +23,40 @@ pub struct Schemas {
     pub response: Option<Value>,
 }
 
-/// Asks for `T`'s schema.
+/// Asks for the schema of `T` in one role: the body (`Body`), a loaded resource's key
+/// (`Key`), a path extractor's parameter (`PathParameter`) or a return type's answer
+/// (`Answer`). [`WithSchema`] answers where the role's bound holds; any other type falls
+/// back to [`WithoutSchema`] through a reference. A type that is not a resource is thus
+/// reported by the resource check alone, not here.
 #[doc(hidden)]
-pub struct SchemaProbe<T: ?Sized>(std::marker::PhantomData<T>);
+pub struct SchemaProbe<Role, T>(std::marker::PhantomData<(Role, T)>);
 
-impl<T: ?Sized> SchemaProbe<T> {
+impl<Role, T> SchemaProbe<Role, T> {
     pub fn new() -> Self {
         SchemaProbe(std::marker::PhantomData)
     }
 }
 
-impl<T: ?Sized> Default for SchemaProbe<T> {
+impl<Role, T> Default for SchemaProbe<Role, T> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-/// The schema of a type that has one.
+/// The roles a [`SchemaProbe`] asks in.
+#[doc(hidden)]
+pub mod role {
+    /// The `validate`/`validate_query` type itself.
+    pub struct Body;
+    /// `Resource::Key` of a loaded resource.
+    pub struct Key;
+    /// The parameter a `Path<T>` extractor reads.
+    pub struct PathParameter;
+    /// The JSON a return type answers with.
+    pub struct Answer;
+}
+
+/// The schema, where the role's bound holds.
 #[doc(hidden)]
 pub trait WithSchema {
     fn schema(&self) -> Option<Value>;
@@ -51,60 +68,47 @@ pub trait WithoutSchema {
     fn schema(&self) -> Option<Value>;
 }
 
-impl<T: ?Sized> WithoutSchema for &SchemaProbe<T> {
+impl<Role, T> WithoutSchema for &SchemaProbe<Role, T> {
     fn schema(&self) -> Option<Value> {
         None
     }
 }
 
 #[cfg(feature = "schemars")]
-impl<T: schemars::JsonSchema + ?Sized> WithSchema for SchemaProbe<T> {
-    fn schema(&self) -> Option<Value> {
-        serde_json::to_value(schemars::schema_for!(T)).ok()
-    }
-}
-
-/// Asks for the schema of a loaded resource's key (`Resource::Key`), when the type is a
-/// resource and its key has one: a type that is not a resource is reported by the
-/// resource check alone.
-#[doc(hidden)]
-pub struct KeyProbe<T>(std::marker::PhantomData<T>);
-
-impl<T> KeyProbe<T> {
-    pub fn new() -> Self {
-        KeyProbe(std::marker::PhantomData)
-    }
-}
-
-impl<T> Default for KeyProbe<T> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-#[doc(hidden)]
-pub trait KeyWithSchema {
-    fn schema(&self) -> Option<Value>;
-}
-
-#[doc(hidden)]
-pub trait KeyWithoutSchema {
-    fn schema(&self) -> Option<Value>;
+fn schema_of<T: schemars::JsonSchema + ?Sized>() -> Option<Value> {
+    serde_json::to_value(schemars::schema_for!(T)).ok()
 }
 
 #[cfg(feature = "schemars")]
-impl<T: crate::resource::Resource> KeyWithSchema for KeyProbe<T>
+impl<T: schemars::JsonSchema> WithSchema for SchemaProbe<role::Body, T> {
+    fn schema(&self) -> Option<Value> {
+        schema_of::<T>()
+    }
+}
+
+#[cfg(feature = "schemars")]
+impl<T: crate::resource::Resource> WithSchema for SchemaProbe<role::Key, T>
 where
     T::Key: schemars::JsonSchema,
 {
     fn schema(&self) -> Option<Value> {
-        serde_json::to_value(schemars::schema_for!(T::Key)).ok()
+        schema_of::<T::Key>()
     }
 }
 
-impl<T> KeyWithoutSchema for &KeyProbe<T> {
+#[cfg(feature = "schemars")]
+impl<T: schemars::JsonSchema> WithSchema
+    for SchemaProbe<role::PathParameter, axum::extract::Path<T>>
+{
     fn schema(&self) -> Option<Value> {
-        None
+        // A tuple of several parameters is an array: its names are not known here.
+        schema_of::<T>().filter(|schema| schema["type"] != "array")
+    }
+}
+
+impl<R: AnswerSchema> WithSchema for SchemaProbe<role::Answer, R> {
+    fn schema(&self) -> Option<Value> {
+        R::answer_schema()
     }
 }
 
@@ -117,7 +121,7 @@ pub trait AnswerSchema {
 #[cfg(feature = "schemars")]
 impl<T: schemars::JsonSchema> AnswerSchema for axum::Json<T> {
     fn answer_schema() -> Option<Value> {
-        serde_json::to_value(schemars::schema_for!(T)).ok()
+        schema_of::<T>()
     }
 }
 
@@ -130,98 +134,6 @@ impl<T: AnswerSchema> AnswerSchema for (http::StatusCode, T) {
 impl<T: AnswerSchema, E> AnswerSchema for Result<T, E> {
     fn answer_schema() -> Option<Value> {
         T::answer_schema()
-    }
-}
-
-/// The path parameter a `Path<T>` extractor reads, when `T` has a schema.
-#[doc(hidden)]
-pub trait PathSchema {
-    fn path_schema() -> Option<Value>;
-}
-
-#[cfg(feature = "schemars")]
-impl<T: schemars::JsonSchema> PathSchema for axum::extract::Path<T> {
-    fn path_schema() -> Option<Value> {
-        serde_json::to_value(schemars::schema_for!(T))
-            .ok()
-            // A tuple of several parameters is an array: its names are not known here.
-            .filter(|schema| schema["type"] != "array")
-    }
-}
-
-/// Asks for the schema of the path parameter an extractor `E` reads.
-#[doc(hidden)]
-pub struct PathProbe<E>(std::marker::PhantomData<E>);
-
-impl<E> PathProbe<E> {
-    pub fn new() -> Self {
-        PathProbe(std::marker::PhantomData)
-    }
-}
-
-impl<E> Default for PathProbe<E> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-#[doc(hidden)]
-pub trait PathWithSchema {
-    fn schema(&self) -> Option<Value>;
-}
-
-#[doc(hidden)]
-pub trait PathWithoutSchema {
-    fn schema(&self) -> Option<Value>;
-}
-
-impl<E: PathSchema> PathWithSchema for PathProbe<E> {
-    fn schema(&self) -> Option<Value> {
-        E::path_schema()
-    }
-}
-
-impl<E> PathWithoutSchema for &PathProbe<E> {
-    fn schema(&self) -> Option<Value> {
-        None
-    }
-}
-
-/// Asks for the schema of what a return type `R` answers.
-#[doc(hidden)]
-pub struct AnswerProbe<R>(std::marker::PhantomData<R>);
-
-impl<R> AnswerProbe<R> {
-    pub fn new() -> Self {
-        AnswerProbe(std::marker::PhantomData)
-    }
-}
-
-impl<R> Default for AnswerProbe<R> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-#[doc(hidden)]
-pub trait AnswerWithSchema {
-    fn schema(&self) -> Option<Value>;
-}
-
-#[doc(hidden)]
-pub trait AnswerWithoutSchema {
-    fn schema(&self) -> Option<Value>;
-}
-
-impl<R: AnswerSchema> AnswerWithSchema for AnswerProbe<R> {
-    fn schema(&self) -> Option<Value> {
-        R::answer_schema()
-    }
-}
-
-impl<R> AnswerWithoutSchema for &AnswerProbe<R> {
-    fn schema(&self) -> Option<Value> {
-        None
     }
 }
 
