@@ -407,7 +407,7 @@ where
             });
         }
         let context = Context::build(self.security, &self.routes, connect_info)?;
-        Ok(self.inner.layer(SanitizeLayer::new(context)))
+        Ok(prepared(self.inner.layer(SanitizeLayer::new(context))))
     }
 
     /// Like [`try_into_router`](Self::try_into_router), panicking with the setup error's
@@ -418,6 +418,24 @@ where
             Err(error) => panic!("{error}"),
         }
     }
+}
+
+/// A router without state, with every route turned into its service now rather than on
+/// each request.
+///
+/// A `Router<()>` that is served by `oneshot` (in a test, in process) rather than by
+/// `axum::serve` keeps each handler with its layers as a recipe and makes the service
+/// again for every request: a clone of each layer and several allocations per request.
+/// `axum::serve` and `into_make_service` avoid that by providing the state first; the
+/// router built here has it done already, whichever way it is served. A router with
+/// state of its own is returned as it is: its routes are made when its state is given.
+fn prepared<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
+    let mut slot = Some(router);
+    if let Some(stateless) = (&mut slot as &mut dyn std::any::Any).downcast_mut::<Option<Router>>()
+    {
+        *stateless = stateless.take().map(|router| router.with_state(()));
+    }
+    slot.expect("the router is put back in its slot")
 }
 
 impl SecureRouter<()> {
