@@ -31,6 +31,16 @@ pub(crate) fn select() {
     }
 }
 
+/// The keyed HMAC state of `secret` for `algorithm`, built once and kept; `None` for an
+/// algorithm that is not HMAC.
+#[cfg(feature = "aws_lc_rs")]
+pub(crate) fn hmac_state(
+    algorithm: jsonwebtoken::Algorithm,
+    secret: &[u8],
+) -> Option<std::sync::Arc<aws_lc_rs::hmac::Key>> {
+    keyed::digest(algorithm).map(|digest| keyed::keyed(algorithm, secret, digest))
+}
+
 #[cfg(feature = "aws_lc_rs")]
 mod keyed {
     use std::sync::{Arc, LazyLock, RwLock};
@@ -60,7 +70,7 @@ mod keyed {
         &PROVIDER
     }
 
-    fn digest(algorithm: Algorithm) -> Option<hmac::Algorithm> {
+    pub(super) fn digest(algorithm: Algorithm) -> Option<hmac::Algorithm> {
         match algorithm {
             Algorithm::HS256 => Some(hmac::HMAC_SHA256),
             Algorithm::HS384 => Some(hmac::HMAC_SHA384),
@@ -70,7 +80,7 @@ mod keyed {
     }
 
     /// The keyed state of `secret` for `algorithm`: the one kept, or built and kept.
-    fn keyed(algorithm: Algorithm, secret: &[u8], digest: hmac::Algorithm) -> Arc<hmac::Key> {
+    pub(super) fn keyed(algorithm: Algorithm, secret: &[u8], digest: hmac::Algorithm) -> Arc<hmac::Key> {
         let kept = KEYS.read().ok().and_then(|keys| {
             keys.iter()
                 .find(|e| e.algorithm == algorithm && e.secret == secret)

@@ -10,6 +10,8 @@ mod issuers;
 mod jwks;
 mod jwt;
 mod key;
+#[cfg(feature = "aws_lc_rs")]
+mod one_key;
 
 use std::borrow::Cow;
 use std::fmt;
