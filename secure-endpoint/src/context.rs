@@ -64,6 +64,14 @@ impl RouteContext {
 
 const NEEDS_CONNECT_INFO: &str = "the client address (it counts a limit per address), but the router is not served with connection info: serve it with `secure_endpoint::serve` or `into_make_service_with_connect_info::<SocketAddr>()`";
 
+/// What the framework's layer gives each request, as one extension: the request's id and
+/// the router's context.
+#[derive(Clone)]
+pub(crate) struct RequestContext {
+    pub(crate) id: crate::request_id::RequestId,
+    pub(crate) context: Arc<Context>,
+}
+
 impl Context {
     /// Checks that every route's policy has the settings it needs, and builds each
     /// route's entry. `connect_info` says whether requests will carry the client's

@@ -7,7 +7,18 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// The id given to one request: in the 500 body, the `x-request-id` response header and
 /// every log line about the request.
 ///
-/// Handlers can take it as an extension (`Extension<RequestId>`) to log under it.
+/// Handlers can take it as an argument to log under it; outside a `SecureRouter` it is
+/// refused with a 500, the detail in the log.
+///
+/// ```
+/// use secure_endpoint::{RequestId, public};
+///
+/// #[public]
+/// async fn ping(id: RequestId) -> String {
+///     tracing::info!(request_id = %id, "ping");
+///     "pong".to_owned()
+/// }
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct RequestId(u64);
 
@@ -48,6 +59,26 @@ impl fmt::Display for RequestId {
 impl fmt::Debug for RequestId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "RequestId({self})")
+    }
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for RequestId {
+    type Rejection = crate::rejection::Rejection;
+
+    async fn from_request_parts(
+        parts: &mut http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        match parts.extensions.get::<crate::context::RequestContext>() {
+            Some(request) => Ok(request.id),
+            None => {
+                tracing::error!(
+                    target: "secure_endpoint::audit",
+                    "a handler takes a RequestId, but it is served outside a SecureRouter"
+                );
+                Err(crate::rejection::Rejection::Internal)
+            }
+        }
     }
 }
 

@@ -7,7 +7,7 @@ use axum::extract::FromRequestParts;
 use http::request::Parts;
 
 use crate::auth::TokenFacts;
-use crate::context::Context;
+use crate::context::RequestContext;
 use crate::error::Error;
 use crate::rejection::Rejection;
 use crate::revocation::RevocationStore;
@@ -111,8 +111,8 @@ impl<S: Send + Sync> FromRequestParts<S> for Revoker {
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let security = parts
             .extensions
-            .get::<Arc<Context>>()
-            .and_then(|context| context.security_arc());
+            .get::<RequestContext>()
+            .and_then(|request| request.context.security_arc());
         let Some(store) = security.as_ref().and_then(|s| s.revocations.clone()) else {
             tracing::error!(
                 target: "secure_endpoint::audit",

@@ -21,7 +21,7 @@ use http::{HeaderMap, HeaderValue, StatusCode};
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::context::Context;
+use crate::context::{Context, RequestContext};
 use crate::cors;
 use crate::error::ErrorReport;
 use crate::rejection::{self, Finished};
@@ -125,8 +125,10 @@ where
             method = %request.method(),
             path = %request.uri().path(),
         );
-        request.extensions_mut().insert(id);
-        request.extensions_mut().insert(self.shared.context.clone());
+        request.extensions_mut().insert(RequestContext {
+            id,
+            context: self.shared.context.clone(),
+        });
         // A CORS preflight is answered here, before any policy step.
         if let Some(cors) = cors {
             let (parts, _body) = request.into_parts();

@@ -34,7 +34,7 @@ use http::request::Parts;
 
 use crate::audit::{self, Route, Step};
 use crate::auth::{Credential, DynAuthenticator};
-use crate::context::{Context, RouteContext};
+use crate::context::{Context, RequestContext, RouteContext};
 use crate::handler::SecureHandler;
 use crate::policy::Policy;
 use crate::rejection::Rejection;
@@ -53,7 +53,10 @@ pub struct Admitted {
 
 impl Admitted {
     fn find<H: SecureHandler>(parts: &Parts) -> Admitted {
-        let context = parts.extensions.get::<Arc<Context>>().cloned();
+        let context = parts
+            .extensions
+            .get::<RequestContext>()
+            .map(|request| Arc::clone(&request.context));
         let route = context.as_deref().and_then(|context| {
             let path = parts
                 .extensions
