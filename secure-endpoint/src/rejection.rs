@@ -7,6 +7,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
@@ -374,44 +375,166 @@ pub(crate) fn rewrite(
 /// the fields of draft-ietf-httpapi-ratelimit-headers-09: `RateLimit-Policy` lists every
 /// limit of the route as a named quota policy (`"10/10s-ip";q=10;w=10`), and
 /// `RateLimit` gives the refusing one's service limit (`"10/10s-ip";r=0;t=3`).
+///
+/// What does not change between refusals of one route is written once and kept (see
+/// [`Written`]); per refusal only the seconds are written.
 fn too_many_requests(limits: &[Limit], refused: &Limit, retry_after: Duration) -> Response {
     let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
     let seconds = seconds.max(1);
     let mut response = fixed(StatusCode::TOO_MANY_REQUESTS);
-    let headers = response.headers_mut();
-    headers.reserve(3);
-    headers.insert(RETRY_AFTER, HeaderValue::from(seconds));
     let listed = if limits.is_empty() {
         std::slice::from_ref(refused)
     } else {
         limits
     };
-    let mut policy = String::new();
-    for limit in listed {
-        use std::fmt::Write;
-        if !policy.is_empty() {
-            policy.push_str(", ");
+    let headers = response.headers_mut();
+    headers.reserve(3);
+    headers.insert(RETRY_AFTER, HeaderValue::from(seconds));
+    let written = Written::of(listed, refused);
+    if let Some(policy) = written.policy {
+        headers.insert(RATELIMIT_POLICY, policy);
+    }
+    if let Some(prefix) = written.service_prefix {
+        let mut value = [0u8; 128];
+        let digits = itoa_buffer(seconds);
+        let digits = digits.as_slice();
+        if let Some(total) = prefix.len().checked_add(digits.len())
+            && total <= value.len()
+        {
+            value[..prefix.len()].copy_from_slice(&prefix);
+            value[prefix.len()..total].copy_from_slice(digits);
+            if let Ok(value) = HeaderValue::from_bytes(&value[..total]) {
+                headers.insert(RATELIMIT, value);
+            }
         }
-        let _ = write!(
-            policy,
-            "\"{}\";q={};w={}",
-            limit.name(),
-            limit.rate().count(),
-            limit.rate().period().as_secs().max(1)
-        );
-    }
-    if let Ok(value) = HeaderValue::try_from(policy) {
-        headers.insert(HeaderName::from_static("ratelimit-policy"), value);
-    }
-    if let Ok(value) = HeaderValue::try_from(format!("\"{}\";r=0;t={seconds}", refused.name())) {
-        headers.insert(HeaderName::from_static("ratelimit"), value);
     }
     response
+}
+
+const RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
+const RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
+
+/// The decimal digits of `n`, without the formatting machinery.
+struct Digits {
+    bytes: [u8; 20],
+    start: usize,
+}
+
+impl Digits {
+    fn as_slice(&self) -> &[u8] {
+        &self.bytes[self.start..]
+    }
+}
+
+fn itoa_buffer(mut n: u64) -> Digits {
+    let mut bytes = [0u8; 20];
+    let mut start = bytes.len();
+    loop {
+        start -= 1;
+        bytes[start] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    Digits { bytes, start }
+}
+
+/// The parts of a 429's rate-limit fields that depend only on the route's limits and the
+/// one that refused: `RateLimit-Policy`'s whole value, and `RateLimit`'s up to the
+/// seconds. Kept per (limits, refusing limit), up to [`Written::KEPT`] of them; past
+/// that, written for each refusal.
+#[derive(Clone)]
+struct Written {
+    policy: Option<HeaderValue>,
+    service_prefix: Option<Arc<[u8]>>,
+}
+
+impl Written {
+    const KEPT: usize = 256;
+
+    fn of(listed: &[Limit], refused: &Limit) -> Written {
+        type Kept = Vec<(Vec<Limit>, Limit, Written)>;
+        static KEPT: std::sync::RwLock<Kept> = std::sync::RwLock::new(Vec::new());
+        if let Ok(kept) = KEPT.read()
+            && let Some((_, _, written)) = kept
+                .iter()
+                .find(|(limits, limit, _)| limits.as_slice() == listed && limit == refused)
+        {
+            return written.clone();
+        }
+        let written = Written::write(listed, refused);
+        if let Ok(mut kept) = KEPT.write()
+            && kept.len() < Self::KEPT
+            && !kept
+                .iter()
+                .any(|(limits, limit, _)| limits.as_slice() == listed && limit == refused)
+        {
+            kept.push((listed.to_vec(), *refused, written.clone()));
+        }
+        written
+    }
+
+    fn write(listed: &[Limit], refused: &Limit) -> Written {
+        use std::fmt::Write;
+        let mut policy = String::new();
+        for limit in listed {
+            if !policy.is_empty() {
+                policy.push_str(", ");
+            }
+            let _ = write!(
+                policy,
+                "\"{}\";q={};w={}",
+                limit.name(),
+                limit.rate().count(),
+                limit.rate().period().as_secs().max(1)
+            );
+        }
+        let prefix = format!("\"{}\";r=0;t=", refused.name());
+        Written {
+            policy: HeaderValue::try_from(policy).ok(),
+            // A name a header cannot carry leaves the field out, as the policy's does.
+            service_prefix: HeaderValue::from_str(&prefix)
+                .ok()
+                .map(|_| Arc::from(prefix.into_bytes())),
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn digits_are_written_as_decimal() {
+        for n in [0, 1, 9, 10, 59, 3600, 86_400, u64::MAX] {
+            assert_eq!(itoa_buffer(n).as_slice(), n.to_string().as_bytes());
+        }
+    }
+
+    #[test]
+    fn kept_rate_limit_fields_are_the_ones_written_afresh() {
+        use crate::rate::{Counts, RateKey};
+        let limits = [
+            Limit::new(10, 10_000, RateKey::Ip, Counts::Any, None),
+            Limit::new(200, 86_400_000, RateKey::Ip, Counts::Any, None),
+        ];
+        for refused in &limits {
+            for _ in 0..2 {
+                let response = too_many_requests(&limits, refused, Duration::from_millis(2_500));
+                let headers = response.headers();
+                assert_eq!(headers[RETRY_AFTER], "3");
+                assert_eq!(
+                    headers[RATELIMIT_POLICY],
+                    "\"10/10s-ip\";q=10;w=10, \"200/d-ip\";q=200;w=86400"
+                );
+                assert_eq!(
+                    headers[RATELIMIT],
+                    format!("\"{}\";r=0;t=3", refused.name()).as_str()
+                );
+            }
+        }
+    }
 
     #[test]
     fn fixed_bodies_are_the_messages_as_json() {

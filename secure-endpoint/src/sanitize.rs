@@ -39,6 +39,9 @@ pub(crate) const SECURITY_HEADERS: [(&str, &str); 5] = [
     ("cross-origin-resource-policy", "same-origin"),
 ];
 
+/// The response header that carries the request's id.
+const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
 /// Set on every response whose handler set no `Cache-Control` of its own.
 pub(crate) const DEFAULT_CACHE_CONTROL: (&str, &str) = ("cache-control", "no-store");
 
@@ -272,12 +275,14 @@ fn finish(
     for (name, value) in &shared.headers {
         headers.insert(name, value.clone());
     }
-    let (cache_control, no_store) = DEFAULT_CACHE_CONTROL;
-    if !headers.contains_key(cache_control) {
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(no_store));
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static(DEFAULT_CACHE_CONTROL.1),
+        );
     }
     headers.insert(
-        HeaderName::from_static("x-request-id"),
+        X_REQUEST_ID,
         HeaderValue::from_bytes(&id.hex()).expect("hex is a valid header value"),
     );
     if let Some(cors) = shared.context.security().and_then(|s| s.cors.as_ref())

@@ -1,7 +1,7 @@
 //! Serves `N` requests of `POST /posts` in process, one way, for counting their
 //! instructions under `valgrind --tool=callgrind`:
 //!
-//! `request-count one-limit|two-limits|secure|hand-written|hand-written-same-response N`
+//! `request-count one-limit|two-limits|secure|hand-written|hand-written-same-response N [SCENARIO]`
 //!
 //! `one-limit` and `two-limits` run the `#[secure]` route with the fixed-token
 //! authenticator (no cryptography, so the limits are a visible part of the count);
@@ -9,6 +9,11 @@
 //! `secure`, `hand-written` and `hand-written-same-response` are the benchmark's three
 //! HS256 variants of `POST /posts` (the same token, body and answer). The count of
 //! `N = 0` is the setup; the difference per request is the request's.
+//!
+//! `SCENARIO` is `success` (the default, answered 201) or one of the refusals the load
+//! benchmark measures: `bad-signature` (401: the token's tag altered), `over-the-limit`
+//! (429: the route limited to one request an hour, its first request served during the
+//! setup) or `invalid-body` (400: an empty title).
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -18,7 +23,7 @@ use tower::ServiceExt;
 fn main() {
     let mut args = std::env::args().skip(1);
     let (Some(variant), Some(count)) = (args.next(), args.next()) else {
-        eprintln!("usage: request-count one-limit|two-limits N");
+        eprintln!("usage: request-count VARIANT N [success|bad-signature|over-the-limit|invalid-body]");
         std::process::exit(2);
     };
     let Ok(count) = count.parse::<usize>() else {
@@ -43,7 +48,24 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let minted = fixtures::token_from_jsonwebtoken();
+    let scenario = args.next().unwrap_or_else(|| "success".to_owned());
+    let mut minted = fixtures::token_from_jsonwebtoken();
+    let (path, body, expected) = match scenario.as_str() {
+        "success" => (path, fixtures::body(), StatusCode::CREATED),
+        "bad-signature" => {
+            // The tag's first character changed: still base64url, no longer the tag.
+            let at = minted.rfind('.').expect("a JWT has three parts") + 1;
+            let altered = if minted[at..].starts_with('A') { "B" } else { "A" };
+            minted.replace_range(at..=at, altered);
+            (path, fixtures::body(), StatusCode::UNAUTHORIZED)
+        }
+        "over-the-limit" => ("/limited", fixtures::body(), StatusCode::TOO_MANY_REQUESTS),
+        "invalid-body" => (path, fixtures::invalid_body(), StatusCode::BAD_REQUEST),
+        other => {
+            eprintln!("request-count: unknown scenario {other:?}");
+            std::process::exit(2);
+        }
+    };
     let token = if jwt {
         minted.as_str()
     } else {
@@ -56,17 +78,26 @@ fn main() {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .expect("a runtime");
-    let body = fixtures::body();
-    for _ in 0..count {
-        let request = Request::post(path)
+    let request = |body: &String| {
+        Request::post(path)
             .header("authorization", format!("Bearer {token}"))
             .header("content-type", "application/json")
             .body(Body::from(body.clone()))
-            .expect("a request");
+            .expect("a request")
+    };
+    // Over the limit, the first request (uncounted, in the setup) spends the hour's one.
+    if expected == StatusCode::TOO_MANY_REQUESTS {
         let status = runtime
-            .block_on(router.clone().oneshot(request))
+            .block_on(router.clone().oneshot(request(&body)))
             .expect("infallible")
             .status();
-        assert_eq!(status, StatusCode::CREATED);
+        assert_eq!(status, StatusCode::CREATED, "the limited route's first request");
+    }
+    for _ in 0..count {
+        let status = runtime
+            .block_on(router.clone().oneshot(request(&body)))
+            .expect("infallible")
+            .status();
+        assert_eq!(status, expected, "{variant}, {scenario}");
     }
 }
