@@ -23,7 +23,9 @@ use tower::ServiceExt;
 fn main() {
     let mut args = std::env::args().skip(1);
     let (Some(variant), Some(count)) = (args.next(), args.next()) else {
-        eprintln!("usage: request-count VARIANT N [success|bad-signature|over-the-limit|invalid-body]");
+        eprintln!(
+            "usage: request-count VARIANT N [success|bad-signature|over-the-limit|invalid-body]"
+        );
         std::process::exit(2);
     };
     let Ok(count) = count.parse::<usize>() else {
@@ -55,7 +57,11 @@ fn main() {
         "bad-signature" => {
             // The tag's first character changed: still base64url, no longer the tag.
             let at = minted.rfind('.').expect("a JWT has three parts") + 1;
-            let altered = if minted[at..].starts_with('A') { "B" } else { "A" };
+            let altered = if minted[at..].starts_with('A') {
+                "B"
+            } else {
+                "A"
+            };
             minted.replace_range(at..=at, altered);
             (path, fixtures::body(), StatusCode::UNAUTHORIZED)
         }
@@ -91,7 +97,11 @@ fn main() {
             .block_on(router.clone().oneshot(request(&body)))
             .expect("infallible")
             .status();
-        assert_eq!(status, StatusCode::CREATED, "the limited route's first request");
+        assert_eq!(
+            status,
+            StatusCode::CREATED,
+            "the limited route's first request"
+        );
     }
     for _ in 0..count {
         let status = runtime

@@ -80,7 +80,11 @@ mod keyed {
     }
 
     /// The keyed state of `secret` for `algorithm`: the one kept, or built and kept.
-    pub(super) fn keyed(algorithm: Algorithm, secret: &[u8], digest: hmac::Algorithm) -> Arc<hmac::Key> {
+    pub(super) fn keyed(
+        algorithm: Algorithm,
+        secret: &[u8],
+        digest: hmac::Algorithm,
+    ) -> Arc<hmac::Key> {
         let kept = KEYS.read().ok().and_then(|keys| {
             keys.iter()
                 .find(|e| e.algorithm == algorithm && e.secret == secret)

@@ -554,7 +554,10 @@ fn may_name_crit(token: &str) -> bool {
 /// Headers up to this many bytes are decoded on the stack.
 pub(super) const PEEK_BUFFER: usize = 512;
 
-pub(super) fn peek_header<'b>(token: &str, buffer: &'b mut [u8; PEEK_BUFFER]) -> Result<Peek<'b>, AuthError> {
+pub(super) fn peek_header<'b>(
+    token: &str,
+    buffer: &'b mut [u8; PEEK_BUFFER],
+) -> Result<Peek<'b>, AuthError> {
     let Some((encoded, _)) = token.split_once('.') else {
         return Err(AuthError::new("malformed token"));
     };
@@ -726,7 +729,8 @@ mod properties {
         let times: &'static [String] = Box::leak(times.into_boxed_slice());
         let later = Box::leak(times[0].clone().into_boxed_str());
         let time = |usual: Option<&'static str>| {
-            let other = proptest::option::of(proptest::sample::select(times).prop_map(|t| t.clone()));
+            let other =
+                proptest::option::of(proptest::sample::select(times).prop_map(|t| t.clone()));
             prop_oneof![3 => Just(usual.map(str::to_owned)), 1 => other]
         };
         let names: &'static [&'static str] = &[
@@ -755,7 +759,14 @@ mod properties {
             any::<bool>(),
         )
             .prop_map(|(sub, exp, nbf, iss, aud, roles, twice, extra)| {
-                let fields = [("sub", sub), ("exp", exp), ("nbf", nbf), ("iss", iss), ("aud", aud), ("roles", roles)];
+                let fields = [
+                    ("sub", sub),
+                    ("exp", exp),
+                    ("nbf", nbf),
+                    ("iss", iss),
+                    ("aud", aud),
+                    ("roles", roles),
+                ];
                 let mut parts: Vec<String> = fields
                     .iter()
                     .filter_map(|(name, value)| value.as_ref().map(|v| format!("\"{name}\":{v}")))
@@ -804,8 +815,18 @@ mod properties {
             .ok()
             .and_then(|h| h["alg"].as_str().map(str::to_owned))
             .unwrap_or_default();
-        let digest = if alg == "HS384" { hmac::HMAC_SHA384 } else if alg == "HS512" { hmac::HMAC_SHA512 } else { hmac::HMAC_SHA256 };
-        let secret: &[u8] = if spoil == 1 { b"another secret, also thirty-two bytes long" } else { SECRET };
+        let digest = if alg == "HS384" {
+            hmac::HMAC_SHA384
+        } else if alg == "HS512" {
+            hmac::HMAC_SHA512
+        } else {
+            hmac::HMAC_SHA256
+        };
+        let secret: &[u8] = if spoil == 1 {
+            b"another secret, also thirty-two bytes long"
+        } else {
+            SECRET
+        };
         let message = format!(
             "{}.{}",
             URL_SAFE_NO_PAD.encode(header),

@@ -99,7 +99,9 @@ impl OneKey {
             Ok(len) => &tag[..len],
             // Longer than any tag: it cannot be this one.
             Err(base64::DecodeSliceError::OutputSliceTooSmall) => {
-                URL_SAFE_NO_PAD.decode(signature).map_err(|_| not_base64())?;
+                URL_SAFE_NO_PAD
+                    .decode(signature)
+                    .map_err(|_| not_base64())?;
                 return Err(AuthError::new("bad signature"));
             }
             Err(base64::DecodeSliceError::DecodeError(_)) => return Err(not_base64()),
