@@ -1,11 +1,12 @@
 //! Serves `N` requests of `POST /posts` in process, one way, for counting their
 //! instructions under `valgrind --tool=callgrind`:
 //!
-//! `request-count one-limit|two-limits|secure|hand-written|hand-written-same-response N [SCENARIO]`
+//! `request-count one-limit|two-limits|hand-written-no-crypto|secure|hand-written|hand-written-same-response N [SCENARIO]`
 //!
 //! `one-limit` and `two-limits` run the `#[secure]` route with the fixed-token
 //! authenticator (no cryptography, so the limits are a visible part of the count);
-//! `two-limits` declares `rate = ["…/s", "…/d"]` where `one-limit` declares one rate.
+//! `two-limits` declares `rate = ["…/s", "…/d"]` where `one-limit` declares one rate;
+//! `hand-written-no-crypto` is the hand-written handler on the same fixed token.
 //! `secure`, `hand-written` and `hand-written-same-response` are the benchmark's three
 //! HS256 variants of `POST /posts` (the same token, body and answer). The count of
 //! `N = 0` is the setup; the difference per request is the request's.
@@ -42,6 +43,7 @@ fn main() {
             "/posts-two-limits",
             false,
         ),
+        "hand-written-no-crypto" => (fixtures::hand_written_without_crypto(), "/posts", false),
         "secure" => (fixtures::secure(), "/posts", true),
         "hand-written" => (fixtures::hand_written(), "/posts", true),
         "hand-written-same-response" => (fixtures::hand_written_same_response(), "/posts", true),

@@ -7,7 +7,7 @@
 //! itself being the other 8,000. With a single HMAC key there is nothing to choose, so
 //! this path reads the header once on the stack, verifies the tag with aws-lc's
 //! `hmac::verify` on the keyed state kept for the secret, parses the caller's claims,
-//! and reads the registered ones in a borrowed pass.
+//! and reads the registered ones in a borrowed pass: 16,000 instructions in all.
 //!
 //! What it accepts and refuses is the general path's, rule for rule and in the same
 //! order: the header as the general path reads it (`crit` refused even as `null`, the

@@ -101,7 +101,14 @@ fn refused(route: &Route, details: Details) -> Rejection {
 
 /// `application/json`, or any `application/…+json`, parameters allowed.
 fn is_json(headers: &HeaderMap) -> bool {
-    let Some(value) = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+    let Some(value) = headers.get(CONTENT_TYPE) else {
+        return false;
+    };
+    // The spelling nearly every client sends, without parsing it.
+    if value.as_bytes() == b"application/json" {
+        return true;
+    }
+    let Ok(value) = value.to_str() else {
         return false;
     };
     let essence = value.split(';').next().unwrap_or("").trim();
