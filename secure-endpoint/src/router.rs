@@ -373,6 +373,10 @@ where
     /// [`into_make_service_with_connect_info`](SecureRouter::into_make_service_with_connect_info)
     /// (or, in tests, give one with `with_mock_connect_info`, feature `testing`); here,
     /// without either, that is a [`SetupError`].
+    ///
+    /// A router without state (`SecureRouter<()>`) comes back with its routes already
+    /// made into services, as `axum::serve` would make them: served in process with
+    /// `tower::ServiceExt::oneshot`, it does not make each route again per request.
     pub fn try_into_router(self) -> Result<Router<S>, SetupError> {
         let connect_info = self.mock_connect_info;
         self.build(connect_info)
