@@ -263,93 +263,65 @@ fn text<'de, D: de::Deserializer<'de>>(deserializer: D) -> Result<Read<Cow<'de, 
 fn names<'de, D: de::Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Read<Vec<Cow<'de, str>>>, D::Error> {
-    struct Names;
-    impl<'de> Visitor<'de> for Names {
-        type Value = Read<Vec<Cow<'de, str>>>;
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a string or an array of strings")
-        }
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(Read::Absent)
-        }
-        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-            Ok(Read::Unreadable)
-        }
-        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-            Ok(Read::Unreadable)
-        }
-        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-            Ok(Read::Unreadable)
-        }
-        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-            Ok(Read::Unreadable)
-        }
-        fn visit_borrowed_str<E: de::Error>(self, name: &'de str) -> Result<Self::Value, E> {
-            Ok(Read::Value(vec![Cow::Borrowed(name)]))
-        }
-        fn visit_str<E: de::Error>(self, name: &str) -> Result<Self::Value, E> {
-            Ok(Read::Value(vec![Cow::Owned(name.to_owned())]))
-        }
-        fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-            let mut names = Some(Vec::new());
-            while let Some(element) = seq.next_element::<Element<'de>>()? {
-                match (element, &mut names) {
-                    (Element::Name(name), Some(names)) => names.push(name),
-                    _ => names = None,
-                }
-            }
-            Ok(names.map_or(Read::Unreadable, Read::Value))
-        }
-        fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-            Ok(Read::Unreadable)
-        }
-    }
-    deserializer.deserialize_any(Names)
+    Ok(match Shape::deserialize(deserializer)? {
+        Shape::Null => Read::Absent,
+        Shape::Name(name) => Read::Value(vec![name]),
+        Shape::Names(names) => Read::Value(names),
+        Shape::Other => Read::Unreadable,
+    })
 }
 
-/// An element of an `iss` or `aud` array: a name, or anything else, read to its end.
-enum Element<'a> {
+/// What a JSON value is, as far as a list of names cares; read to its end whatever it is.
+enum Shape<'a> {
+    Null,
     Name(Cow<'a, str>),
+    /// An array of strings only.
+    Names(Vec<Cow<'a, str>>),
     Other,
 }
 
-impl<'de> Deserialize<'de> for Element<'de> {
+impl<'de> Deserialize<'de> for Shape<'de> {
     fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct Any;
         impl<'de> Visitor<'de> for Any {
-            type Value = Element<'de>;
+            type Value = Shape<'de>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("any JSON value")
             }
-            fn visit_borrowed_str<E: de::Error>(self, name: &'de str) -> Result<Self::Value, E> {
-                Ok(Element::Name(Cow::Borrowed(name)))
-            }
-            fn visit_str<E: de::Error>(self, name: &str) -> Result<Self::Value, E> {
-                Ok(Element::Name(Cow::Owned(name.to_owned())))
-            }
             fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-                Ok(Element::Other)
+                Ok(Shape::Null)
             }
             fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-                Ok(Element::Other)
+                Ok(Shape::Other)
             }
             fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-                Ok(Element::Other)
+                Ok(Shape::Other)
             }
             fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-                Ok(Element::Other)
+                Ok(Shape::Other)
             }
             fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-                Ok(Element::Other)
+                Ok(Shape::Other)
+            }
+            fn visit_borrowed_str<E: de::Error>(self, name: &'de str) -> Result<Self::Value, E> {
+                Ok(Shape::Name(Cow::Borrowed(name)))
+            }
+            fn visit_str<E: de::Error>(self, name: &str) -> Result<Self::Value, E> {
+                Ok(Shape::Name(Cow::Owned(name.to_owned())))
             }
             fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-                while seq.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(Element::Other)
+                let mut names = Some(Vec::new());
+                while let Some(element) = seq.next_element::<Shape<'de>>()? {
+                    match (element, &mut names) {
+                        (Shape::Name(name), Some(names)) => names.push(name),
+                        _ => names = None,
+                    }
+                }
+                Ok(names.map_or(Shape::Other, Shape::Names))
             }
             fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
                 while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(Element::Other)
+                Ok(Shape::Other)
             }
         }
         deserializer.deserialize_any(Any)
