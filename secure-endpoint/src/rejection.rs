@@ -389,56 +389,27 @@ fn too_many_requests(limits: &[Limit], refused: &Limit, retry_after: Duration) -
     };
     let headers = response.headers_mut();
     headers.reserve(3);
-    headers.insert(RETRY_AFTER, HeaderValue::from(seconds));
+    // The seconds, written once: `Retry-After`'s value, and the end of `RateLimit`'s.
+    let retry_after = HeaderValue::from(seconds);
     let written = Written::of(listed, refused);
     if let Some(policy) = written.policy {
         headers.insert(RATELIMIT_POLICY, policy);
     }
     if let Some(prefix) = written.service_prefix {
-        let mut value = [0u8; 128];
-        let digits = itoa_buffer(seconds);
-        let digits = digits.as_slice();
-        if let Some(total) = prefix.len().checked_add(digits.len())
-            && total <= value.len()
-        {
-            value[..prefix.len()].copy_from_slice(&prefix);
-            value[prefix.len()..total].copy_from_slice(digits);
-            if let Ok(value) = HeaderValue::from_bytes(&value[..total]) {
-                headers.insert(RATELIMIT, value);
-            }
+        let digits = retry_after.as_bytes();
+        let mut value = Vec::with_capacity(prefix.len() + digits.len());
+        value.extend_from_slice(&prefix);
+        value.extend_from_slice(digits);
+        if let Ok(value) = HeaderValue::from_maybe_shared(Bytes::from(value)) {
+            headers.insert(RATELIMIT, value);
         }
     }
+    headers.insert(RETRY_AFTER, retry_after);
     response
 }
 
 const RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
 const RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
-
-/// The decimal digits of `n`, without the formatting machinery.
-struct Digits {
-    bytes: [u8; 20],
-    start: usize,
-}
-
-impl Digits {
-    fn as_slice(&self) -> &[u8] {
-        &self.bytes[self.start..]
-    }
-}
-
-fn itoa_buffer(mut n: u64) -> Digits {
-    let mut bytes = [0u8; 20];
-    let mut start = bytes.len();
-    loop {
-        start -= 1;
-        bytes[start] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    Digits { bytes, start }
-}
 
 /// The parts of a 429's rate-limit fields that depend only on the route's limits and the
 /// one that refused: `RateLimit-Policy`'s whole value, and `RateLimit`'s up to the
@@ -504,13 +475,6 @@ impl Written {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn digits_are_written_as_decimal() {
-        for n in [0, 1, 9, 10, 59, 3600, 86_400, u64::MAX] {
-            assert_eq!(itoa_buffer(n).as_slice(), n.to_string().as_bytes());
-        }
-    }
 
     #[test]
     fn kept_rate_limit_fields_are_the_ones_written_afresh() {
