@@ -1,10 +1,11 @@
 //! The audit log: every allow and deny decision of a policy step is one `tracing` event
-//! of one shape, with target `secure_endpoint::audit` and the fields `route`
+//! of one shape, with target [`AUDIT_TARGET`] and the fields `route`
 //! (`METHOD /path (handler)`), `step`, `decision`, `reason` and, where a step has more
 //! to say, `detail` (the refused fields' paths, the extractor's type and status).
 //! Denials are logged at `INFO`, allowances at `DEBUG`: a service logging at `info`
 //! sees every refusal without a line per step of every admitted request
-//! (`RUST_LOG=secure_endpoint::audit=debug` shows both).
+//! (`RUST_LOG=secure_endpoint::audit=debug` shows both). This is the only file that writes
+//! an event of that target.
 
 use std::fmt;
 
@@ -12,6 +13,10 @@ use axum::extract::MatchedPath;
 use http::request::Parts;
 
 use crate::handler::SecureHandler;
+
+/// The `tracing` target of every audit event: `RUST_LOG=secure_endpoint::audit=debug`
+/// shows every decision, allowances included.
+pub const AUDIT_TARGET: &str = "secure_endpoint::audit";
 
 /// The route a decision is about, formatted only when the event is logged.
 pub(crate) struct Route {
@@ -27,6 +32,15 @@ impl Route {
             method: parts.method.clone(),
             path: parts.extensions.get::<MatchedPath>().cloned(),
             handler: H::NAME,
+        }
+    }
+
+    /// A CORS preflight for the path of `parts`, answered before any handler.
+    pub(crate) fn preflight(parts: &Parts) -> Route {
+        Route {
+            method: parts.method.clone(),
+            path: parts.extensions.get::<MatchedPath>().cloned(),
+            handler: "(preflight)",
         }
     }
 
@@ -61,6 +75,8 @@ pub(crate) enum Step {
     Tenant,
     Fields,
     Csrf,
+    Cors,
+    Revoke,
 }
 
 impl Step {
@@ -77,6 +93,8 @@ impl Step {
             Step::Tenant => "tenant",
             Step::Fields => "fields",
             Step::Csrf => "csrf",
+            Step::Cors => "cors",
+            Step::Revoke => "revoke",
         }
     }
 }
@@ -101,6 +119,50 @@ pub(crate) fn deny_with(route: &Route, step: Step, reason: &str, detail: &dyn fm
     event(route, step, "deny", reason, Some(detail));
 }
 
+/// The application is set up so that a request cannot be judged (a handler served outside
+/// a `SecureRouter`, an extractor whose setting is missing): refused with 500, logged as
+/// an error, since no client can fix it.
+pub(crate) fn misconfigured(reason: &str) {
+    tracing::error!(target: AUDIT_TARGET, decision = "deny", reason);
+}
+
+/// A handler asked for a principal of a type the request does not carry.
+pub(crate) fn missing_principal(principal: &'static str) {
+    tracing::warn!(
+        target: AUDIT_TARGET,
+        step = Step::Extract.name(),
+        decision = "deny",
+        principal,
+        reason = "no principal of this type on the request: the route is not `auth`, or its authenticator produces another type",
+    );
+}
+
+/// A handler revoked a token, or every token of a principal issued until now.
+pub(crate) fn revoked(what: Revoked<'_>) {
+    match what {
+        Revoked::Token { jti } => tracing::info!(
+            target: AUDIT_TARGET,
+            step = Step::Revoke.name(),
+            jti,
+            "token revoked"
+        ),
+        Revoked::AllOf { principal } => tracing::info!(
+            target: AUDIT_TARGET,
+            step = Step::Revoke.name(),
+            principal,
+            "every token issued until now revoked"
+        ),
+    }
+}
+
+/// What a handler revoked.
+pub(crate) enum Revoked<'a> {
+    /// One token, by its `jti`.
+    Token { jti: &'a str },
+    /// Every token of a principal issued until now.
+    AllOf { principal: &'a str },
+}
+
 fn event(
     route: &Route,
     step: Step,
@@ -110,7 +172,7 @@ fn event(
 ) {
     if decision == "allow" {
         tracing::debug!(
-            target: "secure_endpoint::audit",
+            target: AUDIT_TARGET,
             route = %route,
             step = step.name(),
             decision,
@@ -119,7 +181,7 @@ fn event(
         );
     } else {
         tracing::info!(
-            target: "secure_endpoint::audit",
+            target: AUDIT_TARGET,
             route = %route,
             step = step.name(),
             decision,

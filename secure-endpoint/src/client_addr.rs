@@ -21,7 +21,7 @@ pub enum ForwardedHeader {
 }
 
 /// The proxies whose forwarding header is believed, and the header they write.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct Proxies {
     pub(crate) trusted: Vec<Cidr>,
     pub(crate) header: ForwardedHeader,

@@ -1,41 +1,109 @@
-//! What a router enforces with, built once when it is served: the security settings, and
-//! one entry per route (its limiter and its body limit). The startup checks live here:
-//! a route whose policy needs a setting that was not given stops the program before it
-//! serves, naming the route. A request reaches its route's entry one way, through the
-//! context the outer layer hands it ([`crate::pipeline`]).
+//! What a router enforces with, built once when it is served: one entry per route, each
+//! carrying every setting its steps read (its authenticator and where the credential
+//! travels, its limits, its body limit, its permits, and the router-wide settings), and
+//! the route table's methods for CORS preflights. The startup checks live here: a route
+//! whose policy needs a setting that was not given stops the program before it serves,
+//! naming the route.
+//!
+//! A request reaches its route's entry one way, through the context the outer layer
+//! hands it ([`RequestContext`]); no request step reads [`Security`] itself. Running
+//! the steps is `pipeline/`'s business, not this module's.
 
 use std::any::TypeId;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use http::{HeaderValue, Method};
+
 use crate::auth::{Credential, DynAuthenticator};
+use crate::client_addr::Proxies;
+use crate::cookie::SessionCookie;
+use crate::cors::CorsPolicy;
 use crate::input::DEFAULT_BODY_LIMIT;
 use crate::inventory::{RouteEntry, RoutePolicy};
 use crate::rate::{Armed, Counts, Limit, Limiter, RateKey, RouteLimiter, RouteLimits};
-use crate::security::Security;
+use crate::rejection::ErrorBody;
+use crate::request_id::RequestId;
+use crate::revocation::RevocationStore;
+use crate::security::{DEFAULT_MAX_TOKEN_BYTES, Security};
 use crate::setup_error::SetupError;
+use crate::standing::PrincipalCheck;
 
-/// The settings and every route's entry.
+/// Every route's entry, and what the outer layer and the handler-side extractors read.
 pub(crate) struct Context {
-    security: Option<Arc<Security>>,
     routes: Vec<RouteContext>,
     /// The entries of each annotated handler, by its type: one per path it is routed on.
     by_handler: HashMap<TypeId, Vec<usize>>,
-    /// Failed authentications per client address.
-    failed_auth: Option<RouteLimiter>,
     /// Every route's method and path pattern, for CORS preflights.
-    route_methods: Vec<(http::Method, String)>,
+    route_methods: Vec<(Method, String)>,
+    settings: Arc<Settings>,
 }
 
-/// What one route (one handler on one path) enforces with.
+/// The router-wide settings requests read, taken once from [`Security`] when the router
+/// is built (the defaults when it has none).
+pub(crate) struct Settings {
+    session_cookie: Option<SessionCookie>,
+    max_token_bytes: usize,
+    proxies: Proxies,
+    revocations: Option<Arc<RevocationStore>>,
+    principal_check: Option<Arc<PrincipalCheck>>,
+    hide_forbidden: bool,
+    own_origin: Option<HeaderValue>,
+    cors: Option<CorsPolicy>,
+    /// Failed authentications per client address.
+    failed_auth: Option<RouteLimiter>,
+    hsts: Option<HeaderValue>,
+    error_body: Option<Arc<dyn ErrorBody>>,
+    /// The body limit of requests outside any route's entry.
+    body_limit: usize,
+}
+
+impl Settings {
+    fn of(security: Option<&Security>) -> Settings {
+        match security {
+            None => Settings {
+                session_cookie: None,
+                max_token_bytes: DEFAULT_MAX_TOKEN_BYTES,
+                proxies: Proxies::default(),
+                revocations: None,
+                principal_check: None,
+                hide_forbidden: false,
+                own_origin: None,
+                cors: None,
+                failed_auth: None,
+                hsts: None,
+                error_body: None,
+                body_limit: DEFAULT_BODY_LIMIT,
+            },
+            Some(security) => Settings {
+                session_cookie: security.session_cookie.clone(),
+                max_token_bytes: security.max_token_bytes,
+                proxies: security.proxies.clone(),
+                revocations: security.revocations.clone(),
+                principal_check: security.principal_check.clone(),
+                hide_forbidden: security.hide_forbidden,
+                own_origin: security.own_origin.clone(),
+                cors: security.cors.clone(),
+                failed_auth: None,
+                hsts: security.hsts.clone(),
+                error_body: security.error_body.clone(),
+                body_limit: security.body_limit.unwrap_or(DEFAULT_BODY_LIMIT),
+            },
+        }
+    }
+}
+
+/// What one route (one handler on one path) enforces with: everything its steps read.
 pub(crate) struct RouteContext {
     path: String,
-    /// The authenticator of an `auth` route, and where it reads the credential.
+    /// The authenticator of an `auth` or `optional_auth` route, and where it reads the
+    /// credential.
     authenticator: Option<(Arc<dyn DynAuthenticator>, Credential)>,
     limits: Option<RouteLimits>,
     body_limit: usize,
     /// The permits of `concurrency`, one per request the handler may serve at once.
     permits: Option<Arc<tokio::sync::Semaphore>>,
+    settings: Arc<Settings>,
 }
 
 impl RouteContext {
@@ -60,6 +128,54 @@ impl RouteContext {
     pub(crate) fn permits(&self) -> Option<&Arc<tokio::sync::Semaphore>> {
         self.permits.as_ref()
     }
+
+    /// The cookie a browser's token may travel in, when the settings accept one.
+    pub(crate) fn session_cookie(&self) -> Option<&SessionCookie> {
+        self.settings.session_cookie.as_ref()
+    }
+
+    /// The longest credential read.
+    pub(crate) fn max_token_bytes(&self) -> usize {
+        self.settings.max_token_bytes
+    }
+
+    /// Whose forwarding header is believed, to find the client's address.
+    pub(crate) fn proxies(&self) -> &Proxies {
+        &self.settings.proxies
+    }
+
+    /// The limit of failed authentications per client address, when configured.
+    pub(crate) fn failed_auth(&self) -> Option<&RouteLimiter> {
+        self.settings.failed_auth.as_ref()
+    }
+
+    /// The revocations a token is checked against, when configured.
+    pub(crate) fn revocations(&self) -> Option<&RevocationStore> {
+        self.settings.revocations.as_deref()
+    }
+
+    /// The application's check that a principal is still served, when configured.
+    pub(crate) fn principal_check(&self) -> Option<&PrincipalCheck> {
+        self.settings.principal_check.as_deref()
+    }
+
+    /// Whether someone else's resource is answered 404 rather than 403.
+    pub(crate) fn hides_forbidden(&self) -> bool {
+        self.settings.hide_forbidden
+    }
+
+    /// The service's own origin, when configured (else the request's `Host` is).
+    pub(crate) fn own_origin(&self) -> Option<&HeaderValue> {
+        self.settings.own_origin.as_ref()
+    }
+
+    /// Whether the CORS settings list `origin`.
+    pub(crate) fn cors_lists(&self, origin: &[u8]) -> bool {
+        self.settings
+            .cors
+            .as_ref()
+            .is_some_and(|cors| cors.lists(origin))
+    }
 }
 
 const NEEDS_CONNECT_INFO: &str = "the client address (it counts a limit per address), but the router is not served with connection info: serve it with `secure_endpoint::serve` or `into_make_service_with_connect_info::<SocketAddr>()`";
@@ -68,7 +184,7 @@ const NEEDS_CONNECT_INFO: &str = "the client address (it counts a limit per addr
 /// the router's context.
 #[derive(Clone)]
 pub(crate) struct RequestContext {
-    pub(crate) id: crate::request_id::RequestId,
+    pub(crate) id: RequestId,
     pub(crate) context: Arc<Context>,
 }
 
@@ -77,23 +193,27 @@ impl Context {
     /// route's entry. `connect_info` says whether requests will carry the client's
     /// address.
     pub(crate) fn build(
-        security: Option<Arc<Security>>,
+        security: Option<&Security>,
         routes: &[RouteEntry],
         connect_info: bool,
     ) -> Result<Context, SetupError> {
-        let settings = security.as_deref();
-        let limiter = settings.and_then(|s| s.limiter.as_ref());
-        let default_body_limit = settings
-            .and_then(|s| s.body_limit)
-            .unwrap_or(DEFAULT_BODY_LIMIT);
+        let limiter = security.and_then(|s| s.limiter.as_ref());
+        let mut settings = Settings::of(security);
+        let has_auth_route = routes.iter().any(|route| {
+            matches!(route.policy, RoutePolicy::Declared(policy)
+                if policy.requires_auth() || policy.allows_optional_auth())
+        });
+        let failed_auth = security.and_then(|s| s.failed_auth).zip(limiter);
+        if has_auth_route && let Some((rate, limiter)) = failed_auth {
+            settings.failed_auth = Some(limiter.build(rate, "failed-auth"));
+        }
+        let settings = Arc::new(settings);
         let mut context = Context {
-            security: None,
             routes: Vec::new(),
             by_handler: HashMap::new(),
-            failed_auth: None,
             route_methods: routes.iter().flat_map(route_methods).collect(),
+            settings: Arc::clone(&settings),
         };
-        let mut has_auth_route = false;
         let mut groups = Groups::new();
         for route in routes {
             let RoutePolicy::Declared(policy) = route.policy else {
@@ -101,8 +221,7 @@ impl Context {
             };
             let label = format!("{} {}", route.method, route.path);
             let authenticator = if policy.requires_auth() || policy.allows_optional_auth() {
-                has_auth_route = true;
-                let authenticator = settings
+                let authenticator = security
                     .and_then(|s| s.authenticator_for(policy.authenticator()))
                     .ok_or_else(|| match policy.authenticator() {
                         Some(name) => SetupError::UnknownAuthenticator {
@@ -168,41 +287,20 @@ impl Context {
                     }
                     _ => None,
                 },
-                body_limit: route.body_limit.unwrap_or(default_body_limit),
+                body_limit: route.body_limit.unwrap_or(settings.body_limit),
                 permits: policy
                     .concurrency()
                     .map(|n| Arc::new(tokio::sync::Semaphore::new(n as usize))),
+                settings: Arc::clone(&settings),
             });
         }
-        context.failed_auth = match (settings.and_then(|s| s.failed_auth), limiter) {
-            (Some(rate), Some(limiter)) if has_auth_route => {
-                if !connect_info {
-                    return Err(SetupError::Missing {
-                        route: "(failed authentications)".to_owned(),
-                        needs: NEEDS_CONNECT_INFO,
-                    });
-                }
-                Some(limiter.build(rate, "failed-auth"))
-            }
-            _ => None,
-        };
-        context.security = security;
+        if settings.failed_auth.is_some() && !connect_info {
+            return Err(SetupError::Missing {
+                route: "(failed authentications)".to_owned(),
+                needs: NEEDS_CONNECT_INFO,
+            });
+        }
         Ok(context)
-    }
-
-    /// The security settings, when the router was given some.
-    pub(crate) fn security(&self) -> Option<&Security> {
-        self.security.as_deref()
-    }
-
-    /// The same, shared.
-    pub(crate) fn security_arc(&self) -> Option<Arc<Security>> {
-        self.security.clone()
-    }
-
-    /// The limit of failed authentications per client address, when configured.
-    pub(crate) fn failed_auth(&self) -> Option<&RouteLimiter> {
-        self.failed_auth.as_ref()
     }
 
     /// The index of the entry of `handler` routed on `path` (the matched path, absent for
@@ -222,16 +320,40 @@ impl Context {
         &self.routes[index]
     }
 
-    /// The methods the route table has for `path`, if any route matches it.
-    pub(crate) fn methods_of(&self, path: &str) -> Option<Vec<http::Method>> {
-        crate::cors::methods_of(&self.route_methods, path)
-    }
-
     /// The body limit of requests outside any route's entry.
     pub(crate) fn default_body_limit(&self) -> usize {
-        self.security()
-            .and_then(|s| s.body_limit)
-            .unwrap_or(DEFAULT_BODY_LIMIT)
+        self.settings.body_limit
+    }
+
+    /// The CORS settings, for the outer layer.
+    pub(crate) fn cors(&self) -> Option<&CorsPolicy> {
+        self.settings.cors.as_ref()
+    }
+
+    /// `Strict-Transport-Security`, when configured.
+    pub(crate) fn hsts(&self) -> Option<&HeaderValue> {
+        self.settings.hsts.as_ref()
+    }
+
+    /// The application's own shape of error bodies, when configured.
+    pub(crate) fn error_body(&self) -> Option<&Arc<dyn ErrorBody>> {
+        self.settings.error_body.as_ref()
+    }
+
+    /// The revocations, for the [`Revoker`](crate::Revoker).
+    pub(crate) fn revocations(&self) -> Option<&Arc<RevocationStore>> {
+        self.settings.revocations.as_ref()
+    }
+
+    /// The principal check, for the [`Revoker`](crate::Revoker).
+    pub(crate) fn principal_check(&self) -> Option<&Arc<PrincipalCheck>> {
+        self.settings.principal_check.as_ref()
+    }
+
+    /// The methods the route table has for `path`, if any route's pattern matches it
+    /// (`{name}` matches one segment, `{*name}` the rest).
+    pub(crate) fn methods_of(&self, path: &str) -> Option<Vec<Method>> {
+        methods_of(&self.route_methods, path)
     }
 }
 
@@ -285,8 +407,7 @@ fn arm(
 
 /// The methods a route answers, with its pattern: every common one for `ANY` (or a
 /// route whose methods the router cannot see).
-fn route_methods(route: &RouteEntry) -> Vec<(http::Method, String)> {
-    use http::Method;
+fn route_methods(route: &RouteEntry) -> Vec<(Method, String)> {
     let methods = match route.method.as_str() {
         "ANY" | "*" => vec![
             Method::GET,
@@ -301,4 +422,62 @@ fn route_methods(route: &RouteEntry) -> Vec<(http::Method, String)> {
         .into_iter()
         .map(|method| (method, route.path.clone()))
         .collect()
+}
+
+/// The methods of the routes whose pattern matches `path`, from the route table's
+/// `(method, pattern)` rows.
+fn methods_of(routes: &[(Method, String)], path: &str) -> Option<Vec<Method>> {
+    let mut methods: Vec<Method> = routes
+        .iter()
+        .filter(|(_, pattern)| matches(pattern, path))
+        .map(|(method, _)| method.clone())
+        .collect();
+    if methods.is_empty() {
+        return None;
+    }
+    if methods.contains(&Method::GET) && !methods.contains(&Method::HEAD) {
+        methods.push(Method::HEAD);
+    }
+    methods.dedup();
+    Some(methods)
+}
+
+fn matches(pattern: &str, path: &str) -> bool {
+    let mut pattern = pattern.split('/');
+    let mut path = path.split('/');
+    loop {
+        match (pattern.next(), path.next()) {
+            (None, None) => return true,
+            (Some(p), _) if p.starts_with("{*") => return true,
+            (Some(p), Some(s)) if p.starts_with('{') && p.ends_with('}') && !s.is_empty() => {}
+            (Some(p), Some(s)) if p == s => {}
+            _ => return false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use http::Method;
+
+    use super::methods_of;
+
+    #[test]
+    fn paths_find_their_route_methods() {
+        let routes = vec![
+            (Method::GET, "/posts".to_owned()),
+            (Method::POST, "/posts".to_owned()),
+            (Method::PUT, "/posts/{id}".to_owned()),
+            (Method::GET, "/files/{*rest}".to_owned()),
+        ];
+        assert_eq!(
+            methods_of(&routes, "/posts"),
+            Some(vec![Method::GET, Method::POST, Method::HEAD])
+        );
+        assert_eq!(methods_of(&routes, "/posts/7"), Some(vec![Method::PUT]));
+        assert_eq!(methods_of(&routes, "/posts/"), None);
+        assert_eq!(methods_of(&routes, "/posts/7/x"), None);
+        assert!(methods_of(&routes, "/files/a/b").is_some());
+        assert_eq!(methods_of(&routes, "/nowhere"), None);
+    }
 }

@@ -63,7 +63,7 @@ impl SessionCookie {
     /// The `Set-Cookie` value that hands the browser `token`, kept until `expires_at`
     /// (seconds since the Unix epoch, the token's `exp`).
     pub fn set(&self, token: &str, expires_at: u64) -> HeaderValue {
-        let max_age = expires_at.saturating_sub(crate::revocation::now_ms() / 1000);
+        let max_age = expires_at.saturating_sub(crate::clock::unix_now_ms() / 1000);
         let value = format!(
             "{}={token}; Max-Age={max_age}; Path=/; Secure; HttpOnly; SameSite=Lax",
             self.name

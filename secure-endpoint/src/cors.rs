@@ -2,14 +2,16 @@
 //! settings, checked when they are built; preflights answered by the outer layer before
 //! any policy step, with the methods the route table has for the path; and the CORS
 //! headers on every response to an allowed origin, errors included.
+//!
+//! This file decides; it writes no response. The outer layer (`sanitize.rs`) answers a
+//! preflight as [`Preflight`] says, and finding a path's methods is the route table's
+//! (`context.rs`).
 
 use std::time::Duration;
 
-use axum::response::{IntoResponse, Response};
 use http::header::{self, HeaderName};
-use http::{HeaderMap, HeaderValue, Method, StatusCode};
+use http::{HeaderMap, HeaderValue, Method};
 
-use crate::rejection::Rejection;
 use crate::setup_error::SetupError;
 
 /// Which origins may call the service from a browser, set with
@@ -178,7 +180,7 @@ fn checked_origin(origin: &str) -> Result<String, String> {
 }
 
 /// The checked settings, as the outer layer uses them.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct CorsPolicy {
     origins: Vec<HeaderValue>,
     any_origin: bool,
@@ -240,13 +242,13 @@ impl CorsPolicy {
         &self,
         request: &http::request::Parts,
         methods: Option<&[Method]>,
-    ) -> Response {
+    ) -> Preflight {
         let origin = request.headers.get(header::ORIGIN);
         let Some(origin) = origin.filter(|o| self.allows(o)) else {
-            return refused("a preflight from an origin that is not allowed");
+            return Preflight::Refused("a preflight from an origin that is not allowed");
         };
         let Some(methods) = methods else {
-            return Rejection::NotFound.into_response();
+            return Preflight::NoRoute;
         };
         let wanted = request
             .headers
@@ -258,11 +260,7 @@ impl CorsPolicy {
             .collect::<Vec<_>>()
             .join(", ");
         if !wanted.is_some_and(|m| methods.contains(&m)) {
-            let mut response = Rejection::MethodNotAllowed.into_response();
-            if let Ok(allow) = HeaderValue::from_str(&allow) {
-                response.headers_mut().insert(header::ALLOW, allow);
-            }
-            return response;
+            return Preflight::MethodNotAllowed(HeaderValue::from_str(&allow).ok());
         }
         let requested_headers = request
             .headers
@@ -275,11 +273,12 @@ impl CorsPolicy {
             .filter(|h| !h.is_empty())
             .find(|h| !self.allow_headers.contains(h));
         if unlisted.is_some() {
-            return refused("a preflight asking for a request header that is not allowed");
+            return Preflight::Refused(
+                "a preflight asking for a request header that is not allowed",
+            );
         }
-        let mut response = StatusCode::NO_CONTENT.into_response();
-        let headers = response.headers_mut();
-        self.decorate(headers, Some(origin));
+        let mut headers = HeaderMap::new();
+        self.decorate(&mut headers, Some(origin));
         if let Ok(allow) = HeaderValue::from_str(&allow) {
             headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, allow);
         }
@@ -295,13 +294,21 @@ impl CorsPolicy {
                 "origin, access-control-request-method, access-control-request-headers",
             ),
         );
-        response
+        Preflight::Allowed(headers)
     }
 }
 
-fn refused(reason: &'static str) -> Response {
-    tracing::info!(target: "secure_endpoint::audit", step = "cors", decision = "deny", reason);
-    Rejection::Forbidden.into_response()
+/// What a preflight is answered.
+#[derive(Debug)]
+pub(crate) enum Preflight {
+    /// 204 with these headers.
+    Allowed(HeaderMap),
+    /// 403 without CORS headers: an origin or a request header outside the lists.
+    Refused(&'static str),
+    /// 404: the router has no route for the path.
+    NoRoute,
+    /// 405, with the path's methods for `Allow` when they can be written.
+    MethodNotAllowed(Option<HeaderValue>),
 }
 
 /// Whether `request` is a CORS preflight.
@@ -311,38 +318,6 @@ pub(crate) fn is_preflight(request: &http::request::Parts) -> bool {
         && request
             .headers
             .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
-}
-
-/// The methods of the route whose pattern matches `path`, from the route table's
-/// `(method, pattern)` rows: `{name}` matches one segment, `{*name}` the rest.
-pub(crate) fn methods_of(routes: &[(Method, String)], path: &str) -> Option<Vec<Method>> {
-    let mut methods: Vec<Method> = routes
-        .iter()
-        .filter(|(_, pattern)| matches(pattern, path))
-        .map(|(method, _)| method.clone())
-        .collect();
-    if methods.is_empty() {
-        return None;
-    }
-    if methods.contains(&Method::GET) && !methods.contains(&Method::HEAD) {
-        methods.push(Method::HEAD);
-    }
-    methods.dedup();
-    Some(methods)
-}
-
-fn matches(pattern: &str, path: &str) -> bool {
-    let mut pattern = pattern.split('/');
-    let mut path = path.split('/');
-    loop {
-        match (pattern.next(), path.next()) {
-            (None, None) => return true,
-            (Some(p), _) if p.starts_with("{*") => return true,
-            (Some(p), Some(s)) if p.starts_with('{') && p.ends_with('}') && !s.is_empty() => {}
-            (Some(p), Some(s)) if p == s => {}
-            _ => return false,
-        }
-    }
 }
 
 #[cfg(test)]
@@ -384,24 +359,5 @@ mod tests {
                 .is_ok()
         );
         assert!(Cors::any_origin().build().is_ok());
-    }
-
-    #[test]
-    fn paths_find_their_route_methods() {
-        let routes = vec![
-            (Method::GET, "/posts".to_owned()),
-            (Method::POST, "/posts".to_owned()),
-            (Method::PUT, "/posts/{id}".to_owned()),
-            (Method::GET, "/files/{*rest}".to_owned()),
-        ];
-        assert_eq!(
-            methods_of(&routes, "/posts"),
-            Some(vec![Method::GET, Method::POST, Method::HEAD])
-        );
-        assert_eq!(methods_of(&routes, "/posts/7"), Some(vec![Method::PUT]));
-        assert_eq!(methods_of(&routes, "/posts/"), None);
-        assert_eq!(methods_of(&routes, "/posts/7/x"), None);
-        assert!(methods_of(&routes, "/files/a/b").is_some());
-        assert_eq!(methods_of(&routes, "/nowhere"), None);
     }
 }

@@ -1,12 +1,10 @@
-//! The error type handlers return.
+//! The error type handlers return. How it is answered (its body, the sanitized 500) is
+//! `rejection/`'s business: this file only says what the error is.
 
 use std::borrow::Cow;
 use std::fmt;
 
-use axum::response::{IntoResponse, Response};
 use http::StatusCode;
-
-use crate::rejection;
 
 /// An error a handler returns with `?`.
 ///
@@ -111,18 +109,13 @@ impl fmt::Display for Error {
 #[derive(Clone, Debug)]
 pub(crate) struct ErrorReport(pub(crate) String);
 
-impl IntoResponse for Error {
-    fn into_response(self) -> Response {
+impl Error {
+    /// What the client may read, a 4xx status with the handler's message; else the
+    /// detail for the log, which the client never reads.
+    pub(crate) fn into_parts(self) -> Result<(StatusCode, Cow<'static, str>), ErrorReport> {
         match self.kind {
-            Kind::Client { status, message } if !status.is_server_error() => {
-                rejection::client_error(status, message)
-            }
-            _ => {
-                let report = ErrorReport(self.to_string());
-                let mut response = StatusCode::INTERNAL_SERVER_ERROR.into_response();
-                response.extensions_mut().insert(report);
-                response
-            }
+            Kind::Client { status, message } if !status.is_server_error() => Ok((status, message)),
+            _ => Err(ErrorReport(self.to_string())),
         }
     }
 }

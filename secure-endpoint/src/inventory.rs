@@ -4,8 +4,12 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::handler::Guards;
+use crate::auth::Credential;
+use crate::handler::{Guards, SecureHandler};
 use crate::policy::Policy;
+use crate::routing::Endpoint;
+use crate::schema::Schemas;
+use crate::security::Security;
 
 /// Every route of a [`SecureRouter`](crate::SecureRouter): method, path and policy.
 ///
@@ -104,12 +108,94 @@ pub enum RoutePolicy {
     },
 }
 
+impl RouteEntry {
+    /// The row of an annotated handler routed on `path`.
+    pub(crate) fn declared(endpoint: &Endpoint, path: &str) -> RouteEntry {
+        RouteEntry {
+            method: endpoint.method.to_owned(),
+            path: path.to_owned(),
+            handler: Some(endpoint.handler),
+            policy: RoutePolicy::Declared(endpoint.policy),
+            handler_type: Some(endpoint.handler_type),
+            body_limit: endpoint.body_limit,
+            principals: endpoint.principals,
+            guards: endpoint.guards,
+            schemas: endpoint.schemas,
+        }
+    }
+
+    /// The row of the router's fallback, handler `H`.
+    pub(crate) fn fallback<H: SecureHandler>() -> RouteEntry {
+        RouteEntry {
+            method: "*".to_owned(),
+            path: "(fallback)".to_owned(),
+            handler: Some(H::NAME),
+            policy: RoutePolicy::Declared(H::POLICY),
+            handler_type: Some(std::any::TypeId::of::<H>()),
+            body_limit: None,
+            principals: H::requested_principals,
+            guards: H::guarded_keys(),
+            schemas: H::schemas,
+        }
+    }
+
+    /// The row of an explicit opt-out: `path` served without a declared policy.
+    pub(crate) fn unchecked(path: &str, reason: &str) -> RouteEntry {
+        RouteEntry {
+            method: "*".to_owned(),
+            path: path.to_owned(),
+            handler: None,
+            policy: RoutePolicy::Unchecked {
+                reason: reason.to_owned(),
+            },
+            handler_type: None,
+            body_limit: None,
+            principals: Vec::new,
+            guards: Guards::default(),
+            schemas: Schemas::default,
+        }
+    }
+}
+
 impl Inventory {
-    pub(crate) fn new(
-        routes: Vec<RouteEntry>,
-        authenticators: Vec<AuthenticatorEntry>,
-        browsers: Option<BrowserEntry>,
-    ) -> Self {
+    /// The inventory of `routes` served with `security`: every route, and where each
+    /// authenticator of the settings reads its credential.
+    pub(crate) fn of(routes: Vec<RouteEntry>, security: Option<&Security>) -> Self {
+        let cookie = security.and_then(|s| s.session_cookie.as_ref());
+        let authenticators = security
+            .into_iter()
+            .flat_map(|security| {
+                let default = security
+                    .authenticator
+                    .iter()
+                    .map(|a| (None, a.credential()));
+                let named = security
+                    .named
+                    .iter()
+                    .map(|(name, a)| (Some(name.clone()), a.credential()));
+                default.chain(named).collect::<Vec<_>>()
+            })
+            .map(|(name, credential)| AuthenticatorEntry {
+                name,
+                header: match &credential {
+                    Credential::Header(header) => Some(header.to_string()),
+                    Credential::Bearer => None,
+                },
+                cookie: match (&credential, cookie) {
+                    (Credential::Bearer, Some(cookie)) => Some(cookie.name().to_owned()),
+                    _ => None,
+                },
+                credential: credential.to_string(),
+            })
+            .collect();
+        let browsers = security.and_then(|security| {
+            let cors = security.cors.as_ref();
+            (security.session_cookie.is_some() || cors.is_some()).then(|| BrowserEntry {
+                session_cookie: cookie.map(|c| c.name().to_owned()),
+                cors_origins: cors.map(|c| c.listed()).unwrap_or_default(),
+                cors_credentials: cors.is_some_and(|c| c.sends_credentials()),
+            })
+        });
         Inventory {
             routes,
             authenticators,

@@ -84,8 +84,8 @@
 //!    is logged with `tracing` under that request id. 4xx responses the handler builds
 //!    on purpose pass through.
 //!
-//! Every allow and deny decision is a `tracing` event with target
-//! `secure_endpoint::audit`, carrying the route, the step and the reason.
+//! Every allow and deny decision is a `tracing` event with target [`AUDIT_TARGET`],
+//! carrying the route, the step and the reason.
 //!
 //! # The attribute arguments
 //!
@@ -149,19 +149,31 @@
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-// Where things live: one file per request step in `pipeline/`, in the order above;
-// `context.rs` is what a router enforces with, built once at start; `rejection.rs` is
-// the one refusal type and the one writer of error bodies; `sanitize.rs` the outer
-// layer; the backends (`auth/`, `rate/`, `input/`) know nothing of HTTP responses.
-// Internal code imports modules by path, never the names re-exported below.
+// Where things live, in layers that import only downward: leaves (`setup_error`,
+// `request_id`, `clock`, `body_timeout`, `client_addr`, `cookie`, `error`,
+// `redis_connection`); backends that know nothing of HTTP responses (`input/`, `rate/`,
+// `auth/`, `revocation/`, `standing`, `principal`, `policy`, `resource`, `cors`,
+// `guard/`); refusals and the audit log (`rejection/`, the one writer of error bodies,
+// and `audit`, the one writer of audit events); the route table built once (`handler`,
+// `schema`, `routing`, `security`, `inventory`, `context`); the request (`pipeline/`,
+// one file per step, `extractors`, `revoker`, `sanitize`); the doors (`router`,
+// `serve`, `openapi`, `testing/`). Internal code imports modules by path, never the
+// names re-exported below.
+
+// The attributes' expansion names `::secure_endpoint::…`: this lets the crate's own
+// tests use them.
+extern crate self as secure_endpoint;
 
 mod audit;
 mod auth;
+mod body_timeout;
 mod client_addr;
+mod clock;
 mod context;
 mod cookie;
 mod cors;
 mod error;
+mod extractors;
 mod guard;
 mod handler;
 mod input;
@@ -171,6 +183,8 @@ mod pipeline;
 mod policy;
 mod principal;
 mod rate;
+#[cfg(feature = "redis")]
+mod redis_connection;
 mod rejection;
 mod request_id;
 mod resource;
@@ -200,6 +214,7 @@ pub mod __bench;
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctests;
 
+pub use audit::AUDIT_TARGET;
 pub use auth::{
     ApiKeys, AuthError, Authenticator, Credential, FetchKeys, IssueError, IssuedToken, Issuers,
     Jwks, JwtAuthenticator, Key, MIN_API_KEY_LEN, MIN_HMAC_SECRET_BYTES, TokenFacts, TokenIssuer,

@@ -1,10 +1,10 @@
-//! The authenticated caller.
+//! The authenticated caller: the trait the application's claims implement, the ready
+//! [`Claims`], and the principal as the policy steps see it. Handing it to a handler (the
+//! extractors) is `extractors.rs`'s business.
 
-use axum::extract::FromRequestParts;
-use http::request::Parts;
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
-
-use crate::rejection::Rejection;
 
 /// The verified caller of an `auth` route, as produced by an
 /// [`Authenticator`](crate::Authenticator).
@@ -114,44 +114,6 @@ impl Principal for Claims {
     }
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for Claims {
-    type Rejection = Rejection;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        principal_from(parts)
-    }
-}
-
-/// On a `#[public(optional_auth)]` handler, `Option<Claims>`: the caller when a valid
-/// credential came, `None` when none did.
-impl<S: Send + Sync> axum::extract::OptionalFromRequestParts<S> for Claims {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        _state: &S,
-    ) -> Result<Option<Self>, Self::Rejection> {
-        Ok(parts
-            .extensions
-            .get::<Verified<Claims>>()
-            .map(|v| v.0.clone()))
-    }
-}
-
-impl<S: Send + Sync, P: Principal> axum::extract::OptionalFromRequestParts<S> for Authenticated<P> {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        _state: &S,
-    ) -> Result<Option<Self>, Self::Rejection> {
-        Ok(parts
-            .extensions
-            .get::<Verified<P>>()
-            .map(|v| Authenticated(v.0.clone())))
-    }
-}
-
 /// Extracts the verified principal of type `P` for a handler whose principal type is
 /// not [`Claims`].
 ///
@@ -168,27 +130,14 @@ impl<S: Send + Sync, P: Principal> axum::extract::OptionalFromRequestParts<S> fo
 #[derive(Debug, Clone)]
 pub struct Authenticated<P>(pub P);
 
-impl<S: Send + Sync, P: Principal> FromRequestParts<S> for Authenticated<P> {
-    type Rejection = Rejection;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        principal_from(parts).map(Authenticated)
-    }
-}
-
 /// A principal the router's authenticator verified, as the request carries it: only the
 /// authentication step puts one there, so a `P` some other layer inserted (a tracing
-/// layer decoding tokens without verifying them) is never handed to a handler.
-#[derive(Clone)]
-pub(crate) struct Verified<P>(pub(crate) P);
+/// layer decoding tokens without verifying them) is never handed to a handler. The same
+/// principal is the caller the later steps ask about (held once, shared).
+pub(crate) struct Verified<P>(pub(crate) Arc<P>);
 
-fn principal_from<P: Principal>(parts: &Parts) -> Result<P, Rejection> {
-    parts.extensions.get::<Verified<P>>().map(|v| v.0.clone()).ok_or_else(|| {
-        tracing::warn!(
-            target: "secure_endpoint::audit",
-            principal = std::any::type_name::<P>(),
-            "no principal of this type on the request: the route is not `auth`, or its authenticator produces another type"
-        );
-        Rejection::Unauthorized { token_given: false }
-    })
+impl<P> Clone for Verified<P> {
+    fn clone(&self) -> Self {
+        Verified(Arc::clone(&self.0))
+    }
 }

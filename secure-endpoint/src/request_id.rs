@@ -1,5 +1,5 @@
 //! The id of one request: in the 500 body, the `x-request-id` response header and every
-//! log line about the request.
+//! log line about the request. Handing it to a handler is `extractors.rs`'s business.
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -59,26 +59,6 @@ impl fmt::Display for RequestId {
 impl fmt::Debug for RequestId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "RequestId({self})")
-    }
-}
-
-impl<S: Send + Sync> axum::extract::FromRequestParts<S> for RequestId {
-    type Rejection = crate::rejection::Rejection;
-
-    async fn from_request_parts(
-        parts: &mut http::request::Parts,
-        _state: &S,
-    ) -> Result<Self, Self::Rejection> {
-        match parts.extensions.get::<crate::context::RequestContext>() {
-            Some(request) => Ok(request.id),
-            None => {
-                tracing::error!(
-                    target: "secure_endpoint::audit",
-                    "a handler takes a RequestId, but it is served outside a SecureRouter"
-                );
-                Err(crate::rejection::Rejection::Internal)
-            }
-        }
     }
 }
 

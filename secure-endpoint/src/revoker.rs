@@ -6,21 +6,13 @@ use std::sync::Arc;
 use axum::extract::FromRequestParts;
 use http::request::Parts;
 
-use crate::auth::TokenFacts;
+use crate::audit::{self, Revoked};
+use crate::auth::Presented;
 use crate::context::RequestContext;
 use crate::error::Error;
 use crate::rejection::Rejection;
 use crate::revocation::RevocationStore;
 use crate::standing::PrincipalCheck;
-
-/// The token a request presented, as the authentication step read it: whose it is and
-/// which token it is. Left in the request where revocation or a principal check is
-/// configured.
-#[derive(Debug, Clone)]
-pub(crate) struct Presented {
-    pub(crate) principal: String,
-    pub(crate) facts: Option<TokenFacts>,
-}
 
 /// Revokes tokens: the one this request presented, or all of a principal's. Needs
 /// [`SecurityBuilder::revocation`](crate::SecurityBuilder::revocation); a handler taking
@@ -74,7 +66,7 @@ impl Revoker {
             ));
         };
         self.store.revoke_token(id, expires_at).await;
-        tracing::info!(target: "secure_endpoint::audit", jti = id, "token revoked");
+        audit::revoked(Revoked::Token { jti: id });
         Ok(())
     }
 
@@ -83,11 +75,7 @@ impl Revoker {
     pub async fn revoke_all_tokens_of(&self, principal: &str) {
         self.store.revoke_all(principal).await;
         self.forget_principal(principal);
-        tracing::info!(
-            target: "secure_endpoint::audit",
-            principal,
-            "every token issued until now revoked"
-        );
+        audit::revoked(Revoked::AllOf { principal });
     }
 
     /// Drops `principal`'s cached [`principal_check`](crate::SecurityBuilder::principal_check)
@@ -101,7 +89,7 @@ impl Revoker {
 
     /// The principal whose token this request presented.
     pub fn principal(&self) -> Option<&str> {
-        self.presented.as_ref().map(|p| p.principal.as_str())
+        self.presented.as_ref().map(Presented::principal_id)
     }
 }
 
@@ -109,20 +97,19 @@ impl<S: Send + Sync> FromRequestParts<S> for Revoker {
     type Rejection = Rejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let security = parts
+        let context = parts
             .extensions
             .get::<RequestContext>()
-            .and_then(|request| request.context.security_arc());
-        let Some(store) = security.as_ref().and_then(|s| s.revocations.clone()) else {
-            tracing::error!(
-                target: "secure_endpoint::audit",
-                "a handler takes a Revoker, but the security settings have no revocation: set `Security::builder().revocation(Revocations::memory())`"
+            .map(|request| &request.context);
+        let Some(store) = context.and_then(|c| c.revocations()).cloned() else {
+            audit::misconfigured(
+                "a handler takes a Revoker, but the security settings have no revocation: set `Security::builder().revocation(Revocations::memory())`",
             );
             return Err(Rejection::Internal);
         };
         Ok(Revoker {
             store,
-            standing: security.and_then(|s| s.principal_check.clone()),
+            standing: context.and_then(|c| c.principal_check()).cloned(),
             presented: parts.extensions.get::<Presented>().cloned(),
         })
     }

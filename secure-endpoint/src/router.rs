@@ -14,7 +14,7 @@ use tower_service::Service;
 
 use crate::context::Context;
 use crate::handler::SecureHandler;
-use crate::inventory::{AuthenticatorEntry, BrowserEntry, Inventory, RouteEntry, RoutePolicy};
+use crate::inventory::{Inventory, RouteEntry};
 use crate::routing::MethodRouter;
 use crate::sanitize::SanitizeLayer;
 use crate::security::Security;
@@ -154,18 +154,12 @@ where
     /// Panics, like axum, when `path` is invalid or already routed.
     pub fn route(mut self, path: &str, method_router: impl IntoSecureRoute<S>) -> Self {
         let method_router = method_router.into_method_router();
-        self.routes
-            .extend(method_router.endpoints.iter().map(|e| RouteEntry {
-                method: e.method.to_owned(),
-                path: path.to_owned(),
-                handler: Some(e.handler),
-                policy: RoutePolicy::Declared(e.policy),
-                handler_type: Some(e.handler_type),
-                body_limit: e.body_limit,
-                principals: e.principals,
-                guards: e.guards,
-                schemas: e.schemas,
-            }));
+        self.routes.extend(
+            method_router
+                .endpoints
+                .iter()
+                .map(|endpoint| RouteEntry::declared(endpoint, path)),
+        );
         self.inner = self.inner.route(path, method_router.inner);
         self
     }
@@ -180,19 +174,7 @@ where
         method_router: axum::routing::MethodRouter<S>,
         reason: &str,
     ) -> Self {
-        self.routes.push(RouteEntry {
-            method: "*".to_owned(),
-            path: path.to_owned(),
-            handler: None,
-            policy: RoutePolicy::Unchecked {
-                reason: reason.to_owned(),
-            },
-            handler_type: None,
-            body_limit: None,
-            principals: Vec::new,
-            guards: Default::default(),
-            schemas: crate::schema::Schemas::default,
-        });
+        self.routes.push(RouteEntry::unchecked(path, reason));
         self.inner = self.inner.route(path, method_router);
         self
     }
@@ -201,19 +183,7 @@ where
     /// opt-out. The inventory lists it as one `UNCHECKED` entry with `reason`, since a
     /// plain router does not say which routes it holds.
     pub fn merge_unchecked(mut self, router: Router<S>, reason: &str) -> Self {
-        self.routes.push(RouteEntry {
-            method: "*".to_owned(),
-            path: "*".to_owned(),
-            handler: None,
-            policy: RoutePolicy::Unchecked {
-                reason: reason.to_owned(),
-            },
-            handler_type: None,
-            body_limit: None,
-            principals: Vec::new,
-            guards: Default::default(),
-            schemas: crate::schema::Schemas::default,
-        });
+        self.routes.push(RouteEntry::unchecked("*", reason));
         self.inner = self.inner.merge(router);
         self
     }
@@ -257,17 +227,7 @@ where
         H: SecureHandler + Handler<T, S>,
         T: 'static,
     {
-        self.routes.push(RouteEntry {
-            method: "*".to_owned(),
-            path: "(fallback)".to_owned(),
-            handler: Some(H::NAME),
-            policy: RoutePolicy::Declared(H::POLICY),
-            handler_type: Some(std::any::TypeId::of::<H>()),
-            body_limit: None,
-            principals: H::requested_principals,
-            guards: H::guarded_keys(),
-            schemas: H::schemas,
-        });
+        self.routes.push(RouteEntry::fallback::<H>());
         self.inner = self.inner.fallback(handler);
         self
     }
@@ -321,48 +281,7 @@ where
     /// Every route with its method, path and policy, and where each authenticator reads
     /// its credential.
     pub fn inventory(&self) -> Inventory {
-        let cookie = self
-            .security
-            .as_deref()
-            .and_then(|s| s.session_cookie.as_ref());
-        let authenticators = self
-            .security
-            .iter()
-            .flat_map(|security| {
-                let default = security
-                    .authenticator
-                    .iter()
-                    .map(|a| (None, a.credential()));
-                let named = security
-                    .named
-                    .iter()
-                    .map(|(name, a)| (Some(name.clone()), a.credential()));
-                default.chain(named).collect::<Vec<_>>()
-            })
-            .map(|(name, credential)| AuthenticatorEntry {
-                name,
-                header: match &credential {
-                    crate::auth::Credential::Header(header) => Some(header.to_string()),
-                    _ => None,
-                },
-                cookie: match (&credential, cookie) {
-                    (crate::auth::Credential::Bearer, Some(cookie)) => {
-                        Some(cookie.name().to_owned())
-                    }
-                    _ => None,
-                },
-                credential: credential.to_string(),
-            })
-            .collect();
-        let browsers = self.security.as_deref().and_then(|security| {
-            let cors = security.cors.as_ref();
-            (security.session_cookie.is_some() || cors.is_some()).then(|| BrowserEntry {
-                session_cookie: cookie.map(|c| c.name().to_owned()),
-                cors_origins: cors.map(|c| c.listed()).unwrap_or_default(),
-                cors_credentials: cors.is_some_and(|c| c.sends_credentials()),
-            })
-        });
-        Inventory::new(self.routes.clone(), authenticators, browsers)
+        Inventory::of(self.routes.clone(), self.security.as_deref())
     }
 
     /// Checks that every route's policy has the settings it needs, then builds the
@@ -410,7 +329,7 @@ where
                 reason: "two routers joined here each have security settings of their own; one's would silently not apply to the other's routes: give the settings to the outer router only, and choose another authenticator per route with `auth = \"name\"`".into(),
             });
         }
-        let context = Context::build(self.security, &self.routes, connect_info)?;
+        let context = Context::build(self.security.as_deref(), &self.routes, connect_info)?;
         Ok(prepared(self.inner.layer(SanitizeLayer::new(context))))
     }
 

@@ -21,10 +21,11 @@ use http::{HeaderMap, HeaderValue, StatusCode};
 use tower_layer::Layer;
 use tower_service::Service;
 
+use crate::audit::{self, Route, Step};
 use crate::context::{Context, RequestContext};
-use crate::cors;
+use crate::cors::{self, Preflight};
 use crate::error::ErrorReport;
-use crate::rejection::{self, Finished};
+use crate::rejection::{self, Finished, Rejection};
 use crate::request_id::RequestId;
 
 /// The security headers every response gets: one list, which the scanner checks too.
@@ -55,8 +56,8 @@ fn security_headers(context: &Context) -> HeaderMap {
             HeaderValue::from_static(value),
         );
     }
-    if let Some(hsts) = context.security().and_then(|s| s.hsts.clone()) {
-        headers.insert(header::STRICT_TRANSPORT_SECURITY, hsts);
+    if let Some(hsts) = context.hsts() {
+        headers.insert(header::STRICT_TRANSPORT_SECURITY, hsts.clone());
     }
     headers
 }
@@ -78,7 +79,7 @@ pub(crate) struct SanitizeLayer {
 impl SanitizeLayer {
     pub(crate) fn new(context: Context) -> Self {
         let headers = security_headers(&context);
-        let error_body = context.security().and_then(|s| s.error_body.clone());
+        let error_body = context.error_body().cloned();
         SanitizeLayer {
             shared: Arc::new(Shared {
                 context: Arc::new(context),
@@ -120,7 +121,7 @@ where
 
     fn call(&mut self, mut request: Request) -> Self::Future {
         let id = RequestId::next();
-        let cors = self.shared.context.security().and_then(|s| s.cors.as_ref());
+        let cors = self.shared.context.cors();
         let origin = cors.and_then(|_| request.headers().get(header::ORIGIN).cloned());
         let span = tracing::info_span!(
             "request",
@@ -139,9 +140,9 @@ where
                 let methods = self.shared.context.methods_of(parts.uri.path());
                 let mut response = {
                     let _entered = span.enter();
-                    cors.preflight(&parts, methods.as_deref())
+                    preflight(&parts, cors.preflight(&parts, methods.as_deref()))
                 };
-                response.extensions_mut().insert(Preflight);
+                response.extensions_mut().insert(PreflightAnswer);
                 return SanitizeFuture {
                     inner: Called::Answered {
                         response: Some(response),
@@ -244,7 +245,30 @@ struct Logged;
 
 /// A preflight's answer, whose CORS headers are written already.
 #[derive(Clone, Copy)]
-struct Preflight;
+struct PreflightAnswer;
+
+/// The response to a preflight, as the CORS settings decided it.
+fn preflight(parts: &http::request::Parts, decided: Preflight) -> Response {
+    match decided {
+        Preflight::Allowed(headers) => {
+            let mut response = StatusCode::NO_CONTENT.into_response();
+            response.headers_mut().extend(headers);
+            response
+        }
+        Preflight::Refused(reason) => {
+            audit::deny(&Route::preflight(parts), Step::Cors, reason);
+            Rejection::Forbidden.into_response()
+        }
+        Preflight::NoRoute => Rejection::NotFound.into_response(),
+        Preflight::MethodNotAllowed(allow) => {
+            let mut response = Rejection::MethodNotAllowed.into_response();
+            if let Some(allow) = allow {
+                response.headers_mut().insert(header::ALLOW, allow);
+            }
+            response
+        }
+    }
+}
 
 fn finish(
     response: Response,
@@ -285,8 +309,8 @@ fn finish(
         X_REQUEST_ID,
         HeaderValue::from_bytes(&id.hex()).expect("hex is a valid header value"),
     );
-    if let Some(cors) = shared.context.security().and_then(|s| s.cors.as_ref())
-        && response.extensions().get::<Preflight>().is_none()
+    if let Some(cors) = shared.context.cors()
+        && response.extensions().get::<PreflightAnswer>().is_none()
     {
         cors.decorate(response.headers_mut(), origin);
     }

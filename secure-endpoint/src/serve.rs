@@ -7,20 +7,19 @@ use std::future::{Future, IntoFuture};
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
-use bytes::Bytes;
-use http_body::{Body as HttpBody, Frame, SizeHint};
+use http_body::Body as HttpBody;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tower_service::Service;
 
+use crate::body_timeout::Timed;
 use crate::router::SecureRouter;
 use crate::setup_error::SetupError;
 
@@ -210,67 +209,10 @@ impl hyper::service::Service<http::Request<Incoming>> for Connection {
             if body.is_end_stream() {
                 Body::new(body)
             } else {
-                Body::new(Timed {
-                    body,
-                    timeout,
-                    deadline: None,
-                })
+                Body::new(Timed::new(body, timeout))
             }
         });
         request.extensions_mut().insert(ConnectInfo(self.remote));
         self.router.clone().call(request)
-    }
-}
-
-/// The body could not be read within the body timeout.
-#[derive(Debug)]
-pub(crate) struct BodyTimedOut;
-
-impl std::fmt::Display for BodyTimedOut {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("the request body was not received within the body timeout")
-    }
-}
-
-impl std::error::Error for BodyTimedOut {}
-
-pin_project_lite::pin_project! {
-    /// A request body that fails once its time is up, the clock started at its first
-    /// poll (when someone reads it).
-    struct Timed {
-        #[pin]
-        body: Incoming,
-        timeout: Duration,
-        deadline: Option<Pin<Box<tokio::time::Sleep>>>,
-    }
-}
-
-impl HttpBody for Timed {
-    type Data = Bytes;
-    type Error = Box<dyn std::error::Error + Send + Sync>;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
-        let this = self.project();
-        if let Poll::Ready(frame) = this.body.poll_frame(cx) {
-            return Poll::Ready(frame.map(|frame| frame.map_err(Into::into)));
-        }
-        let deadline = this
-            .deadline
-            .get_or_insert_with(|| Box::pin(tokio::time::sleep(*this.timeout)));
-        match deadline.as_mut().poll(cx) {
-            Poll::Ready(()) => Poll::Ready(Some(Err(Box::new(BodyTimedOut)))),
-            Poll::Pending => Poll::Pending,
-        }
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.body.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.body.size_hint()
     }
 }

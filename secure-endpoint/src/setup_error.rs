@@ -86,3 +86,13 @@ impl fmt::Display for SetupError {
 }
 
 impl std::error::Error for SetupError {}
+
+impl SetupError {
+    /// A key in `setting` that cannot be used: the one message of every key parser.
+    pub(crate) fn bad_key(setting: &'static str, error: impl fmt::Display) -> SetupError {
+        SetupError::InvalidSetting {
+            setting,
+            reason: format!("not a usable key: {error}"),
+        }
+    }
+}

@@ -1,9 +1,11 @@
 //! What a verified token says about itself: its id, when it was issued and when it
-//! expires. Revocation and the principal check judge a token by these.
+//! expires; and which token a request presented, for whom. Revocation and the principal
+//! check judge a token by these.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
+
+use super::Caller;
+use super::jws::read_claims;
 
 /// The registered claims of a verified token that say which token it is and when it
 /// lives: `jti`, `iat` and `exp`.
@@ -33,13 +35,7 @@ impl TokenFacts {
             #[serde(default)]
             exp: Option<f64>,
         }
-        let mut parts = token.split('.');
-        let (_header, claims) = (parts.next()?, parts.next()?);
-        let mut buffer = [0u8; 768];
-        let registered: Registered = match URL_SAFE_NO_PAD.decode_slice(claims, &mut buffer) {
-            Ok(len) => serde_json::from_slice(&buffer[..len]).ok()?,
-            Err(_) => serde_json::from_slice(&URL_SAFE_NO_PAD.decode(claims).ok()?).ok()?,
-        };
+        let registered: Registered = read_claims(token)?;
         let whole = |n: f64| (n.is_finite() && n >= 0.0).then_some(n);
         Some(TokenFacts {
             id: registered.jti,
@@ -49,6 +45,31 @@ impl TokenFacts {
                 .map(|iat| (iat * 1000.0).floor() as u64),
             expires_at: registered.exp.and_then(whole).map(|exp| exp as u64),
         })
+    }
+}
+
+/// The token a request presented, as the authentication step read it: whose it is and
+/// which token it is. Left in the request for the [`Revoker`](crate::Revoker) where
+/// revocation is configured.
+#[derive(Clone)]
+pub(crate) struct Presented {
+    pub(crate) principal: Caller,
+    pub(crate) facts: Option<TokenFacts>,
+}
+
+impl Presented {
+    /// The id of the principal it names.
+    pub(crate) fn principal_id(&self) -> &str {
+        self.principal.id()
+    }
+}
+
+impl std::fmt::Debug for Presented {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Presented")
+            .field("principal", &self.principal.id())
+            .field("facts", &self.facts)
+            .finish()
     }
 }
 

@@ -77,13 +77,6 @@ impl fmt::Display for IssueError {
 
 impl std::error::Error for IssueError {}
 
-fn bad_key(setting: &'static str, error: jsonwebtoken::errors::Error) -> SetupError {
-    SetupError::InvalidSetting {
-        setting,
-        reason: format!("not a usable private key: {error}"),
-    }
-}
-
 impl TokenIssuer {
     fn new(algorithm: Algorithm, key: EncodingKey) -> Self {
         super::backend::select();
@@ -121,19 +114,19 @@ impl TokenIssuer {
 
     /// Signs with an RSA private key in PEM (RS* or PS*).
     pub fn rsa_pem(algorithm: Algorithm, pem: &[u8]) -> Result<Self, SetupError> {
-        let key = EncodingKey::from_rsa_pem(pem).map_err(|e| bad_key("rsa_pem", e))?;
+        let key = EncodingKey::from_rsa_pem(pem).map_err(|e| SetupError::bad_key("rsa_pem", e))?;
         Ok(Self::new(algorithm, key))
     }
 
     /// Signs with an ECDSA private key in PKCS#8 PEM (ES256 or ES384).
     pub fn ec_pem(algorithm: Algorithm, pem: &[u8]) -> Result<Self, SetupError> {
-        let key = EncodingKey::from_ec_pem(pem).map_err(|e| bad_key("ec_pem", e))?;
+        let key = EncodingKey::from_ec_pem(pem).map_err(|e| SetupError::bad_key("ec_pem", e))?;
         Ok(Self::new(algorithm, key))
     }
 
     /// Signs with an Ed25519 private key in PKCS#8 PEM (EdDSA).
     pub fn ed_pem(pem: &[u8]) -> Result<Self, SetupError> {
-        let key = EncodingKey::from_ed_pem(pem).map_err(|e| bad_key("ed_pem", e))?;
+        let key = EncodingKey::from_ed_pem(pem).map_err(|e| SetupError::bad_key("ed_pem", e))?;
         Ok(Self::new(Algorithm::EdDSA, key))
     }
 

@@ -1,11 +1,10 @@
 //! One authenticator for several token providers: each issuer with its own keys and
 //! rules, the token sent to the one its `iss` names.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
+use super::jws::read_claims;
 use super::jwt::JwtAuthenticator;
 use super::{AuthError, Authenticator, TokenFacts};
 use crate::principal::{Claims, Principal};
@@ -70,11 +69,7 @@ impl<C> Issuers<C> {
             #[serde(default)]
             iss: Option<String>,
         }
-        let named: Option<Named> = token
-            .split('.')
-            .nth(1)
-            .and_then(|claims| URL_SAFE_NO_PAD.decode(claims).ok())
-            .and_then(|claims| serde_json::from_slice(&claims).ok());
+        let named: Option<Named> = read_claims(token);
         let Some(issuer) = named.and_then(|n| n.iss) else {
             return Err(AuthError::new("the token names no issuer"));
         };

@@ -5,20 +5,17 @@
 //! or trusted (the key always comes from configuration or the configured JWKS); a `crit`
 //! header is refused, since this verifier understands no extension.
 
-use std::borrow::Cow;
 use std::fmt;
 use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::Duration;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, AlgorithmFamily, Validation};
-use serde::Deserialize;
-use serde::de::{DeserializeOwned, IgnoredAny};
+use serde::de::DeserializeOwned;
 
 use super::jwks::Jwks;
+use super::jws::{HEADER_BUFFER, may_name_crit, peek_header};
 use super::key::Key;
 use super::{AuthError, Authenticator};
 use crate::principal::{Claims, Principal};
@@ -347,7 +344,7 @@ where
     /// The verdict of the general path: the header read first, then the keys it names
     /// tried with jsonwebtoken.
     fn verdict_by_header(&self, token: &str) -> Option<Result<C, AuthError>> {
-        let mut buffer = [0u8; PEEK_BUFFER];
+        let mut buffer = [0u8; HEADER_BUFFER];
         let header = match peek_header(token, &mut buffer) {
             Ok(header) => header,
             Err(error) => return Some(Err(error)),
@@ -426,7 +423,7 @@ where
             return verdict;
         }
         // Only the JWKS can tell: the header was valid and no configured key serves it.
-        let mut buffer = [0u8; PEEK_BUFFER];
+        let mut buffer = [0u8; HEADER_BUFFER];
         let header = peek_header(token, &mut buffer)?;
         let kid = header.kid.as_deref();
         let Some(jwks) = &self.jwks else {
@@ -451,7 +448,7 @@ where
     }
 
     fn precheck(&self, token: &str) -> Result<(), AuthError> {
-        let mut buffer = [0u8; PEEK_BUFFER];
+        let mut buffer = [0u8; HEADER_BUFFER];
         let header = peek_header(token, &mut buffer)?;
         if header.crit {
             return Err(AuthError::new("token has a crit header"));
@@ -516,68 +513,6 @@ where
 /// The largest leeway accepted, in seconds.
 const MAX_LEEWAY_SECS: u64 = 300;
 
-/// The header fields that route a token to its keys. jsonwebtoken's `decode` reads the
-/// whole header again when it verifies; this read only chooses the keys, so it borrows
-/// what it can and keeps short headers off the heap.
-#[derive(Deserialize)]
-pub(super) struct Peek<'a> {
-    pub(super) alg: Algorithm,
-    #[serde(borrow, default)]
-    pub(super) kid: Option<Cow<'a, str>>,
-    /// Whether the header names `crit` at all: even `"crit": null` is refused (RFC 7515
-    /// §4.1.11 allows only a list, and this verifier understands no extension).
-    #[serde(default, deserialize_with = "present")]
-    pub(super) crit: bool,
-}
-
-fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
-    IgnoredAny::deserialize(deserializer).map(|_| true)
-}
-
-/// Whether the token's header may carry `crit` (even `null`, which jsonwebtoken reads as
-/// absent): its bytes hold `crit` anywhere, or an escape that could spell it. Such a
-/// header, or one that does not decode, takes the path that reads the header itself.
-fn may_name_crit(token: &str) -> bool {
-    let mut buffer = [0u8; PEEK_BUFFER];
-    let Some((encoded, _)) = token.split_once('.') else {
-        return true;
-    };
-    match URL_SAFE_NO_PAD.decode_slice(encoded, &mut buffer) {
-        Ok(len) => {
-            let header = &buffer[..len];
-            header.contains(&b'\\') || header.windows(4).any(|w| w == b"crit")
-        }
-        Err(_) => true,
-    }
-}
-
-/// Headers up to this many bytes are decoded on the stack.
-pub(super) const PEEK_BUFFER: usize = 512;
-
-pub(super) fn peek_header<'b>(
-    token: &str,
-    buffer: &'b mut [u8; PEEK_BUFFER],
-) -> Result<Peek<'b>, AuthError> {
-    let Some((encoded, _)) = token.split_once('.') else {
-        return Err(AuthError::new("malformed token"));
-    };
-    let not_base64 = |_| AuthError::new("token is not base64url");
-    let not_json = |_| AuthError::new("token header or claims are not the expected JSON");
-    match URL_SAFE_NO_PAD.decode_slice(encoded, buffer) {
-        Ok(len) => serde_json::from_slice(&buffer[..len]).map_err(not_json),
-        Err(base64::DecodeSliceError::OutputSliceTooSmall) => {
-            let decoded = URL_SAFE_NO_PAD.decode(encoded).map_err(not_base64)?;
-            let header: Peek<'_> = serde_json::from_slice(&decoded).map_err(not_json)?;
-            Ok(Peek {
-                alg: header.alg,
-                kid: header.kid.map(|kid| Cow::Owned(kid.into_owned())),
-                crit: header.crit,
-            })
-        }
-        Err(base64::DecodeSliceError::DecodeError(error)) => Err(not_base64(error)),
-    }
-}
-
 /// A fixed description per failure: jsonwebtoken's own messages may quote the token.
 fn describe(kind: &ErrorKind) -> &'static str {
     match kind {
@@ -601,277 +536,6 @@ fn describe(kind: &ErrorKind) -> &'static str {
     }
 }
 
-#[cfg(test)]
-mod properties {
-    use base64::Engine;
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    use proptest::prelude::*;
-
-    use super::{PEEK_BUFFER, peek_header};
-
-    fn header_json() -> impl Strategy<Value = serde_json::Value> {
-        let alg = prop_oneof![
-            Just("HS256"),
-            Just("RS256"),
-            Just("ES256"),
-            Just("EdDSA"),
-            Just("none"),
-            Just("hs256")
-        ];
-        let kid = proptest::option::of("[ -~]{0,40}|.{0,8}");
-        let padding = "[a-z]{0,300}";
-        (alg, kid, padding, any::<bool>()).prop_map(|(alg, kid, padding, typ)| {
-            let mut header = serde_json::json!({ "alg": alg });
-            if let Some(kid) = kid {
-                header["kid"] = serde_json::Value::String(kid);
-            }
-            if typ {
-                header["typ"] = serde_json::Value::String("JWT".into());
-            }
-            if !padding.is_empty() {
-                header["x5t"] = serde_json::Value::String(padding);
-            }
-            header
-        })
-    }
-
-    proptest! {
-        #![proptest_config(ProptestConfig::with_cases(3000))]
-
-        /// The read-ahead agrees with jsonwebtoken's own header parse on every header
-        /// it accepts: the same algorithm and the same `kid`, on the stack or not.
-        #[test]
-        fn the_read_ahead_agrees_with_jsonwebtoken(header in header_json(), claims in "[a-zA-Z0-9_-]{0,40}") {
-            let token = format!(
-                "{}.{claims}.sig",
-                URL_SAFE_NO_PAD.encode(header.to_string())
-            );
-            let mut buffer = [0u8; PEEK_BUFFER];
-            let ours = peek_header(&token, &mut buffer);
-            match jsonwebtoken::decode_header(&token) {
-                Ok(theirs) => {
-                    let ours = ours.expect("jsonwebtoken read a header the read-ahead refused");
-                    prop_assert_eq!(ours.alg, theirs.alg);
-                    prop_assert_eq!(ours.kid.as_deref(), theirs.kid.as_deref());
-                }
-                Err(_) => prop_assert!(ours.is_err(), "the read-ahead accepted what jsonwebtoken refused"),
-            }
-        }
-
-        /// Anything at all is answered, never a panic.
-        #[test]
-        fn any_token_text_is_answered(token in ".{0,200}") {
-            let mut buffer = [0u8; PEEK_BUFFER];
-            let _ = peek_header(&token, &mut buffer);
-        }
-    }
-
-    /// The settings the one-key path is compared on: the plain default, an issuer and
-    /// audiences, two algorithms on a key with a `kid`.
-    #[cfg(feature = "aws_lc_rs")]
-    fn authenticator(settings: usize) -> super::JwtAuthenticator {
-        use jsonwebtoken::Algorithm;
-        let key = super::Key::hmac(SECRET).unwrap();
-        match settings {
-            0 => super::JwtAuthenticator::new(&[Algorithm::HS256], key).unwrap(),
-            1 => super::JwtAuthenticator::new(&[Algorithm::HS256], key)
-                .unwrap()
-                .issuer("https://issuer.example")
-                .audiences(&["api", "old-api"]),
-            _ => super::JwtAuthenticator::new(&[Algorithm::HS256, Algorithm::HS384], key.kid("k1"))
-                .unwrap(),
-        }
-    }
-
-    #[cfg(feature = "aws_lc_rs")]
-    const SECRET: &[u8] = b"the one key's secret, thirty-two bytes or more";
-
-    /// A JSON value for a claim, or its absence, in the shapes tokens carry and the ones
-    /// they should not: `usual` (`None` for absent) three times in four.
-    #[cfg(feature = "aws_lc_rs")]
-    fn claim(
-        usual: Option<&'static str>,
-        shapes: &'static [&'static str],
-    ) -> impl Strategy<Value = Option<String>> {
-        let other = proptest::option::of(proptest::sample::select(shapes).prop_map(str::to_owned));
-        prop_oneof![3 => Just(usual.map(str::to_owned)), 1 => other]
-    }
-
-    /// `iss` or `aud`: absent, the accepted `usual`, or another shape, in equal parts.
-    #[cfg(feature = "aws_lc_rs")]
-    fn named(
-        usual: &'static str,
-        shapes: &'static [&'static str],
-    ) -> impl Strategy<Value = Option<String>> {
-        let other = proptest::sample::select(shapes).prop_map(|s| Some(s.to_owned()));
-        prop_oneof![Just(None), Just(Some(usual.to_owned())), other]
-    }
-
-    /// The claims as raw JSON text, so that a key may come twice.
-    #[cfg(feature = "aws_lc_rs")]
-    fn claims_text() -> impl Strategy<Value = String> {
-        let now = jsonwebtoken::get_current_timestamp();
-        let times: Vec<String> = vec![
-            (now + 1000).to_string(),
-            (now - 1000).to_string(),
-            (now - 10).to_string(),
-            (now - 50).to_string(),
-            (now + 20).to_string(),
-            (now + 50).to_string(),
-            format!("{}.4", now + 1000),
-            format!("\"{}\"", now + 1000),
-            "null".into(),
-            "-5".into(),
-            "1e300".into(),
-            "[1]".into(),
-            "{\"a\":1}".into(),
-        ];
-        let times: &'static [String] = Box::leak(times.into_boxed_slice());
-        let later = Box::leak(times[0].clone().into_boxed_str());
-        let time = |usual: Option<&'static str>| {
-            let other =
-                proptest::option::of(proptest::sample::select(times).prop_map(|t| t.clone()));
-            prop_oneof![3 => Just(usual.map(str::to_owned)), 1 => other]
-        };
-        let names: &'static [&'static str] = &[
-            "\"https://issuer.example\"",
-            "\"api\"",
-            "\"old-api\"",
-            "\"other\"",
-            "[\"api\",\"x\"]",
-            "[\"x\"]",
-            "[]",
-            "[1,\"api\"]",
-            "[\"https://issuer.example\",[\"deep\"]]",
-            "5",
-            "null",
-            "{\"api\":1}",
-            "\"ap\\u0069\"",
-        ];
-        (
-            claim(Some("\"alice\""), &["\"b\\u00e9\"", "7", "null"]),
-            time(Some(later)),
-            proptest::option::of(proptest::sample::select(times).prop_map(|t| t.clone())),
-            named("\"https://issuer.example\"", names),
-            named("\"api\"", names),
-            claim(None, &["[\"admin\"]", "[]", "\"admin\"", "[1]"]),
-            proptest::option::of(0usize..5),
-            any::<bool>(),
-        )
-            .prop_map(|(sub, exp, nbf, iss, aud, roles, twice, extra)| {
-                let fields = [
-                    ("sub", sub),
-                    ("exp", exp),
-                    ("nbf", nbf),
-                    ("iss", iss),
-                    ("aud", aud),
-                    ("roles", roles),
-                ];
-                let mut parts: Vec<String> = fields
-                    .iter()
-                    .filter_map(|(name, value)| value.as_ref().map(|v| format!("\"{name}\":{v}")))
-                    .collect();
-                if let Some(i) = twice
-                    && let Some(again) = parts.get(i % parts.len().max(1)).cloned()
-                {
-                    parts.push(again);
-                }
-                if extra {
-                    parts.push("\"extra\":{\"nested\":[1,2,{\"x\":null}]}".into());
-                }
-                format!("{{{}}}", parts.join(","))
-            })
-    }
-
-    #[cfg(feature = "aws_lc_rs")]
-    fn header_text() -> impl Strategy<Value = String> {
-        let alg = prop_oneof![
-            3 => Just("HS256"),
-            1 => proptest::sample::select(&["HS384", "HS512", "RS256", "none", "hs256"][..]),
-        ];
-        let kid = claim(None, &["\"k1\"", "\"k2\"", "7"]);
-        let crit = claim(None, &["null", "[\"exp\"]"]);
-        (alg, kid, crit, any::<bool>()).prop_map(|(alg, kid, crit, typ)| {
-            let mut parts = vec![format!("\"alg\":\"{alg}\"")];
-            if let Some(kid) = kid {
-                parts.push(format!("\"kid\":{kid}"));
-            }
-            if let Some(crit) = crit {
-                parts.push(format!("\"crit\":{crit}"));
-            }
-            if typ {
-                parts.push("\"typ\":\"JWT\"".into());
-            }
-            format!("{{{}}}", parts.join(","))
-        })
-    }
-
-    /// A token: its header and claims signed with the secret (or another), then perhaps
-    /// spoiled in one of the ways a forger or a broken client spoils one.
-    #[cfg(feature = "aws_lc_rs")]
-    fn token(header: &str, claims: &str, spoil: usize) -> String {
-        use aws_lc_rs::hmac;
-        let alg = serde_json::from_str::<serde_json::Value>(header)
-            .ok()
-            .and_then(|h| h["alg"].as_str().map(str::to_owned))
-            .unwrap_or_default();
-        let digest = if alg == "HS384" {
-            hmac::HMAC_SHA384
-        } else if alg == "HS512" {
-            hmac::HMAC_SHA512
-        } else {
-            hmac::HMAC_SHA256
-        };
-        let secret: &[u8] = if spoil == 1 {
-            b"another secret, also thirty-two bytes long"
-        } else {
-            SECRET
-        };
-        let message = format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(header),
-            URL_SAFE_NO_PAD.encode(claims)
-        );
-        let tag = hmac::sign(&hmac::Key::new(digest, secret), message.as_bytes());
-        let mut tag = URL_SAFE_NO_PAD.encode(tag.as_ref());
-        match spoil {
-            2 => tag.replace_range(0..1, if tag.starts_with('A') { "B" } else { "A" }),
-            3 => tag.truncate(tag.len() - 4),
-            4 => tag.push_str("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
-            5 => tag = "!!".into(),
-            6 => tag.clear(),
-            7 => return format!("{message}.{tag}.{tag}"),
-            8 => return message,
-            9 => return format!("{}.x{}.{tag}", message.split('.').next().unwrap(), &message[message.find('.').unwrap() + 1..]),
-            _ => {}
-        }
-        format!("{message}.{tag}")
-    }
-
-    #[cfg(feature = "aws_lc_rs")]
-    proptest! {
-        #![proptest_config(ProptestConfig::with_cases(3000))]
-
-        /// The one-key path answers every token as the general path on jsonwebtoken
-        /// does: the same claims when it accepts, the same description when it refuses.
-        #[test]
-        fn the_one_key_path_agrees_with_jsonwebtoken(
-            settings in 0usize..3,
-            header in header_text(),
-            claims in claims_text(),
-            spoil in prop_oneof![3 => Just(0usize), 1 => 1usize..10],
-        ) {
-            let jwt = authenticator(settings);
-            let token = token(&header, &claims, spoil);
-            let one_key = super::super::one_key::OneKey::of(&jwt.keys[0], &jwt.algorithms)
-                .expect("an HMAC key has a keyed state");
-            let ours = one_key.verify::<crate::Claims>(&token, &jwt.keys[0], &jwt.by_family[0].1);
-            let theirs = jwt.verdict_by_header(&token).expect("one key always answers");
-            match (&ours, &theirs) {
-                (Ok(ours), Ok(theirs)) => prop_assert_eq!(ours, theirs),
-                (Err(ours), Err(theirs)) => prop_assert_eq!(ours.to_string(), theirs.to_string(), "{} {}", header, claims),
-                _ => prop_assert!(false, "one path accepted and the other refused: {:?} against {:?}, header {} claims {}", ours.as_ref().err().map(ToString::to_string), theirs.as_ref().err().map(ToString::to_string), header, claims),
-            }
-        }
-    }
-}
+#[cfg(all(test, feature = "aws_lc_rs"))]
+#[path = "one_key_agrees.rs"]
+mod one_key_agrees;

@@ -37,13 +37,6 @@ impl fmt::Debug for Key {
     }
 }
 
-fn bad_key(setting: &'static str, error: jsonwebtoken::errors::Error) -> SetupError {
-    SetupError::InvalidSetting {
-        setting,
-        reason: format!("not a usable key: {error}"),
-    }
-}
-
 impl Key {
     /// An HMAC secret (HS256/384/512); at least 32 bytes.
     pub fn hmac(secret: impl AsRef<[u8]>) -> Result<Key, SetupError> {
@@ -62,7 +55,7 @@ impl Key {
     pub fn rsa_pem(pem: &[u8]) -> Result<Key, SetupError> {
         DecodingKey::from_rsa_pem(pem)
             .map(Key::from_decoding)
-            .map_err(|e| bad_key("rsa_pem", e))
+            .map_err(|e| SetupError::bad_key("rsa_pem", e))
     }
 
     /// An RSA public key in PKCS#1 DER. Not parsed until the first token: a wrong
@@ -75,7 +68,7 @@ impl Key {
     pub fn ec_pem(pem: &[u8]) -> Result<Key, SetupError> {
         DecodingKey::from_ec_pem(pem)
             .map(Key::from_decoding)
-            .map_err(|e| bad_key("ec_pem", e))
+            .map_err(|e| SetupError::bad_key("ec_pem", e))
     }
 
     /// An ECDSA public key as a DER-encoded curve point.
@@ -87,7 +80,7 @@ impl Key {
     pub fn ed_pem(pem: &[u8]) -> Result<Key, SetupError> {
         DecodingKey::from_ed_pem(pem)
             .map(Key::from_decoding)
-            .map_err(|e| bad_key("ed_pem", e))
+            .map_err(|e| SetupError::bad_key("ed_pem", e))
     }
 
     /// An Ed25519 public key as its 32 raw bytes.

@@ -8,6 +8,7 @@ mod facts;
 mod issuer;
 mod issuers;
 mod jwks;
+mod jws;
 mod jwt;
 mod key;
 #[cfg(feature = "aws_lc_rs")]
@@ -17,8 +18,10 @@ use std::borrow::Cow;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 pub use api_key::{ApiKeys, MIN_API_KEY_LEN};
+pub(crate) use facts::Presented;
 pub use facts::TokenFacts;
 pub use issuer::{IssueError, IssuedToken, TokenIssuer};
 pub use issuers::Issuers;
@@ -243,28 +246,25 @@ impl std::error::Error for AuthError {}
 
 pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
+/// The caller a verified credential names, as the later steps ask about it.
+pub(crate) type Caller = Arc<dyn AnyPrincipal>;
+
 /// The type-erased authenticator a router holds. It knows the concrete principal type,
-/// so it leaves the principal in the request's extensions for the handler and shows it
-/// to the later policy steps.
+/// so it leaves the principal in the request's extensions for the handler's extractors,
+/// and hands the same principal to the later policy steps.
 pub(crate) trait DynAuthenticator: Send + Sync {
     /// [`Authenticator::authenticate_now`], the principal left in `extensions`.
     fn authenticate_now(
         &self,
         token: &str,
         extensions: &mut http::Extensions,
-    ) -> Option<Result<(), AuthError>>;
+    ) -> Option<Result<Caller, AuthError>>;
 
     fn authenticate<'a>(
         &'a self,
         token: &'a str,
         extensions: &'a mut http::Extensions,
-    ) -> BoxFuture<'a, Result<(), AuthError>>;
-
-    /// The principal `authenticate` left in `extensions`.
-    fn principal<'e>(&self, extensions: &'e http::Extensions) -> Option<&'e dyn AnyPrincipal>;
-
-    /// A copy of that principal, to outlive the request.
-    fn clone_principal(&self, extensions: &http::Extensions) -> Option<Box<dyn AnyPrincipal>>;
+    ) -> BoxFuture<'a, Result<Caller, AuthError>>;
 
     /// [`Authenticator::precheck`].
     fn precheck(&self, token: &str) -> Result<(), AuthError>;
@@ -282,16 +282,22 @@ pub(crate) trait DynAuthenticator: Send + Sync {
     fn principal_type(&self) -> (std::any::TypeId, &'static str);
 }
 
+/// Leaves `principal` in `extensions` for the handler, and gives it to the steps.
+fn verified<P: Principal>(principal: P, extensions: &mut http::Extensions) -> Caller {
+    let principal = Arc::new(principal);
+    extensions.insert(Verified(Arc::clone(&principal)));
+    principal
+}
+
 impl<A: Authenticator> DynAuthenticator for A {
     fn authenticate_now(
         &self,
         token: &str,
         extensions: &mut http::Extensions,
-    ) -> Option<Result<(), AuthError>> {
+    ) -> Option<Result<Caller, AuthError>> {
         Some(
-            Authenticator::authenticate_now(self, token)?.map(|principal| {
-                extensions.insert(Verified(principal));
-            }),
+            Authenticator::authenticate_now(self, token)?
+                .map(|principal| verified(principal, extensions)),
         )
     }
 
@@ -299,24 +305,11 @@ impl<A: Authenticator> DynAuthenticator for A {
         &'a self,
         token: &'a str,
         extensions: &'a mut http::Extensions,
-    ) -> BoxFuture<'a, Result<(), AuthError>> {
+    ) -> BoxFuture<'a, Result<Caller, AuthError>> {
         Box::pin(async move {
             let principal = Authenticator::authenticate(self, token).await?;
-            extensions.insert(Verified(principal));
-            Ok(())
+            Ok(verified(principal, extensions))
         })
-    }
-
-    fn principal<'e>(&self, extensions: &'e http::Extensions) -> Option<&'e dyn AnyPrincipal> {
-        extensions
-            .get::<Verified<A::Principal>>()
-            .map(|verified| &verified.0 as &dyn AnyPrincipal)
-    }
-
-    fn clone_principal(&self, extensions: &http::Extensions) -> Option<Box<dyn AnyPrincipal>> {
-        extensions
-            .get::<Verified<A::Principal>>()
-            .map(|verified| Box::new(verified.0.clone()) as Box<dyn AnyPrincipal>)
     }
 
     fn precheck(&self, token: &str) -> Result<(), AuthError> {

@@ -24,23 +24,18 @@ use std::fmt;
 use std::sync::Arc;
 
 use aws_lc_rs::hmac;
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, Validation};
 use serde::Deserialize;
 use serde::de::{self, DeserializeOwned, IgnoredAny, Visitor};
 
 use super::AuthError;
-use super::jwt::{PEEK_BUFFER, peek_header};
+use super::jws::{self, CLAIMS_BUFFER, HEADER_BUFFER, NotBase64, peek_header};
 use super::key::Key;
 
 /// The keyed HMAC state of the one key, for each algorithm it may verify.
 pub(crate) struct OneKey {
     states: Vec<(Algorithm, Arc<hmac::Key>)>,
 }
-
-/// Claims up to this many bytes are decoded on the stack.
-const CLAIMS_BUFFER: usize = 1024;
 
 /// The longest tag: HMAC-SHA-512's.
 const LONGEST_TAG: usize = 64;
@@ -69,7 +64,7 @@ impl OneKey {
         let not_base64 = || AuthError::new("token is not base64url");
         let not_json = |_| AuthError::new("token header or claims are not the expected JSON");
         // The header first, judged as the general path judges it.
-        let mut header_buffer = [0u8; PEEK_BUFFER];
+        let mut header_buffer = [0u8; HEADER_BUFFER];
         let header = peek_header(token, &mut header_buffer)?;
         if header.crit {
             return Err(AuthError::new(
@@ -95,31 +90,17 @@ impl OneKey {
             return Err(not_base64());
         }
         let mut tag = [0u8; LONGEST_TAG];
-        let tag = match URL_SAFE_NO_PAD.decode_slice(signature, &mut tag) {
-            Ok(len) => &tag[..len],
+        let tag = match jws::decode(signature, &mut tag).map_err(|NotBase64| not_base64())? {
+            Cow::Borrowed(tag) => tag,
             // Longer than any tag: it cannot be this one.
-            Err(base64::DecodeSliceError::OutputSliceTooSmall) => {
-                URL_SAFE_NO_PAD
-                    .decode(signature)
-                    .map_err(|_| not_base64())?;
-                return Err(AuthError::new("bad signature"));
-            }
-            Err(base64::DecodeSliceError::DecodeError(_)) => return Err(not_base64()),
+            Cow::Owned(_) => return Err(AuthError::new("bad signature")),
         };
         hmac::verify(state, message.as_bytes(), tag)
             .map_err(|_| AuthError::new("bad signature"))?;
         let mut claims_buffer = [0u8; CLAIMS_BUFFER];
-        let on_heap;
-        let claims: &[u8] = match URL_SAFE_NO_PAD.decode_slice(payload, &mut claims_buffer) {
-            Ok(len) => &claims_buffer[..len],
-            Err(base64::DecodeSliceError::OutputSliceTooSmall) => {
-                on_heap = URL_SAFE_NO_PAD.decode(payload).map_err(|_| not_base64())?;
-                &on_heap
-            }
-            Err(base64::DecodeSliceError::DecodeError(_)) => return Err(not_base64()),
-        };
-        let principal: C = serde_json::from_slice(claims).map_err(not_json)?;
-        let registered: Registered<'_> = serde_json::from_slice(claims).map_err(not_json)?;
+        let claims = jws::decode(payload, &mut claims_buffer).map_err(|NotBase64| not_base64())?;
+        let principal: C = serde_json::from_slice(&claims).map_err(not_json)?;
+        let registered: Registered<'_> = serde_json::from_slice(&claims).map_err(not_json)?;
         registered.judge(validation)?;
         Ok(principal)
     }

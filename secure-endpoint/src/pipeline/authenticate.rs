@@ -1,7 +1,7 @@
-//! Step 1, `auth`: the credential taken from the request's single
-//! `Authorization: Bearer` header, verified by the router's authenticator. A failure
-//! counts against the client address when the settings limit failed authentications;
-//! past that limit the answer is 429 instead of 401.
+//! Step 1, `auth`: the credential the request sent ([`super::credential`]), verified by
+//! the route's authenticator. A failure counts against the client address when the
+//! settings limit failed authentications; past that limit the answer is 429 instead of
+//! 401.
 //!
 //! A valid credential from an address past that limit is still served, on purpose:
 //! tokens and API keys cannot be guessed, and refusing them would let anyone lock out a
@@ -12,68 +12,45 @@
 //!
 //! [`Authenticator::precheck`]: crate::Authenticator::precheck
 
-use http::HeaderMap;
-use http::header::AUTHORIZATION;
-use http::request::Parts;
+use std::net::IpAddr;
 
-use super::Admitted;
-use super::csrf::FromCookie;
+use super::credential::{NoToken, Sent};
 use crate::audit::{self, Route, Step};
-use crate::auth::{AuthError, Credential, DynAuthenticator};
-use crate::cookie::SessionCookie;
+use crate::auth::{AuthError, Caller, DynAuthenticator, TokenFacts};
+use crate::context::RouteContext;
 use crate::rate::{Limit, LimitKey, Outcome};
 use crate::rejection::Rejection;
-use crate::revoker::Presented;
 
+/// A credential the route's authenticator verified.
+pub(crate) struct Verified {
+    pub(crate) caller: Caller,
+    pub(crate) from_cookie: bool,
+    /// Which token it is, where the settings judge tokens further (revocation, the
+    /// principal check).
+    pub(crate) facts: Option<TokenFacts>,
+}
+
+/// Verifies what the request sent. `client` is the client's address, worked out where
+/// the route's settings limit failed authentications.
 pub(crate) async fn authenticate(
-    route: &Route,
-    admitted: &Admitted,
+    audit_route: &Route,
+    route: &RouteContext,
     authenticator: &dyn DynAuthenticator,
-    credential: &Credential,
-    parts: &mut Parts,
-) -> Result<(), Rejection> {
-    let Some(context) = admitted.context() else {
-        return Err(Rejection::Internal);
-    };
-    let Some(security) = context.security() else {
-        return Err(Rejection::Internal);
-    };
-    // Computed only where a failed-authentication limit needs it.
-    let client = |parts: &Parts| security.proxies.client_key(parts).map(LimitKey::Ip);
-    let mut from_cookie = false;
-    let presented = match credential {
-        Credential::Bearer => match &security.session_cookie {
-            // The bearer token wins; the cookie is read only when there is none.
-            Some(cookie) if !parts.headers.contains_key(AUTHORIZATION) => {
-                match cookie.read(&parts.headers, security.max_token_bytes) {
-                    Ok(Some(token)) => {
-                        from_cookie = true;
-                        Ok(token)
-                    }
-                    Ok(None) => bearer_token(&parts.headers, security.max_token_bytes),
-                    Err(reason) => Err(NoToken {
-                        token_given: true,
-                        reason,
-                    }),
-                }
-            }
-            _ => bearer_token(&parts.headers, security.max_token_bytes),
-        },
-        Credential::Header(name) => {
-            header_credential(&parts.headers, name, security.max_token_bytes)
-        }
-    };
-    let (reason, token_given) = match presented {
-        Ok(token) => {
-            if let Some(limiter) = context.failed_auth()
-                && let Some(key) = client(parts)
-                && limiter.refusal(&key).is_some()
+    sent: Sent<'_>,
+    client: Option<IpAddr>,
+    extensions: &mut http::Extensions,
+) -> Result<Verified, Rejection> {
+    let failed_auth = route.failed_auth().zip(client.map(LimitKey::Ip));
+    let (reason, token_given) = match sent {
+        Sent::Token { token, from_cookie } => {
+            if let Some((limiter, key)) = &failed_auth
+                && limiter.refusal(key).is_some()
                 && let Err(error) = authenticator.precheck(token)
-                && let Outcome::Refused { retry_after } = limiter.check(&key).await
+                && let Outcome::Refused { retry_after } = limiter.check(key).await
             {
-                audit::deny(route, Step::Authenticate, error.reason());
+                audit::deny(audit_route, Step::Authenticate, error.reason());
                 audit::deny(
-                    route,
+                    audit_route,
                     Step::Authenticate,
                     "too many failed authentications from this address; refused before verification",
                 );
@@ -83,37 +60,41 @@ pub(crate) async fn authenticate(
                     retry_after,
                 });
             }
-            match verify(authenticator, token, &mut parts.extensions).await {
-                Ok(()) => {
-                    audit::allow(route, Step::Authenticate, "the credential was verified");
-                    if from_cookie {
-                        parts.extensions.insert(FromCookie);
-                    }
-                    // Which token it is, for the revocation and principal checks next.
-                    if (security.revocations.is_some() || security.principal_check.is_some())
-                        && let Some(principal) = authenticator.principal(&parts.extensions)
-                    {
-                        let presented = Presented {
-                            principal: principal.id().to_owned(),
-                            facts: authenticator.token_facts(token),
+            match verify(authenticator, token, extensions).await {
+                Ok(caller) => {
+                    audit::allow(
+                        audit_route,
+                        Step::Authenticate,
+                        "the credential was verified",
+                    );
+                    let facts =
+                        if route.revocations().is_some() || route.principal_check().is_some() {
+                            authenticator.token_facts(token)
+                        } else {
+                            None
                         };
-                        parts.extensions.insert(presented);
-                    }
-                    return Ok(());
+                    return Ok(Verified {
+                        caller,
+                        from_cookie,
+                        facts,
+                    });
                 }
                 Err(error) => (error.reason().to_owned(), true),
             }
         }
-        Err(no_token) => (no_token.reason.to_owned(), no_token.token_given),
+        Sent::Nothing(reason) => (reason.to_owned(), false),
+        Sent::Unreadable(NoToken {
+            token_given,
+            reason,
+        }) => (reason.to_owned(), token_given),
     };
-    audit::deny(route, Step::Authenticate, &reason);
+    audit::deny(audit_route, Step::Authenticate, &reason);
     if token_given
-        && let Some(limiter) = context.failed_auth()
-        && let Some(key) = client(parts)
-        && let Outcome::Refused { retry_after } = limiter.check(&key).await
+        && let Some((limiter, key)) = &failed_auth
+        && let Outcome::Refused { retry_after } = limiter.check(key).await
     {
         audit::deny(
-            route,
+            audit_route,
             Step::Authenticate,
             "too many failed authentications from this address",
         );
@@ -131,244 +112,90 @@ async fn verify(
     authenticator: &dyn DynAuthenticator,
     token: &str,
     extensions: &mut http::Extensions,
-) -> Result<(), AuthError> {
+) -> Result<Caller, AuthError> {
     match authenticator.authenticate_now(token, extensions) {
         Some(verdict) => verdict,
         None => authenticator.authenticate(token, extensions).await,
     }
 }
 
-/// Whether the request carries anything in the place the credential is read from: an
-/// `Authorization` header (or the session cookie, when one is configured), or the
-/// authenticator's own header.
-pub(crate) fn presented(
-    headers: &HeaderMap,
-    credential: &Credential,
-    cookie: Option<&SessionCookie>,
-) -> bool {
-    match credential {
-        Credential::Bearer => {
-            headers.contains_key(AUTHORIZATION)
-                || cookie
-                    .is_some_and(|cookie| !matches!(cookie.read(headers, usize::MAX), Ok(None)))
-        }
-        Credential::Header(name) => headers.contains_key(name),
-    }
-}
-
-/// Why no token could be taken from the request.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) struct NoToken {
-    /// Something token-like was presented (so the challenge says `invalid_token`).
-    pub(crate) token_given: bool,
-    pub(crate) reason: &'static str,
-}
-
-/// The bytes of RFC 6750's b64token: letters, digits and `-._~+/=`.
-const B64TOKEN: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        let c = b as u8;
-        table[b] = c.is_ascii_alphanumeric()
-            || matches!(c, b'-' | b'.' | b'_' | b'~' | b'+' | b'/' | b'=');
-        b += 1;
-    }
-    table
-};
-
-/// The token of the request's single `Authorization: Bearer` header: the scheme
-/// case-insensitive, the token trimmed, at most `max_bytes` long and made of b64token
-/// characters only.
-pub(crate) fn bearer_token(headers: &HeaderMap, max_bytes: usize) -> Result<&str, NoToken> {
-    let mut values = headers.get_all(AUTHORIZATION).iter();
-    let value = values.next().ok_or(NoToken {
-        token_given: false,
-        reason: "no Authorization header",
-    })?;
-    if values.next().is_some() {
-        return Err(NoToken {
-            token_given: true,
-            reason: "more than one Authorization header",
-        });
-    }
-    const SCHEME: &str = "bearer ";
-    let bytes = value.as_bytes();
-    if bytes.len() < SCHEME.len() || !bytes[..SCHEME.len()].eq_ignore_ascii_case(SCHEME.as_bytes())
-    {
-        return Err(NoToken {
-            token_given: false,
-            reason: "the Authorization header is not a Bearer credential",
-        });
-    }
-    let token = &bytes[SCHEME.len()..];
-    let token = token.trim_ascii();
-    if token.is_empty() {
-        return Err(NoToken {
-            token_given: false,
-            reason: "empty bearer token",
-        });
-    }
-    if token.len() > max_bytes {
-        return Err(NoToken {
-            token_given: true,
-            reason: "bearer token larger than max_token_bytes",
-        });
-    }
-    // RFC 6750 b64token characters only; this also rules out anything non-ASCII.
-    if !token.iter().all(|b| B64TOKEN[usize::from(*b)]) {
-        return Err(NoToken {
-            token_given: true,
-            reason: "bearer token contains characters outside the b64token set",
-        });
-    }
-    Ok(std::str::from_utf8(token).expect("checked to be ASCII"))
-}
-
-/// The credential of the request's single header `name`, trimmed: at most `max_bytes`
-/// of visible ASCII.
-pub(crate) fn header_credential<'h>(
-    headers: &'h HeaderMap,
-    name: &http::HeaderName,
-    max_bytes: usize,
-) -> Result<&'h str, NoToken> {
-    let mut values = headers.get_all(name).iter();
-    let value = values.next().ok_or(NoToken {
-        token_given: false,
-        reason: "no credential header",
-    })?;
-    if values.next().is_some() {
-        return Err(NoToken {
-            token_given: true,
-            reason: "more than one credential header",
-        });
-    }
-    let credential = value.as_bytes().trim_ascii();
-    if credential.is_empty() {
-        return Err(NoToken {
-            token_given: false,
-            reason: "empty credential header",
-        });
-    }
-    if credential.len() > max_bytes {
-        return Err(NoToken {
-            token_given: true,
-            reason: "credential larger than max_token_bytes",
-        });
-    }
-    if !credential.iter().all(|b| b.is_ascii_graphic()) {
-        return Err(NoToken {
-            token_given: true,
-            reason: "credential contains characters outside visible ASCII",
-        });
-    }
-    Ok(std::str::from_utf8(credential).expect("checked to be ASCII"))
-}
-
 #[cfg(test)]
 mod tests {
-    use http::{HeaderMap, HeaderValue};
+    use http::StatusCode;
 
-    use super::bearer_token;
+    use crate::pipeline::harness::{answer, bearer, built, empty, request, settings, token};
+    use crate::routing::get;
+    use crate::{Claims, SecureRouter, secure};
 
-    fn headers(values: &[&str]) -> HeaderMap {
-        let mut map = HeaderMap::new();
-        for v in values {
-            map.append("authorization", HeaderValue::from_str(v).unwrap());
-        }
-        map
+    #[secure(auth)]
+    async fn me(claims: Claims) -> String {
+        claims.sub
     }
 
-    #[test]
-    fn bearer_scheme_is_case_insensitive() {
-        for scheme in ["Bearer", "bearer", "BEARER", "bEaReR"] {
-            let h = headers(&[&format!("{scheme} abc.def.ghi")]);
-            assert_eq!(bearer_token(&h, 100), Ok("abc.def.ghi"));
-        }
-    }
-
-    #[test]
-    fn two_authorization_headers_are_refused() {
-        let h = headers(&["Bearer a.b.c", "Bearer a.b.c"]);
-        let error = bearer_token(&h, 100).unwrap_err();
-        assert!(error.token_given);
-    }
-
-    #[test]
-    fn other_schemes_and_missing_header_give_no_token() {
-        assert!(!bearer_token(&headers(&[]), 100).unwrap_err().token_given);
-        assert!(
-            !bearer_token(&headers(&["Basic dXNlcjpwYXNz"]), 100)
-                .unwrap_err()
-                .token_given
-        );
-        assert!(
-            !bearer_token(&headers(&["Bearer "]), 100)
-                .unwrap_err()
-                .token_given
-        );
-    }
-
-    #[test]
-    fn oversized_and_odd_tokens_are_refused() {
-        let long = format!("Bearer {}", "a".repeat(101));
-        assert!(
-            bearer_token(&headers(&[&long]), 100)
-                .unwrap_err()
-                .token_given
-        );
-        assert!(
-            bearer_token(&headers(&["Bearer a b"]), 100)
-                .unwrap_err()
-                .token_given
-        );
-        assert!(
-            bearer_token(&headers(&["Bearer a\"b"]), 100)
-                .unwrap_err()
-                .token_given
-        );
-    }
-}
-
-#[cfg(test)]
-mod properties {
-    use http::{HeaderMap, HeaderValue};
-    use proptest::prelude::*;
-
-    use super::bearer_token;
-
-    /// Bytes a header value may hold: visible ASCII, space, tab and obs-text.
-    fn header_bytes() -> impl Strategy<Value = Vec<u8>> {
-        proptest::collection::vec(
-            prop_oneof![Just(b'\t'), 0x20u8..=0x7e, 0x80u8..=0xff],
-            0..120,
+    fn app() -> axum::Router {
+        built(
+            SecureRouter::new()
+                .route("/me", get(me))
+                .with_security(settings().failed_auth_limit("2/m").build().unwrap()),
         )
     }
 
-    proptest! {
-        #![proptest_config(ProptestConfig::with_cases(3000))]
+    fn forged() -> String {
+        crate::testing::TokenMint::hmac(
+            jsonwebtoken::Algorithm::HS256,
+            *b"another secret of thirty-two byt",
+        )
+        .token("7", &[])
+    }
 
-        /// Whatever the header holds, the reader answers, and what it accepts is a
-        /// bounded b64token that stood after the scheme.
-        #[test]
-        fn any_authorization_header_is_answered(
-            scheme in prop_oneof![Just("Bearer "), Just("bearer "), Just("Basic "), Just("")],
-            rest in header_bytes(),
-            max in 1usize..64,
-        ) {
-            let mut value = scheme.as_bytes().to_vec();
-            value.extend_from_slice(&rest);
-            let mut headers = HeaderMap::new();
-            if let Ok(value) = HeaderValue::from_bytes(&value) {
-                headers.insert("authorization", value);
-            }
-            if let Ok(token) = bearer_token(&headers, max) {
-                prop_assert!(!token.is_empty() && token.len() <= max);
-                prop_assert!(token.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~+/=".contains(&b)));
-                prop_assert!(scheme.eq_ignore_ascii_case("bearer "));
-                let text = String::from_utf8_lossy(&rest);
-                prop_assert_eq!(text.trim_matches(|c| c == ' ' || c == '\t'), token);
-            }
+    #[tokio::test]
+    async fn a_verified_token_reaches_the_handler() {
+        let answer = answer(
+            app(),
+            empty(bearer(request("GET", "/me"), &token("7", &[]))),
+        )
+        .await;
+        assert_eq!((answer.status, answer.body.as_str()), (StatusCode::OK, "7"));
+    }
+
+    #[tokio::test]
+    async fn forged_expired_and_unsigned_tokens_are_401_without_a_reason() {
+        let mint = crate::pipeline::harness::mint();
+        let mut expired = mint.claims("7", &[]);
+        expired["exp"] = 1_000_000.into();
+        let unsigned = {
+            let claims = mint.claims("7", &["admin"]);
+            let header = base64_url(br#"{"alg":"none","typ":"JWT"}"#);
+            format!("{header}.{}.", base64_url(claims.to_string().as_bytes()))
+        };
+        for token in [forged(), mint.sign(&expired), unsigned] {
+            let answer = answer(app(), empty(bearer(request("GET", "/me"), &token))).await;
+            assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{token}");
+            assert_eq!(answer.body, r#"{"error":"Unauthorized"}"#);
+            assert_eq!(
+                answer.headers["www-authenticate"],
+                r#"Bearer error="invalid_token""#
+            );
         }
+    }
+
+    #[tokio::test]
+    async fn failures_past_the_limit_are_429_and_valid_tokens_still_pass() {
+        let app = app();
+        for _ in 0..2 {
+            let refused =
+                answer(app.clone(), empty(bearer(request("GET", "/me"), &forged()))).await;
+            assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+        }
+        let limited = answer(app.clone(), empty(bearer(request("GET", "/me"), &forged()))).await;
+        assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
+        assert!(limited.headers.contains_key("retry-after"));
+        let valid = answer(app, empty(bearer(request("GET", "/me"), &token("7", &[])))).await;
+        assert_eq!(valid.status, StatusCode::OK);
+    }
+
+    fn base64_url(bytes: &[u8]) -> String {
+        use base64::Engine;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
     }
 }

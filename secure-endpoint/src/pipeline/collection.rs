@@ -31,10 +31,7 @@ where
 {
     let route = admitted.audit_route();
     let policy = H::POLICY;
-    let principal = admitted
-        .authenticator(policy)
-        .and_then(|(authenticator, _)| authenticator.principal(&parts.extensions));
-    let Some(principal) = principal else {
+    let Some(principal) = admitted.caller() else {
         audit::deny(route, Step::Owner, "no authenticated principal");
         return Err(Rejection::Internal.into_response());
     };
@@ -106,4 +103,118 @@ where
     }
     audit::allow(route, Step::Owner, "every item is in the caller's scope");
     Ok(items)
+}
+
+#[cfg(test)]
+mod tests {
+    use http::StatusCode;
+
+    use crate::error::Error;
+    use crate::pipeline::harness::{Note, bearer, empty, notes, request, send, settings, token};
+    use crate::resource::{Collection, NoQuery, Scope};
+    use crate::routing::get;
+    use crate::{SecureRouter, secure};
+
+    /// Lists as the scope says.
+    struct Mine {
+        id: u32,
+        owner: String,
+    }
+
+    impl Collection for Mine {
+        type State = ();
+        type Query = NoQuery;
+
+        async fn list(scope: Scope<'_>, _query: NoQuery, _state: &()) -> Result<Vec<Mine>, Error> {
+            Ok(notes()
+                .into_iter()
+                .filter(|note| scope.owner().is_none_or(|owner| note.owner == owner))
+                .map(|Note { id, owner, .. }| Mine { id, owner })
+                .collect())
+        }
+    }
+
+    /// Ignores the scope: a loader with a bug.
+    struct Leaky {
+        owner: String,
+    }
+
+    impl Collection for Leaky {
+        type State = ();
+        type Query = NoQuery;
+
+        async fn list(
+            _scope: Scope<'_>,
+            _query: NoQuery,
+            _state: &(),
+        ) -> Result<Vec<Leaky>, Error> {
+            Ok(notes()
+                .into_iter()
+                .map(|note| Leaky { owner: note.owner })
+                .collect())
+        }
+    }
+
+    #[secure(auth, owner = "notes[].owner")]
+    async fn mine(notes: Vec<Mine>) -> String {
+        let ids: Vec<String> = notes
+            .iter()
+            .map(|n| format!("{}:{}", n.id, n.owner))
+            .collect();
+        ids.join(",")
+    }
+
+    #[secure(auth, owner = "notes[].owner")]
+    async fn leaky(notes: Vec<Leaky>) -> String {
+        let owners: Vec<&str> = notes.iter().map(|n| n.owner.as_str()).collect();
+        owners.join(",")
+    }
+
+    fn router() -> SecureRouter {
+        SecureRouter::new()
+            .route("/mine", get(mine))
+            .route("/leaky", get(leaky))
+            .with_security(settings().build().unwrap())
+    }
+
+    #[tokio::test]
+    async fn the_handler_receives_the_caller_s_items_only() {
+        let answer = send(
+            router(),
+            empty(bearer(request("GET", "/mine"), &token("8", &[]))),
+        )
+        .await;
+        assert_eq!(
+            (answer.status, answer.body.as_str()),
+            (StatusCode::OK, "2:8")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_loader_returning_someone_else_s_item_fails_closed() {
+        let answer = send(
+            router(),
+            empty(bearer(request("GET", "/leaky"), &token("8", &[]))),
+        )
+        .await;
+        assert_eq!(answer.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(
+            answer
+                .body
+                .starts_with(r#"{"error":"An unexpected error occurred","request_id":""#),
+            "{}",
+            answer.body
+        );
+    }
+
+    #[tokio::test]
+    async fn an_undeclared_query_parameter_is_400() {
+        let answer = send(
+            router(),
+            empty(bearer(request("GET", "/mine?owner=7"), &token("8", &[]))),
+        )
+        .await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST);
+        assert!(!answer.body.contains("7\""), "{}", answer.body);
+    }
 }

@@ -43,3 +43,35 @@ pub async fn admit<H: SecureHandler>(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use http::StatusCode;
+    use tokio::sync::Notify;
+
+    use crate::pipeline::harness::{answer, built, empty, request};
+    use crate::routing::get;
+    use crate::{SecureRouter, public};
+
+    static RELEASE: std::sync::LazyLock<Arc<Notify>> = std::sync::LazyLock::new(Default::default);
+
+    #[public(concurrency = 1)]
+    async fn report() -> &'static str {
+        RELEASE.notified().await;
+        "report"
+    }
+
+    #[tokio::test]
+    async fn one_more_than_the_permits_waits_then_is_503() {
+        let app = built(SecureRouter::new().route("/report", get(report)));
+        let first = tokio::spawn(answer(app.clone(), empty(request("GET", "/report"))));
+        tokio::task::yield_now().await;
+        let second = answer(app.clone(), empty(request("GET", "/report"))).await;
+        assert_eq!(second.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(second.body, r#"{"error":"Service unavailable"}"#);
+        RELEASE.notify_one();
+        assert_eq!(first.await.unwrap().status, StatusCode::OK);
+    }
+}

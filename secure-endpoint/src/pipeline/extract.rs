@@ -6,9 +6,9 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::response::{IntoResponse, Response};
 use http::request::Parts;
 
-use crate::audit::{self, Route, Step};
+use super::admitted::refused_by_extractor;
+use crate::audit::Route;
 use crate::handler::SecureHandler;
-use crate::rejection::{self, Finished};
 
 /// Runs one parts extractor.
 pub async fn from_parts<T, S, H>(parts: &mut Parts, state: &S) -> Result<T, Response>
@@ -19,7 +19,7 @@ where
 {
     match T::from_request_parts(parts, state).await {
         Ok(value) => Ok(value),
-        Err(refusal) => Err(reshaped::<T>(
+        Err(refusal) => Err(refused_by_extractor::<T>(
             &Route::of::<H>(parts),
             refusal.into_response(),
         )),
@@ -36,24 +36,29 @@ where
     let route = Route::of_request::<H>(&request);
     T::from_request(request, state)
         .await
-        .map_err(|refusal| reshaped::<T>(&route, refusal.into_response()))
+        .map_err(|refusal| refused_by_extractor::<T>(&route, refusal.into_response()))
 }
 
-/// A rejection in the framework's shape. 5xx are left for the outer layer, and a
-/// response already in the framework's shape (the principal extractors' 401) is kept.
-fn reshaped<T>(route: &Route, response: Response) -> Response {
-    if response.extensions().get::<Finished>().is_some() || response.status().is_server_error() {
-        return response;
+#[cfg(test)]
+mod tests {
+    use axum::extract::Path;
+    use http::StatusCode;
+
+    use crate::pipeline::harness::{empty, request, send};
+    use crate::routing::get;
+    use crate::{SecureRouter, public};
+
+    #[public]
+    async fn page(Path(number): Path<u32>) -> String {
+        number.to_string()
     }
-    audit::deny_with(
-        route,
-        Step::Extract,
-        "request refused by an extractor",
-        &format_args!(
-            "extractor {} answered {}",
-            std::any::type_name::<T>(),
-            response.status().as_u16()
-        ),
-    );
-    rejection::reshape(response)
+
+    #[tokio::test]
+    async fn an_extractor_s_rejection_keeps_its_status_in_the_json_shape() {
+        let router = SecureRouter::new().route("/pages/{number}", get(page));
+        let answer = send(router, empty(request("GET", "/pages/canary"))).await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST);
+        assert_eq!(answer.body, r#"{"error":"Bad request"}"#);
+        assert_eq!(answer.headers["content-type"], "application/json");
+    }
 }

@@ -28,3 +28,64 @@ pub async fn count_failure(admitted: &Admitted, status: StatusCode) {
         "the handler refused: counted on the limits of failures",
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use http::StatusCode;
+
+    use crate::pipeline::harness::{answer, built, json, request, settings};
+    use crate::routing::post;
+    use crate::{SecureRouter, public};
+
+    #[derive(serde::Deserialize, validator::Validate)]
+    struct Login {
+        username: String,
+        password: String,
+    }
+
+    #[public(validate = Login, limit(rate = "2/m", key = "input.username", on = "failure"))]
+    async fn login(input: Login) -> (StatusCode, &'static str) {
+        if input.password == "right" {
+            (StatusCode::OK, "welcome")
+        } else {
+            (StatusCode::UNAUTHORIZED, "no")
+        }
+    }
+
+    fn app() -> axum::Router {
+        built(
+            SecureRouter::new()
+                .route("/login", post(login))
+                .with_security(settings().build().unwrap()),
+        )
+    }
+
+    async fn attempt(app: &axum::Router, username: &str, password: &str) -> StatusCode {
+        let body = format!(r#"{{"username":"{username}","password":"{password}"}}"#);
+        answer(app.clone(), json(request("POST", "/login"), &body))
+            .await
+            .status
+    }
+
+    #[tokio::test]
+    async fn failures_count_per_name_and_successes_do_not() {
+        let app = app();
+        for _ in 0..3 {
+            assert_eq!(attempt(&app, "alice", "right").await, StatusCode::OK);
+        }
+        assert_eq!(
+            attempt(&app, "alice", "wrong").await,
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            attempt(&app, " ALICE ", "wrong").await,
+            StatusCode::UNAUTHORIZED
+        );
+        // Locked: the right password too, until the limit admits again.
+        assert_eq!(
+            attempt(&app, "alice", "right").await,
+            StatusCode::TOO_MANY_REQUESTS
+        );
+        assert_eq!(attempt(&app, "bob", "right").await, StatusCode::OK);
+    }
+}

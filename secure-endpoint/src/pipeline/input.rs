@@ -15,6 +15,7 @@ use http_body_util::BodyExt;
 
 use super::Admitted;
 use crate::audit::{self, Route, Step};
+use crate::body_timeout::BodyTimedOut;
 use crate::handler::SecureHandler;
 use crate::input::{Details, InputFor, one};
 use crate::rejection::Rejection;
@@ -148,19 +149,87 @@ async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Byte
         Err(error) if error.is::<http_body_util::LengthLimitError>() => {
             Err(Rejection::PayloadTooLarge)
         }
-        Err(error) if timed_out(&*error) => Err(Rejection::RequestTimeout),
+        Err(error) if BodyTimedOut::caused(&*error) => Err(Rejection::RequestTimeout),
         Err(_) => Err(Rejection::InvalidInput(one("body", "unreadable"))),
     }
 }
 
-/// Whether a body error is, at any depth, the server's body timeout.
-fn timed_out(error: &(dyn std::error::Error + 'static)) -> bool {
-    let mut at = Some(error);
-    while let Some(error) = at {
-        if error.is::<crate::serve::BodyTimedOut>() {
-            return true;
-        }
-        at = error.source();
+#[cfg(test)]
+mod tests {
+    use http::StatusCode;
+
+    use crate::pipeline::harness::{json, request, send};
+    use crate::routing::post;
+    use crate::{SecureRouter, public};
+
+    #[derive(serde::Deserialize, validator::Validate)]
+    struct Note {
+        #[validate(length(min = 1, max = 20))]
+        text: String,
     }
-    false
+
+    #[public(validate = Note)]
+    async fn write(note: Note) -> String {
+        note.text
+    }
+
+    fn router() -> SecureRouter {
+        SecureRouter::new().route("/notes", post(write).body_limit(64))
+    }
+
+    async fn posted(content_type: &str, body: &str) -> (StatusCode, String) {
+        let request = request("POST", "/notes")
+            .header("content-type", content_type)
+            .body(axum::body::Body::from(body.to_owned()))
+            .unwrap();
+        let answer = send(router(), request).await;
+        (answer.status, answer.body)
+    }
+
+    #[tokio::test]
+    async fn a_valid_body_reaches_the_handler() {
+        let answer = send(
+            router(),
+            json(request("POST", "/notes"), r#"{"text":"hi"}"#),
+        )
+        .await;
+        assert_eq!(
+            (answer.status, answer.body.as_str()),
+            (StatusCode::OK, "hi")
+        );
+    }
+
+    #[tokio::test]
+    async fn the_wrong_type_the_wrong_size_and_the_wrong_shape_are_refused() {
+        assert_eq!(
+            posted("text/plain", r#"{"text":"hi"}"#).await.0,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE
+        );
+        let long = format!(r#"{{"text":"{}"}}"#, "x".repeat(100));
+        assert_eq!(
+            posted("application/json", &long).await.0,
+            StatusCode::PAYLOAD_TOO_LARGE
+        );
+        assert_eq!(
+            posted("application/json", r#"{"text":"hi","admin":true}"#).await,
+            (
+                StatusCode::BAD_REQUEST,
+                r#"{"error":"Invalid input","details":{"admin":["unknown"]}}"#.to_owned()
+            )
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refusal_never_echoes_what_was_sent() {
+        let (status, body) = posted(
+            "application/json",
+            r#"{"text":"<script>canary</script>!!!!!!"}"#,
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(!body.contains("canary"), "{body}");
+        let (status, body) = posted("application/json", r#"{"text":12345678}"#).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(!body.contains("12345678"), "{body}");
+    }
 }

@@ -2,8 +2,9 @@
 //! counted on its key (the principal, the client address, or a field of the validated
 //! body). Over a limit is 429 with the `Retry-After` of the limit that refused, and a
 //! refused request spends nothing on the others; a shared limiter that is down and fails
-//! closed is 503. When the token's revocation lives in the same Redis, its question goes
-//! with the limits' in one script, and a revoked token is 401 (and not counted).
+//! closed is 503. When the token's revocation question rides on the limits' Redis
+//! script, its answer is handed back as it came: judging it is
+//! [`super::revocation`]'s.
 //!
 //! A route with a limit on a body field is checked once the body is validated
 //! ([`limit_inputs`]): before that, only what this instance already knows to be over
@@ -16,16 +17,21 @@ use axum::response::{IntoResponse, Response};
 use http::request::Parts;
 
 use super::Admitted;
-use super::revocation::Pending;
-use crate::audit::{self, Route, Step};
-use crate::auth::DynAuthenticator;
+use crate::audit::{self, Step};
+use crate::context::RouteContext;
 use crate::handler::SecureHandler;
-use crate::rate::{Counts, KeptKey, Limit, LimitKey, Outcome, RateKey, RouteLimits};
+use crate::rate::{Counts, KeptKey, LimitKey, Outcome, RateKey, RouteLimits};
+#[cfg(feature = "redis")]
+use crate::redis_connection::RevocationQuery;
 use crate::rejection::Rejection;
-#[cfg(feature = "redis")]
-use crate::revocation::Verdict;
-#[cfg(feature = "redis")]
-use crate::revoker::Presented;
+
+/// What the limits answered: the keys of the limits of failures when they admitted, kept
+/// to count the handler's answer; and whether the token asked about in the same round
+/// trip is revoked, `None` when Redis was not asked.
+pub(crate) struct Limited {
+    pub(crate) verdict: Result<Vec<(usize, KeptKey)>, Rejection>,
+    pub(crate) revoked: Option<bool>,
+}
 
 /// What the keys of a request are made of.
 struct Keys<'k> {
@@ -39,28 +45,25 @@ impl<'k> Keys<'k> {
     /// The keys `limits` count on; the client address is worked out only when one of
     /// them counts on it.
     fn of(
-        admitted: &Admitted,
+        admitted: &'k Admitted,
+        route: &RouteContext,
         limits: &RouteLimits,
-        authenticator: Option<&dyn DynAuthenticator>,
-        parts: &'k Parts,
+        parts: &Parts,
         inputs: &'k [(&'static str, String)],
     ) -> Keys<'k> {
         let counts_on_address = (0..limits.len())
             .any(|i| matches!(limits.limit(i).key(), RateKey::Ip | RateKey::Caller));
         Keys {
-            user: authenticator
-                .and_then(|a| a.principal(&parts.extensions))
-                .map(|principal| principal.id()),
+            user: admitted.caller().map(|caller| caller.id()),
             ip: counts_on_address
-                .then(|| admitted.context().and_then(|c| c.security()))
-                .flatten()
-                .and_then(|s| s.proxies.client_key(parts)),
+                .then(|| route.proxies().client_key(parts))
+                .flatten(),
             inputs,
         }
     }
 
-    fn key(&self, limit: &Limit) -> Option<LimitKey<'k>> {
-        match limit.key() {
+    fn key(&self, key: RateKey) -> Option<LimitKey<'k>> {
+        match key {
             RateKey::User => self.user.map(LimitKey::User),
             RateKey::Ip => self.ip.map(LimitKey::Ip),
             RateKey::Caller => self.user.map(LimitKey::User).or(self.ip.map(LimitKey::Ip)),
@@ -73,38 +76,64 @@ impl<'k> Keys<'k> {
     }
 }
 
-/// The limits of the route the request was routed to.
-fn route_limits<'a>(route: &Route, admitted: &'a Admitted) -> Result<&'a RouteLimits, Rejection> {
-    admitted.route().and_then(|r| r.limits()).ok_or_else(|| {
-        audit::deny(route, Step::Rate, "no limiter was built for this route");
-        Rejection::Internal
-    })
+/// The route's entry and its limits.
+fn route_limits(admitted: &Admitted) -> Result<(&RouteContext, &RouteLimits), Rejection> {
+    admitted
+        .route()
+        .and_then(|route| Some((route, route.limits()?)))
+        .ok_or_else(|| {
+            audit::deny(
+                admitted.audit_route(),
+                Step::Rate,
+                "no limiter was built for this route",
+            );
+            Rejection::Internal
+        })
 }
 
 /// Step 2: every limit, or on a route with a body-field limit, what is known to be
-/// over. Returns the keys of the limits of failures, kept to count the handler's answer.
+/// over; with `question`, the token's revocation asked in the same round trip.
 pub(crate) async fn limit(
-    route: &Route,
     admitted: &Admitted,
-    authenticator: Option<&dyn DynAuthenticator>,
     parts: &Parts,
-    revocation: Pending,
-) -> Result<Vec<(usize, KeptKey)>, Rejection> {
-    let limits = route_limits(route, admitted)?;
-    let keys = Keys::of(admitted, limits, authenticator, parts, &[]);
-    if limits.has_input() {
-        if let Some((index, retry_after)) = limits.known_refusal(|i| keys.key(limits.limit(i))) {
-            audit::deny(
-                route,
-                Step::Rate,
-                "over the limit (known before the body is read)",
-            );
-            return Err(too_many(limits, index, retry_after));
+    #[cfg(feature = "redis")] question: Option<&RevocationQuery>,
+) -> Limited {
+    let (route, limits) = match route_limits(admitted) {
+        Ok(found) => found,
+        Err(rejection) => {
+            return Limited {
+                verdict: Err(rejection),
+                revoked: None,
+            };
         }
-        judge_alone(route, admitted, parts, revocation).await?;
-        return Ok(Vec::new());
+    };
+    let keys = Keys::of(admitted, route, limits, parts, &[]);
+    if limits.has_input() {
+        let known = limits.known_refusal(|i| keys.key(limits.limit(i).key()));
+        let verdict = match known {
+            Some((index, retry_after)) => {
+                audit::deny(
+                    admitted.audit_route(),
+                    Step::Rate,
+                    "over the limit (known before the body is read)",
+                );
+                Err(too_many(limits, index, retry_after))
+            }
+            None => Ok(Vec::new()),
+        };
+        return Limited {
+            verdict,
+            revoked: None,
+        };
     }
-    decide(route, admitted, limits, &keys, parts, revocation).await
+    decide(
+        admitted,
+        limits,
+        &keys,
+        #[cfg(feature = "redis")]
+        question,
+    )
+    .await
 }
 
 /// The limits of a route with a body-field limit, once the body is validated: `fields`
@@ -114,45 +143,42 @@ pub async fn limit_inputs<H: SecureHandler>(
     parts: &Parts,
     fields: &[(&'static str, &str)],
 ) -> Result<(), Response> {
-    let route = admitted.audit_route();
     let inputs: Vec<(&'static str, String)> = fields
         .iter()
         .map(|(name, value)| (*name, crate::rate::normalize_input(value)))
         .collect();
     let kept = {
-        let limits = route_limits(route, admitted).map_err(IntoResponse::into_response)?;
-        let authenticator = admitted
-            .authenticator(H::POLICY)
-            .map(|(authenticator, _)| authenticator);
-        let keys = Keys::of(admitted, limits, authenticator, parts, &inputs);
-        decide(route, admitted, limits, &keys, parts, Pending::Judged)
-            .await
-            .map_err(IntoResponse::into_response)?
+        let (route, limits) = route_limits(admitted).map_err(IntoResponse::into_response)?;
+        let keys = Keys::of(admitted, route, limits, parts, &inputs);
+        decide(
+            admitted,
+            limits,
+            &keys,
+            #[cfg(feature = "redis")]
+            None,
+        )
+        .await
+        .verdict
+        .map_err(IntoResponse::into_response)?
     };
     admitted.keep_failure_keys(kept);
     Ok(())
 }
 
-/// Every limit checked together, with the revocation question when it rides along.
+/// Every limit checked together.
 async fn decide(
-    route: &Route,
     admitted: &Admitted,
     limits: &RouteLimits,
     keys: &Keys<'_>,
-    parts: &Parts,
-    revocation: Pending,
-) -> Result<Vec<(usize, KeptKey)>, Rejection> {
-    let key = |i: usize| keys.key(limits.limit(i));
-    #[cfg(feature = "redis")]
-    let query = match &revocation {
-        Pending::WithLimit(query) => Some(query),
-        Pending::Judged => None,
-    };
+    #[cfg(feature = "redis")] question: Option<&RevocationQuery>,
+) -> Limited {
+    let route = admitted.audit_route();
+    let key = |i: usize| keys.key(limits.limit(i).key());
     let checked = limits
         .check(
             key,
             #[cfg(feature = "redis")]
-            query,
+            question,
         )
         .await;
     let Ok(verdict) = checked else {
@@ -161,38 +187,12 @@ async fn decide(
             Step::Rate,
             "no key to count on (no principal, or no connection info)",
         );
-        return Err(Rejection::Internal);
+        return Limited {
+            verdict: Err(Rejection::Internal),
+            revoked: None,
+        };
     };
-    #[cfg(feature = "redis")]
-    if let Pending::WithLimit(_) = revocation {
-        let store = admitted
-            .context()
-            .and_then(|c| c.security())
-            .and_then(|s| s.revocations.as_deref());
-        match (verdict.revoked, store) {
-            (Some(revoked), Some(store)) => {
-                store.answered_with_limit();
-                super::revocation::judge(
-                    route,
-                    if revoked {
-                        Verdict::Revoked
-                    } else {
-                        Verdict::Valid
-                    },
-                )?;
-            }
-            // The limits were answered without Redis (a key known to be over, or Redis
-            // down): the revocation is asked on its own, unless the answer is a
-            // refusal anyway.
-            (None, Some(_)) if verdict.outcome == Outcome::Allowed => {
-                ask_revocation(route, admitted, parts).await?;
-            }
-            _ => {}
-        }
-    }
-    #[cfg(not(feature = "redis"))]
-    let _ = (revocation, parts, admitted);
-    match verdict.outcome {
+    let decided = match verdict.outcome {
         Outcome::Allowed => {
             audit::allow(route, Step::Rate, "within every limit");
             Ok((0..limits.len())
@@ -217,42 +217,11 @@ async fn decide(
             );
             Err(Rejection::Unavailable)
         }
+    };
+    Limited {
+        verdict: decided,
+        revoked: verdict.revoked,
     }
-}
-
-/// A revocation question that was to ride with the limits, asked on its own.
-#[cfg_attr(not(feature = "redis"), allow(unused_variables))]
-async fn judge_alone(
-    route: &Route,
-    admitted: &Admitted,
-    parts: &Parts,
-    revocation: Pending,
-) -> Result<(), Rejection> {
-    match revocation {
-        Pending::Judged => Ok(()),
-        #[cfg(feature = "redis")]
-        Pending::WithLimit(_) => ask_revocation(route, admitted, parts).await,
-    }
-}
-
-/// The token's revocation, asked of the store alone.
-#[cfg(feature = "redis")]
-async fn ask_revocation(
-    route: &Route,
-    admitted: &Admitted,
-    parts: &Parts,
-) -> Result<(), Rejection> {
-    let store = admitted
-        .context()
-        .and_then(|c| c.security())
-        .and_then(|s| s.revocations.as_deref());
-    if let Some(store) = store
-        && let Some(presented) = parts.extensions.get::<Presented>()
-        && let Some(facts) = presented.facts.as_ref()
-    {
-        super::revocation::judge(route, store.verdict(&presented.principal, facts).await)?;
-    }
-    Ok(())
 }
 
 fn too_many(
@@ -264,5 +233,66 @@ fn too_many(
         limits: limits.declared(),
         refused: *limits.limit(refused_by),
         retry_after,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use http::StatusCode;
+
+    use crate::pipeline::harness::{answer, bearer, built, empty, request, settings, token};
+    use crate::routing::get;
+    use crate::{Claims, SecureRouter, public, secure};
+
+    #[secure(auth, rate = ["2/m", "100/d"])]
+    async fn me(claims: Claims) -> String {
+        claims.sub
+    }
+
+    #[public(rate = "1/m")]
+    async fn home() -> &'static str {
+        "home"
+    }
+
+    fn app() -> axum::Router {
+        built(
+            SecureRouter::new()
+                .route("/me", get(me))
+                .route("/", get(home))
+                .with_security(settings().build().unwrap()),
+        )
+    }
+
+    #[tokio::test]
+    async fn past_the_limit_is_429_with_the_limit_that_refused() {
+        let app = app();
+        let alice = token("7", &[]);
+        for _ in 0..2 {
+            let admitted = answer(app.clone(), empty(bearer(request("GET", "/me"), &alice))).await;
+            assert_eq!(admitted.status, StatusCode::OK);
+        }
+        let refused = answer(app.clone(), empty(bearer(request("GET", "/me"), &alice))).await;
+        assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(refused.body, r#"{"error":"Too many requests"}"#);
+        assert_eq!(refused.headers["retry-after"], "30");
+        assert_eq!(
+            refused.headers["ratelimit-policy"],
+            r#""2/m-user";q=2;w=60, "100/d-user";q=100;w=86400"#
+        );
+        // Counted per principal: another caller is not refused.
+        let bob = answer(app, empty(bearer(request("GET", "/me"), &token("8", &[])))).await;
+        assert_eq!(bob.status, StatusCode::OK);
+    }
+
+    #[tokio::test]
+    async fn a_public_route_counts_per_address() {
+        let app = app();
+        assert_eq!(
+            answer(app.clone(), empty(request("GET", "/"))).await.status,
+            StatusCode::OK
+        );
+        let refused = answer(app, empty(request("GET", "/"))).await;
+        assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(refused.headers["ratelimit"], r#""1/m-ip";r=0;t=60"#);
     }
 }

@@ -7,15 +7,16 @@
 
 use crate::audit::{self, Route, Step};
 use crate::rejection::Rejection;
-use crate::revoker::Presented;
 use crate::standing::{self, PrincipalCheck};
 
+/// The standing of the principal `id`, whose token was issued at `issued_at_ms`.
 pub(crate) async fn check_standing(
     route: &Route,
     check: &PrincipalCheck,
-    presented: &Presented,
+    id: &str,
+    issued_at_ms: Option<u64>,
 ) -> Result<(), Rejection> {
-    let standing = match check.standing(&presented.principal).await {
+    let standing = match check.standing(id).await {
         Ok(standing) => standing,
         Err(error) => {
             audit::deny_with(
@@ -27,12 +28,75 @@ pub(crate) async fn check_standing(
             return Err(Rejection::Internal);
         }
     };
-    let issued_at = presented.facts.as_ref().and_then(|f| f.issued_at_ms);
-    match standing::refusal(standing, issued_at) {
+    match standing::refusal(standing, issued_at_ms) {
         None => Ok(()),
         Some(reason) => {
             audit::deny(route, Step::Authenticate, reason);
             Err(Rejection::Unauthorized { token_given: true })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use http::StatusCode;
+
+    use crate::error::Error;
+    use crate::pipeline::harness::{bearer, empty, request, send, settings, token};
+    use crate::routing::get;
+    use crate::standing::Standing;
+    use crate::{Claims, SecureRouter, secure};
+
+    #[secure(auth)]
+    async fn me(claims: Claims) -> String {
+        claims.sub
+    }
+
+    fn router() -> SecureRouter {
+        let security = settings()
+            .principal_check(|id: String| async move {
+                match id.as_str() {
+                    "deleted" => Ok(Standing::Refused),
+                    "broken" => Err(Error::internal("the accounts database is down")),
+                    _ => Ok(Standing::Active),
+                }
+            })
+            .build()
+            .unwrap();
+        SecureRouter::new()
+            .route("/me", get(me))
+            .with_security(security)
+    }
+
+    async fn as_user(id: &str) -> (StatusCode, String) {
+        let answer = send(
+            router(),
+            empty(bearer(request("GET", "/me"), &token(id, &[]))),
+        )
+        .await;
+        (answer.status, answer.body)
+    }
+
+    #[tokio::test]
+    async fn a_principal_still_served_passes() {
+        assert_eq!(as_user("7").await, (StatusCode::OK, "7".to_owned()));
+    }
+
+    #[tokio::test]
+    async fn a_deleted_account_s_valid_token_is_401() {
+        assert_eq!(
+            as_user("deleted").await,
+            (
+                StatusCode::UNAUTHORIZED,
+                r#"{"error":"Unauthorized"}"#.to_owned()
+            )
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failing_check_is_a_generic_500() {
+        let (status, body) = as_user("broken").await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(!body.contains("database"), "{body}");
     }
 }

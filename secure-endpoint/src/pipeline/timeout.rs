@@ -32,3 +32,26 @@ where
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use http::StatusCode;
+
+    use crate::pipeline::harness::{empty, request, send};
+    use crate::routing::get;
+    use crate::{SecureRouter, public};
+
+    #[public(timeout = "50ms")]
+    async fn slow() -> &'static str {
+        tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+        "late"
+    }
+
+    #[tokio::test]
+    async fn a_handler_past_its_timeout_is_dropped_and_answered_503() {
+        let router = SecureRouter::new().route("/slow", get(slow));
+        let answer = send(router, empty(request("GET", "/slow"))).await;
+        assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(answer.body, r#"{"error":"Service unavailable"}"#);
+    }
+}

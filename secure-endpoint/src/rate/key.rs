@@ -149,6 +149,34 @@ impl LimitField for std::borrow::Cow<'_, str> {
     }
 }
 
+/// The hasher of tables keyed by [`Fingerprint`]: the key is already a keyed hash.
+#[cfg(feature = "redis")]
+#[derive(Default, Clone, Copy)]
+pub(crate) struct PassThrough(u64);
+
+#[cfg(feature = "redis")]
+impl std::hash::Hasher for PassThrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u64` is used by `Fingerprint`; anything else is folded in.
+        for byte in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*byte);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+/// A table keyed by fingerprints.
+#[cfg(feature = "redis")]
+pub(crate) type FingerprintMap<V> =
+    std::collections::HashMap<Fingerprint, V, std::hash::BuildHasherDefault<PassThrough>>;
+
 #[cfg(test)]
 mod tests {
     use super::*;

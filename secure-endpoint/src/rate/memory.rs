@@ -10,7 +10,8 @@ use governor::state::StateStore;
 use governor::{Quota, RateLimiter};
 
 use super::key::{Fingerprint, Fingerprinter, LimitKey};
-use super::{Outcome, Rate};
+use super::limit::Rate;
+use super::verdict::{Mode, Outcome, Verdict};
 
 const SHARDS: usize = 64;
 
@@ -62,6 +63,7 @@ impl BoundedStore {
     }
 
     /// The bytes the shards' slots occupy.
+
     #[cfg(test)]
     fn table_bytes(&self) -> usize {
         self.shards
@@ -271,6 +273,31 @@ impl MemoryLimiter {
     }
 }
 
+/// The in-memory check of `n` limits: the limits only asked go first (nothing to take
+/// back when they refuse), then the counted ones in turn, each refunded when a later one
+/// refuses. `None` when a limit has no key.
+pub(crate) fn in_memory<'k, 'l>(
+    n: usize,
+    limiter: impl Fn(usize) -> &'l MemoryLimiter,
+    key: impl Fn(usize) -> Option<LimitKey<'k>>,
+    mode: impl Fn(usize) -> Mode,
+) -> Option<Verdict> {
+    for i in (0..n).filter(|&i| mode(i) == Mode::Peek) {
+        if let Some(retry_after) = limiter(i).refusal(&key(i)?) {
+            return Some(Verdict::refused(i, retry_after));
+        }
+    }
+    for i in (0..n).filter(|&i| mode(i) == Mode::Count) {
+        if let Outcome::Refused { retry_after } = limiter(i).check(&key(i)?) {
+            for j in (0..i).filter(|&j| mode(j) == Mode::Count) {
+                limiter(j).refund(&key(j)?);
+            }
+            return Some(Verdict::refused(i, retry_after));
+        }
+    }
+    Some(Verdict::allowed())
+}
+
 #[cfg(test)]
 mod tests {
     use std::net::{IpAddr, Ipv4Addr};
@@ -336,7 +363,8 @@ mod tests {
 
     #[test]
     fn two_limits_per_route_under_a_million_addresses_stay_under_64_bytes_per_key() {
-        use crate::rate::together::{Mode, in_memory};
+        use crate::rate::memory::in_memory;
+        use crate::rate::verdict::Mode;
         const CEILING: usize = 100_000;
         let limits = [
             MemoryLimiter::new(Rate::new(10, 10_000), CEILING),

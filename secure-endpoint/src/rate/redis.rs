@@ -1,18 +1,13 @@
 //! The shared limit: the same GCRA as one Lua script in Redis.
 
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use tokio::sync::OnceCell;
-
-use super::key::{Fingerprint, Fingerprinter, LimitKey};
-use super::memory::MemoryLimiter;
-use super::together::{Mode, Verdict, in_memory};
-use super::{Outcome, Rate};
-use crate::revocation::redis::RevocationQuery;
-use crate::setup_error::SetupError;
+use super::key::{FingerprintMap, Fingerprinter, LimitKey};
+use super::limit::Rate;
+use super::memory::{MemoryLimiter, in_memory};
+use super::verdict::{Mode, Outcome, Verdict};
+use crate::redis_connection::{Connection, RedisSettings, RevocationQuery, revoked_lua};
 
 /// GCRA for every limit of a request at once, with the time taken from Redis (`TIME`),
 /// so instances with skewed clocks agree. `KEYS[1..n]` are the limits' buckets; for
@@ -29,16 +24,14 @@ use crate::setup_error::SetupError;
 ///
 /// Returns `{0, 0}` when every limit admits, `{i, retry_after_us}` when limit `i`
 /// refuses, `{-1, 0}` for a revoked token.
-const GCRA: &str = r#"
+const GCRA: &str = concat!(
+    revoked_lua!(),
+    r#"
 -- Before Redis 5, a script that reads TIME may only write with effects replication;
 -- from Redis 7 on this is a no-op.
 if redis.replicate_commands then redis.replicate_commands() end
 local n = tonumber(ARGV[1])
-if ARGV[2] ~= '' then
-  if KEYS[n + 1] ~= '' and redis.call('EXISTS', KEYS[n + 1]) == 1 then return {-1, 0} end
-  local before = tonumber(redis.call('GET', KEYS[n + 2]))
-  if before ~= nil and tonumber(ARGV[2]) < before then return {-1, 0} end
-end
+if ARGV[2] ~= '' and revoked(KEYS[n + 1], KEYS[n + 2], ARGV[2]) then return {-1, 0} end
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
 local next_tat = {}
@@ -60,10 +53,8 @@ for i = 1, n do
   end
 end
 return {0, 0}
-"#;
-
-/// How long Redis is not asked again after a failure.
-const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(1);
+"#
+);
 
 /// Blocked keys remembered locally, at most.
 const MAX_BLOCKED: usize = 100_000;
@@ -84,212 +75,6 @@ end
 return 0
 "#;
 
-/// What the settings connect to: one Redis, or a Redis Cluster.
-#[derive(Clone)]
-enum Target {
-    Single(redis::Client),
-    Cluster(Box<redis::cluster::ClusterClient>),
-}
-
-/// A connection to one Redis (reconnecting by itself) or to a cluster (following
-/// `MOVED` and `ASK`, and the slots' new masters after a failover).
-#[derive(Clone)]
-pub(crate) enum Connection {
-    Single(ConnectionManager),
-    Cluster(redis::cluster_async::ClusterConnection),
-}
-
-impl redis::aio::ConnectionLike for Connection {
-    fn req_packed_command<'a>(
-        &'a mut self,
-        cmd: &'a redis::Cmd,
-    ) -> redis::RedisFuture<'a, redis::Value> {
-        match self {
-            Connection::Single(single) => single.req_packed_command(cmd),
-            Connection::Cluster(cluster) => cluster.req_packed_command(cmd),
-        }
-    }
-
-    fn req_packed_commands<'a>(
-        &'a mut self,
-        pipeline: &'a redis::Pipeline,
-        offset: usize,
-        count: usize,
-    ) -> redis::RedisFuture<'a, Vec<redis::Value>> {
-        match self {
-            Connection::Single(single) => single.req_packed_commands(pipeline, offset, count),
-            Connection::Cluster(cluster) => cluster.req_packed_commands(pipeline, offset, count),
-        }
-    }
-
-    fn get_db(&self) -> i64 {
-        match self {
-            Connection::Single(single) => single.get_db(),
-            Connection::Cluster(cluster) => cluster.get_db(),
-        }
-    }
-}
-
-/// The connection settings shared by every limit of a router.
-#[derive(Clone)]
-pub(crate) struct RedisSettings {
-    target: Target,
-    /// The URL it was opened with: limits and revocations on the same one share a
-    /// round trip.
-    pub(crate) url: String,
-    pub(crate) fail_closed: bool,
-    /// The first part of every key: two services on one Redis never share a bucket.
-    pub(crate) prefix: String,
-    connection: std::sync::Arc<OnceCell<Connection>>,
-    /// Whether Redis answers, shared by every limit on this connection.
-    health: std::sync::Arc<Health>,
-}
-
-/// What the limits on one connection know of Redis's health.
-struct Health {
-    /// Milliseconds since `epoch` before which Redis is not tried again.
-    down_until: AtomicU64,
-    down_logged: AtomicBool,
-    /// After a failure, one request at a time asks Redis whether it is back; the others
-    /// keep counting in memory meanwhile instead of all waiting on the same timeout.
-    probing: AtomicBool,
-    epoch: Instant,
-}
-
-impl RedisSettings {
-    pub(crate) fn new(url: &str) -> Result<Self, SetupError> {
-        let client = redis::Client::open(url).map_err(|e| SetupError::InvalidSetting {
-            setting: "redis url",
-            reason: format!("{e}"),
-        })?;
-        Ok(RedisSettings::with_target(
-            Target::Single(client),
-            url.to_owned(),
-        ))
-    }
-
-    /// A Redis Cluster reached through any of `nodes` (`redis://host:port`).
-    pub(crate) fn cluster(nodes: &[&str]) -> Result<Self, SetupError> {
-        if nodes.is_empty() {
-            return Err(SetupError::InvalidSetting {
-                setting: "redis cluster nodes",
-                reason: "no node given: list at least one `redis://host:port` of the cluster"
-                    .to_owned(),
-            });
-        }
-        let client = redis::cluster::ClusterClient::builder(nodes.iter().copied())
-            .connection_timeout(Duration::from_millis(500))
-            .response_timeout(Duration::from_millis(500))
-            .retries(1)
-            .build()
-            .map_err(|e| SetupError::InvalidSetting {
-                setting: "redis cluster nodes",
-                reason: format!("{e}"),
-            })?;
-        Ok(RedisSettings::with_target(
-            Target::Cluster(Box::new(client)),
-            format!("cluster:{}", nodes.join(",")),
-        ))
-    }
-
-    fn with_target(target: Target, url: String) -> Self {
-        RedisSettings {
-            target,
-            url,
-            fail_closed: false,
-            prefix: default_prefix(),
-            connection: std::sync::Arc::new(OnceCell::new()),
-            health: std::sync::Arc::new(Health {
-                down_until: AtomicU64::new(0),
-                down_logged: AtomicBool::new(false),
-                probing: AtomicBool::new(false),
-                epoch: Instant::now(),
-            }),
-        }
-    }
-
-    /// Whether the keys of one script must share a slot.
-    fn is_cluster(&self) -> bool {
-        matches!(self.target, Target::Cluster(_))
-    }
-
-    pub(crate) async fn connection(&self) -> Result<Connection, redis::RedisError> {
-        self.connection
-            .get_or_try_init(|| async {
-                match &self.target {
-                    Target::Single(client) => {
-                        let config = ConnectionManagerConfig::new()
-                            .set_connection_timeout(Some(Duration::from_millis(500)))
-                            .set_response_timeout(Some(Duration::from_millis(500)))
-                            .set_number_of_retries(1);
-                        ConnectionManager::new_with_config(client.clone(), config)
-                            .await
-                            .map(Connection::Single)
-                    }
-                    Target::Cluster(client) => {
-                        client.get_async_connection().await.map(Connection::Cluster)
-                    }
-                }
-            })
-            .await
-            .cloned()
-    }
-}
-
-/// The hasher of tables keyed by [`Fingerprint`]: the key is already a keyed hash.
-#[derive(Default, Clone, Copy)]
-pub(crate) struct PassThrough(u64);
-
-impl std::hash::Hasher for PassThrough {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        // Only `write_u64` is used by `Fingerprint`; anything else is folded in.
-        for byte in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(*byte);
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
-}
-
-/// A table keyed by fingerprints.
-pub(crate) type FingerprintMap<V> =
-    std::collections::HashMap<Fingerprint, V, std::hash::BuildHasherDefault<PassThrough>>;
-
-/// The name of the running program (`blog` for `target/release/blog`): what names the
-/// service when no prefix is set.
-fn default_prefix() -> String {
-    std::env::current_exe()
-        .ok()
-        .and_then(|path| Some(path.file_stem()?.to_string_lossy().into_owned()))
-        .filter(|name| !name.is_empty())
-        .unwrap_or_else(|| "secure-endpoint".to_owned())
-}
-
-/// Checks a key prefix: printable ASCII without spaces, braces (Redis Cluster's hash
-/// tags) or `:` (the separator), 1 to 64 characters.
-pub(crate) fn valid_prefix(prefix: &str) -> Result<(), SetupError> {
-    let fine = (1..=64).contains(&prefix.len())
-        && prefix
-            .bytes()
-            .all(|b| b.is_ascii_graphic() && !matches!(b, b'{' | b'}' | b':'));
-    if fine {
-        Ok(())
-    } else {
-        Err(SetupError::InvalidSetting {
-            setting: "redis prefix",
-            reason: format!(
-                "{prefix:?}: 1 to 64 printable ASCII characters without spaces, `:`, `{{` or `}}`"
-            ),
-        })
-    }
-}
-
 /// Keys Redis refused, with the time until which they stay refused.
 struct Blocked {
     keys: FingerprintMap<Instant>,
@@ -298,7 +83,7 @@ struct Blocked {
 
 /// One limit counted in Redis.
 pub(crate) struct RedisLimiter {
-    settings: std::sync::Arc<RedisSettings>,
+    settings: Arc<RedisSettings>,
     rate: Rate,
     prefix: String,
     emission_us: u64,
@@ -324,7 +109,7 @@ fn script() -> &'static redis::Script {
 
 impl RedisLimiter {
     pub(crate) fn new(
-        settings: std::sync::Arc<RedisSettings>,
+        settings: Arc<RedisSettings>,
         rate: Rate,
         namespace: &str,
         max_keys: usize,
@@ -427,28 +212,14 @@ pub(crate) async fn check_together(asks: &[Ask<'_>], query: Option<&RevocationQu
     };
     let settings = &*first.limiter.settings;
     let health = &*settings.health;
-    let elapsed = health.epoch.elapsed().as_millis() as u64;
-    let down_until = health.down_until.load(Ordering::Relaxed);
-    if elapsed < down_until {
+    let Some(asking) = health.ask() else {
         return without_redis(settings, asks);
-    }
-    let probe = down_until > 0;
-    if probe
-        && health
-            .probing
-            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
-            .is_err()
-    {
-        return without_redis(settings, asks);
-    }
+    };
     let answer = ask_redis(settings, asks, query).await;
-    if probe {
-        health.probing.store(false, Ordering::Release);
-    }
+    drop(asking);
     match answer {
         Ok(verdict) => {
-            health.down_until.store(0, Ordering::Relaxed);
-            if health.down_logged.swap(false, Ordering::Relaxed) {
+            if health.answered() {
                 tracing::info!(prefix = %settings.prefix, "Redis answers again: rate limits are shared again");
             }
             if let Outcome::Refused { retry_after } = verdict.outcome {
@@ -458,14 +229,7 @@ pub(crate) async fn check_together(asks: &[Ask<'_>], query: Option<&RevocationQu
             verdict
         }
         Err(error) => {
-            // The pause counts from the failure, not from the request: a timeout as
-            // long as the pause would otherwise leave none.
-            let failed_at = health.epoch.elapsed().as_millis() as u64;
-            health.down_until.store(
-                failed_at + RETRY_AFTER_FAILURE.as_millis() as u64,
-                Ordering::Relaxed,
-            );
-            if !health.down_logged.swap(true, Ordering::Relaxed) {
+            if health.failed() {
                 let what = if error.is_io_error()
                     || error.is_timeout()
                     || error.is_connection_dropped()

@@ -7,71 +7,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::key::{KeptKey, LimitKey};
-use super::memory::MemoryLimiter;
-use super::{Counts, Limit, Outcome, RouteLimiter};
-
-/// How a limit takes part in a check.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Mode {
-    /// An admitted request is counted.
-    Count,
-    /// The limit is only asked: a limit of failures, counted once the handler answers.
-    Peek,
-}
-
-/// The answer for every limit of a request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Verdict {
-    pub(crate) outcome: Outcome,
-    /// The limit that refused, when one did.
-    pub(crate) refused_by: usize,
-    /// Whether the token asked about in the same round trip is revoked: `None` when
-    /// the shared store was not asked.
-    pub(crate) revoked: Option<bool>,
-}
-
-impl Verdict {
-    pub(crate) fn allowed() -> Verdict {
-        Verdict {
-            outcome: Outcome::Allowed,
-            refused_by: 0,
-            revoked: None,
-        }
-    }
-
-    pub(crate) fn refused(refused_by: usize, retry_after: Duration) -> Verdict {
-        Verdict {
-            outcome: Outcome::Refused { retry_after },
-            refused_by,
-            revoked: None,
-        }
-    }
-}
-
-/// The in-memory check of `n` limits: the limits only asked go first (nothing to take
-/// back when they refuse), then the counted ones in turn, each refunded when a later one
-/// refuses. `None` when a limit has no key.
-pub(crate) fn in_memory<'k, 'l>(
-    n: usize,
-    limiter: impl Fn(usize) -> &'l MemoryLimiter,
-    key: impl Fn(usize) -> Option<LimitKey<'k>>,
-    mode: impl Fn(usize) -> Mode,
-) -> Option<Verdict> {
-    for i in (0..n).filter(|&i| mode(i) == Mode::Peek) {
-        if let Some(retry_after) = limiter(i).refusal(&key(i)?) {
-            return Some(Verdict::refused(i, retry_after));
-        }
-    }
-    for i in (0..n).filter(|&i| mode(i) == Mode::Count) {
-        if let Outcome::Refused { retry_after } = limiter(i).check(&key(i)?) {
-            for j in (0..i).filter(|&j| mode(j) == Mode::Count) {
-                limiter(j).refund(&key(j)?);
-            }
-            return Some(Verdict::refused(i, retry_after));
-        }
-    }
-    Some(Verdict::allowed())
-}
+use super::limit::{Counts, Limit, RateKey};
+use super::limiter::RouteLimiter;
+use super::memory::in_memory;
+use super::verdict::{Mode, Verdict};
 
 /// A limit of a route with the limiter that counts it: its own, or its group's, shared
 /// with every route of the group.
@@ -109,7 +48,7 @@ impl RouteLimits {
     pub(crate) fn has_input(&self) -> bool {
         self.armed
             .iter()
-            .any(|armed| matches!(armed.limit.key(), super::RateKey::Input(_)))
+            .any(|armed| matches!(armed.limit.key(), RateKey::Input(_)))
     }
 
     /// The Redis the limits count in, if they do.
@@ -142,7 +81,7 @@ impl RouteLimits {
     pub(crate) async fn check<'k>(
         &self,
         key: impl Fn(usize) -> Option<LimitKey<'k>>,
-        #[cfg(feature = "redis")] query: Option<&crate::revocation::redis::RevocationQuery>,
+        #[cfg(feature = "redis")] query: Option<&crate::redis_connection::RevocationQuery>,
     ) -> Result<Verdict, usize> {
         let n = self.armed.len();
         if let Some(missing) = (0..n).find(|&i| key(i).is_none()) {

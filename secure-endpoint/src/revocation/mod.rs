@@ -11,9 +11,12 @@ pub(crate) mod redis;
 use std::fmt;
 #[cfg(feature = "redis")]
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use crate::auth::TokenFacts;
+use crate::clock::unix_now_ms;
+#[cfg(feature = "redis")]
+use crate::redis_connection::{RedisSettings, RevocationQuery};
 use crate::setup_error::SetupError;
 use memory::MemoryRevocations;
 
@@ -46,7 +49,7 @@ pub struct Revocations {
 enum Backend {
     Memory,
     #[cfg(feature = "redis")]
-    Redis(Arc<crate::rate::redis::RedisSettings>),
+    Redis(Arc<RedisSettings>),
 }
 
 impl fmt::Debug for Revocations {
@@ -81,7 +84,7 @@ impl Revocations {
     #[cfg(feature = "redis")]
     pub fn redis(url: &str) -> Result<Self, SetupError> {
         Ok(Revocations {
-            backend: Backend::Redis(Arc::new(crate::rate::redis::RedisSettings::new(url)?)),
+            backend: Backend::Redis(Arc::new(RedisSettings::new(url)?)),
             max_lifetime: DEFAULT_MAX_TOKEN_LIFETIME,
         })
     }
@@ -91,9 +94,9 @@ impl Revocations {
     /// and `PREFIX:revoked:before:PRINCIPAL`.
     #[cfg(feature = "redis")]
     pub fn prefix(mut self, prefix: &str) -> Result<Self, SetupError> {
-        crate::rate::redis::valid_prefix(prefix)?;
-        if let Backend::Redis(settings) = &mut self.backend {
-            Arc::make_mut(settings).prefix = prefix.to_owned();
+        match &mut self.backend {
+            Backend::Redis(settings) => Arc::make_mut(settings).set_prefix(prefix)?,
+            Backend::Memory => crate::redis_connection::check_prefix(prefix)?,
         }
         Ok(self)
     }
@@ -155,12 +158,6 @@ pub(crate) enum Verdict {
     Unavailable,
 }
 
-pub(crate) fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |since| since.as_millis() as u64)
-}
-
 impl RevocationStore {
     /// Why a verified token cannot be judged here, if it cannot: no `iat`, or a life
     /// longer than the revocations are kept.
@@ -214,7 +211,7 @@ impl RevocationStore {
         url: &str,
         principal: &str,
         facts: &TokenFacts,
-    ) -> Option<redis::RevocationQuery> {
+    ) -> Option<RevocationQuery> {
         let redis = self.redis.as_ref()?;
         (redis.settings.url == url && !redis.resting() && !redis.has_pending())
             .then(|| self.query(redis, principal, facts))
@@ -234,8 +231,8 @@ impl RevocationStore {
         redis: &redis::RedisRevocations,
         principal: &str,
         facts: &TokenFacts,
-    ) -> redis::RevocationQuery {
-        redis::RevocationQuery {
+    ) -> RevocationQuery {
+        RevocationQuery {
             token_key: redis.token_key(facts.id.as_deref()),
             before_key: redis.before_key(principal),
             issued_at_ms: facts.issued_at_ms.unwrap_or(0),
@@ -244,7 +241,7 @@ impl RevocationStore {
 
     /// Revokes the token `id`, which expires at `expires_at` (seconds).
     pub(crate) async fn revoke_token(&self, id: &str, expires_at: u64) {
-        let now = now_ms();
+        let now = unix_now_ms();
         let expires_at_ms = expires_at.saturating_mul(1000);
         self.memory
             .revoke_token(id, expires_at_ms, now, self.max_lifetime_ms);
@@ -262,7 +259,7 @@ impl RevocationStore {
 
     /// Revokes every token of `principal` issued before now.
     pub(crate) async fn revoke_all(&self, principal: &str) {
-        let now = now_ms();
+        let now = unix_now_ms();
         self.memory
             .revoke_before(principal, now, now, self.max_lifetime_ms);
         #[cfg(feature = "redis")]

@@ -4,20 +4,16 @@
 //! is unreachable this instance still refuses what it revoked, and what could not be
 //! written is written once Redis answers again.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
-use crate::rate::redis::RedisSettings;
+use crate::redis_connection::{RedisSettings, RevocationQuery, revoked_lua};
 
 /// Whether a token is revoked: `KEYS[1]` the token id's key (empty when the token has
 /// no id), `KEYS[2]` the principal's moment, `ARGV[1]` the token's `iat` in ms.
-const CHECK: &str = r#"
-if KEYS[1] ~= '' and redis.call('EXISTS', KEYS[1]) == 1 then return 1 end
-local before = tonumber(redis.call('GET', KEYS[2]))
-if before ~= nil and tonumber(ARGV[1]) < before then return 1 end
-return 0
-"#;
+const CHECK: &str = concat!(
+    revoked_lua!(),
+    "if revoked(KEYS[1], KEYS[2], ARGV[1]) then return 1 end\nreturn 0\n"
+);
 
 /// Moves a principal's moment forward, never back: `ARGV[1]` the moment in ms,
 /// `ARGV[2]` how long to keep it.
@@ -28,9 +24,6 @@ if held == nil or held < tonumber(ARGV[1]) then
 end
 return 1
 "#;
-
-/// How long Redis is not asked again after a failure.
-const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(1);
 
 /// A revocation to write.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,24 +38,12 @@ pub(crate) enum Write {
     },
 }
 
-/// What the limit's script also asks when a request's limit and its token's revocation
-/// live in the same Redis: one round trip for both.
-#[derive(Debug, Clone)]
-pub(crate) struct RevocationQuery {
-    pub(crate) token_key: String,
-    pub(crate) before_key: String,
-    pub(crate) issued_at_ms: u64,
-}
-
 pub(crate) struct RedisRevocations {
     pub(crate) settings: Arc<RedisSettings>,
     check: redis::Script,
     revoke_before: redis::Script,
     /// Writes Redis has not taken yet, oldest first.
     pending: Mutex<Vec<Write>>,
-    down_until: AtomicU64,
-    down_logged: AtomicBool,
-    epoch: Instant,
 }
 
 impl RedisRevocations {
@@ -72,9 +53,6 @@ impl RedisRevocations {
             check: redis::Script::new(CHECK),
             revoke_before: redis::Script::new(REVOKE_BEFORE),
             pending: Mutex::new(Vec::new()),
-            down_until: AtomicU64::new(0),
-            down_logged: AtomicBool::new(false),
-            epoch: Instant::now(),
         }
     }
 
@@ -90,14 +68,13 @@ impl RedisRevocations {
 
     /// Whether Redis is known to be down, as this instance last saw it.
     pub(crate) fn resting(&self) -> bool {
-        (self.epoch.elapsed().as_millis() as u64) < self.down_until.load(Ordering::Relaxed)
+        self.settings.health.resting()
     }
 
-    /// Asks Redis whether the token is revoked; `None` when it cannot be asked.
+    /// Asks Redis whether the token is revoked; `None` when it cannot be asked: resting
+    /// after a failure, or another request is already asking whether it is back.
     pub(crate) async fn is_revoked(&self, query: &RevocationQuery) -> Option<bool> {
-        if self.resting() {
-            return None;
-        }
+        let asking = self.settings.health.ask()?;
         let ask = || async {
             let mut connection = self.settings.connection().await?;
             self.check
@@ -113,6 +90,7 @@ impl RedisRevocations {
             Err(error) if error.is_connection_dropped() || error.is_io_error() => ask().await,
             answer => answer,
         };
+        drop(asking);
         match answer {
             Ok(revoked) => {
                 self.answered();
@@ -139,8 +117,7 @@ impl RedisRevocations {
 
     /// Redis answered: what is pending is written now.
     pub(crate) fn answered(&self) {
-        self.down_until.store(0, Ordering::Relaxed);
-        if self.down_logged.swap(false, Ordering::Relaxed) {
+        if self.settings.health.answered() {
             tracing::info!("Redis answers again: revocations are shared again");
         }
     }
@@ -207,12 +184,7 @@ impl RedisRevocations {
     }
 
     pub(crate) fn failed(&self, error: &redis::RedisError) {
-        let failed_at = self.epoch.elapsed().as_millis() as u64;
-        self.down_until.store(
-            failed_at + RETRY_AFTER_FAILURE.as_millis() as u64,
-            Ordering::Relaxed,
-        );
-        if !self.down_logged.swap(true, Ordering::Relaxed) {
+        if self.settings.health.failed() {
             tracing::warn!(
                 error = %error,
                 fail_closed = self.settings.fail_closed,
