@@ -15,7 +15,7 @@
 //!
 //! `ctxt` collects the errors, `suggest` says "did you mean" for every parser, and
 //! `types` recognises types by their spelling, a best-effort hint. `guarded` is the
-//! `Guarded` derive.
+//! `Guarded` derive, in the same shape.
 
 mod ast;
 mod attr;
