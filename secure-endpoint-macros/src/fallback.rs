@@ -65,7 +65,8 @@ pub fn stubs(errors: syn::Error, kind: Kind, handler: &Handler) -> TokenStream {
 
         #(#cfgs)*
         const _: () = {
-            // The bare policy of the attribute: what it declared is in error.
+            // Only what the trait requires, with the attribute's bare policy: the one it
+            // declares has a mistake.
             impl #private::SecureHandler for #ident {
                 const NAME: &'static str = #name;
                 const POLICY: &'static #private::Policy = &#policy;
