@@ -1,7 +1,12 @@
-//! The typed form of an annotated handler: its attribute arguments and its signature.
+//! The typed form of an annotated handler: its attribute arguments (which `attr`
+//! parses) and the item, parsed here into a [`Handler`]. Nothing here judges the two
+//! together; that is `check`'s work.
 
-use proc_macro2::Span;
-use syn::{Attribute, Block, Ident, LitStr, ReturnType, Signature, Type, Visibility};
+use proc_macro2::{Span, TokenStream};
+use quote::ToTokens;
+use syn::{Attribute, Block, FnArg, Ident, Item, LitStr, ReturnType, Signature, Type, Visibility};
+
+use crate::types;
 
 /// Which attribute is being expanded.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -48,6 +53,12 @@ pub struct LimitArgs {
     /// `on = "failure"`.
     pub failure: bool,
     pub group: Option<LitStr>,
+}
+
+impl LimitArgs {
+    /// How a `limit(...)` is written, for the diagnostics about one.
+    pub const EXAMPLE: &str =
+        "`limit(rate = \"5/15m\", key = \"input.username\", on = \"failure\")`";
 }
 
 /// `owner = "binding.field.field"`, or `"binding[].field"` for a collection (the same
@@ -125,18 +136,10 @@ impl Handler {
         ty: &Type,
         wrappers: &[&'static str],
     ) -> Option<(usize, Option<&'static str>)> {
-        let wanted = spelled(ty);
-        self.params.iter().enumerate().find_map(|(i, p)| {
-            if spelled(&p.ty) == wanted {
-                return Some((i, None));
-            }
-            wrappers
-                .iter()
-                .find_map(|wrapper| match wrapped_type(&p.ty, wrapper) {
-                    Some(inner) if spelled(inner) == wanted => Some((i, Some(*wrapper))),
-                    _ => None,
-                })
-        })
+        self.params
+            .iter()
+            .enumerate()
+            .find_map(|(i, p)| types::receives(&p.ty, ty, wrappers).map(|wrapper| (i, wrapper)))
     }
 
     pub fn output_span(&self) -> Span {
@@ -147,40 +150,74 @@ impl Handler {
     }
 }
 
-/// A type as written, without whitespace, for comparing what the attribute names with
-/// what the signature declares. Aliases are not seen through: `validate` must name the
-/// type the way the parameter does.
-pub fn spelled(ty: &Type) -> String {
-    quote::ToTokens::to_token_stream(ty)
-        .to_string()
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .collect()
-}
-
-/// The first type argument of `Outer<T, …>` (the last path segment is `outer`).
-pub fn first_type_argument<'t>(ty: &'t Type, outer: &str) -> Option<&'t Type> {
-    let Type::Path(path) = ty else { return None };
-    let last = path.path.segments.last()?;
-    if last.ident != outer {
-        return None;
-    }
-    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
-        return None;
-    };
-    match args.args.first()? {
-        syn::GenericArgument::Type(inner) => Some(inner),
-        _ => None,
-    }
-}
-
-/// `T` of `Wrapper<T>` (the last path segment is `wrapper`), a best-effort hint by name.
-pub fn wrapped_type<'t>(ty: &'t Type, wrapper: &str) -> Option<&'t Type> {
-    let Type::Path(path) = ty else { return None };
-    match &path.path.segments.last()?.arguments {
-        syn::PathArguments::AngleBracketed(args) if args.args.len() == 1 => {
-            first_type_argument(ty, wrapper)
+/// Parses the annotated item; anything but a function is an error on its first
+/// meaningful token. The rules a handler's shape must follow are checked by
+/// [`crate::check`].
+pub fn parse_handler(kind: Kind, item: TokenStream) -> syn::Result<Handler> {
+    let item: Item = syn::parse2(item)?;
+    let func = match item {
+        Item::Fn(func) => func,
+        other => {
+            return Err(syn::Error::new_spanned(
+                item_keyword(&other),
+                format!(
+                    "`#[{}]` goes on an `async fn` handler, not on this item",
+                    kind.attr_name()
+                ),
+            ));
         }
-        _ => None,
+    };
+    let params = func
+        .sig
+        .inputs
+        .iter()
+        .filter_map(|input| match input {
+            FnArg::Receiver(_) => None,
+            FnArg::Typed(typed) => Some(Param {
+                ident: match &*typed.pat {
+                    syn::Pat::Ident(binding) if binding.by_ref.is_none() => {
+                        Some(binding.ident.clone())
+                    }
+                    _ => None,
+                },
+                ty: typed.ty.clone(),
+            }),
+        })
+        .collect();
+    Ok(Handler {
+        attrs: func.attrs,
+        vis: func.vis,
+        sig: func.sig,
+        block: func.block,
+        params,
+    })
+}
+
+/// Recognises our own attributes, by their last path segment (`secure`,
+/// `secure_endpoint::public`).
+pub fn annotation_kind(attr: &Attribute) -> Option<Kind> {
+    let last = attr.path().segments.last()?;
+    if last.ident == "secure" {
+        Some(Kind::Secure)
+    } else if last.ident == "public" {
+        Some(Kind::Public)
+    } else {
+        None
+    }
+}
+
+/// The token that says what kind of item this is, to put the error on.
+fn item_keyword(item: &Item) -> TokenStream {
+    match item {
+        Item::Struct(i) => i.struct_token.into_token_stream(),
+        Item::Enum(i) => i.enum_token.into_token_stream(),
+        Item::Const(i) => i.const_token.into_token_stream(),
+        Item::Static(i) => i.static_token.into_token_stream(),
+        Item::Impl(i) => i.impl_token.into_token_stream(),
+        Item::Mod(i) => i.mod_token.into_token_stream(),
+        Item::Trait(i) => i.trait_token.into_token_stream(),
+        Item::Type(i) => i.type_token.into_token_stream(),
+        Item::Use(i) => i.use_token.into_token_stream(),
+        other => other.into_token_stream(),
     }
 }

@@ -1,4 +1,7 @@
-//! Parsing only: the attribute's arguments into [`Args`], the item into a [`Handler`].
+//! The attribute's arguments into [`Args`], and nothing else: the item is parsed in
+//! `ast`, and a rule about two arguments together is `check`'s. What is checked here is
+//! one value on its own (a name's characters, a string not empty, a rate's grammar),
+//! where the value is read.
 //!
 //! Each comma-separated argument is parsed on its own, so that one malformed argument
 //! does not hide the mistakes in the others.
@@ -7,10 +10,11 @@ use proc_macro2::{Delimiter, Span, TokenStream, TokenTree};
 use quote::ToTokens;
 use syn::parse::{ParseStream, Parser};
 use syn::punctuated::Punctuated;
-use syn::{FnArg, Ident, Item, LitStr, Token, Type};
+use syn::{Ident, LitStr, Token, Type};
 
-use crate::ast::{Arg, Args, Handler, Kind, LimitArgs, OwnerPath, Param, Rate, RateKey};
+use crate::ast::{Arg, Args, LimitArgs, OwnerPath, Rate, RateKey};
 use crate::ctxt::Ctxt;
+use crate::suggest::unknown_in;
 
 mod kw {
     syn::custom_keyword!(auth);
@@ -232,7 +236,7 @@ fn parse_one(cx: &mut Ctxt, args: &mut Args, input: ParseStream) -> syn::Result<
         skip_rest(input)?;
         return Err(syn::Error::new_spanned(
             &unknown,
-            unknown_argument_message(&unknown),
+            unknown_in(&unknown, ARGUMENTS, "the arguments are"),
         ));
     } else {
         return Err(lookahead.error());
@@ -251,47 +255,6 @@ fn skip_rest(input: ParseStream) -> syn::Result<()> {
         }
         Ok(((), rest))
     })
-}
-
-fn unknown_argument_message(unknown: &Ident) -> String {
-    unknown_in(unknown, ARGUMENTS, "the arguments are")
-}
-
-fn unknown_in(unknown: &Ident, known_names: &[&str], listing: &str) -> String {
-    let name = unknown.to_string();
-    let mut message = format!("unknown argument `{name}`");
-    let closest = known_names
-        .iter()
-        .map(|known| (edit_distance(&name, known), *known))
-        .filter(|(distance, known)| *distance <= known.len().max(name.len()) / 3 + 1)
-        .min_by_key(|(distance, _)| *distance);
-    match closest {
-        Some((_, known)) => message.push_str(&format!(": did you mean `{known}`?")),
-        None => message.push_str(&format!(
-            "; {listing}: {}",
-            known_names
-                .iter()
-                .map(|a| format!("`{a}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        )),
-    }
-    message
-}
-
-/// Levenshtein distance; names are short, so the quadratic table is fine.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut previous: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut current = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let substitution = previous[j] + usize::from(ca != *cb);
-            current.push(substitution.min(previous[j + 1] + 1).min(current[j] + 1));
-        }
-        previous = current;
-    }
-    previous[b.len()]
 }
 
 /// Stores an argument, reporting a second occurrence (or its singular/plural twin) on
@@ -440,10 +403,12 @@ fn parse_ident(s: &str, span: Span) -> Option<Ident> {
     Some(Ident::new(&ident.to_string(), span))
 }
 
+/// `timeout = "5s"`, in milliseconds, by the grammar the runtime uses too.
 fn duration(input: ParseStream, keyword: &Ident) -> syn::Result<u64> {
     expect_eq(input, keyword, "\"5s\"")?;
     let lit = string(input, keyword)?;
-    crate::rate::duration(&lit)
+    secure_endpoint_grammar::parse_duration(&lit.value())
+        .map_err(|why| syn::Error::new_spanned(&lit, format!("invalid duration: {why}")))
 }
 
 fn positive_integer(input: ParseStream, keyword: &Ident) -> syn::Result<u32> {
@@ -482,7 +447,15 @@ fn rate_key(input: ParseStream, keyword: &Ident) -> syn::Result<RateKey> {
 fn rate(input: ParseStream, keyword: &Ident) -> syn::Result<Rate> {
     expect_eq(input, keyword, "\"10/10s\"")?;
     let lit = string(input, keyword)?;
-    crate::rate::parse(&lit)
+    rate_literal(&lit)
+}
+
+/// `"10/10s"`, by the one `COUNT/PERIOD` grammar, which the runtime's `Rate::parse` uses
+/// too: here its errors become diagnostics on the string.
+fn rate_literal(lit: &LitStr) -> syn::Result<Rate> {
+    let (count, period_ms) = secure_endpoint_grammar::parse_rate(&lit.value())
+        .map_err(|why| syn::Error::new_spanned(lit, format!("invalid rate: {why}")))?;
+    Ok(Rate { count, period_ms })
 }
 
 /// `rate = "10/10s"` or `rate = ["10/s", "1000/d"]`.
@@ -492,7 +465,7 @@ fn rates(input: ParseStream, keyword: &Ident) -> syn::Result<Vec<Rate>> {
         let mut rates = Vec::with_capacity(lits.len());
         let mut errors: Option<syn::Error> = None;
         for lit in &lits {
-            match crate::rate::parse(lit) {
+            match rate_literal(lit) {
                 Ok(rate) => rates.push(rate),
                 Err(error) => match &mut errors {
                     Some(errors) => errors.combine(error),
@@ -509,12 +482,15 @@ fn rates(input: ParseStream, keyword: &Ident) -> syn::Result<Vec<Rate>> {
 }
 
 /// `limit(rate = "5/15m", key = "input.username", on = "failure", group = "logins")`.
-fn limit(cx: &mut Ctxt, input: ParseStream, keyword: &Ident) -> syn::Result<LimitArgs> {
-    const EXAMPLE: &str = "`limit(rate = \"5/15m\", key = \"input.username\", on = \"failure\")`";
+/// Whether it has its `rate` is `check`'s question.
+fn limit(cx: &mut Ctxt, input: ParseStream, limit_keyword: &Ident) -> syn::Result<LimitArgs> {
     if !input.peek(syn::token::Paren) {
         let error = syn::Error::new_spanned(
-            keyword,
-            format!("`limit` takes its arguments in parentheses, e.g. {EXAMPLE}"),
+            limit_keyword,
+            format!(
+                "`limit` takes its arguments in parentheses, e.g. {}",
+                LimitArgs::EXAMPLE
+            ),
         );
         skip_rest(input)?;
         return Err(error);
@@ -530,28 +506,16 @@ fn limit(cx: &mut Ctxt, input: ParseStream, keyword: &Ident) -> syn::Result<Limi
     let mut seen: Vec<Ident> = Vec::new();
     for chunk in split_top_level_commas(content.parse()?) {
         let parser = |input: ParseStream| -> syn::Result<()> {
-            let name: Ident = input.parse().map_err(|_| {
-                syn::Error::new(
-                    input.span(),
-                    format!("expected an argument of `limit`, e.g. {EXAMPLE}"),
-                )
-            })?;
-            if let Some(first) = seen.iter().find(|s| **s == name) {
-                let _ = first;
-                skip_rest(input)?;
-                return Err(syn::Error::new_spanned(
-                    &name,
-                    format!("`{name}` specified more than once in this `limit(...)`"),
-                ));
-            }
-            seen.push(name.clone());
-            if name == "rate" {
+            if input.peek(kw::rate) {
+                let name = once_in_limit(&mut seen, keyword::<kw::rate>(input)?, input)?;
                 limit.rate = Some(rate(input, &name)?);
-            } else if name == "key" {
+            } else if input.peek(kw::key) {
+                let name = once_in_limit(&mut seen, keyword::<kw::key>(input)?, input)?;
                 expect_eq(input, &name, "\"ip\"")?;
                 let lit = string(input, &name)?;
                 limit.key = Some((limit_key(&lit)?, lit));
-            } else if name == "on" {
+            } else if input.peek(kw::on) {
+                let name = once_in_limit(&mut seen, keyword::<kw::on>(input)?, input)?;
                 expect_eq(input, &name, "\"failure\"")?;
                 let lit = string(input, &name)?;
                 limit.failure = match lit.value().as_str() {
@@ -566,7 +530,8 @@ fn limit(cx: &mut Ctxt, input: ParseStream, keyword: &Ident) -> syn::Result<Limi
                         ));
                     }
                 };
-            } else if name == "group" {
+            } else if input.peek(kw::group) {
+                let name = once_in_limit(&mut seen, keyword::<kw::group>(input)?, input)?;
                 expect_eq(input, &name, "\"writes\"")?;
                 let lit = string(input, &name)?;
                 let value = lit.value();
@@ -581,11 +546,20 @@ fn limit(cx: &mut Ctxt, input: ParseStream, keyword: &Ident) -> syn::Result<Limi
                     ));
                 }
                 limit.group = Some(lit);
-            } else {
+            } else if input.peek(Ident) {
+                let name = once_in_limit(&mut seen, input.parse()?, input)?;
                 skip_rest(input)?;
                 return Err(syn::Error::new_spanned(
                     &name,
                     unknown_in(&name, LIMIT_ARGUMENTS, "the arguments of `limit` are"),
+                ));
+            } else {
+                return Err(syn::Error::new(
+                    input.span(),
+                    format!(
+                        "expected an argument of `limit`, e.g. {}",
+                        LimitArgs::EXAMPLE
+                    ),
                 ));
             }
             if !input.is_empty() {
@@ -597,13 +571,21 @@ fn limit(cx: &mut Ctxt, input: ParseStream, keyword: &Ident) -> syn::Result<Limi
             cx.push(error);
         }
     }
-    if limit.rate.is_none() {
-        cx.error_spanned_by(
-            keyword,
-            format!("`limit(...)` needs a `rate`, e.g. {EXAMPLE}"),
-        );
-    }
     Ok(limit)
+}
+
+/// Records an argument of one `limit(...)`; a second one of the same name is an error on
+/// it, and the rest of that argument is skipped.
+fn once_in_limit(seen: &mut Vec<Ident>, name: Ident, input: ParseStream) -> syn::Result<Ident> {
+    if seen.contains(&name) {
+        skip_rest(input)?;
+        return Err(syn::Error::new_spanned(
+            &name,
+            format!("`{name}` specified more than once in this `limit(...)`"),
+        ));
+    }
+    seen.push(name.clone());
+    Ok(name)
 }
 
 /// `key = "ip"`, `"user"`, or `"parameter.field"` naming a string field of the validated
@@ -651,88 +633,4 @@ fn dotted_path(lit: &LitStr, list: bool) -> Option<OwnerPath> {
         lit: lit.clone(),
         collection,
     })
-}
-
-/// Parses the annotated item; anything but a function is an error on its first
-/// meaningful token. The rules a handler's shape must follow are checked by
-/// [`crate::check`].
-pub fn parse_handler(kind: Kind, item: TokenStream) -> syn::Result<Handler> {
-    let item: Item = syn::parse2(item)?;
-    let func = match item {
-        Item::Fn(func) => func,
-        other => {
-            return Err(syn::Error::new_spanned(
-                item_keyword(&other),
-                format!(
-                    "`#[{}]` goes on an `async fn` handler, not on this item",
-                    kind.attr_name()
-                ),
-            ));
-        }
-    };
-    let params = func
-        .sig
-        .inputs
-        .iter()
-        .filter_map(|input| match input {
-            FnArg::Receiver(_) => None,
-            FnArg::Typed(typed) => Some(Param {
-                ident: match &*typed.pat {
-                    syn::Pat::Ident(binding) if binding.by_ref.is_none() => {
-                        Some(binding.ident.clone())
-                    }
-                    _ => None,
-                },
-                ty: typed.ty.clone(),
-            }),
-        })
-        .collect();
-    Ok(Handler {
-        attrs: func.attrs,
-        vis: func.vis,
-        sig: func.sig,
-        block: func.block,
-        params,
-    })
-}
-
-/// Recognises our own attributes, by their last path segment (`secure`,
-/// `secure_endpoint::public`).
-pub fn annotation_kind(attr: &syn::Attribute) -> Option<Kind> {
-    let last = attr.path().segments.last()?;
-    if last.ident == "secure" {
-        Some(Kind::Secure)
-    } else if last.ident == "public" {
-        Some(Kind::Public)
-    } else {
-        None
-    }
-}
-
-/// The token that says what kind of item this is, to put the error on.
-fn item_keyword(item: &Item) -> TokenStream {
-    match item {
-        Item::Struct(i) => i.struct_token.into_token_stream(),
-        Item::Enum(i) => i.enum_token.into_token_stream(),
-        Item::Const(i) => i.const_token.into_token_stream(),
-        Item::Static(i) => i.static_token.into_token_stream(),
-        Item::Impl(i) => i.impl_token.into_token_stream(),
-        Item::Mod(i) => i.mod_token.into_token_stream(),
-        Item::Trait(i) => i.trait_token.into_token_stream(),
-        Item::Type(i) => i.type_token.into_token_stream(),
-        Item::Use(i) => i.use_token.into_token_stream(),
-        other => other.into_token_stream(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::edit_distance;
-
-    #[test]
-    fn edit_distance_counts_single_edits() {
-        assert_eq!(edit_distance("rol", "role"), 1);
-        assert_eq!(edit_distance("roel", "role"), 2);
-        assert_eq!(edit_distance("auth", "auth"), 0);
-    }
 }

@@ -1,23 +1,92 @@
 //! Every rule, in one place: the handler's shape, the arguments that need one another or
 //! belong to one attribute only, and the arguments that must name a parameter. Each
-//! violation is reported on its own token. What passes becomes the [`Plan`] that
-//! `expand` follows, so the parameters are searched once, here.
+//! violation is reported on its own token. What passes becomes the [`Plan`]: everything
+//! `expand` writes is decided here (what fills each parameter, the limits with their
+//! keys, which compile-time probes apply), so that `expand` only follows it.
 
-use syn::{FnArg, Type};
+use syn::{FnArg, LitStr, Type};
 
-use crate::ast::{
-    Args, Handler, Kind, OwnerPath, RateKey, first_type_argument, spelled, wrapped_type,
-};
-use crate::attr::annotation_kind;
+use crate::ast::{Args, Handler, Kind, LimitArgs, OwnerPath, Rate, RateKey, annotation_kind};
 use crate::ctxt::Ctxt;
+use crate::types::{first_type_argument, read_into, spelled, wrapped_type};
 
-/// What the expansion generates, decided: what fills each parameter.
+/// What the expansion generates, decided.
 pub struct Plan<'a> {
-    pub kind: Kind,
-    pub args: &'a Args,
     pub handler: &'a Handler,
+    /// What the handler's `POLICY` constant declares.
+    pub policy: Policy<'a>,
     /// One per parameter, in order.
     pub params: Vec<Fill<'a>>,
+    /// The fields of the validated body that limits count on, checked with the route's
+    /// other limits once the body is valid.
+    pub input_limit_fields: Vec<&'a OwnerPath>,
+    /// Whether a limit counts only failures: the handler's 401 or 403 is counted once it
+    /// has answered.
+    pub counts_failures: bool,
+    /// The compile-time checks of the extractor parameters' types.
+    pub probes: Vec<Probe<'a>>,
+}
+
+/// The route's policy, resolved: every value the runtime's `Policy` builder is given.
+pub struct Policy<'a> {
+    pub kind: Kind,
+    pub auth: Auth<'a>,
+    pub tenant: Option<&'a LitStr>,
+    pub roles: Option<&'a [LitStr]>,
+    pub scopes: Option<&'a [LitStr]>,
+    /// `rate` (one per rate of a list), then each `limit(...)` in order.
+    pub limits: Vec<Limit<'a>>,
+    pub owner: Option<&'a LitStr>,
+    pub owner_or_role: Option<&'a LitStr>,
+    /// The `validate` and `validate_query` types, as spelled.
+    pub validate: Option<String>,
+    pub validate_query: Option<String>,
+    pub reason: Option<&'a LitStr>,
+    pub timeout_ms: Option<u64>,
+    pub concurrency: Option<u32>,
+}
+
+/// What the route asks of a credential.
+pub enum Auth<'a> {
+    /// Nothing: a `#[public]` handler without `optional_auth`.
+    Unread,
+    /// `auth`, through the named authenticator when one is given.
+    Required { via: Option<&'a LitStr> },
+    /// `optional_auth`: verified when the request presents one.
+    Optional,
+}
+
+/// One limit, with the key it counts on resolved.
+pub struct Limit<'a> {
+    pub rate: &'a Rate,
+    pub key: LimitKey<'a>,
+    /// `on = "failure"`: only the handler's 401 and 403 count.
+    pub failures_only: bool,
+    pub group: Option<&'a LitStr>,
+}
+
+/// The key a limit counts on: the one written, or the route's default.
+#[derive(Clone, Copy)]
+pub enum LimitKey<'a> {
+    Ip,
+    User,
+    /// The verified caller when there is one, else the address (`optional_auth`).
+    Caller,
+    /// A string field of the validated body, as written (`"input.username"`).
+    Input(&'a LitStr),
+}
+
+/// The compile-time check of one extractor parameter's type: each type it may not be,
+/// with the message rustc reports on the parameter's type.
+pub struct Probe<'a> {
+    /// The parameter's index.
+    pub param: usize,
+    pub ty: &'a Type,
+    /// For `Json`, `Form` and `Query` (in an `Option` or a `Result` too): a structured
+    /// input read without validation.
+    pub refused_inputs: Vec<(&'static str, String)>,
+    /// On a `#[public]` handler without `optional_auth`: a principal, which it never has.
+    pub refused_principal: Option<String>,
 }
 
 /// What fills one parameter.
@@ -71,23 +140,112 @@ pub fn check<'a>(cx: &mut Ctxt, kind: Kind, args: &'a Args, handler: &'a Handler
         }
     }
     let params = plan_params(cx, kind, args, handler);
-    check_limits(cx, args, handler, &params);
+    let limits = check_limits(cx, kind, args, handler, &params);
+    let probes = plan_probes(kind, args, handler, &params);
     Plan {
-        kind,
-        args,
         handler,
+        policy: policy(kind, args, limits),
+        input_limit_fields: args
+            .limits
+            .iter()
+            .filter_map(|limit| match &limit.value.key {
+                Some((RateKey::Input(path), _)) => Some(path),
+                _ => None,
+            })
+            .collect(),
+        counts_failures: args.limits.iter().any(|limit| limit.value.failure),
         params,
+        probes,
     }
 }
 
-/// Each `limit(...)` counts on a key the request has: `"user"` on a route with `auth`,
-/// a body field on the parameter `validate` fills.
-fn check_limits(cx: &mut Ctxt, args: &Args, handler: &Handler, params: &[Fill<'_>]) {
+/// The policy's values, taken from the arguments that passed.
+fn policy<'a>(kind: Kind, args: &'a Args, limits: Vec<Limit<'a>>) -> Policy<'a> {
+    let auth = match (&args.auth, &args.optional_auth) {
+        (Some(auth), _) => Auth::Required {
+            via: auth.value.as_ref(),
+        },
+        (None, Some(_)) => Auth::Optional,
+        (None, None) => Auth::Unread,
+    };
+    Policy {
+        kind,
+        auth,
+        tenant: args.tenant.as_ref().map(|tenant| &tenant.value.lit),
+        roles: args.roles.as_ref().map(|roles| roles.value.as_slice()),
+        scopes: args.scopes.as_ref().map(|scopes| scopes.value.as_slice()),
+        limits,
+        owner: args.owner.as_ref().map(|owner| &owner.value.lit),
+        owner_or_role: args.owner_or_role.as_ref().map(|role| &role.value),
+        validate: args.validate.as_ref().map(|body| spelled(&body.value)),
+        validate_query: args
+            .validate_query
+            .as_ref()
+            .map(|query| spelled(&query.value)),
+        reason: args.reason.as_ref().map(|reason| &reason.value),
+        timeout_ms: args.timeout.as_ref().map(|timeout| timeout.value),
+        concurrency: args
+            .concurrency
+            .as_ref()
+            .map(|concurrency| concurrency.value),
+    }
+}
+
+/// Every limit, with its key resolved: `rate` (one or a list, on `rate_key` or the
+/// route's default key), then each `limit(...)` in order. Each `limit(...)` needs a
+/// `rate`, and counts on a key the request has: `"user"` on a route with `auth`, a body
+/// field on the parameter `validate` fills.
+fn check_limits<'a>(
+    cx: &mut Ctxt,
+    kind: Kind,
+    args: &'a Args,
+    handler: &Handler,
+    params: &[Fill<'_>],
+) -> Vec<Limit<'a>> {
+    // The verified principal when the route requires one, the caller when it takes one
+    // optionally, else the address.
+    let default_key = if args.auth.is_some() {
+        LimitKey::User
+    } else if kind == Kind::Public && args.optional_auth.is_some() {
+        LimitKey::Caller
+    } else {
+        LimitKey::Ip
+    };
+    let resolve = |key: Option<&'a RateKey>| match key {
+        None => default_key,
+        Some(RateKey::Ip) => LimitKey::Ip,
+        Some(RateKey::User) => LimitKey::User,
+        Some(RateKey::Input(path)) => LimitKey::Input(&path.lit),
+    };
+    let mut limits = Vec::new();
+    if let Some(rates) = &args.rate {
+        let key = args.rate_key.as_ref().map(|key| &key.value);
+        for rate in &rates.value {
+            limits.push(Limit {
+                rate,
+                key: resolve(key),
+                failures_only: false,
+                group: None,
+            });
+        }
+    }
     let body = params
         .iter()
         .position(|fill| matches!(fill, Fill::Body { .. }))
         .and_then(|index| handler.params[index].ident.as_ref());
     for limit in &args.limits {
+        match &limit.value.rate {
+            Some(rate) => limits.push(Limit {
+                rate,
+                key: resolve(limit.value.key.as_ref().map(|(key, _)| key)),
+                failures_only: limit.value.failure,
+                group: limit.value.group.as_ref(),
+            }),
+            None => cx.error_spanned_by(
+                &limit.keyword,
+                format!("`limit(...)` needs a `rate`, e.g. {}", LimitArgs::EXAMPLE),
+            ),
+        }
         let Some((key, lit)) = &limit.value.key else {
             continue;
         };
@@ -123,6 +281,7 @@ fn check_limits(cx: &mut Ctxt, args: &Args, handler: &Handler, params: &[Fill<'_
             },
         }
     }
+    limits
 }
 
 /// A handler is a plain `async fn` with concrete parameters, annotated once.
@@ -314,7 +473,7 @@ fn plan_params<'a>(
 
 /// The message for a structured input read without validation: `wrapper` is `Json`,
 /// `Form` or `Query`, `inner` the type it reads into.
-pub fn unvalidated_input(wrapper: &str, inner: &str) -> String {
+fn unvalidated_input(wrapper: &str, inner: &str) -> String {
     match wrapper {
         "Query" => format!(
             "this handler reads a query string without validating it, a missing protection: add `validate_query = {inner}` to the attribute, with `{inner}` deriving `validator::Validate`"
@@ -326,6 +485,49 @@ pub fn unvalidated_input(wrapper: &str, inner: &str) -> String {
             "this handler takes a JSON body without validating it, a missing protection: add `validate = {inner}` to the attribute, with `{inner}` deriving `validator::Validate`"
         ),
     }
+}
+
+/// A probe on every extractor parameter, whatever its type is called: `plan_params`
+/// refuses an unvalidated input by its spelling, the probe under any other (an alias, a
+/// path), and on `#[public]` without `optional_auth` a principal, which such a handler
+/// never has.
+fn plan_probes<'a>(
+    kind: Kind,
+    args: &Args,
+    handler: &'a Handler,
+    params: &[Fill<'_>],
+) -> Vec<Probe<'a>> {
+    let refuses_principal = kind == Kind::Public && args.optional_auth.is_none();
+    params
+        .iter()
+        .zip(&handler.params)
+        .enumerate()
+        .filter(|(_, (fill, _))| matches!(fill, Fill::Parts | Fill::Request))
+        .map(|(index, (_, param))| {
+            let ty = &*param.ty;
+            let written = spelled(ty);
+            let inner = read_into(ty).map_or_else(|| "T".to_owned(), spelled);
+            Probe {
+                param: index,
+                ty,
+                refused_inputs: ["Json", "Form", "Query"]
+                    .into_iter()
+                    .map(|wrapper| {
+                        let message = format!(
+                            "`{written}` is a {wrapper} extractor: {}",
+                            unvalidated_input(wrapper, &inner)
+                        );
+                        (wrapper, message)
+                    })
+                    .collect(),
+                refused_principal: refuses_principal.then(|| {
+                    format!(
+                        "`{written}` asks for the verified caller, but a `#[public]` handler has none (every request would be refused with 401): use `#[secure(auth)]` to require one, or `#[public(optional_auth)]` with an `Option<…>` of it"
+                    )
+                }),
+            }
+        })
+        .collect()
 }
 
 /// The parameter `owner` and `tenant` name: one resource, or one collection (`x[]`),

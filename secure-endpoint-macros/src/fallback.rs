@@ -2,7 +2,8 @@
 //! that stand for the handler (the unit struct and its trait impls), so that a routed
 //! handler gets only our error, not also the route gate's "not annotated" one, and the
 //! user's function (under its hidden name) so that its body is still checked and IDEs
-//! keep working.
+//! keep working. It stands apart from `expand`: nothing here is served, so it reads no
+//! plan, only the item.
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
@@ -19,7 +20,7 @@ pub fn stubs(errors: syn::Error, kind: Kind, handler: &Handler) -> TokenStream {
         Kind::Secure => quote!(#private::Policy::secure()),
         Kind::Public => quote!(#private::Policy::public()),
     };
-    let secure_handler = crate::expand::secure_handler_impl(ident, &policy, None);
+    let name = ident.to_string();
     let cfgs: Vec<_> = handler
         .attrs
         .iter()
@@ -64,7 +65,15 @@ pub fn stubs(errors: syn::Error, kind: Kind, handler: &Handler) -> TokenStream {
 
         #(#cfgs)*
         const _: () = {
-            #secure_handler
+            // Only what the trait requires, with the attribute's bare policy: the one it
+            // declares has a mistake.
+            impl #private::SecureHandler for #ident {
+                const NAME: &'static str = #name;
+                const POLICY: &'static #private::Policy = &#policy;
+                #[doc(hidden)]
+                #[allow(deprecated)]
+                const DECISION: #private::Decision = #private::Decision::declared_by_attribute();
+            }
 
             // Never served: the errors above stop the build.
             impl<__S> #private::Handler<(), __S> for #ident

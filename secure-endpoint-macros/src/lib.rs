@@ -1,13 +1,21 @@
 //! Procedural macros for [`secure-endpoint`](https://docs.rs/secure-endpoint).
 //!
 //! Use them through the runtime crate (`secure_endpoint::secure`,
-//! `secure_endpoint::public`); the expansion names only paths inside
-//! `::secure_endpoint::__private`.
+//! `secure_endpoint::public`, `secure_endpoint::Guarded`); the expansion names only
+//! paths inside `::secure_endpoint::__private`.
 //!
-//! Parse → check → expand: `attr` turns the attribute into a typed `ast::Args` and the
-//! item into an `ast::Handler`, `check` applies every rule and makes the `check::Plan`,
-//! `expand` writes the code the plan says. On a mistake, `fallback` emits the errors
-//! with stubs in the handler's place.
+//! Parse → check → expand, or the fallback:
+//! - `attr` parses the attribute's arguments into a typed `ast::Args` (checking each
+//!   value on its own), and `ast` parses the item into an `ast::Handler`;
+//! - `check` applies every rule about the arguments and the handler together and
+//!   resolves what they mean into a complete `check::Plan`;
+//! - `expand` writes the code the plan says, one module per thing generated;
+//! - on any mistake, `fallback` emits the errors, all of them, with stubs in the
+//!   handler's place.
+//!
+//! `ctxt` collects the errors, `suggest` says "did you mean" for every parser, and
+//! `types` recognises types by their spelling, a best-effort hint. `guarded` is the
+//! `Guarded` derive, in the same shape.
 
 mod ast;
 mod attr;
@@ -16,7 +24,8 @@ mod ctxt;
 mod expand;
 mod fallback;
 mod guarded;
-mod rate;
+mod suggest;
+mod types;
 
 use proc_macro::TokenStream;
 
@@ -45,7 +54,7 @@ fn annotate(
 ) -> proc_macro2::TokenStream {
     let mut cx = ctxt::Ctxt::default();
     let args = attr::parse_args(&mut cx, args);
-    let handler = match attr::parse_handler(kind, item.clone()) {
+    let handler = match ast::parse_handler(kind, item.clone()) {
         Ok(handler) => handler,
         Err(error) => {
             cx.push(error);
