@@ -12,8 +12,6 @@ use std::fmt;
 use axum::extract::MatchedPath;
 use http::request::Parts;
 
-use crate::handler::SecureHandler;
-
 /// The `tracing` target of every audit event: `RUST_LOG=secure_endpoint::audit=debug`
 /// shows every decision, allowances included.
 pub const AUDIT_TARGET: &str = "secure_endpoint::audit";
@@ -26,12 +24,12 @@ pub(crate) struct Route {
 }
 
 impl Route {
-    /// The route of handler `H` serving `parts`.
-    pub(crate) fn of<H: SecureHandler>(parts: &Parts) -> Route {
+    /// The route of the handler named `handler` serving `parts`.
+    pub(crate) fn of(handler: &'static str, parts: &Parts) -> Route {
         Route {
             method: parts.method.clone(),
             path: parts.extensions.get::<MatchedPath>().cloned(),
-            handler: H::NAME,
+            handler,
         }
     }
 
@@ -44,12 +42,13 @@ impl Route {
         }
     }
 
-    /// The route of handler `H` serving `request`, before it is taken apart.
-    pub(crate) fn of_request<H: SecureHandler>(request: &axum::extract::Request) -> Route {
+    /// The route of the handler named `handler` serving `request`, before it is taken
+    /// apart.
+    pub(crate) fn of_request(handler: &'static str, request: &axum::extract::Request) -> Route {
         Route {
             method: request.method().clone(),
             path: request.extensions().get::<MatchedPath>().cloned(),
-            handler: H::NAME,
+            handler,
         }
     }
 }

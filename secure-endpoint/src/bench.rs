@@ -37,10 +37,10 @@ pub fn parse_json<T: ValidInput>(bytes: &[u8]) -> Result<T, Details> {
 }
 
 /// A handler's `Json<T>` answer for `principal` (anonymous when `None`), as the
-/// framework writes it when `T` is [`Guarded`](crate::Guarded).
-pub fn guarded_json<T: crate::Guarded + serde::Serialize>(
+/// framework writes it when `T` is `Guarded`.
+pub fn guarded_json<T: crate::guard::Guarded + serde::Serialize>(
     value: T,
-    principal: Option<&crate::Claims>,
+    principal: Option<&crate::principal::Claims>,
 ) -> axum::response::Response {
     use crate::guard::GuardedResponse as _;
     let principal = principal.map(|p| p as &dyn crate::principal::AnyPrincipal);
@@ -76,12 +76,12 @@ impl MemoryRevocations {
 
     /// Whether the token `jti` of `principal`, issued at `issued_at_ms`, is revoked: the
     /// check of step 1c.
-    pub fn is_revoked(&self, principal: &str, facts: &crate::TokenFacts) -> bool {
+    pub fn is_revoked(&self, principal: &str, facts: &crate::auth::TokenFacts) -> bool {
         self.0.memory_verdict(principal, facts)
     }
 }
 
 /// The facts step 1c judges, read from a verified token.
-pub fn token_facts(token: &str) -> Option<crate::TokenFacts> {
-    crate::TokenFacts::of_jwt(token)
+pub fn token_facts(token: &str) -> Option<crate::auth::TokenFacts> {
+    crate::auth::TokenFacts::of_jwt(token)
 }

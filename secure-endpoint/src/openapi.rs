@@ -310,73 +310,37 @@ fn operation(policy: &Policy, guards: &Guards, handler: &str, path: &str, scheme
         "default".into(),
         json!({ "description": "The handler's response" }),
     );
-    if policy.requires_auth() {
-        responses.insert(
-            "401".into(),
-            refusal("No valid bearer token (WWW-Authenticate: Bearer)"),
-        );
-    } else if policy.allows_optional_auth() {
-        responses.insert(
-            "401".into(),
-            refusal("A credential was sent and is not valid (none is needed)"),
-        );
-    }
-    if !policy.roles().is_empty()
-        || !policy.scopes().is_empty()
-        || policy.owner().is_some()
-        || policy.tenant().is_some()
-        || !guards.body.is_empty()
-    {
-        responses.insert(
-            "403".into(),
-            refusal(
+    for status in policy.refusals(!guards.body.is_empty()) {
+        let described = match status.as_u16() {
+            401 if policy.requires_auth() => {
+                refusal("No valid bearer token (WWW-Authenticate: Bearer)")
+            }
+            401 => refusal("A credential was sent and is not valid (none is needed)"),
+            403 => refusal(
                 "The principal lacks a role or scope, does not own the resource, has no tenant, or sent a field it may not write",
             ),
-        );
+            404 => refusal("The resource does not exist, or belongs to another tenant"),
+            400 => refusal("Invalid input: field paths and rule codes in details"),
+            413 => refusal("The body is larger than the route's limit"),
+            415 => refusal("The body is not declared as JSON"),
+            429 => {
+                let mut too_many = refusal(if !policy.limits().is_empty() {
+                    "Over the rate limit (on routes with authentication, also too many failed authentications from this address when the settings limit them)"
+                } else {
+                    "Too many failed authentications from this address, when the settings limit them"
+                });
+                too_many["headers"] = json!({
+                    "Retry-After": { "schema": { "type": "integer" }, "description": "Seconds until a request may pass" },
+                    "RateLimit-Policy": { "schema": { "type": "string" } },
+                    "RateLimit": { "schema": { "type": "string" } }
+                });
+                too_many
+            }
+            503 => refusal("The shared rate limiter is unreachable and the settings fail closed"),
+            _ => refusal("An unexpected error; the body carries only a request id"),
+        };
+        responses.insert(status.as_str().into(), described);
     }
-    let one_resource = |binding: Option<&str>| binding.is_some_and(|b| !b.contains("[]"));
-    if one_resource(policy.owner()) || one_resource(policy.tenant()) {
-        responses.insert(
-            "404".into(),
-            refusal("The resource does not exist, or belongs to another tenant"),
-        );
-    }
-    if policy.validated_body().is_some() || policy.validated_query().is_some() {
-        responses.insert(
-            "400".into(),
-            refusal("Invalid input: field paths and rule codes in details"),
-        );
-    }
-    if policy.validated_body().is_some() {
-        responses.insert(
-            "413".into(),
-            refusal("The body is larger than the route's limit"),
-        );
-        responses.insert("415".into(), refusal("The body is not declared as JSON"));
-    }
-    if !policy.limits().is_empty() || policy.requires_auth() {
-        let mut too_many = refusal(if !policy.limits().is_empty() {
-            "Over the rate limit (on routes with authentication, also too many failed authentications from this address when the settings limit them)"
-        } else {
-            "Too many failed authentications from this address, when the settings limit them"
-        });
-        too_many["headers"] = json!({
-            "Retry-After": { "schema": { "type": "integer" }, "description": "Seconds until a request may pass" },
-            "RateLimit-Policy": { "schema": { "type": "string" } },
-            "RateLimit": { "schema": { "type": "string" } }
-        });
-        responses.insert("429".into(), too_many);
-    }
-    if !policy.limits().is_empty() {
-        responses.insert(
-            "503".into(),
-            refusal("The shared rate limiter is unreachable and the settings fail closed"),
-        );
-    }
-    responses.insert(
-        "500".into(),
-        refusal("An unexpected error; the body carries only a request id"),
-    );
     if let Some(unauthorized) = responses.get_mut("401") {
         unauthorized["headers"] = json!({
             "WWW-Authenticate": {

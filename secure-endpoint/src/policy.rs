@@ -270,6 +270,65 @@ impl Policy {
         self.validate_query
     }
 
+    /// The statuses this policy can answer on its own, before or around the handler, in
+    /// ascending order: the one list the OpenAPI document and the scanner read. A handler
+    /// that takes a body whose fields are guarded (`body_guarded`) may also be refused
+    /// with 403.
+    ///
+    /// ```
+    /// use secure_endpoint::{SecureHandler, secure};
+    ///
+    /// #[secure(auth, role = "admin")]
+    /// async fn stats() -> &'static str {
+    ///     "ok"
+    /// }
+    ///
+    /// let statuses: Vec<u16> = <stats as SecureHandler>::POLICY
+    ///     .refusals(false)
+    ///     .iter()
+    ///     .map(|status| status.as_u16())
+    ///     .collect();
+    /// assert_eq!(statuses, [401, 403, 429, 500]);
+    /// ```
+    pub fn refusals(&self, body_guarded: bool) -> Vec<http::StatusCode> {
+        use http::StatusCode;
+        let one_resource = |binding: Option<&str>| binding.is_some_and(|b| !b.contains("[]"));
+        let body = self.validate.is_some();
+        [
+            (
+                StatusCode::BAD_REQUEST,
+                body || self.validate_query.is_some(),
+            ),
+            (
+                StatusCode::UNAUTHORIZED,
+                self.requires_auth() || self.allows_optional_auth(),
+            ),
+            (
+                StatusCode::FORBIDDEN,
+                !self.roles.is_empty()
+                    || !self.scopes.is_empty()
+                    || self.owner.is_some()
+                    || self.tenant.is_some()
+                    || body_guarded,
+            ),
+            (
+                StatusCode::NOT_FOUND,
+                one_resource(self.owner) || one_resource(self.tenant),
+            ),
+            (StatusCode::PAYLOAD_TOO_LARGE, body),
+            (StatusCode::UNSUPPORTED_MEDIA_TYPE, body),
+            (
+                StatusCode::TOO_MANY_REQUESTS,
+                !self.limits.is_empty() || self.requires_auth(),
+            ),
+            (StatusCode::INTERNAL_SERVER_ERROR, true),
+            (StatusCode::SERVICE_UNAVAILABLE, !self.limits.is_empty()),
+        ]
+        .into_iter()
+        .filter_map(|(status, answered)| answered.then_some(status))
+        .collect()
+    }
+
     /// Why a `#[public]` handler is public, when the attribute says.
     pub const fn public_reason(&self) -> Option<&'static str> {
         self.reason

@@ -49,7 +49,7 @@ impl TokenFacts {
 }
 
 /// The token a request presented, as the authentication step read it: whose it is and
-/// which token it is. Left in the request for the [`Revoker`](crate::Revoker) where
+/// which token it is. Left in the request for the handler's `Revoker` where
 /// revocation is configured.
 #[derive(Clone)]
 pub(crate) struct Presented {

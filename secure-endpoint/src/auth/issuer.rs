@@ -112,6 +112,12 @@ impl TokenIssuer {
         Ok(Self::new(algorithm, EncodingKey::from_secret(secret)))
     }
 
+    /// Signs with an HMAC `secret` of any length: for test tokens only (the minimum is
+    /// the verifier's and the issuer's business, not a test's).
+    pub(crate) fn hmac_unchecked(algorithm: Algorithm, secret: &[u8]) -> Self {
+        Self::new(algorithm, EncodingKey::from_secret(secret))
+    }
+
     /// Signs with an RSA private key in PEM (RS* or PS*).
     pub fn rsa_pem(algorithm: Algorithm, pem: &[u8]) -> Result<Self, SetupError> {
         let key = EncodingKey::from_rsa_pem(pem).map_err(|e| SetupError::bad_key("rsa_pem", e))?;
@@ -166,25 +172,10 @@ impl TokenIssuer {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_err(|_| IssueError("the clock is before 1970".into()))?;
-        let issued_at = now.as_secs();
-        let issued_at_ms = now.as_millis() as u64;
-        let expires_at = issued_at.saturating_add(self.lifetime.as_secs().max(1));
         let jti = random_id().map_err(|e| IssueError(format!("no randomness: {e}")))?;
-        object.insert("sub".into(), Value::from(sub));
-        // To the millisecond, as NumericDate allows: a revocation of every token issued
-        // before a moment then spares one issued just after it in the same second.
-        object.insert("iat".into(), Value::from(issued_at_ms as f64 / 1000.0));
-        object.insert("exp".into(), Value::from(expires_at));
-        object.insert("jti".into(), Value::from(jti.clone()));
-        if let Some(issuer) = &self.issuer {
-            object.insert("iss".into(), Value::from(issuer.clone()));
-        }
-        if let Some(audience) = &self.audience {
-            object.insert("aud".into(), Value::from(audience.clone()));
-        }
-        let mut header = Header::new(self.algorithm);
-        header.kid = self.kid.clone();
-        let token = jsonwebtoken::encode(&header, &Value::Object(object), &self.key)
+        let (issued_at, expires_at) = self.register(&mut object, sub, now, jti.clone());
+        let token = self
+            .sign(&Value::Object(object))
             .map_err(|e| IssueError(format!("signing failed: {e}")))?;
         Ok(IssuedToken {
             token,
@@ -192,6 +183,40 @@ impl TokenIssuer {
             issued_at,
             expires_at,
         })
+    }
+
+    /// Writes the registered claims into `object`, over any of the same name: `sub`,
+    /// `iat` (to the millisecond, as NumericDate allows: a revocation of every token
+    /// issued before a moment then spares one issued just after it in the same second),
+    /// `exp`, `jti`, and `iss` and `aud` when set. Returns `iat` and `exp` in seconds.
+    pub(crate) fn register(
+        &self,
+        object: &mut Map<String, Value>,
+        sub: &str,
+        now: Duration,
+        jti: String,
+    ) -> (u64, u64) {
+        let issued_at = now.as_secs();
+        let issued_at_ms = now.as_millis() as u64;
+        let expires_at = issued_at.saturating_add(self.lifetime.as_secs().max(1));
+        object.insert("sub".into(), Value::from(sub));
+        object.insert("iat".into(), Value::from(issued_at_ms as f64 / 1000.0));
+        object.insert("exp".into(), Value::from(expires_at));
+        object.insert("jti".into(), Value::from(jti));
+        if let Some(issuer) = &self.issuer {
+            object.insert("iss".into(), Value::from(issuer.clone()));
+        }
+        if let Some(audience) = &self.audience {
+            object.insert("aud".into(), Value::from(audience.clone()));
+        }
+        (issued_at, expires_at)
+    }
+
+    /// Signs `claims` exactly as given, with the header's `alg` and `kid`.
+    pub(crate) fn sign(&self, claims: &Value) -> Result<String, jsonwebtoken::errors::Error> {
+        let mut header = Header::new(self.algorithm);
+        header.kid = self.kid.clone();
+        jsonwebtoken::encode(&header, claims, &self.key)
     }
 }
 

@@ -537,5 +537,5 @@ fn describe(kind: &ErrorKind) -> &'static str {
 }
 
 #[cfg(all(test, feature = "aws_lc_rs"))]
-#[path = "one_key_agrees.rs"]
+#[path = "tests/one_key_agrees.rs"]
 mod one_key_agrees;

@@ -91,7 +91,7 @@ impl<'a> Viewer<'a> {
     }
 }
 
-/// A type with guarded fields; derived with `#[derive(secure_endpoint::Guarded)]`.
+/// A type with guarded fields, derived with `#[derive(Guarded)]`.
 ///
 /// ```
 /// use secure_endpoint::Guarded;

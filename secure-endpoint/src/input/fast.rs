@@ -326,21 +326,13 @@ mod tests {
     use serde_json::Value;
 
     use crate::input::Details;
-    use crate::input::de::{Node, Path, Report, Source};
+    use crate::input::strict::{self, Source};
 
     /// The strict reader alone, unknown fields included, before any rule.
     fn strict<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Details> {
         let value: Value = serde_json::from_slice(bytes).map_err(|_| Details::new())?;
-        let report = std::cell::RefCell::new(Report::default());
-        let node = Node {
-            value: &value,
-            path: Path::Root,
-            report: Some(&report),
-            source: Source::Json,
-            in_open_map: false,
-        };
-        let parsed = T::deserialize(node).map_err(|_| Details::new())?;
-        let report = report.into_inner();
+        let (parsed, report) =
+            strict::read::<T>(&value, Source::Json).map_err(|_| Details::new())?;
         if report.unknown.is_empty() && report.captured.is_empty() {
             Ok(parsed)
         } else {

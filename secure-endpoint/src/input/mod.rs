@@ -3,20 +3,20 @@
 //! echo what was sent. Reading the body off the request and answering is the request
 //! step's job (`pipeline/input.rs`).
 
-pub(crate) mod de;
 mod fast;
+mod path;
 mod probe;
+pub(crate) mod strict;
 mod tree;
 
 use std::borrow::Cow;
-use std::cell::RefCell;
 use std::collections::BTreeMap;
 
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use validator::{Validate, ValidationErrors, ValidationErrorsKind};
 
-use self::de::{InputError, Node, Path, Report, Source};
+use self::strict::{InputError, Source};
 
 /// Field path → rule codes: what a 400 tells the client about its input. Paths and
 /// codes only, never a submitted value.
@@ -25,7 +25,7 @@ pub type Details = BTreeMap<String, Vec<Cow<'static, str>>>;
 /// The largest JSON body accepted when neither the route nor the settings say otherwise.
 pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
 
-// At most `de::MAX_CAPTURED` values captured by open maps are probed per request (two
+// At most `strict::MAX_CAPTURED` values captured by open maps are probed per request (two
 // deserializations each); a body that needs more is refused (400, `body: too_complex`).
 // A flattened field holding many objects is therefore refused: declare it as a field.
 
@@ -132,18 +132,9 @@ pub(crate) fn parse_form<T: ValidInput>(form: &[u8]) -> Result<T, Details> {
 }
 
 fn from_value<T: ValidInput>(value: &Value, source: Source) -> Result<T, Details> {
-    let report = RefCell::new(Report::default());
-    let node = Node {
-        value,
-        path: Path::Root,
-        report: Some(&report),
-        source,
-        in_open_map: false,
-    };
-    let parsed = T::deserialize(node).map_err(|error: InputError| {
+    let (parsed, report) = strict::read::<T>(value, source).map_err(|error: InputError| {
         one(error.path.unwrap_or_else(|| "body".into()), error.code)
     })?;
-    let report = report.into_inner();
     let mut unknown = report.unknown;
     if report.too_many_captured {
         return Err(one("body", "too_complex"));
@@ -213,7 +204,7 @@ mod properties {
     use serde_json::{Value, json};
     use validator::Validate;
 
-    use super::de::{Node, Path, Report, Source};
+    use super::strict::{self, Source};
     use super::{Details, fast, from_value, parse_json, parse_query, tree, validated};
 
     #[derive(Debug, PartialEq, Deserialize, Validate)]
@@ -257,16 +248,7 @@ mod properties {
     /// The strict walk without rules, for comparing with the fast reader's value.
     fn strict_shape(bytes: &[u8]) -> Option<Doc> {
         let value = tree::parse(bytes).ok()?;
-        let report = std::cell::RefCell::new(Report::default());
-        let node = Node {
-            value: &value,
-            path: Path::Root,
-            report: Some(&report),
-            source: Source::Json,
-            in_open_map: false,
-        };
-        let doc = Doc::deserialize(node).ok()?;
-        let report = report.into_inner();
+        let (doc, report) = strict::read::<Doc>(&value, Source::Json).ok()?;
         (report.unknown.is_empty() && report.captured.is_empty()).then_some(doc)
     }
 

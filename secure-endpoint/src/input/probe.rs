@@ -5,7 +5,8 @@
 use serde_json::Value;
 
 use super::ValidInput;
-use super::de::{Node, Path, Segment, Source};
+use super::path::Segment;
+use super::strict::{self, Source};
 
 /// A value captured whole by an open map (the leftovers of a struct with a flattened
 /// field, or a map of arbitrary values) is unknown when `T` still deserializes with two
@@ -41,14 +42,7 @@ pub(super) fn unknown_by_probe<T: ValidInput>(
                 Some(slot) => *slot = poison.clone(),
                 None => return false,
             }
-            let node = Node {
-                value: &probe,
-                path: Path::Root,
-                report: None,
-                source,
-                in_open_map: false,
-            };
-            T::deserialize(node).is_ok()
+            strict::accepts::<T>(&probe, source)
         });
         if let Some(slot) = value_at(&mut probe, segments) {
             *slot = original;

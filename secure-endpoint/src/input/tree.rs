@@ -11,7 +11,7 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
 
-use super::de::Path;
+use super::path::Path;
 
 /// Why a document could not become a tree.
 pub(crate) enum TreeError {

@@ -48,7 +48,7 @@ impl Admitted {
         Admitted {
             context,
             route,
-            audit_route: Route::of::<H>(parts),
+            audit_route: Route::of(H::NAME, parts),
             caller: None,
             failure_keys: Vec::new(),
         }

@@ -20,7 +20,7 @@ where
     match T::from_request_parts(parts, state).await {
         Ok(value) => Ok(value),
         Err(refusal) => Err(refused_by_extractor::<T>(
-            &Route::of::<H>(parts),
+            &Route::of(H::NAME, parts),
             refusal.into_response(),
         )),
     }
@@ -33,7 +33,7 @@ where
     S: Send + Sync,
     H: SecureHandler,
 {
-    let route = Route::of_request::<H>(&request);
+    let route = Route::of_request(H::NAME, &request);
     T::from_request(request, state)
         .await
         .map_err(|refusal| refused_by_extractor::<T>(&route, refusal.into_response()))

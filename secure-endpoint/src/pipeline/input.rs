@@ -79,7 +79,7 @@ where
     T: InputFor<S>,
     H: SecureHandler,
 {
-    let route = Route::of::<H>(parts);
+    let route = Route::of(H::NAME, parts);
     let input = T::from_query(parts.uri.query().unwrap_or(""))
         .map_err(|details| refused(&route, details))?;
     audit::allow(&route, Step::Validate, "the query is valid");

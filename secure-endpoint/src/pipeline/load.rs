@@ -24,13 +24,16 @@ where
     let Path(key) = Path::<R::Key>::from_request_parts(parts, state)
         .await
         .map_err(|refusal| {
-            refused_by_extractor::<Path<R::Key>>(&Route::of::<H>(parts), refusal.into_response())
+            refused_by_extractor::<Path<R::Key>>(
+                &Route::of(H::NAME, parts),
+                refusal.into_response(),
+            )
         })?;
     match R::load_from(key, state).await {
         Ok(Some(resource)) => Ok(resource),
         Ok(None) => {
             audit::deny(
-                &Route::of::<H>(parts),
+                &Route::of(H::NAME, parts),
                 Step::Owner,
                 "the resource does not exist",
             );

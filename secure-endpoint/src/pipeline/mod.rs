@@ -30,6 +30,7 @@ pub(crate) mod tenant;
 pub(crate) mod timeout;
 
 #[cfg(test)]
+#[path = "tests/harness.rs"]
 mod harness;
 
 pub use admitted::Admitted;

@@ -1,4 +1,4 @@
-//! A deserializer over a parsed JSON value that knows where it is.
+//! The strict reader: a deserializer over a parsed JSON value that knows where it is.
 //!
 //! It records the path of every field the target type ignores (a field the type does
 //! not declare), gives every error the path of the value that caused it and a rule code
@@ -10,75 +10,43 @@
 use std::cell::RefCell;
 use std::fmt;
 
+use serde::de::DeserializeOwned;
 use serde::de::{
     self, DeserializeSeed, EnumAccess, IntoDeserializer, MapAccess, SeqAccess, VariantAccess,
     Visitor,
 };
 use serde_json::{Map, Value};
 
-/// Where a value sits in the document, without allocating while walking.
-#[derive(Clone, Copy)]
-pub(crate) enum Path<'a> {
-    Root,
-    Key(&'a Path<'a>, &'a str),
-    Index(&'a Path<'a>, usize),
+pub(crate) use super::path::{Path, Segment};
+
+/// `value` read as `T` by the strict walk, with what the walk found besides it (fields
+/// the type ignores, values captured by open maps); or the first error, with its path.
+pub(crate) fn read<T: DeserializeOwned>(
+    value: &Value,
+    source: Source,
+) -> Result<(T, Report), InputError> {
+    let report = RefCell::new(Report::default());
+    let node = Node {
+        value,
+        path: Path::Root,
+        report: Some(&report),
+        source,
+        in_open_map: false,
+    };
+    let parsed = T::deserialize(node)?;
+    Ok((parsed, report.into_inner()))
 }
 
-impl Path<'_> {
-    /// `title`, `author.name`, `tags[3]`; the root is `body`.
-    pub(crate) fn render(&self) -> String {
-        let mut out = String::new();
-        self.write(&mut out);
-        if out.is_empty() {
-            out.push_str("body");
-        }
-        out
-    }
-
-    fn write(&self, out: &mut String) {
-        match self {
-            Path::Root => {}
-            Path::Key(parent, key) => {
-                parent.write(out);
-                if !out.is_empty() {
-                    out.push('.');
-                }
-                out.push_str(key);
-            }
-            Path::Index(parent, index) => {
-                parent.write(out);
-                out.push_str(&format!("[{index}]"));
-            }
-        }
-    }
-
-    /// The same path as keys and indexes, to find the value again.
-    pub(crate) fn segments(&self) -> Vec<Segment> {
-        let mut segments = Vec::new();
-        let mut at = self;
-        loop {
-            match at {
-                Path::Root => break,
-                Path::Key(parent, key) => {
-                    segments.push(Segment::Key((*key).to_owned()));
-                    at = parent;
-                }
-                Path::Index(parent, index) => {
-                    segments.push(Segment::Index(*index));
-                    at = parent;
-                }
-            }
-        }
-        segments.reverse();
-        segments
-    }
-}
-
-/// One step of a path.
-#[derive(Clone, Debug)]
-pub(crate) enum Segment {
-    Key(String),
-    Index(usize),
+/// Whether `T` reads `value` at all, nothing recorded: for probing what a value means.
+pub(crate) fn accepts<T: DeserializeOwned>(value: &Value, source: Source) -> bool {
+    let node = Node {
+        value,
+        path: Path::Root,
+        report: None,
+        source,
+        in_open_map: false,
+    };
+    T::deserialize(node).is_ok()
 }
 
 /// What a walk found besides the value.

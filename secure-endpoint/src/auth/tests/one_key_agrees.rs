@@ -194,9 +194,9 @@ proptest! {
     ) {
         let jwt = authenticator(settings);
         let token = token(&header, &claims, spoil);
-        let one_key = super::super::one_key::OneKey::of(&jwt.keys[0], &jwt.algorithms)
+        let one_key = crate::auth::one_key::OneKey::of(&jwt.keys[0], &jwt.algorithms)
             .expect("an HMAC key has a keyed state");
-        let ours = one_key.verify::<crate::Claims>(&token, &jwt.keys[0], &jwt.by_family[0].1);
+        let ours = one_key.verify::<crate::principal::Claims>(&token, &jwt.keys[0], &jwt.by_family[0].1);
         let theirs = jwt.verdict_by_header(&token).expect("one key always answers");
         match (&ours, &theirs) {
             (Ok(ours), Ok(theirs)) => prop_assert_eq!(ours, theirs),
