@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::auth::Credential;
 use crate::handler::{Guards, SecureHandler};
-use crate::policy::Policy;
+use crate::policy::{Policy, Served};
 use crate::routing::Endpoint;
 use crate::schema::Schemas;
 use crate::security::Security;
@@ -158,6 +158,25 @@ impl RouteEntry {
 }
 
 impl Inventory {
+    /// What serving `route` with `method` adds to its policy's refusals.
+    pub(crate) fn served(&self, route: &RouteEntry, method: &http::Method) -> Served {
+        let RoutePolicy::Declared(policy) = route.policy else {
+            return Served::default();
+        };
+        let cookie = self
+            .authenticator(policy.authenticator())
+            .is_some_and(|a| a.cookie.is_some());
+        let authenticates = policy.requires_auth() || policy.allows_optional_auth();
+        let safe = matches!(
+            *method,
+            http::Method::GET | http::Method::HEAD | http::Method::OPTIONS | http::Method::TRACE
+        );
+        Served {
+            body_guarded: !route.guards.body.is_empty(),
+            csrf_checked: cookie && authenticates && !safe,
+        }
+    }
+
     /// The inventory of `routes` served with `security`: every route, and where each
     /// authenticator of the settings reads its credential.
     pub(crate) fn of(routes: Vec<RouteEntry>, security: Option<&Security>) -> Self {

@@ -6,7 +6,7 @@ use serde_json::{Map, Value, json};
 
 use crate::handler::Guards;
 use crate::inventory::{AuthenticatorEntry, Inventory, RoutePolicy};
-use crate::policy::{Access, Policy};
+use crate::policy::{Access, Policy, Served};
 
 /// The name of the security scheme in `components.securitySchemes`.
 pub const BEARER_SCHEME: &str = "bearerAuth";
@@ -82,7 +82,11 @@ impl Inventory {
                     .authenticator(policy.authenticator())
                     .filter(|a| a.cookie.is_some())
                     .map(cookie_scheme_name);
-                let mut operation = operation(policy, &route.guards, &id, &route.path, &scheme);
+                let served = http::Method::from_bytes(method.to_ascii_uppercase().as_bytes())
+                    .map(|method| self.served(route, &method))
+                    .unwrap_or_default();
+                let mut operation =
+                    operation(policy, &route.guards, served, &id, &route.path, &scheme);
                 crate::schema::describe(&mut operation, &(route.schemas)(), &mut components);
                 if let Some(cookie) = cookie
                     && (policy.requires_auth() || policy.allows_optional_auth())
@@ -277,9 +281,6 @@ fn with_cookie(operation: &mut Value, policy: &Policy, cookie: &str, method: &st
         operation["x-secure-endpoint-csrf"] = json!(
             "with the cookie: Sec-Fetch-Site same-origin or none, or an Origin that is the service's own or allowed by CORS"
         );
-        operation["responses"]["403"] = refusal(
-            "The principal lacks a role or scope, does not own the resource, or sent the cookie from another site",
-        );
     }
 }
 
@@ -304,18 +305,28 @@ fn scheme_of(inventory: &Inventory, policy: &Policy) -> String {
         .unwrap_or_else(|| BEARER_SCHEME.to_owned())
 }
 
-fn operation(policy: &Policy, guards: &Guards, handler: &str, path: &str, scheme: &str) -> Value {
+fn operation(
+    policy: &Policy,
+    guards: &Guards,
+    served: Served,
+    handler: &str,
+    path: &str,
+    scheme: &str,
+) -> Value {
     let mut responses = Map::new();
     responses.insert(
         "default".into(),
         json!({ "description": "The handler's response" }),
     );
-    for status in policy.refusals(!guards.body.is_empty()) {
+    for status in policy.refusals(served) {
         let described = match status.as_u16() {
             401 if policy.requires_auth() => {
                 refusal("No valid bearer token (WWW-Authenticate: Bearer)")
             }
             401 => refusal("A credential was sent and is not valid (none is needed)"),
+            403 if served.csrf_checked => refusal(
+                "The principal lacks a role or scope, does not own the resource, or sent the cookie from another site",
+            ),
             403 => refusal(
                 "The principal lacks a role or scope, does not own the resource, has no tenant, or sent a field it may not write",
             ),

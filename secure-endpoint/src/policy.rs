@@ -6,6 +6,16 @@ use serde::Serialize;
 
 use crate::rate::Limit;
 
+/// What the route a policy is served on adds to its refusals.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Served {
+    /// The handler's body has fields guarded by a role: sending one without it is 403.
+    pub(crate) body_guarded: bool,
+    /// The credential may come from the session cookie and the method is unsafe: a
+    /// cross-site request is 403.
+    pub(crate) csrf_checked: bool,
+}
+
 /// What a handler's attribute declared: who may call it and what is checked first.
 ///
 /// A `Policy` is built by the `#[secure]` and `#[public]` attributes at compile time and
@@ -271,26 +281,9 @@ impl Policy {
     }
 
     /// The statuses this policy can answer on its own, before or around the handler, in
-    /// ascending order: the one list the OpenAPI document and the scanner read. A handler
-    /// that takes a body whose fields are guarded (`body_guarded`) may also be refused
-    /// with 403.
-    ///
-    /// ```
-    /// use secure_endpoint::{SecureHandler, secure};
-    ///
-    /// #[secure(auth, role = "admin")]
-    /// async fn stats() -> &'static str {
-    ///     "ok"
-    /// }
-    ///
-    /// let statuses: Vec<u16> = <stats as SecureHandler>::POLICY
-    ///     .refusals(false)
-    ///     .iter()
-    ///     .map(|status| status.as_u16())
-    ///     .collect();
-    /// assert_eq!(statuses, [401, 403, 429, 500]);
-    /// ```
-    pub fn refusals(&self, body_guarded: bool) -> Vec<http::StatusCode> {
+    /// ascending order, on a route served as `served` says: the one list the OpenAPI
+    /// document and the scanner read.
+    pub(crate) fn refusals(&self, served: Served) -> Vec<http::StatusCode> {
         use http::StatusCode;
         let one_resource = |binding: Option<&str>| binding.is_some_and(|b| !b.contains("[]"));
         let body = self.validate.is_some();
@@ -309,7 +302,8 @@ impl Policy {
                     || !self.scopes.is_empty()
                     || self.owner.is_some()
                     || self.tenant.is_some()
-                    || body_guarded,
+                    || served.body_guarded
+                    || served.csrf_checked,
             ),
             (
                 StatusCode::NOT_FOUND,

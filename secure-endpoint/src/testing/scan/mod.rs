@@ -87,6 +87,7 @@ async fn scan_with(
         error_body,
         revocations,
         inventory: inventory.clone(),
+        documented: Vec::new(),
     };
     for route in inventory.routes() {
         scanner.report.routes += 1;

@@ -35,6 +35,9 @@ pub(super) struct Scanner {
     pub(super) revocations: Option<Arc<RevocationStore>>,
     /// What the router says of itself: its authenticators' cookies, its CORS settings.
     pub(super) inventory: Inventory,
+    /// The refusals the route being probed lists ([`Policy::refusals`]): every refusal
+    /// a probe sees must be one of them.
+    pub(super) documented: Vec<StatusCode>,
 }
 
 /// A response as the scanner reads it.
@@ -294,6 +297,23 @@ impl Scanner {
                     allowed.iter().map(|s| s.as_u16()).collect::<Vec<_>>()
                 ),
             );
+        } else if (seen.status.is_client_error() || seen.status.is_server_error())
+            && !self.documented.contains(&seen.status)
+        {
+            // A refusal the policy enforces but does not list: its documents (the
+            // OpenAPI answers) would not say it.
+            self.find(
+                label,
+                case,
+                format!(
+                    "answered {}, which the route's policy does not list among its refusals {:?}",
+                    seen.status,
+                    self.documented
+                        .iter()
+                        .map(|s| s.as_u16())
+                        .collect::<Vec<_>>()
+                ),
+            );
         } else if let Some(body) = body
             && seen.body != body
         {
@@ -329,6 +349,7 @@ impl Scanner {
         let Some(method) = probe_method(&route.method, fallback) else {
             return;
         };
+        self.documented = policy.refusals(self.inventory.served(route, &method));
         let path = if fallback {
             "/no-route-answers-this-scanner-path".to_owned()
         } else {
