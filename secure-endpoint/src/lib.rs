@@ -48,11 +48,10 @@
 //!    A limit on a field of the body (`key = "input.username"`) is checked, with the
 //!    route's other limits, once the body is validated: a malformed body is 400 without
 //!    counting, and before the body is read only what this instance already knows to be
-//!    over is refused. A limit of failures (`on = "failure"`) is asked before the handler
-//!    runs and counted after it, when it answered 401 or 403: while it refuses, the
-//!    handler is not called. Requests in flight together are all asked before any is
-//!    counted, so a burst of concurrent failures can pass the limit by the number in
-//!    flight; the next request after them is refused.
+//!    over is refused. A limit of failures (`on = "failure"`) takes its slot before the
+//!    handler runs and gives it back when the handler's answer is not 401 or 403: of any
+//!    number of attempts sent at once, at most the limit's count reach the handler in
+//!    one window, and the rest are 429 without reaching it.
 //! 3. **Roles and scopes** (`role`, `roles`, `scope`, `scopes`): at least one of the
 //!    roles, every one of the scopes; `403 {"error":"Forbidden"}` otherwise.
 //! 4. **Resource and ownership** (`owner = "post.user_id"`): the parameter `post` is

@@ -154,7 +154,7 @@ fn load_resource(
             let fields = &path.fields;
             let check = Ident::new(check, path.lit.span());
             let call = quote_spanned! {path.lit.span()=>
-                #private::#check::<#ident, _>(&__admitted, &__parts, &#arg #(.#fields)*)
+                #private::#check::<#ident, _>(&__admitted, &#arg #(.#fields)*)
             };
             quote! {
                 if let ::core::result::Result::Err(rejection) = #call {

@@ -1,19 +1,18 @@
-//! After the handler, `limit(..., on = "failure")`: a request the handler answered 401
-//! or 403 is counted on each limit of failures, with the keys kept when the limits were
-//! asked (the body field's, the address, the principal). Any other answer counts
-//! nothing: a successful login never brings its account closer to the limit.
+//! After the handler, `limit(..., on = "failure")`: each limit of failures took its slot
+//! before the handler ran, so that of any number of attempts sent at once at most the
+//! limit's count reach the handler in one window (the rest are 429 without reaching it).
+//! A request the handler answered 401 or 403 keeps its slot; any other answer gives it
+//! back, with the keys kept when the limits were asked (the body field's, the address,
+//! the principal): a successful login never brings its account closer to the limit.
 
 use http::StatusCode;
 
 use super::Admitted;
 use crate::audit::{self, Step};
 
-/// Counts the handler's answer (its status) on the route's limits of failures, if it is
-/// one.
+/// Settles the route's limits of failures with the handler's answer (its status): a
+/// failure keeps the slot it took, any other answer gives it back.
 pub async fn count_failure(admitted: &Admitted, status: StatusCode) {
-    if !matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) {
-        return;
-    }
     let Some(limits) = admitted.route().and_then(|r| r.limits()) else {
         return;
     };
@@ -21,12 +20,15 @@ pub async fn count_failure(admitted: &Admitted, status: StatusCode) {
     if kept.is_empty() {
         return;
     }
-    limits.count_failures(kept).await;
-    audit::deny(
-        admitted.audit_route(),
-        Step::Rate,
-        "the handler refused: counted on the limits of failures",
-    );
+    if matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) {
+        audit::deny(
+            admitted.audit_route(),
+            Step::Rate,
+            "the handler refused: counted on the limits of failures",
+        );
+    } else {
+        limits.refund(kept).await;
+    }
 }
 
 #[cfg(test)]

@@ -45,7 +45,7 @@ where
 
 /// The loaded resource's owner field against the principal, or the principal's role
 /// when `owner_or_role` is given.
-pub fn check_owner<H, F>(admitted: &Admitted, _parts: &Parts, owner: &F) -> Result<(), Rejection>
+pub fn check_owner<H, F>(admitted: &Admitted, owner: &F) -> Result<(), Rejection>
 where
     H: SecureHandler,
     F: OwnerId + ?Sized,

@@ -2,8 +2,6 @@
 //! tenant. Another tenant's resource is 404 (a tenant never learns what another holds);
 //! a principal without a tenant is 403.
 
-use http::request::Parts;
-
 use super::Admitted;
 use crate::audit::{self, Step};
 use crate::handler::SecureHandler;
@@ -11,7 +9,7 @@ use crate::rejection::Rejection;
 use crate::resource::OwnerId;
 
 /// The resource's tenant field against the principal's tenant.
-pub fn check_tenant<H, F>(admitted: &Admitted, _parts: &Parts, tenant: &F) -> Result<(), Rejection>
+pub fn check_tenant<H, F>(admitted: &Admitted, tenant: &F) -> Result<(), Rejection>
 where
     H: SecureHandler,
     F: OwnerId + ?Sized,

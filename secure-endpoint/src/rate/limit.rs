@@ -120,8 +120,10 @@ impl fmt::Display for RateKey {
 pub enum Counts {
     /// Every request it admits (`on = "any"`, the default).
     Any,
-    /// Only the requests the handler answers 401 or 403 (`on = "failure"`), counted
-    /// after the handler answered. While the limit refuses, the handler is not called.
+    /// Only the requests the handler answers 401 or 403 (`on = "failure"`): each takes
+    /// its slot before the handler runs and gives it back when the answer is not a
+    /// failure, so attempts in flight together cannot pass the limit. While the limit
+    /// refuses, the handler is not called.
     Failure,
 }
 

@@ -169,6 +169,15 @@ impl RouteLimiter {
         }
     }
 
+    /// Takes back one request counted on `key`.
+    pub(crate) async fn refund(&self, key: &LimitKey<'_>) {
+        match self {
+            RouteLimiter::Memory(memory) => memory.refund(key),
+            #[cfg(feature = "redis")]
+            RouteLimiter::Redis(redis) => redis.refund(key).await,
+        }
+    }
+
     /// How long a check of `key` now would stay refused, as far as this instance can
     /// tell without counting or a round trip.
     pub(crate) fn refusal(&self, key: &LimitKey<'_>) -> Option<Duration> {

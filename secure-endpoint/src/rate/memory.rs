@@ -11,7 +11,7 @@ use governor::{Quota, RateLimiter};
 
 use super::key::{Fingerprint, Fingerprinter, LimitKey};
 use super::limit::Rate;
-use super::verdict::{Mode, Outcome, Verdict};
+use super::verdict::{Outcome, Verdict};
 
 const SHARDS: usize = 64;
 
@@ -273,23 +273,16 @@ impl MemoryLimiter {
     }
 }
 
-/// The in-memory check of `n` limits: the limits only asked go first (nothing to take
-/// back when they refuse), then the counted ones in turn, each refunded when a later one
-/// refuses. `None` when a limit has no key.
+/// The in-memory check of `n` limits: each counted in turn, and those already counted
+/// refunded when a later one refuses. `None` when a limit has no key.
 pub(crate) fn in_memory<'k, 'l>(
     n: usize,
     limiter: impl Fn(usize) -> &'l MemoryLimiter,
     key: impl Fn(usize) -> Option<LimitKey<'k>>,
-    mode: impl Fn(usize) -> Mode,
 ) -> Option<Verdict> {
-    for i in (0..n).filter(|&i| mode(i) == Mode::Peek) {
-        if let Some(retry_after) = limiter(i).refusal(&key(i)?) {
-            return Some(Verdict::refused(i, retry_after));
-        }
-    }
-    for i in (0..n).filter(|&i| mode(i) == Mode::Count) {
+    for i in 0..n {
         if let Outcome::Refused { retry_after } = limiter(i).check(&key(i)?) {
-            for j in (0..i).filter(|&j| mode(j) == Mode::Count) {
+            for j in 0..i {
                 limiter(j).refund(&key(j)?);
             }
             return Some(Verdict::refused(i, retry_after));
@@ -364,15 +357,14 @@ mod tests {
     #[test]
     fn two_limits_per_route_under_a_million_addresses_stay_under_64_bytes_per_key() {
         use crate::rate::memory::in_memory;
-        use crate::rate::verdict::Mode;
         const CEILING: usize = 100_000;
         let limits = [
             MemoryLimiter::new(Rate::new(10, 10_000), CEILING),
             MemoryLimiter::new(Rate::new(200, 86_400_000), CEILING),
         ];
         for n in 0..1_000_000u32 {
-            let verdict = in_memory(2, |i| &limits[i], |_| Some(ip(n)), |_| Mode::Count)
-                .expect("every limit has its key");
+            let verdict =
+                in_memory(2, |i| &limits[i], |_| Some(ip(n))).expect("every limit has its key");
             assert_eq!(verdict.outcome, Outcome::Allowed);
         }
         let held = limits.iter().map(MemoryLimiter::keys).max().unwrap();

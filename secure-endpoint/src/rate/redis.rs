@@ -6,15 +6,15 @@ use std::time::{Duration, Instant};
 use super::key::{FingerprintMap, Fingerprinter, LimitKey};
 use super::limit::Rate;
 use super::memory::{MemoryLimiter, in_memory};
-use super::verdict::{Mode, Outcome, Verdict};
+use super::verdict::{Outcome, Verdict};
 use crate::redis_connection::{Connection, RedisSettings, RevocationQuery, revoked_lua};
 
 /// GCRA for every limit of a request at once, with the time taken from Redis (`TIME`),
 /// so instances with skewed clocks agree. `KEYS[1..n]` are the limits' buckets; for
-/// each, `ARGV[3i]` is its emission interval in microseconds, `ARGV[3i+1]` its burst and
-/// `ARGV[3i+2]` whether an admitted request is counted (`1`) or the limit only asked
-/// (`0`, a limit of failures before the handler runs). Every limit is asked before any
-/// is counted: a request one limit refuses spends nothing on the others. The stored
+/// each, `ARGV[2i+1]` is its emission interval in microseconds and `ARGV[2i+2]` its
+/// burst. Every limit is asked before any is counted: a request one limit refuses spends
+/// nothing on the others. A limit of failures is counted too, before the handler runs,
+/// and refunded when the handler's answer is not a failure. The stored
 /// value is the theoretical arrival time in microseconds (exact in Lua's doubles for
 /// centuries); every write carries a TTL of the time until the key is idle again.
 ///
@@ -36,8 +36,8 @@ local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
 local next_tat = {}
 for i = 1, n do
-  local emission = tonumber(ARGV[3 * i])
-  local tolerance = emission * (tonumber(ARGV[3 * i + 1]) - 1)
+  local emission = tonumber(ARGV[2 * i + 1])
+  local tolerance = emission * (tonumber(ARGV[2 * i + 2]) - 1)
   local tat = tonumber(redis.call('GET', KEYS[i]))
   if tat == nil or tat < now then
     tat = now
@@ -48,9 +48,7 @@ for i = 1, n do
   next_tat[i] = tat + emission
 end
 for i = 1, n do
-  if ARGV[3 * i + 2] == '1' then
-    redis.call('SET', KEYS[i], next_tat[i], 'PX', math.max(math.ceil((next_tat[i] - now) / 1000), 1))
-  end
+  redis.call('SET', KEYS[i], next_tat[i], 'PX', math.max(math.ceil((next_tat[i] - now) / 1000), 1))
 end
 return {0, 0}
 "#
@@ -98,7 +96,6 @@ pub(crate) struct RedisLimiter {
 pub(crate) struct Ask<'a> {
     pub(crate) limiter: &'a RedisLimiter,
     pub(crate) key: LimitKey<'a>,
-    pub(crate) mode: Mode,
 }
 
 /// The script every limiter runs; one per process, so its hash is computed once.
@@ -156,11 +153,34 @@ impl RedisLimiter {
         let ask = Ask {
             limiter: self,
             key: *key,
-            mode: Mode::Count,
         };
         check_together(std::slice::from_ref(&ask), None)
             .await
             .outcome
+    }
+
+    /// Takes back one request counted on `key`: in Redis while it answers, else in this
+    /// instance's own count, where the request was counted while Redis was down.
+    pub(crate) async fn refund(&self, key: &LimitKey<'_>) {
+        let keys = [key.to_string()];
+        let ask = [Ask {
+            limiter: self,
+            key: *key,
+        }];
+        let refunded = match self.settings.health.ask() {
+            Some(_asking) => match self.settings.connection().await {
+                Ok(mut connection) => refund(&mut connection, &ask, &keys, &[0]).await,
+                Err(error) => Err(error),
+            },
+            None => {
+                self.fallback.refund(key);
+                return;
+            }
+        };
+        if let Err(error) = refunded {
+            tracing::warn!(prefix = %self.settings.prefix, %error, "a refund of a limit could not reach Redis; it was given back in memory");
+            self.fallback.refund(key);
+        }
     }
 
     /// How long the key is known to stay refused, from what this instance remembers:
@@ -264,7 +284,6 @@ fn without_redis(settings: &RedisSettings, asks: &[Ask<'_>]) -> Verdict {
             asks.len(),
             |i| asks[i].limiter.fallback(),
             |i| Some(asks[i].key),
-            |i| asks[i].mode,
         )
         .expect("every ask has its key")
     }
@@ -337,8 +356,7 @@ async fn run_script(
         let ask = &asks[i];
         invocation
             .arg(ask.limiter.emission_us)
-            .arg(ask.limiter.rate.count())
-            .arg(u8::from(ask.mode == Mode::Count));
+            .arg(ask.limiter.rate.count());
     }
     let (answer, retry_us): (i64, i64) = invocation.invoke_async(connection).await?;
     let revoked = query.map(|_| answer == -1);
@@ -366,16 +384,11 @@ async fn refund(
 ) -> Result<(), redis::RedisError> {
     static SCRIPT: std::sync::OnceLock<redis::Script> = std::sync::OnceLock::new();
     let script = SCRIPT.get_or_init(|| redis::Script::new(REFUND));
-    let counted: Vec<usize> = indexes
-        .iter()
-        .copied()
-        .filter(|&i| asks[i].mode == Mode::Count)
-        .collect();
-    if counted.is_empty() {
+    if indexes.is_empty() {
         return Ok(());
     }
     let mut invocation = script.prepare_invoke();
-    for &i in &counted {
+    for &i in indexes {
         invocation
             .key(bucket(&asks[i], &keys[i]))
             .arg(asks[i].limiter.emission_us);

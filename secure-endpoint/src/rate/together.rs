@@ -7,10 +7,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::key::{KeptKey, LimitKey};
-use super::limit::{Counts, Limit, RateKey};
+use super::limit::{Limit, RateKey};
 use super::limiter::RouteLimiter;
 use super::memory::in_memory;
-use super::verdict::{Mode, Verdict};
+use super::verdict::Verdict;
 
 /// A limit of a route with the limiter that counts it: its own, or its group's, shared
 /// with every route of the group.
@@ -56,13 +56,6 @@ impl RouteLimits {
         self.armed.first()?.limiter.redis_url()
     }
 
-    fn mode(&self, index: usize) -> Mode {
-        match self.armed[index].limit.counts() {
-            Counts::Any => Mode::Count,
-            Counts::Failure => Mode::Peek,
-        }
-    }
-
     /// A limit that is known to refuse its key now, from what this instance holds: no
     /// counting, no round trip. Limits without a key yet (a body field) are skipped.
     pub(crate) fn known_refusal<'k>(
@@ -94,7 +87,6 @@ impl RouteLimits {
                     RouteLimiter::Redis(limiter) => Some(super::redis::Ask {
                         limiter,
                         key: key(i)?,
-                        mode: self.mode(i),
                     }),
                     RouteLimiter::Memory(_) => None,
                 })
@@ -110,15 +102,14 @@ impl RouteLimits {
             #[cfg(feature = "redis")]
             RouteLimiter::Redis(redis) => redis.fallback(),
         };
-        Ok(in_memory(n, memory, &key, |i| self.mode(i)).expect("every limit has its key"))
+        Ok(in_memory(n, memory, &key).expect("every limit has its key"))
     }
 
-    /// Counts a failure on each limit of failures, with the keys kept before the
-    /// handler ran.
-    pub(crate) async fn count_failures(&self, kept: &[(usize, KeptKey)]) {
+    /// Gives back what the limits of failures counted before the handler ran, with the
+    /// keys kept then: its answer was not a failure.
+    pub(crate) async fn refund(&self, kept: &[(usize, KeptKey)]) {
         for (index, key) in kept {
-            // Over the limit already: the failure adds nothing the limit does not know.
-            let _ = self.armed[*index].limiter.check(&key.key()).await;
+            self.armed[*index].limiter.refund(&key.key()).await;
         }
     }
 }

@@ -1,5 +1,5 @@
 //! What a check answers: for one limit ([`Outcome`]), and for every limit of a request
-//! together ([`Verdict`]), with how each limit takes part ([`Mode`]).
+//! together ([`Verdict`]).
 
 use std::time::Duration;
 
@@ -14,15 +14,6 @@ pub(crate) enum Outcome {
     /// The shared store is down and the settings say to fail closed.
     #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     Unavailable,
-}
-
-/// How a limit takes part in a check.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Mode {
-    /// An admitted request is counted.
-    Count,
-    /// The limit is only asked: a limit of failures, counted once the handler answers.
-    Peek,
 }
 
 /// The answer for every limit of a request.
