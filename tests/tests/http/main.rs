@@ -10,6 +10,7 @@ mod discovery;
 mod errors;
 mod guarded_shapes;
 mod hostile;
+mod issuers;
 mod jwks;
 mod key_families;
 mod limits;
