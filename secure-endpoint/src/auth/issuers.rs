@@ -155,7 +155,10 @@ impl<C> Issuers<C> {
 impl Issuer {
     /// The principal of verified `claims`: its subject in the issuer's namespace, its
     /// other claims only where the issuer is believed about them.
-    fn principal<C: DeserializeOwned>(&self, RawClaims(mut claims): RawClaims) -> Result<C, AuthError> {
+    fn principal<C: DeserializeOwned>(
+        &self,
+        RawClaims(mut claims): RawClaims,
+    ) -> Result<C, AuthError> {
         if !self.trusted {
             claims.retain(|name, _| REGISTERED.contains(&name.as_str()));
         }

@@ -68,7 +68,15 @@ pub(crate) fn peek_header<'b>(
         return Err(AuthError::new("malformed token"));
     };
     let not_json = |_| AuthError::new("token header or claims are not the expected JSON");
-    match decode(encoded, buffer).map_err(|NotBase64| AuthError::new("token is not base64url"))? {
+    let header =
+        decode(encoded, buffer).map_err(|NotBase64| AuthError::new("token is not base64url"))?;
+    // serde's derive would read `["HS256"]` as a header with that `alg`: only an object is.
+    if !is_object(&header) {
+        return Err(AuthError::new(
+            "token header or claims are not the expected JSON",
+        ));
+    }
+    match header {
         Cow::Borrowed(header) => serde_json::from_slice(header).map_err(not_json),
         Cow::Owned(header) => {
             let peek: Peek<'_> = serde_json::from_slice(&header).map_err(not_json)?;
@@ -102,6 +110,52 @@ pub(crate) fn read_claims<T: DeserializeOwned>(token: &str) -> Option<T> {
     let claims = token.split('.').nth(1)?;
     let mut buffer = [0u8; CLAIMS_BUFFER];
     serde_json::from_slice(&decode(claims, &mut buffer).ok()?).ok()
+}
+
+/// Why a token's claims could not be read as an object of some shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Unread {
+    /// No second segment, or not base64url, or not JSON at all: not a JWT.
+    NotJwt,
+    /// JSON, but not an object, or not one of the shape asked for (a claim of another
+    /// type, a claim given twice).
+    NotTheShape,
+}
+
+/// The claims of `token` as `T`, only when they are a JSON object: read without
+/// verifying, as [`read_claims`].
+pub(crate) fn read_claims_object<T: DeserializeOwned>(token: &str) -> Result<T, Unread> {
+    let claims = token.split('.').nth(1).ok_or(Unread::NotJwt)?;
+    let mut buffer = [0u8; CLAIMS_BUFFER];
+    let bytes = decode(claims, &mut buffer).map_err(|NotBase64| Unread::NotJwt)?;
+    if !is_object(&bytes) {
+        return match serde_json::from_slice::<IgnoredAny>(&bytes) {
+            Ok(_) => Err(Unread::NotTheShape),
+            Err(_) => Err(Unread::NotJwt),
+        };
+    }
+    serde_json::from_slice(&bytes).map_err(|_| match serde_json::from_slice::<IgnoredAny>(&bytes) {
+        Ok(_) => Unread::NotTheShape,
+        Err(_) => Unread::NotJwt,
+    })
+}
+
+/// Whether the claims segment of `token` holds a JSON object, as a verified token's
+/// claims must (read once more: for paths that let jsonwebtoken parse the claims).
+pub(crate) fn claims_are_an_object(token: &str) -> bool {
+    let Some(claims) = token.split('.').nth(1) else {
+        return false;
+    };
+    let mut buffer = [0u8; CLAIMS_BUFFER];
+    decode(claims, &mut buffer).is_ok_and(|claims| is_object(&claims))
+}
+
+/// Whether a segment's JSON is an object (RFC 7515 and 7519 allow nothing else for the
+/// header and the claims): its first byte after whitespace opens one.
+pub(crate) fn is_object(json: &[u8]) -> bool {
+    json.iter()
+        .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+        .is_some_and(|b| *b == b'{')
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use jsonwebtoken::{Algorithm, AlgorithmFamily, Validation};
 use serde::de::DeserializeOwned;
 
 use super::jwks::Jwks;
-use super::jws::{HEADER_BUFFER, may_name_crit, peek_header};
+use super::jws::{HEADER_BUFFER, claims_are_an_object, may_name_crit, peek_header};
 use super::key::Key;
 use super::{AuthError, Authenticator};
 use crate::principal::{Claims, Principal};
@@ -289,6 +289,11 @@ impl<C> JwtAuthenticator<C> {
         for key in keys.iter().filter(|k| k.serves(alg, kid)) {
             tried = true;
             match jsonwebtoken::decode::<C>(token, &key.key, validation) {
+                Ok(_) if !claims_are_an_object(token) => {
+                    return Verdict::Refused(AuthError::new(
+                        "token header or claims are not the expected JSON",
+                    ));
+                }
                 Ok(data) => return Verdict::Accepted(data.claims),
                 // Another key of the family may have signed it: a bad signature, or a key
                 // that cannot verify this token at all (an EC key of another curve).
@@ -393,6 +398,10 @@ where
                 } else if !key.serves(header.alg, header.kid.as_deref()) {
                     Err(AuthError::new(
                         "no configured key matches the token's kid and algorithm",
+                    ))
+                } else if !claims_are_an_object(token) {
+                    Err(AuthError::new(
+                        "token header or claims are not the expected JSON",
                     ))
                 } else {
                     Ok(data.claims)

@@ -99,6 +99,13 @@ impl OneKey {
             .map_err(|_| AuthError::new("bad signature"))?;
         let mut claims_buffer = [0u8; CLAIMS_BUFFER];
         let claims = jws::decode(payload, &mut claims_buffer).map_err(|NotBase64| not_base64())?;
+        // serde's derives would read an array of the right values as claims: only an
+        // object is.
+        if !jws::is_object(&claims) {
+            return Err(AuthError::new(
+                "token header or claims are not the expected JSON",
+            ));
+        }
         let principal: C = serde_json::from_slice(&claims).map_err(not_json)?;
         let registered: Registered<'_> = serde_json::from_slice(&claims).map_err(not_json)?;
         registered.judge(validation)?;

@@ -111,7 +111,7 @@ pub async fn enforce<H: SecureHandler>(parts: &mut Parts) -> Result<Admitted, Re
                     admitted.audit_route(),
                     check,
                     id,
-                    facts.and_then(|f| f.issued_at_ms),
+                    facts.and_then(|f| f.issued_at_latest_ms()),
                 )
                 .await
                 .map_err(IntoResponse::into_response)?;

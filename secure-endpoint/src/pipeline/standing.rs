@@ -9,7 +9,8 @@ use crate::audit::{self, Route, Step};
 use crate::rejection::Rejection;
 use crate::standing::{self, PrincipalCheck};
 
-/// The standing of the principal `id`, whose token was issued at `issued_at_ms`.
+/// The standing of the principal `id`, whose token was issued at `issued_at_ms` at the
+/// latest.
 pub(crate) async fn check_standing(
     route: &Route,
     check: &PrincipalCheck,
@@ -57,6 +58,10 @@ mod tests {
             .principal_check(|id: String| async move {
                 match id.as_str() {
                     "deleted" => Ok(Standing::Refused),
+                    // An account changed half a second into second 1,000,000,000.
+                    "changed" => Ok(Standing::ActiveSince(
+                        std::time::UNIX_EPOCH + std::time::Duration::from_millis(1_000_000_000_500),
+                    )),
                     "broken" => Err(Error::internal("the accounts database is down")),
                     _ => Ok(Standing::Active),
                 }
@@ -91,6 +96,35 @@ mod tests {
                 r#"{"error":"Unauthorized"}"#.to_owned()
             )
         );
+    }
+
+    #[tokio::test]
+    async fn a_whole_second_token_of_the_change_s_own_second_is_served() {
+        let mint = crate::pipeline::harness::mint();
+        let at = |iat: serde_json::Value| {
+            let mut claims = mint.claims("changed", &[]);
+            claims["iat"] = iat;
+            mint.sign(&claims)
+        };
+        let router = || router();
+        let status = |token: String| async move {
+            send(router(), empty(bearer(request("GET", "/me"), &token)))
+                .await
+                .status
+        };
+        // Written in whole seconds, as identity providers write it: issued some time in
+        // that second, perhaps after the change.
+        assert_eq!(status(at(1_000_000_000u64.into())).await, StatusCode::OK);
+        assert_eq!(
+            status(at(999_999_999u64.into())).await,
+            StatusCode::UNAUTHORIZED
+        );
+        // Written to the millisecond: compared to the millisecond.
+        assert_eq!(
+            status(at(1_000_000_000.25.into())).await,
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(status(at(1_000_000_000.75.into())).await, StatusCode::OK);
     }
 
     #[tokio::test]

@@ -68,7 +68,7 @@ impl MemoryRevocations {
             || state
                 .before
                 .get(principal)
-                .is_some_and(|before| facts.issued_at_ms.is_none_or(|iat| iat < *before))
+                .is_some_and(|before| facts.issued_at_latest_ms().is_none_or(|iat| iat < *before))
     }
 
     /// Drops what can no longer matter, at most once a minute, and counts what is held.
@@ -100,11 +100,10 @@ mod tests {
     const HOUR: u64 = 3_600_000;
 
     fn facts(id: &str, iat_ms: u64) -> TokenFacts {
-        TokenFacts {
-            id: Some(id.into()),
-            issued_at_ms: Some(iat_ms),
-            expires_at: Some(iat_ms / 1000 + 3600),
-        }
+        TokenFacts::of_jwt(&crate::testing::TokenMint::hmac(jsonwebtoken::Algorithm::HS256, [1u8; 32]).sign(
+            &serde_json::json!({"jti": id, "iat": iat_ms as f64 / 1000.0, "exp": iat_ms / 1000 + 3600}),
+        ))
+        .expect("a JWT")
     }
 
     #[test]

@@ -159,13 +159,20 @@ pub(crate) enum Verdict {
 }
 
 impl RevocationStore {
-    /// Why a verified token cannot be judged here, if it cannot: no `iat`, or a life
-    /// longer than the revocations are kept.
+    /// Why a verified token cannot be judged here, if it cannot: its `jti`, `iat` or
+    /// `exp` unreadable, no `iat`, an `iat` in the future (a token issued later than
+    /// now would escape every "revoked before" moment until then), or a life longer
+    /// than the revocations are kept.
     pub(crate) fn inadmissible(&self, facts: Option<&TokenFacts>) -> Option<&'static str> {
         let Some(facts) = facts else {
             // Not a token this store revokes (an API key): nothing to judge.
             return None;
         };
+        if facts.unreadable {
+            return Some(
+                "the token's jti, iat or exp cannot be read (another type, or given twice), which revocation needs",
+            );
+        }
         let Some(issued_at_ms) = facts.issued_at_ms else {
             return Some("the token has no iat, which revocation needs");
         };
@@ -174,6 +181,10 @@ impl RevocationStore {
             .map_or(u64::MAX, |exp| exp.saturating_mul(1000));
         if expires_at_ms.saturating_sub(issued_at_ms) > self.max_lifetime_ms {
             return Some("the token lives longer than the revocations' max_token_lifetime");
+        }
+        // The largest leeway an authenticator accepts is the clocks' tolerance here too.
+        if issued_at_ms > unix_now_ms().saturating_add(memory::EXPIRY_GRACE_MS) {
+            return Some("the token's iat is in the future, beyond any leeway");
         }
         None
     }
@@ -235,7 +246,7 @@ impl RevocationStore {
         RevocationQuery {
             token_key: redis.token_key(facts.id.as_deref()),
             before_key: redis.before_key(principal),
-            issued_at_ms: facts.issued_at_ms.unwrap_or(0),
+            issued_at_ms: facts.issued_at_latest_ms().unwrap_or(0),
         }
     }
 

@@ -308,3 +308,17 @@ async fn two_authorization_headers() {
         .unwrap();
     assert_unauthorized(response, true).await;
 }
+
+#[tokio::test]
+async fn a_header_or_claims_that_are_not_an_object_are_refused_though_signed() {
+    let base = hmac_server(Duration::from_secs(30)).await;
+    let claims = hmac_mint().claims("alice", &[]);
+    // `["HS256"]` as the header: serde's derive reads an array as a struct.
+    assert_refused(&base, &sign_raw(&json!(["HS256"]), &claims)).await;
+    assert_refused(&base, &sign_raw(&json!(["HS256", null]), &claims)).await;
+    // The claims' values as an array, in the order `Claims` declares them.
+    let array = json!(["alice", [], null, secure_endpoint::testing::now() + 600]);
+    assert_refused(&base, &sign_raw(&json!({"alg": "HS256"}), &array)).await;
+    // The same token as an object passes: the refusal is for the shape alone.
+    assert_accepted(&base, &sign_raw(&json!({"alg": "HS256"}), &claims)).await;
+}

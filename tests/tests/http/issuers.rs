@@ -87,7 +87,10 @@ async fn another_issuer_s_user_one_is_not_the_service_s_user_one() {
     )
     .await;
     let staff = token(STAFF, STAFF_KEY, "1", &["admin"]);
-    assert_eq!(call(&base, "/me", &staff).await, (StatusCode::OK, "1".into()));
+    assert_eq!(
+        call(&base, "/me", &staff).await,
+        (StatusCode::OK, "1".into())
+    );
     assert_eq!(call(&base, "/notes/1", &staff).await.0, StatusCode::OK);
     assert_eq!(call(&base, "/admin/stats", &staff).await.0, StatusCode::OK);
 
@@ -102,7 +105,10 @@ async fn another_issuer_s_user_one_is_not_the_service_s_user_one() {
         call(&base, "/notes/1", &partner).await,
         (StatusCode::FORBIDDEN, r#"{"error":"Forbidden"}"#.into())
     );
-    assert_eq!(call(&base, "/admin/stats", &partner).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(
+        call(&base, "/admin/stats", &partner).await.0,
+        StatusCode::FORBIDDEN
+    );
 }
 
 #[tokio::test]
@@ -114,8 +120,14 @@ async fn a_trusted_issuer_grants_roles_in_a_namespace_of_its_own() {
     )
     .await;
     let partner = token(PARTNERS, PARTNER_KEY, "1", &["admin"]);
-    assert_eq!(call(&base, "/admin/stats", &partner).await.0, StatusCode::OK);
-    assert_eq!(call(&base, "/notes/1", &partner).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(
+        call(&base, "/admin/stats", &partner).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        call(&base, "/notes/1", &partner).await.0,
+        StatusCode::FORBIDDEN
+    );
 }
 
 #[tokio::test]
@@ -127,12 +139,21 @@ async fn a_shared_issuer_issues_for_the_service_s_own_accounts() {
     )
     .await;
     let partner = token(PARTNERS, PARTNER_KEY, "1", &["admin"]);
-    assert_eq!(call(&base, "/me", &partner).await, (StatusCode::OK, "1".into()));
+    assert_eq!(
+        call(&base, "/me", &partner).await,
+        (StatusCode::OK, "1".into())
+    );
     assert_eq!(call(&base, "/notes/1", &partner).await.0, StatusCode::OK);
-    assert_eq!(call(&base, "/admin/stats", &partner).await.0, StatusCode::OK);
+    assert_eq!(
+        call(&base, "/admin/stats", &partner).await.0,
+        StatusCode::OK
+    );
     // Still only with its own key.
     let forged = token(PARTNERS, STAFF_KEY, "1", &["admin"]);
-    assert_eq!(call(&base, "/me", &forged).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        call(&base, "/me", &forged).await.0,
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 #[test]

@@ -292,3 +292,86 @@ async fn the_scanner_checks_a_revoked_token_on_every_auth_route() {
         "{report}"
     );
 }
+
+/// Claims as an identity provider writes them: `iat` in whole seconds.
+fn whole_second_token(sub: &str, iat: u64) -> String {
+    mint().sign(&serde_json::json!({
+        "sub": sub, "iat": iat, "exp": iat + 600, "jti": format!("{sub}-{iat}-{}", prefix()),
+    }))
+}
+
+#[tokio::test]
+async fn a_whole_second_iat_is_compared_at_its_own_precision() {
+    for (backend, limiter, revocations) in [
+        ("memory", Limiter::memory(), Revocations::memory()),
+        (
+            "redis",
+            Limiter::redis(&secure_endpoint_tests::redis_url())
+                .unwrap()
+                .prefix(&prefix())
+                .unwrap(),
+            Revocations::redis(&secure_endpoint_tests::redis_url())
+                .unwrap()
+                .prefix(&prefix())
+                .unwrap(),
+        ),
+    ] {
+        let base = start(limiter, revocations).await;
+        let user = format!("precision-{backend}");
+        // Log out everywhere a moment into a second: tokens issued earlier in that very
+        // second, written in whole seconds, cannot be told from ones issued after it.
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
+        tokio::time::sleep(Duration::from_millis(1000 - now_ms % 1000 + 50)).await;
+        let second = secure_endpoint::testing::now();
+        let earlier = whole_second_token(&user, second - 1);
+        let this_second = whole_second_token(&user, second);
+        let logger = mint().token(&user, &[]);
+        assert_eq!(
+            call(&base, "POST", "/logout-all", &logger).await,
+            StatusCode::NO_CONTENT
+        );
+        for path in ["/limited", "/unlimited"] {
+            assert_eq!(
+                call(&base, "GET", path, &earlier).await,
+                StatusCode::UNAUTHORIZED,
+                "{backend} {path}: a token of an earlier second is revoked"
+            );
+            assert_eq!(
+                call(&base, "GET", path, &this_second).await,
+                StatusCode::OK,
+                "{backend} {path}: a token of the logout's own second is not refused for it"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn tokens_a_store_cannot_judge_are_refused_not_waved_through() {
+    let base = start(Limiter::memory(), Revocations::memory()).await;
+    let now = secure_endpoint::testing::now();
+    let cases = [
+        (
+            "a jti that is a number",
+            serde_json::json!({"sub": "u", "iat": now, "exp": now + 60, "jti": 7}),
+        ),
+        (
+            "an iat that is a string",
+            serde_json::json!({"sub": "u", "iat": now.to_string(), "exp": now + 60}),
+        ),
+        (
+            "an iat an hour ahead",
+            serde_json::json!({"sub": "u", "iat": now + 3600, "exp": now + 3700}),
+        ),
+    ];
+    for (what, claims) in cases {
+        let token = mint().sign(&claims);
+        assert_eq!(
+            call(&base, "GET", "/unlimited", &token).await,
+            StatusCode::UNAUTHORIZED,
+            "{what}"
+        );
+    }
+}

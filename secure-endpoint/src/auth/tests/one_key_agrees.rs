@@ -115,6 +115,16 @@ fn claims_text() -> impl Strategy<Value = String> {
             }
             format!("{{{}}}", parts.join(","))
         })
+        .prop_flat_map(|object| {
+            // Claims that are not an object: the same values as an array, or a scalar.
+            let array = format!("[{}]", object.trim_matches(|c| c == '{' || c == '}'));
+            prop_oneof![
+                12 => Just(object),
+                1 => Just(array),
+                1 => Just("[\"alice\",[],null,9999999999]".to_owned()),
+                1 => Just("\"alice\"".to_owned()),
+            ]
+        })
 }
 
 fn header_text() -> impl Strategy<Value = String> {
@@ -136,6 +146,11 @@ fn header_text() -> impl Strategy<Value = String> {
             parts.push("\"typ\":\"JWT\"".into());
         }
         format!("{{{}}}", parts.join(","))
+    })
+    .prop_flat_map(|object| {
+        // A header that is not an object: `["HS256"]` and the like.
+        let array = format!("[\"{}\"]", if object.contains("HS384") { "HS384" } else { "HS256" });
+        prop_oneof![12 => Just(object), 1 => Just(array), 1 => Just(" [\"HS256\", null]".to_owned())]
     })
 }
 
