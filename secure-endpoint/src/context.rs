@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use http::{HeaderValue, Method};
 
-use crate::auth::{Credential, DynAuthenticator};
+use crate::auth::{Caller, Credential, DynAuthenticator};
 use crate::client_addr::Proxies;
 use crate::cookie::SessionCookie;
 use crate::cors::CorsPolicy;
@@ -180,12 +180,15 @@ impl RouteContext {
 
 const NEEDS_CONNECT_INFO: &str = "the client address (it counts a limit per address), but the router is not served with connection info: serve it with `secure_endpoint::serve` or `into_make_service_with_connect_info::<SocketAddr>()`";
 
-/// What the framework's layer gives each request, as one extension: the request's id and
-/// the router's context.
+/// What the framework's layer gives each request, as one extension: the request's id,
+/// the router's context, and once the authentication step verified one, the caller.
+/// Only this crate writes it, so a principal some other layer inserted (a tracing layer
+/// decoding tokens without verifying them) is never handed to a handler.
 #[derive(Clone)]
 pub(crate) struct RequestContext {
     pub(crate) id: RequestId,
     pub(crate) context: Arc<Context>,
+    pub(crate) caller: Option<Caller>,
 }
 
 impl Context {

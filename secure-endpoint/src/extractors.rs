@@ -9,7 +9,7 @@ use http::request::Parts;
 
 use crate::audit;
 use crate::context::RequestContext;
-use crate::principal::{Authenticated, Claims, Principal, Verified};
+use crate::principal::{Authenticated, Claims, Principal};
 use crate::rejection::Rejection;
 use crate::request_id::RequestId;
 
@@ -69,12 +69,16 @@ impl<S: Send + Sync, P: Principal> OptionalFromRequestParts<S> for Authenticated
     }
 }
 
-/// The verified principal of type `P`, if the request carries one.
+/// The verified principal of type `P`, if the authentication step admitted one.
 fn verified<P: Principal>(parts: &Parts) -> Option<P> {
     parts
         .extensions
-        .get::<Verified<P>>()
-        .map(|verified| P::clone(&verified.0))
+        .get::<RequestContext>()?
+        .caller
+        .as_deref()?
+        .as_any()
+        .downcast_ref::<P>()
+        .cloned()
 }
 
 fn principal_from<P: Principal>(parts: &Parts) -> Result<P, Rejection> {

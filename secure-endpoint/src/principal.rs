@@ -2,8 +2,6 @@
 //! [`Claims`], and the principal as the policy steps see it. Handing it to a handler (the
 //! extractors) is `extractors.rs`'s business.
 
-use std::sync::Arc;
-
 use serde::{Deserialize, Serialize};
 
 /// The verified caller of an `auth` route, as produced by an
@@ -51,6 +49,8 @@ pub(crate) trait AnyPrincipal: Send + Sync {
     fn has_role(&self, role: &str) -> bool;
     fn has_scope(&self, scope: &str) -> bool;
     fn tenant(&self) -> Option<&str>;
+    /// The principal as its own type, for the extractor that hands it to a handler.
+    fn as_any(&self) -> &dyn std::any::Any;
 }
 
 impl<P: Principal> AnyPrincipal for P {
@@ -68,6 +68,10 @@ impl<P: Principal> AnyPrincipal for P {
 
     fn tenant(&self) -> Option<&str> {
         Principal::tenant(self)
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
     }
 }
 
@@ -129,15 +133,3 @@ impl Principal for Claims {
 /// ```
 #[derive(Debug, Clone)]
 pub struct Authenticated<P>(pub P);
-
-/// A principal the router's authenticator verified, as the request carries it: only the
-/// authentication step puts one there, so a `P` some other layer inserted (a tracing
-/// layer decoding tokens without verifying them) is never handed to a handler. The same
-/// principal is the caller the later steps ask about (held once, shared).
-pub(crate) struct Verified<P>(pub(crate) Arc<P>);
-
-impl<P> Clone for Verified<P> {
-    fn clone(&self) -> Self {
-        Verified(Arc::clone(&self.0))
-    }
-}

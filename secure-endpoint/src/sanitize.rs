@@ -132,6 +132,7 @@ where
         request.extensions_mut().insert(RequestContext {
             id,
             context: self.shared.context.clone(),
+            caller: None,
         });
         // A CORS preflight is answered here, before any policy step.
         if let Some(cors) = cors {

@@ -29,7 +29,7 @@ pub use jwks::{FetchKeys, Jwks};
 pub use jwt::JwtAuthenticator;
 pub use key::{Key, MIN_HMAC_SECRET_BYTES};
 
-use crate::principal::{AnyPrincipal, Principal, Verified};
+use crate::principal::{AnyPrincipal, Principal};
 use crate::setup_error::SetupError;
 
 /// Verifies a bearer token and produces the caller's [`Principal`].
@@ -249,22 +249,15 @@ pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// The caller a verified credential names, as the later steps ask about it.
 pub(crate) type Caller = Arc<dyn AnyPrincipal>;
 
-/// The type-erased authenticator a router holds. It knows the concrete principal type,
-/// so it leaves the principal in the request's extensions for the handler's extractors,
-/// and hands the same principal to the later policy steps.
+/// The type-erased authenticator a router holds. It knows the concrete principal type;
+/// the caller it verifies is handed on as a [`Caller`], which the handler's extractors
+/// see as that type again.
 pub(crate) trait DynAuthenticator: Send + Sync {
-    /// [`Authenticator::authenticate_now`], the principal left in `extensions`.
-    fn authenticate_now(
-        &self,
-        token: &str,
-        extensions: &mut http::Extensions,
-    ) -> Option<Result<Caller, AuthError>>;
+    /// [`Authenticator::authenticate_now`].
+    fn authenticate_now(&self, token: &str) -> Option<Result<Caller, AuthError>>;
 
-    fn authenticate<'a>(
-        &'a self,
-        token: &'a str,
-        extensions: &'a mut http::Extensions,
-    ) -> BoxFuture<'a, Result<Caller, AuthError>>;
+    /// [`Authenticator::authenticate`].
+    fn authenticate<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<Caller, AuthError>>;
 
     /// [`Authenticator::precheck`].
     fn precheck(&self, token: &str) -> Result<(), AuthError>;
@@ -282,33 +275,18 @@ pub(crate) trait DynAuthenticator: Send + Sync {
     fn principal_type(&self) -> (std::any::TypeId, &'static str);
 }
 
-/// Leaves `principal` in `extensions` for the handler, and gives it to the steps.
-fn verified<P: Principal>(principal: P, extensions: &mut http::Extensions) -> Caller {
-    let principal = Arc::new(principal);
-    extensions.insert(Verified(Arc::clone(&principal)));
-    principal
-}
-
 impl<A: Authenticator> DynAuthenticator for A {
-    fn authenticate_now(
-        &self,
-        token: &str,
-        extensions: &mut http::Extensions,
-    ) -> Option<Result<Caller, AuthError>> {
+    fn authenticate_now(&self, token: &str) -> Option<Result<Caller, AuthError>> {
         Some(
             Authenticator::authenticate_now(self, token)?
-                .map(|principal| verified(principal, extensions)),
+                .map(|principal| Arc::new(principal) as Caller),
         )
     }
 
-    fn authenticate<'a>(
-        &'a self,
-        token: &'a str,
-        extensions: &'a mut http::Extensions,
-    ) -> BoxFuture<'a, Result<Caller, AuthError>> {
+    fn authenticate<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<Caller, AuthError>> {
         Box::pin(async move {
             let principal = Authenticator::authenticate(self, token).await?;
-            Ok(verified(principal, extensions))
+            Ok(Arc::new(principal) as Caller)
         })
     }
 

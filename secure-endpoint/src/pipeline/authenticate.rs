@@ -38,7 +38,6 @@ pub(crate) async fn authenticate(
     authenticator: &dyn DynAuthenticator,
     sent: Sent<'_>,
     client: Option<IpAddr>,
-    extensions: &mut http::Extensions,
 ) -> Result<Verified, Rejection> {
     let failed_auth = route.failed_auth().zip(client.map(LimitKey::Ip));
     let (reason, token_given) = match sent {
@@ -60,7 +59,7 @@ pub(crate) async fn authenticate(
                     retry_after,
                 });
             }
-            match verify(authenticator, token, extensions).await {
+            match verify(authenticator, token).await {
                 Ok(caller) => {
                     audit::allow(
                         audit_route,
@@ -108,14 +107,10 @@ pub(crate) async fn authenticate(
 }
 
 /// The authenticator's verdict: from memory when it can answer so, else awaited.
-async fn verify(
-    authenticator: &dyn DynAuthenticator,
-    token: &str,
-    extensions: &mut http::Extensions,
-) -> Result<Caller, AuthError> {
-    match authenticator.authenticate_now(token, extensions) {
+async fn verify(authenticator: &dyn DynAuthenticator, token: &str) -> Result<Caller, AuthError> {
+    match authenticator.authenticate_now(token) {
         Some(verdict) => verdict,
-        None => authenticator.authenticate(token, extensions).await,
+        None => authenticator.authenticate(token).await,
     }
 }
 

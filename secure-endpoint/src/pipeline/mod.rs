@@ -40,6 +40,7 @@ use http::request::Parts;
 
 use crate::audit::{self, Step};
 use crate::auth::Presented;
+use crate::context::RequestContext;
 use crate::handler::SecureHandler;
 use crate::rejection::Rejection;
 use credential::Sent;
@@ -96,7 +97,6 @@ pub async fn enforce<H: SecureHandler>(parts: &mut Parts) -> Result<Admitted, Re
                 authenticator,
                 sent,
                 client,
-                &mut parts.extensions,
             )
             .await
             .map_err(IntoResponse::into_response)?;
@@ -138,6 +138,10 @@ pub async fn enforce<H: SecureHandler>(parts: &mut Parts) -> Result<Admitted, Re
                     principal: verified.caller.clone(),
                     facts: verified.facts,
                 });
+            }
+            // For the handler's extractors: the caller, in the request's own context.
+            if let Some(request) = parts.extensions.get_mut::<RequestContext>() {
+                request.caller = Some(verified.caller.clone());
             }
             admitted.admit_caller(verified.caller);
         }
