@@ -111,15 +111,16 @@ impl SessionCookie {
     ) -> Result<Option<&'h str>, &'static str> {
         let mut found = None;
         for header in headers.get_all(COOKIE) {
-            // Not text: no cookie can be read from it, ours included.
-            let Ok(text) = header.to_str() else {
-                return Err("a Cookie header that is not visible ASCII");
-            };
-            for pair in text.split(';') {
-                let Some((name, value)) = pair.trim().split_once('=') else {
+            // Read as bytes: another cookie's value may hold any byte a browser sends
+            // (UTF-8 set by a sibling subdomain, say), and is none of this reader's
+            // business. Only this cookie's own value must be a token.
+            for pair in header.as_bytes().split(|b| *b == b';') {
+                let pair = pair.trim_ascii();
+                let Some(at) = pair.iter().position(|b| *b == b'=') else {
                     continue;
                 };
-                if name.trim() != self.name {
+                let (name, value) = (pair[..at].trim_ascii(), &pair[at + 1..]);
+                if name != self.name.as_bytes() {
                     continue;
                 }
                 if found.is_some() {
@@ -127,7 +128,11 @@ impl SessionCookie {
                     // neither is trusted.
                     return Err("the session cookie is sent twice");
                 }
-                let value = value.trim().trim_matches('"');
+                let value = value.trim_ascii();
+                let value = value
+                    .strip_prefix(b"\"")
+                    .and_then(|v| v.strip_suffix(b"\""))
+                    .unwrap_or(value);
                 if value.is_empty() {
                     return Err("an empty session cookie");
                 }
@@ -135,12 +140,12 @@ impl SessionCookie {
                     return Err("a session cookie larger than max_token_bytes");
                 }
                 if !value
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"-._~+/=".contains(&b))
+                    .iter()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-._~+/=".contains(b))
                 {
                     return Err("a session cookie with characters outside the b64token set");
                 }
-                found = Some(value);
+                found = Some(std::str::from_utf8(value).expect("checked to be ASCII"));
             }
         }
         Ok(found)
@@ -188,6 +193,23 @@ mod tests {
         assert!(cookie.read(&headers(&[long.as_bytes()]), 100).is_err());
         let split = headers(&[b"__Host-session=a.b.c", b"__Host-session=x.y.z"]);
         assert!(cookie.read(&split, 100).is_err(), "two Cookie headers");
+    }
+
+    #[test]
+    fn another_cookie_s_bytes_are_none_of_its_business() {
+        let cookie = SessionCookie::new();
+        for header in [
+            &b"x=\xc3\xa9; __Host-session=a.b.c"[..],
+            b"__Host-session=a.b.c; theme=\xff\xfe",
+            b"caf\xc3\xa9=1;__Host-session=\"a.b.c\"",
+        ] {
+            assert_eq!(
+                cookie.read(&headers(&[header]), 100),
+                Ok(Some("a.b.c")),
+                "{header:?}"
+            );
+        }
+        assert_eq!(cookie.read(&headers(&[b"x=\xc3\xa9"]), 100), Ok(None));
     }
 
     #[test]

@@ -324,6 +324,25 @@ mod through_the_router {
     }
 
     #[tokio::test]
+    async fn another_cookie_s_odd_bytes_neither_hide_nor_spoil_the_session() {
+        let cookie = format!("x=caf\u{e9}; __Host-session={}", token("8", &[]));
+        let with_cookie = request("GET", "/me").header(
+            "cookie",
+            http::HeaderValue::from_bytes(cookie.as_bytes()).unwrap(),
+        );
+        let answer = send(router(), empty(with_cookie)).await;
+        assert_eq!((answer.status, answer.body.as_str()), (StatusCode::OK, "8"));
+        // Only the odd cookie: no credential at all, not an invalid one.
+        let odd_only = request("GET", "/me").header(
+            "cookie",
+            http::HeaderValue::from_bytes("x=caf\u{e9}".as_bytes()).unwrap(),
+        );
+        let answer = send(router(), empty(odd_only)).await;
+        assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(answer.headers["www-authenticate"], "Bearer");
+    }
+
+    #[tokio::test]
     async fn what_cannot_be_a_token_is_refused_as_an_invalid_one() {
         for (header, value) in [
             ("authorization", "Bearer a b"),

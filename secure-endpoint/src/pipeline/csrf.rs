@@ -7,8 +7,10 @@
 //!
 //! The service's own origin is the one configured with
 //! [`SecurityBuilder::own_origin`](crate::SecurityBuilder::own_origin), or else the
-//! request's scheme-less `Host`: an `Origin` whose host and port equal it (a browser
-//! writes both headers itself, so neither is the attacker's to choose).
+//! request's `Host` over https: an `Origin` whose host and port equal it (a browser
+//! writes both headers itself, so neither is the attacker's to choose). Plain http is
+//! the service's own only on loopback (development): elsewhere a page on
+//! `http://` the same host is another site, which a network attacker can write.
 
 use http::header::{HOST, ORIGIN};
 use http::request::Parts;
@@ -86,11 +88,25 @@ fn own(route: &RouteContext, parts: &Parts, origin: &HeaderValue) -> bool {
     let Some(host) = parts.headers.get(HOST) else {
         return false;
     };
+    let host = host.as_bytes();
     let origin = origin.as_bytes();
     let authority = origin
         .strip_prefix(b"https://")
-        .or_else(|| origin.strip_prefix(b"http://"));
-    authority.is_some_and(|authority| authority.eq_ignore_ascii_case(host.as_bytes()))
+        .or_else(|| origin.strip_prefix(b"http://").filter(|_| loopback(host)));
+    authority.is_some_and(|authority| authority.eq_ignore_ascii_case(host))
+}
+
+/// Whether `host` (a `Host` header, perhaps with a port) names this machine.
+fn loopback(host: &[u8]) -> bool {
+    let name = match host.strip_prefix(b"[") {
+        Some(bracketed) => bracketed.split(|b| *b == b']').next().unwrap_or_default(),
+        None => host.split(|b| *b == b':').next().unwrap_or_default(),
+    };
+    name.eq_ignore_ascii_case(b"localhost")
+        || std::str::from_utf8(name)
+            .ok()
+            .and_then(|name| name.parse::<std::net::IpAddr>().ok())
+            .is_some_and(|ip| ip.is_loopback())
 }
 
 #[cfg(test)]
@@ -153,6 +169,39 @@ mod tests {
         ] {
             let answer = send(router(), empty(with_cookie(headers))).await;
             assert_eq!(answer.status, StatusCode::OK, "{headers:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn without_an_own_origin_the_host_is_the_service_s_over_https_only() {
+        let router = || {
+            SecureRouter::new()
+                .route("/publish", post(publish))
+                .with_security(
+                    settings()
+                        .session_cookie(SessionCookie::new())
+                        .build()
+                        .unwrap(),
+                )
+        };
+        let post_from = |host: &'static str, origin: &'static str| {
+            empty(
+                request("POST", "/publish")
+                    .header("cookie", format!("__Host-session={}", token("7", &[])))
+                    .header("host", host)
+                    .header("origin", origin),
+            )
+        };
+        for (host, origin, status) in [
+            ("api.example", "https://api.example", StatusCode::OK),
+            ("api.example", "http://api.example", StatusCode::FORBIDDEN),
+            ("localhost:3000", "http://localhost:3000", StatusCode::OK),
+            ("127.0.0.1:3000", "http://127.0.0.1:3000", StatusCode::OK),
+            ("[::1]:3000", "http://[::1]:3000", StatusCode::OK),
+            ("api.example", "https://evil.example", StatusCode::FORBIDDEN),
+        ] {
+            let answer = send(router(), post_from(host, origin)).await;
+            assert_eq!(answer.status, status, "{origin} on {host}");
         }
     }
 
