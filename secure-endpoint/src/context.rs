@@ -25,7 +25,7 @@ use crate::rate::{Armed, Counts, Limit, Limiter, RateKey, RouteLimiter, RouteLim
 use crate::rejection::ErrorBody;
 use crate::request_id::RequestId;
 use crate::revocation::RevocationStore;
-use crate::security::{DEFAULT_MAX_TOKEN_BYTES, Security};
+use crate::security::{DEFAULT_MAX_TOKEN_BYTES, LimitKeyNormalizer, Security};
 use crate::setup_error::SetupError;
 use crate::standing::PrincipalCheck;
 
@@ -56,6 +56,8 @@ pub(crate) struct Settings {
     error_body: Option<Arc<dyn ErrorBody>>,
     /// The body limit of requests outside any route's entry.
     body_limit: usize,
+    /// The application's spelling of a body field as a limit's key, when it gives one.
+    limit_key: Option<LimitKeyNormalizer>,
 }
 
 impl Settings {
@@ -74,6 +76,7 @@ impl Settings {
                 hsts: None,
                 error_body: None,
                 body_limit: DEFAULT_BODY_LIMIT,
+                limit_key: None,
             },
             Some(security) => Settings {
                 session_cookie: security.session_cookie.clone(),
@@ -88,6 +91,7 @@ impl Settings {
                 hsts: security.hsts.clone(),
                 error_body: security.error_body.clone(),
                 body_limit: security.body_limit.unwrap_or(DEFAULT_BODY_LIMIT),
+                limit_key: security.limit_key.clone(),
             },
         }
     }
@@ -167,6 +171,15 @@ impl RouteContext {
     /// The service's own origin, when configured (else the request's `Host` is).
     pub(crate) fn own_origin(&self) -> Option<&HeaderValue> {
         self.settings.own_origin.as_ref()
+    }
+
+    /// A body field as the route's limits count it: the application's spelling, or the
+    /// default one.
+    pub(crate) fn limit_key(&self, field: &str) -> String {
+        match &self.settings.limit_key {
+            Some(normalize) => normalize(field),
+            None => crate::rate::normalize_input(field),
+        }
     }
 
     /// Whether the CORS settings list `origin`.

@@ -37,6 +37,9 @@ pub struct Inventory {
     /// What browser front ends are allowed, when the settings allow any.
     #[serde(skip_serializing_if = "Option::is_none")]
     browsers: Option<BrowserEntry>,
+    /// The revocations are shared and fail closed (503 while they do not answer).
+    #[serde(skip)]
+    revocations_fail_closed: bool,
 }
 
 /// The settings for browser front ends: the cookie the token may travel in, and the
@@ -174,6 +177,7 @@ impl Inventory {
         Served {
             body_guarded: !route.guards.body.is_empty(),
             csrf_checked: cookie && authenticates && !safe,
+            revocations_fail_closed: self.revocations_fail_closed,
         }
     }
 
@@ -219,6 +223,9 @@ impl Inventory {
             routes,
             authenticators,
             browsers,
+            revocations_fail_closed: security
+                .and_then(|s| s.revocations.as_deref())
+                .is_some_and(|store| store.fails_closed()),
         }
     }
 

@@ -332,6 +332,7 @@ fn operation(
             ),
             404 => refusal("The resource does not exist, or belongs to another tenant"),
             400 => refusal("Invalid input: field paths and rule codes in details"),
+            408 => refusal("The body did not arrive within the server's body timeout"),
             413 => refusal("The body is larger than the route's limit"),
             415 => refusal("The body is not declared as JSON"),
             429 => {
@@ -347,7 +348,9 @@ fn operation(
                 });
                 too_many
             }
-            503 => refusal("The shared rate limiter is unreachable and the settings fail closed"),
+            503 => refusal(
+                "Unavailable for now: a shared limiter or the revocations unreachable where the settings fail closed, every permit of the route taken (concurrency), or the handler past its timeout",
+            ),
             _ => refusal("An unexpected error; the body carries only a request id"),
         };
         responses.insert(status.as_str().into(), described);
@@ -430,4 +433,91 @@ fn operation(
         operation["parameters"] = Value::Array(parameters);
     }
     operation
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    use crate::routing::{get, post};
+    use crate::{Claims, SecureRouter, public, secure};
+
+    #[derive(serde::Deserialize, validator::Validate)]
+    struct Note {
+        text: String,
+    }
+
+    #[public(timeout = "5s")]
+    async fn slow() -> &'static str {
+        "slow"
+    }
+
+    #[public(concurrency = 2)]
+    async fn narrow() -> &'static str {
+        "narrow"
+    }
+
+    #[public(optional_auth)]
+    async fn feed(caller: Option<Claims>) -> String {
+        caller.map(|c| c.sub).unwrap_or_default()
+    }
+
+    #[public(validate = Note)]
+    async fn write(note: Note) -> String {
+        note.text
+    }
+
+    #[secure(auth)]
+    async fn me(claims: Claims) -> String {
+        claims.sub
+    }
+
+    fn statuses(document: &Value, path: &str, method: &str) -> Vec<String> {
+        let responses = document["paths"][path][method]["responses"]
+            .as_object()
+            .unwrap_or_else(|| panic!("{method} {path} has answers"));
+        responses
+            .keys()
+            .filter(|k| *k != "default")
+            .cloned()
+            .collect()
+    }
+
+    #[test]
+    fn every_status_a_policy_answers_on_its_own_is_documented() {
+        let router: SecureRouter = SecureRouter::new()
+            .route("/slow", get(slow))
+            .route("/narrow", get(narrow))
+            .route("/feed", get(feed))
+            .route("/notes", post(write))
+            .route("/me", get(me));
+        let document = router.inventory().openapi("t", "1");
+        assert_eq!(statuses(&document, "/slow", "get"), ["500", "503"]);
+        assert_eq!(statuses(&document, "/narrow", "get"), ["500", "503"]);
+        assert_eq!(statuses(&document, "/feed", "get"), ["401", "429", "500"]);
+        assert_eq!(
+            statuses(&document, "/notes", "post"),
+            ["400", "408", "413", "415", "500"]
+        );
+        assert_eq!(statuses(&document, "/me", "get"), ["401", "429", "500"]);
+    }
+
+    #[cfg(feature = "redis")]
+    #[test]
+    fn revocations_that_fail_closed_add_their_503() {
+        let revocations = crate::revocation::Revocations::redis("redis://127.0.0.1:1")
+            .unwrap()
+            .fail_closed();
+        let router: SecureRouter = SecureRouter::new().route("/me", get(me)).with_security(
+            crate::pipeline::harness::settings()
+                .revocation(revocations)
+                .build()
+                .unwrap(),
+        );
+        let document = router.inventory().openapi("t", "1");
+        assert_eq!(
+            statuses(&document, "/me", "get"),
+            ["401", "429", "500", "503"]
+        );
+    }
 }

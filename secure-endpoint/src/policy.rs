@@ -14,6 +14,9 @@ pub(crate) struct Served {
     /// The credential may come from the session cookie and the method is unsafe: a
     /// cross-site request is 403.
     pub(crate) csrf_checked: bool,
+    /// The revocations are shared and fail closed: while their store does not answer,
+    /// an authenticated request is 503.
+    pub(crate) revocations_fail_closed: bool,
 }
 
 /// What a handler's attribute declared: who may call it and what is checked first.
@@ -309,14 +312,28 @@ impl Policy {
                 StatusCode::NOT_FOUND,
                 one_resource(self.owner) || one_resource(self.tenant),
             ),
+            // The server's body timeout (`serve`): a body still trickling in.
+            (StatusCode::REQUEST_TIMEOUT, body),
             (StatusCode::PAYLOAD_TOO_LARGE, body),
             (StatusCode::UNSUPPORTED_MEDIA_TYPE, body),
+            // Over a limit of the route's, or (where a credential is read) too many failed
+            // authentications from the address, when the settings limit them.
             (
                 StatusCode::TOO_MANY_REQUESTS,
-                !self.limits.is_empty() || self.requires_auth(),
+                !self.limits.is_empty() || self.requires_auth() || self.allows_optional_auth(),
             ),
             (StatusCode::INTERNAL_SERVER_ERROR, true),
-            (StatusCode::SERVICE_UNAVAILABLE, !self.limits.is_empty()),
+            // A shared limiter down and failing closed, the handler's permits all taken
+            // (`concurrency`), its time run out (`timeout`), or the revocations down and
+            // failing closed.
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                !self.limits.is_empty()
+                    || self.concurrency.is_some()
+                    || self.timeout_ms.is_some()
+                    || ((self.requires_auth() || self.allows_optional_auth())
+                        && served.revocations_fail_closed),
+            ),
         ]
         .into_iter()
         .filter_map(|(status, answered)| answered.then_some(status))

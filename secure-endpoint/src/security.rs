@@ -52,7 +52,12 @@ pub struct Security {
     pub(crate) cors: Option<CorsPolicy>,
     /// The service's own origin, for CSRF: else the request's `Host`.
     pub(crate) own_origin: Option<HeaderValue>,
+    /// How a body field is turned into a limit's key (`key = "input.username"`).
+    pub(crate) limit_key: Option<LimitKeyNormalizer>,
 }
+
+/// The application's spelling of a body field as a limit's key.
+pub(crate) type LimitKeyNormalizer = Arc<dyn Fn(&str) -> String + Send + Sync>;
 
 impl Security {
     /// The authenticator of a route: the one it names, or the default.
@@ -90,6 +95,7 @@ impl Security {
             session_cookie: None,
             cors: None,
             own_origin: None,
+            limit_key: None,
         }
     }
 }
@@ -114,6 +120,7 @@ impl fmt::Debug for Security {
             .field("session_cookie", &self.session_cookie)
             .field("cors", &self.cors)
             .field("own_origin", &self.own_origin)
+            .field("limit_key", &self.limit_key.is_some())
             .finish()
     }
 }
@@ -141,6 +148,7 @@ pub struct SecurityBuilder {
     session_cookie: Option<SessionCookie>,
     cors: Option<Cors>,
     own_origin: Option<String>,
+    limit_key: Option<LimitKeyNormalizer>,
 }
 
 /// The application's principal check, before the cache is built around it.
@@ -322,6 +330,30 @@ impl SecurityBuilder {
         self
     }
 
+    /// How a body field becomes a limit's key (`limit(key = "input.username")`): it must
+    /// name one account exactly when the application's account lookup does, or every
+    /// spelling the lookup takes for one name is a counter of its own. The default
+    /// normalises to NFKC (the `unicode-normalization` crate), trims and lower-cases:
+    /// right for a lookup that compares names case-insensitively. A database collation
+    /// that also ignores accents or width needs the same folding here.
+    ///
+    /// ```
+    /// use secure_endpoint::Security;
+    ///
+    /// // Accounts are looked up by their exact, case-sensitive name.
+    /// let security = Security::builder()
+    ///     .limit_key_normalizer(|name| name.to_owned())
+    ///     .build()?;
+    /// # Ok::<(), secure_endpoint::SetupError>(())
+    /// ```
+    pub fn limit_key_normalizer<F>(mut self, normalize: F) -> Self
+    where
+        F: Fn(&str) -> String + Send + Sync + 'static,
+    {
+        self.limit_key = Some(Arc::new(normalize));
+        self
+    }
+
     /// Checks the settings.
     pub fn build(self) -> Result<Security, SetupError> {
         if let Some(cookie) = &self.session_cookie {
@@ -448,6 +480,7 @@ impl SecurityBuilder {
             session_cookie: self.session_cookie,
             cors,
             own_origin,
+            limit_key: self.limit_key,
         })
     }
 }

@@ -34,17 +34,29 @@ fn main() -> ExitCode {
 }
 
 async fn run() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .init();
-
     let args: Vec<String> = std::env::args().skip(1).collect();
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     match args.first().map(String::as_str) {
-        None => serve().await,
+        None => {
+            tracing_subscriber::fmt().with_env_filter(filter).init();
+            serve().await
+        }
         Some("routes") => {
-            let inventory = blog::routes().inventory();
+            // What is printed is the document; what is logged goes to stderr.
+            tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .with_writer(std::io::stderr)
+                .init();
+            // The blog as it runs, built with its settings (the session cookie and
+            // its CSRF answers, CORS, the limits' backend): only no secret is printed.
+            let config = match Config::from_env() {
+                Ok(config) => config,
+                Err(error) => return fail(&error),
+            };
+            let inventory = match blog::app(&config).await {
+                Ok((app, _state)) => app.inventory(),
+                Err(error) => return fail(&error),
+            };
             if args.iter().any(|a| a == "--openapi") {
                 println!("{:#}", inventory.openapi("blog", env!("CARGO_PKG_VERSION")));
             } else if args.iter().any(|a| a == "--json") {

@@ -112,6 +112,12 @@ impl Jwks {
     /// another issuer or no `jwks_uri` is a failed fetch: logged, and requests get 401
     /// until a good one arrives; the service starts regardless.
     ///
+    /// The `jwks_uri` must be on the issuer's own origin (scheme, host and port): a
+    /// document that names keys elsewhere is a failed fetch, so a document the service
+    /// was pointed at cannot send it to fetch from any host (an internal one, say).
+    /// A provider that serves its keys from another origin is allowed by name with
+    /// [`discover_allowing`](Self::discover_allowing).
+    ///
     /// A [`JwtAuthenticator::jwks`](crate::JwtAuthenticator::jwks) of a discovered set
     /// requires the discovered issuer; it still needs an
     /// [`audience`](crate::JwtAuthenticator::audience).
@@ -127,23 +133,56 @@ impl Jwks {
     /// ```
     #[cfg(feature = "jwks")]
     pub fn discover(issuer: &str) -> Result<Self, SetupError> {
+        Self::discover_allowing(issuer, &[])
+    }
+
+    /// [`discover`](Self::discover), for a provider whose `jwks_uri` is on another
+    /// origin than its issuer: `key_origins` are the origins (`https://keys.example.com`)
+    /// the keys may also come from, each checked as a URL is.
+    ///
+    /// ```no_run
+    /// # #[cfg(feature = "jwks")] {
+    /// use secure_endpoint::Jwks;
+    ///
+    /// let jwks = Jwks::discover_allowing(
+    ///     "https://login.example.com/realms/staff",
+    ///     &["https://keys.example.com"],
+    /// )?;
+    /// # }
+    /// # Ok::<(), secure_endpoint::SetupError>(())
+    /// ```
+    #[cfg(feature = "jwks")]
+    pub fn discover_allowing(issuer: &str, key_origins: &[&str]) -> Result<Self, SetupError> {
         let document_url = format!(
             "{}/.well-known/openid-configuration",
             issuer.trim_end_matches('/')
         );
         let document = HttpFetcher::new(&document_url)?;
+        let mut origins = vec![document.url.origin()];
+        for origin in key_origins {
+            let url = checked_url(origin).map_err(|reason| SetupError::InvalidSetting {
+                setting: "jwks key origins",
+                reason,
+            })?;
+            origins.push(url.origin());
+        }
         let expected = issuer.to_owned();
         let mut jwks = Self::from_fetcher(move || {
             let document = document.clone();
             let expected = expected.clone();
+            let origins = origins.clone();
             async move {
                 let body = document.get().await?;
                 let jwks_uri = jwks_uri_of(&body, &expected)?;
-                document
+                let keys = document
                     .at(&jwks_uri)
-                    .map_err(|error| format!("the discovery document's jwks_uri: {error}"))?
-                    .get()
-                    .await
+                    .map_err(|error| format!("the discovery document's jwks_uri: {error}"))?;
+                if !origins.contains(&keys.url.origin()) {
+                    return Err(format!(
+                        "the discovery document's jwks_uri {jwks_uri:?} is not on the issuer's origin, nor on one the settings allow (`Jwks::discover_allowing`)"
+                    ));
+                }
+                keys.get().await
             }
         });
         jwks.issuer = Some(issuer.to_owned());

@@ -62,6 +62,29 @@ mod tests {
         )
     }
 
+    #[tokio::test]
+    async fn the_application_spells_the_key_as_its_account_lookup_does() {
+        // Accounts looked up by their exact name: `Alice` is not `alice`'s counter.
+        let app = built(
+            SecureRouter::new()
+                .route("/login", post(login))
+                .with_security(
+                    settings()
+                        .limit_key_normalizer(|name| name.to_owned())
+                        .build()
+                        .unwrap(),
+                ),
+        );
+        for name in ["alice", "alice"] {
+            assert_eq!(attempt(&app, name, "wrong").await, StatusCode::UNAUTHORIZED);
+        }
+        assert_eq!(
+            attempt(&app, "alice", "right").await,
+            StatusCode::TOO_MANY_REQUESTS
+        );
+        assert_eq!(attempt(&app, "Alice", "right").await, StatusCode::OK);
+    }
+
     async fn attempt(app: &axum::Router, username: &str, password: &str) -> StatusCode {
         let body = format!(r#"{{"username":"{username}","password":"{password}"}}"#);
         answer(app.clone(), json(request("POST", "/login"), &body))

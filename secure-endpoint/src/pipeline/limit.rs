@@ -143,12 +143,12 @@ pub async fn limit_inputs<H: SecureHandler>(
     parts: &Parts,
     fields: &[(&'static str, &str)],
 ) -> Result<(), Response> {
-    let inputs: Vec<(&'static str, String)> = fields
-        .iter()
-        .map(|(name, value)| (*name, crate::rate::normalize_input(value)))
-        .collect();
     let kept = {
         let (route, limits) = route_limits(admitted).map_err(IntoResponse::into_response)?;
+        let inputs: Vec<(&'static str, String)> = fields
+            .iter()
+            .map(|(name, value)| (*name, route.limit_key(value)))
+            .collect();
         let keys = Keys::of(admitted, route, limits, parts, &inputs);
         decide(
             admitted,

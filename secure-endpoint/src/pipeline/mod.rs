@@ -31,7 +31,7 @@ pub(crate) mod timeout;
 
 #[cfg(test)]
 #[path = "tests/harness.rs"]
-mod harness;
+pub(crate) mod harness;
 
 pub use admitted::Admitted;
 

@@ -285,6 +285,15 @@ impl RevocationStore {
         }
     }
 
+    /// Whether a request is refused (503) while the shared store does not answer.
+    pub(crate) fn fails_closed(&self) -> bool {
+        #[cfg(feature = "redis")]
+        if let Some(redis) = &self.redis {
+            return redis.settings.fail_closed;
+        }
+        false
+    }
+
     /// The memory check alone, for the benchmarks.
     pub(crate) fn memory_verdict(&self, principal: &str, facts: &TokenFacts) -> bool {
         self.memory.is_revoked(principal, facts)

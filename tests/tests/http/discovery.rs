@@ -221,3 +221,31 @@ fn issuers_must_each_name_their_issuer_once() {
         .unwrap_err();
     assert!(error.to_string().contains("given twice"), "{error}");
 }
+
+#[tokio::test]
+async fn keys_are_fetched_only_from_the_issuer_s_origin_or_one_allowed_by_name() {
+    let logs = capture_logs();
+    let provider = start_provider(vec![]).await;
+    // The keys are served by another server (another origin: another port).
+    let elsewhere = start_provider(vec![ed_jwk(keys::ED_A_PUB, "a")]).await;
+    let elsewhere_origin = elsewhere.base.trim_end_matches("/realms/staff").to_owned();
+    provider.document.lock().unwrap()["jwks_uri"] = json!(format!("{}/certs", elsewhere.base));
+    let valid = token(keys::ED_A, "a", &provider.base);
+
+    let base = service(discovered(&provider)).await;
+    assert_eq!(status(&base, &valid).await, StatusCode::UNAUTHORIZED);
+    assert!(
+        logs.contents().contains("is not on the issuer's origin"),
+        "{}",
+        logs.contents()
+    );
+
+    let allowed = Jwks::discover_allowing(&provider.base, &[&elsewhere_origin])
+        .unwrap()
+        .cooldown(Duration::from_millis(100));
+    let authenticator = JwtAuthenticator::jwks(&[Algorithm::EdDSA], allowed)
+        .unwrap()
+        .audience(API);
+    let base = service(authenticator).await;
+    assert_eq!(status(&base, &valid).await, StatusCode::OK);
+}
