@@ -66,7 +66,11 @@ impl MemoryRevocations {
         runtime.block_on(async {
             for n in 0..tokens {
                 store
-                    .revoke_token(&format!("revoked-{n}"), u64::MAX / 2000)
+                    .revoke_token(
+                        &format!("user-{n}"),
+                        &format!("revoked-{n}"),
+                        u64::MAX / 2000,
+                    )
                     .await;
                 store.revoke_all(&format!("user-{n}")).await;
             }

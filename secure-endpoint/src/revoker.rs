@@ -55,17 +55,22 @@ impl Revoker {
     /// Revokes the token this request presented, until its `exp`. An error (500) when the
     /// request presented none, or one without `jti` or `exp`.
     pub async fn revoke_this_token(&self) -> Result<(), Error> {
-        let facts = self
+        let presented = self
             .presented
             .as_ref()
-            .and_then(|p| p.facts.as_ref())
+            .ok_or_else(|| Error::internal("revoke_this_token: the request presented no token"))?;
+        let facts = presented
+            .facts
+            .as_ref()
             .ok_or_else(|| Error::internal("revoke_this_token: the request presented no token"))?;
         let (Some(id), Some(expires_at)) = (facts.id.as_deref(), facts.expires_at) else {
             return Err(Error::internal(
                 "revoke_this_token: the token has no jti or exp; revoke all of its principal's tokens instead",
             ));
         };
-        self.store.revoke_token(id, expires_at).await;
+        self.store
+            .revoke_token(presented.principal_id(), id, expires_at)
+            .await;
         audit::revoked(Revoked::Token { jti: id });
         Ok(())
     }

@@ -116,12 +116,20 @@ pub async fn app(config: &Config) -> Result<(SecureRouter, AppState), StartError
         ),
         None => (Limiter::memory(), Revocations::memory()),
     };
-    // A cluster counts the limits; revocations stay where `REDIS_URL` says.
-    let limiter = if config.redis_cluster_urls.is_empty() {
-        limiter
+    // A cluster counts the limits, and keeps the revocations unless `REDIS_URL` names a
+    // Redis of their own.
+    let (limiter, revocations) = if config.redis_cluster_urls.is_empty() {
+        (limiter, revocations)
     } else {
-        Limiter::redis_cluster(config.redis_cluster_urls.iter().map(String::as_str))
-            .map_err(StartError::Setup)?
+        let nodes = || config.redis_cluster_urls.iter().map(String::as_str);
+        let revocations = match &config.redis_url {
+            Some(_) => revocations,
+            None => Revocations::redis_cluster(nodes()).map_err(StartError::Setup)?,
+        };
+        (
+            Limiter::redis_cluster(nodes()).map_err(StartError::Setup)?,
+            revocations,
+        )
     };
     let accounts = db.clone();
     let cookie = SessionCookie::new();

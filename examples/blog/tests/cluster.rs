@@ -50,3 +50,50 @@ async fn two_instances_on_a_cluster_enforce_one_limit() {
         ]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_logout_on_one_instance_is_seen_by_the_other_on_the_cluster() {
+    let cluster = OwnCluster::start();
+    // One database for both instances, as behind a load balancer: the account is known
+    // to both; only the revocations are the cluster's to share.
+    let database = std::env::temp_dir().join(format!(
+        "blog-cluster-{}-{}.db",
+        std::process::id(),
+        secure_endpoint::testing::now()
+    ));
+    let shared = |cluster: &OwnCluster| {
+        let mut config = Config::for_tests(SECRET, common::ADMIN_PASSWORD);
+        config.redis_cluster_urls = cluster.urls();
+        config.database_url = format!("sqlite://{}?mode=rwc", database.display());
+        config
+    };
+    let a = common::serve(&shared(&cluster)).await;
+    let b = common::serve(&shared(&cluster)).await;
+    let (_id, token) = common::account(&a, "roaming", None).await;
+    let me = |base: &str| {
+        let url = format!("{base}/me");
+        let token = token.clone();
+        async move {
+            reqwest::Client::new()
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(me(&a).await, StatusCode::OK);
+    assert_eq!(me(&b).await, StatusCode::OK);
+    let logout = reqwest::Client::new()
+        .post(format!("{a}/auth/logout"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert!(logout.is_success(), "{logout}");
+    assert_eq!(me(&b).await, StatusCode::UNAUTHORIZED, "the other instance");
+    assert_eq!(me(&a).await, StatusCode::UNAUTHORIZED);
+    let _ = std::fs::remove_file(&database);
+}

@@ -84,8 +84,8 @@ impl Limiter {
     /// cluster client follows `MOVED` and `ASK` and finds a slot's new master after a
     /// failover; while a slot cannot be reached, its limits are counted in memory (or
     /// refused with 503 under [`fail_closed`](Self::fail_closed)) and shared again once
-    /// it answers. Revocations are not kept on a cluster: give them a Redis of their own
-    /// ([`Revocations::redis`](crate::Revocations::redis)) or keep them in memory.
+    /// it answers. Revocations go on the cluster with
+    /// [`Revocations::redis_cluster`](crate::Revocations::redis_cluster).
     ///
     /// ```
     /// use secure_endpoint::Limiter;

@@ -89,9 +89,33 @@ impl Revocations {
         })
     }
 
+    /// Kept in a Redis Cluster reached through any of `nodes` (feature `redis`), as
+    /// [`Limiter::redis_cluster`](crate::Limiter::redis_cluster): every instance sees a
+    /// revocation on its next request, and an outage is met as with
+    /// [`redis`](Self::redis). One principal's keys share a slot; the revocation is asked
+    /// in a round trip of its own, since a request's limits count in the client's slot.
+    ///
+    /// ```
+    /// use secure_endpoint::Revocations;
+    ///
+    /// let revocations = Revocations::redis_cluster(["redis://10.0.0.1:7000"])?;
+    /// assert!(Revocations::redis_cluster(Vec::<&str>::new()).is_err());
+    /// # Ok::<(), secure_endpoint::SetupError>(())
+    /// ```
+    #[cfg(feature = "redis")]
+    pub fn redis_cluster<'a>(nodes: impl IntoIterator<Item = &'a str>) -> Result<Self, SetupError> {
+        let nodes: Vec<&str> = nodes.into_iter().collect();
+        Ok(Revocations {
+            backend: Backend::Redis(Arc::new(RedisSettings::cluster(&nodes)?)),
+            max_lifetime: DEFAULT_MAX_TOKEN_LIFETIME,
+        })
+    }
+
     /// The first part of every Redis key (default: the running program's name), as
-    /// [`Limiter::prefix`](crate::Limiter::prefix): keys are `PREFIX:revoked:token:JTI`
-    /// and `PREFIX:revoked:before:PRINCIPAL`.
+    /// [`Limiter::prefix`](crate::Limiter::prefix): keys are
+    /// `PREFIX:revoked:{p:FINGERPRINT}:token:JTI` and `PREFIX:revoked:{p:FINGERPRINT}:before`,
+    /// the fingerprint 128 bits of the principal id's SHA-256 (a hash tag: one principal's
+    /// keys share a slot of a cluster).
     #[cfg(feature = "redis")]
     pub fn prefix(mut self, prefix: &str) -> Result<Self, SetupError> {
         match &mut self.backend {
@@ -224,8 +248,11 @@ impl RevocationStore {
         facts: &TokenFacts,
     ) -> Option<RevocationQuery> {
         let redis = self.redis.as_ref()?;
-        (redis.settings.url == url && !redis.resting() && !redis.has_pending())
-            .then(|| self.query(redis, principal, facts))
+        (redis.settings.url == url
+            && !redis.is_cluster()
+            && !redis.resting()
+            && !redis.has_pending())
+        .then(|| self.query(redis, principal, facts))
     }
 
     /// The shared store's answer came with the limit's: recorded as its own would be.
@@ -244,14 +271,14 @@ impl RevocationStore {
         facts: &TokenFacts,
     ) -> RevocationQuery {
         RevocationQuery {
-            token_key: redis.token_key(facts.id.as_deref()),
+            token_key: redis.token_key(principal, facts.id.as_deref()),
             before_key: redis.before_key(principal),
             issued_at_ms: facts.issued_at_latest_ms().unwrap_or(0),
         }
     }
 
-    /// Revokes the token `id`, which expires at `expires_at` (seconds).
-    pub(crate) async fn revoke_token(&self, id: &str, expires_at: u64) {
+    /// Revokes the token `id` of `principal`, which expires at `expires_at` (seconds).
+    pub(crate) async fn revoke_token(&self, principal: &str, id: &str, expires_at: u64) {
         let now = unix_now_ms();
         let expires_at_ms = expires_at.saturating_mul(1000);
         self.memory
@@ -261,7 +288,7 @@ impl RevocationStore {
             let ttl_ms = (expires_at_ms + memory::EXPIRY_GRACE_MS).saturating_sub(now);
             redis
                 .write(redis::Write::Token {
-                    key: redis.token_key(Some(id)),
+                    key: redis.token_key(principal, Some(id)),
                     ttl_ms,
                 })
                 .await;

@@ -1,6 +1,7 @@
-//! Revocations in Redis, shared by every instance: a revoked token id is a key that
-//! lives until the token's `exp`; a principal's "revoked before" moment is a key that
-//! lives a token lifetime. Every write is kept in this process too, so that while Redis
+//! Revocations in Redis or a Redis Cluster, shared by every instance: a revoked token id
+//! is a key that lives until the token's `exp`; a principal's "revoked before" moment is
+//! a key that lives a token lifetime. Both keys of one principal carry one hash tag, so
+//! on a cluster they live in one slot. Every write is kept in this process too, so that while Redis
 //! is unreachable this instance still refuses what it revoked, and what could not be
 //! written is written once Redis answers again.
 
@@ -24,6 +25,23 @@ if held == nil or held < tonumber(ARGV[1]) then
 end
 return 1
 "#;
+
+/// The hash tag of a principal's keys: both keys of one principal share a slot of a
+/// cluster, so the one script that asks about a token touches one slot. The id is
+/// fingerprinted (128 bits of SHA-256, in hex): an id holding a brace cannot cut the tag
+/// short.
+fn tag(principal: &str) -> String {
+    use sha2::Digest;
+    use std::fmt::Write;
+    let digest = sha2::Sha256::digest(principal.as_bytes());
+    let mut tag = String::with_capacity(36);
+    tag.push_str("{p:");
+    for byte in &digest[..16] {
+        let _ = write!(tag, "{byte:02x}");
+    }
+    tag.push('}');
+    tag
+}
 
 /// A revocation to write.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,14 +74,26 @@ impl RedisRevocations {
         }
     }
 
-    pub(crate) fn token_key(&self, id: Option<&str>) -> String {
+    /// The key of the token `id` of `principal` (empty for a token without one).
+    pub(crate) fn token_key(&self, principal: &str, id: Option<&str>) -> String {
         id.map_or_else(String::new, |id| {
-            format!("{}:revoked:token:{id}", self.settings.prefix)
+            format!(
+                "{}:revoked:{}:token:{id}",
+                self.settings.prefix,
+                tag(principal)
+            )
         })
     }
 
+    /// The key of `principal`'s "revoked before" moment.
     pub(crate) fn before_key(&self, principal: &str) -> String {
-        format!("{}:revoked:before:{principal}", self.settings.prefix)
+        format!("{}:revoked:{}:before", self.settings.prefix, tag(principal))
+    }
+
+    /// Whether Redis is a cluster: a question then never rides on a limit's script,
+    /// whose keys are in the client's slot, not the principal's.
+    pub(crate) fn is_cluster(&self) -> bool {
+        self.settings.is_cluster()
     }
 
     /// Whether Redis is known to be down, as this instance last saw it.

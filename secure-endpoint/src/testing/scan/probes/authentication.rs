@@ -53,10 +53,14 @@ impl Scanner {
                 policy,
                 tenant.as_deref(),
             )
-            && let (Some(jti), Some(exp)) = (claims["jti"].as_str(), claims["exp"].as_u64())
+            && let (Some(sub), Some(jti), Some(exp)) = (
+                claims["sub"].as_str(),
+                claims["jti"].as_str(),
+                claims["exp"].as_u64(),
+            )
             && let Some(mint) = &self.settings.mint
         {
-            store.revoke_token(jti, exp).await;
+            store.revoke_token(sub, jti, exp).await;
             bad.push(("revoked token", mint.sign(&claims)));
         }
         for (case, token) in bad {
