@@ -196,6 +196,7 @@ mod security;
 mod serve;
 mod setup_error;
 mod standing;
+mod write_deadline;
 
 pub mod routing;
 pub mod testing;
@@ -243,7 +244,10 @@ pub use schema::Schemas;
 /// Derives [`Guarded`]: see its docs.
 pub use secure_endpoint_macros::Guarded;
 pub use security::{DEFAULT_MAX_TOKEN_BYTES, Security, SecurityBuilder};
-pub use serve::{DEFAULT_BODY_TIMEOUT, DEFAULT_HEADER_TIMEOUT, Serve, serve};
+pub use serve::{
+    DEFAULT_BODY_TIMEOUT, DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_CONNECTIONS_PER_ADDRESS, DEFAULT_WRITE_TIMEOUT, Serve, serve,
+};
 pub use setup_error::SetupError;
 pub use standing::{DEFAULT_PRINCIPAL_CACHE, Standing};
 

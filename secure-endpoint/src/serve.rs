@@ -1,12 +1,17 @@
-//! Serving a [`SecureRouter`] over HTTP/1.1 with the timeouts a service on the open
-//! internet needs, which `axum::serve` does not set: a connection that sends half a
-//! request head, or trickles a body, is closed instead of held for ever.
+//! Serving a [`SecureRouter`] over HTTP/1.1 with the timeouts and bounds a service on
+//! the open internet needs, which `axum::serve` does not set: a connection that sends
+//! half a request head, trickles a body, or stops reading its answer is closed instead
+//! of held for ever, and the connections held at once are bounded, in all and per client
+//! address.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::future::{Future, IntoFuture};
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
@@ -22,6 +27,7 @@ use tower_service::Service;
 use crate::body_timeout::Timed;
 use crate::router::SecureRouter;
 use crate::setup_error::SetupError;
+use crate::write_deadline::WriteDeadline;
 
 /// How long a client may take to send a request head (default): also how long a
 /// kept-alive connection may sit idle before its next request.
@@ -29,6 +35,15 @@ pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How long a client may take to send a request body, from its first byte (default).
 pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long a write of the answer may wait on a client that reads nothing (default).
+pub const DEFAULT_WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The most connections served at once (default): more are closed as they arrive.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 4096;
+
+/// The most connections one client address (IPv6 by /64) holds at once (default).
+pub const DEFAULT_MAX_CONNECTIONS_PER_ADDRESS: usize = 64;
 
 /// Serves `app` on `listener`: the router is checked and built here (a route missing a
 /// setting stops the program with the [`SetupError`] naming it), every request carries
@@ -62,6 +77,9 @@ pub fn serve(listener: TcpListener, app: SecureRouter) -> Result<Serve, SetupErr
         router,
         header_timeout: DEFAULT_HEADER_TIMEOUT,
         body_timeout: DEFAULT_BODY_TIMEOUT,
+        write_timeout: DEFAULT_WRITE_TIMEOUT,
+        max_connections: DEFAULT_MAX_CONNECTIONS,
+        max_per_address: DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
         shutdown: Box::pin(std::future::pending()),
     })
 }
@@ -73,6 +91,9 @@ pub struct Serve {
     router: Router,
     header_timeout: Duration,
     body_timeout: Duration,
+    write_timeout: Duration,
+    max_connections: usize,
+    max_per_address: usize,
     shutdown: Pin<Box<dyn Future<Output = ()> + Send>>,
 }
 
@@ -82,6 +103,9 @@ impl std::fmt::Debug for Serve {
             .field("listener", &self.listener)
             .field("header_timeout", &self.header_timeout)
             .field("body_timeout", &self.body_timeout)
+            .field("write_timeout", &self.write_timeout)
+            .field("max_connections", &self.max_connections)
+            .field("max_per_address", &self.max_per_address)
             .finish_non_exhaustive()
     }
 }
@@ -99,6 +123,30 @@ impl Serve {
     /// reading it with `validate` answers `408 {"error":"Request timeout"}`.
     pub fn body_timeout(mut self, timeout: Duration) -> Self {
         self.body_timeout = timeout;
+        self
+    }
+
+    /// How long a write of an answer may wait on a client that reads nothing (default
+    /// [`DEFAULT_WRITE_TIMEOUT`], 30 s): past it the connection is closed, and the answer
+    /// it held is dropped. A client reading slowly but steadily is served.
+    pub fn write_timeout(mut self, timeout: Duration) -> Self {
+        self.write_timeout = timeout;
+        self
+    }
+
+    /// The most connections served at once (default [`DEFAULT_MAX_CONNECTIONS`], 4096);
+    /// a connection beyond it is closed as it arrives, before anything is read.
+    pub fn max_connections(mut self, connections: usize) -> Self {
+        self.max_connections = connections;
+        self
+    }
+
+    /// The most connections one client address holds at once (default
+    /// [`DEFAULT_MAX_CONNECTIONS_PER_ADDRESS`], 64; IPv6 addresses by /64), so that one
+    /// client cannot take every connection. The address is the peer's: behind a proxy,
+    /// the proxy's own cap decides.
+    pub fn max_connections_per_address(mut self, connections: usize) -> Self {
+        self.max_per_address = connections;
         self
     }
 
@@ -121,6 +169,7 @@ impl Serve {
         let (stop, stopping) = watch::channel(());
         // Each connection holds a receiver; the server waits until all are dropped.
         let (all_done, done) = watch::channel(());
+        let held = Arc::new(Held::default());
         loop {
             let (stream, remote) = tokio::select! {
                 accepted = self.listener.accept() => match accepted {
@@ -135,7 +184,14 @@ impl Serve {
                 },
                 () = &mut self.shutdown => break,
             };
+            let Some(slot) = held.take(remote.ip(), self.max_connections, self.max_per_address)
+            else {
+                // Closed before anything is read: the client may retry elsewhere or later.
+                tracing::debug!(%remote, "a connection over the cap was closed");
+                continue;
+            };
             let _ = stream.set_nodelay(true);
+            let stream = WriteDeadline::new(stream, self.write_timeout);
             let connection = Connection {
                 router: self.router.clone(),
                 remote,
@@ -160,6 +216,7 @@ impl Serve {
                         let _ = served.await;
                     }
                 }
+                drop(slot);
                 drop(done);
             });
         }
@@ -168,6 +225,50 @@ impl Serve {
         drop(done);
         all_done.closed().await;
         Ok(())
+    }
+}
+
+/// The connections held now, in all and per client address.
+#[derive(Default)]
+struct Held {
+    all: AtomicUsize,
+    by_address: Mutex<HashMap<IpAddr, usize>>,
+}
+
+/// One held connection, given back when dropped.
+struct Slot {
+    held: Arc<Held>,
+    address: IpAddr,
+}
+
+impl Held {
+    /// A slot for a connection from `ip`, unless a cap is reached.
+    fn take(self: &Arc<Self>, ip: IpAddr, max: usize, per_address: usize) -> Option<Slot> {
+        let address = crate::client_addr::limit_key(ip);
+        let mut by_address = self.by_address.lock().expect("connections held");
+        let from_here = by_address.get(&address).copied().unwrap_or(0);
+        if self.all.load(Ordering::Relaxed) >= max || from_here >= per_address {
+            return None;
+        }
+        self.all.fetch_add(1, Ordering::Relaxed);
+        by_address.insert(address, from_here + 1);
+        Some(Slot {
+            held: Arc::clone(self),
+            address,
+        })
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.held.all.fetch_sub(1, Ordering::Relaxed);
+        let mut by_address = self.held.by_address.lock().expect("connections held");
+        if let Some(count) = by_address.get_mut(&self.address) {
+            *count -= 1;
+            if *count == 0 {
+                by_address.remove(&self.address);
+            }
+        }
     }
 }
 

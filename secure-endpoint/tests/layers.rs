@@ -22,6 +22,7 @@ const LAYERS: &[&[&str]] = &[
         "cookie.rs",
         "error.rs",
         "redis_connection.rs",
+        "write_deadline.rs",
     ],
     // 1 backends: no HTTP responses, no settings lookups, no pipeline.
     &[

@@ -169,18 +169,19 @@ pub async fn login(State(state): State<AppState>, input: Credentials) -> Result<
     }
 }
 
-/// `?limit=&after=` of `GET /posts`: at most `limit` posts (1–100, default 20) whose id
-/// is above `after` (default: from the first).
+/// `?limit=&after=` of `GET /posts`: at most `limit` posts (1–50, default 10) whose id
+/// is above `after` (default: from the first). A public page is kept small: a post may
+/// hold 50,000 characters, and anyone may ask.
 #[derive(Deserialize, Validate, schemars::JsonSchema)]
 pub struct Page {
-    #[validate(range(min = 1, max = 100))]
+    #[validate(range(min = 1, max = 50))]
     limit: Option<u32>,
     #[validate(range(min = 0))]
     after: Option<i64>,
 }
 
 /// Posts per page when the query gives no `limit`.
-pub const DEFAULT_PAGE: u32 = 20;
+pub const DEFAULT_PAGE: u32 = 10;
 
 /// `GET /posts`: a page of posts, oldest first; the next page starts after the last id.
 #[public(reason = "posts are published", validate_query = Page)]

@@ -107,8 +107,16 @@ async fn serve() -> ExitCode {
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };
-    // secure_endpoint's defaults: 10 s to send a request head (and for an idle
-    // connection), 30 s to send a body.
+    // 10 s to send a request head (and for an idle connection), 30 s to send a body,
+    // 30 s for a write of an answer the client reads nothing of; at most 4096
+    // connections at once, 64 from one address (secure_endpoint's defaults, set here so
+    // that they show where the service is started).
+    let server = server
+        .header_timeout(secure_endpoint::DEFAULT_HEADER_TIMEOUT)
+        .body_timeout(secure_endpoint::DEFAULT_BODY_TIMEOUT)
+        .write_timeout(secure_endpoint::DEFAULT_WRITE_TIMEOUT)
+        .max_connections(secure_endpoint::DEFAULT_MAX_CONNECTIONS)
+        .max_connections_per_address(secure_endpoint::DEFAULT_MAX_CONNECTIONS_PER_ADDRESS);
     match server.with_graceful_shutdown(shutdown).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

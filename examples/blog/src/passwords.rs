@@ -7,6 +7,11 @@
 //! as many threads as the machine has cores bounds it to that many hashes, and runs
 //! them as fast as the cores allow; the routes' `concurrency` bounds how many requests
 //! wait for it.
+//!
+//! A job is bounded by the request that queued it: a request dropped before its job
+//! starts (its client gone, its permit given back) drops the job too, so a client that
+//! disconnects right after its login cannot leave hashing work behind beyond the
+//! `concurrency` cap.
 
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
@@ -15,11 +20,33 @@ use argon2::Argon2;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use secure_endpoint::Error;
 
-type Job = Box<dyn FnOnce() + Send>;
+/// A queued hash, and the request waiting for it.
+trait Job: Send {
+    /// Whether the request that queued it still waits for its answer.
+    fn wanted(&self) -> bool;
+    fn run(self: Box<Self>);
+}
+
+/// `work`, its answer sent to the request awaiting `done`.
+struct Queued<T, W> {
+    done: tokio::sync::oneshot::Sender<T>,
+    work: W,
+}
+
+impl<T: Send, W: FnOnce() -> T + Send> Job for Queued<T, W> {
+    fn wanted(&self) -> bool {
+        !self.done.is_closed()
+    }
+
+    fn run(self: Box<Self>) {
+        let Queued { done, work } = *self;
+        let _ = done.send(work());
+    }
+}
 
 /// The hashing threads.
 pub struct Passwords {
-    jobs: Mutex<mpsc::Sender<Job>>,
+    jobs: Mutex<mpsc::Sender<Box<dyn Job>>>,
     /// Verified against when the username is unknown, so that both failures cost the
     /// same time.
     dummy_hash: String,
@@ -28,7 +55,7 @@ pub struct Passwords {
 impl Passwords {
     /// Starts one thread per core (at least one).
     pub fn new() -> Self {
-        let (jobs, queue) = mpsc::channel::<Job>();
+        let (jobs, queue) = mpsc::channel::<Box<dyn Job>>();
         let queue = Arc::new(Mutex::new(queue));
         let threads = std::thread::available_parallelism().map_or(1, usize::from);
         for n in 0..threads {
@@ -39,7 +66,9 @@ impl Passwords {
                     loop {
                         let job = queue.lock().expect("password queue").recv();
                         match job {
-                            Ok(job) => job(),
+                            Ok(job) if job.wanted() => job.run(),
+                            // Its request was dropped while it waited: nobody reads it.
+                            Ok(_) => {}
                             // The sender is gone: the service is shutting down.
                             Err(_) => return,
                         }
@@ -68,9 +97,7 @@ impl Passwords {
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, Error> {
         let (done, result) = tokio::sync::oneshot::channel();
-        let job: Job = Box::new(move || {
-            let _ = done.send(work());
-        });
+        let job: Box<dyn Job> = Box::new(Queued { done, work });
         self.jobs
             .lock()
             .expect("password queue")
@@ -107,5 +134,55 @@ impl Passwords {
 impl Default for Passwords {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    use super::Passwords;
+
+    #[tokio::test]
+    async fn a_job_whose_request_is_gone_is_never_run() {
+        let passwords = Arc::new(Passwords::new());
+        let threads = std::thread::available_parallelism().map_or(1, usize::from);
+        // Every thread busy until released.
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        let held = Arc::new(std::sync::Mutex::new(held));
+        let busy: Vec<_> = (0..threads)
+            .map(|_| {
+                let passwords = Arc::clone(&passwords);
+                let held = Arc::clone(&held);
+                tokio::spawn(async move {
+                    passwords
+                        .run(move || {
+                            let _ = held.lock().unwrap().recv();
+                        })
+                        .await
+                })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        // A job queued behind them, whose request gives up (a client gone).
+        let ran = Arc::new(AtomicUsize::new(0));
+        let counted = Arc::clone(&ran);
+        let gave_up = tokio::time::timeout(
+            Duration::from_millis(20),
+            passwords.run(move || counted.fetch_add(1, Ordering::SeqCst)),
+        )
+        .await;
+        assert!(gave_up.is_err(), "the job waited behind the busy threads");
+        for _ in 0..threads {
+            release.send(()).unwrap();
+        }
+        for job in busy {
+            job.await.unwrap().unwrap();
+        }
+        // A job queued after it runs, so the queue is drained past the dropped one.
+        passwords.run(|| ()).await.unwrap();
+        assert_eq!(ran.load(Ordering::SeqCst), 0);
     }
 }

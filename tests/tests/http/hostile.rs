@@ -765,3 +765,77 @@ async fn a_complete_request_is_served_with_the_client_address() {
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.text().await.unwrap(), "t|c|0|0");
 }
+
+/// Five megabytes of answer, for clients that never read it.
+#[secure_endpoint::public]
+async fn big_page() -> String {
+    "x".repeat(5 * 1024 * 1024)
+}
+
+/// Served with a short write timeout and small connection caps.
+async fn served_with_caps(max: usize, per_address: usize) -> std::net::SocketAddr {
+    let router: SecureRouter =
+        SecureRouter::new().route("/big", secure_endpoint::routing::get(big_page));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let server = secure_endpoint::serve(listener, router)
+        .unwrap()
+        .write_timeout(std::time::Duration::from_millis(300))
+        .max_connections(max)
+        .max_connections_per_address(per_address);
+    let addr = server.local_addr().unwrap();
+    tokio::spawn(async move { server.await.unwrap() });
+    addr
+}
+
+/// A client that asks for the big page and reads nothing of it.
+async fn never_reads(addr: std::net::SocketAddr) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    // A small receive window, so that the server's writes stall soon.
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut stream = socket.connect(addr).await.unwrap();
+    stream
+        .write_all(b"GET /big HTTP/1.1\r\nhost: x\r\n\r\n")
+        .await
+        .unwrap();
+    stream
+}
+
+/// Whether a new client is served the page: a plain HEAD-less GET, read to its end.
+async fn served(addr: std::net::SocketAddr) -> bool {
+    reqwest::Client::new()
+        .get(format!("http://{addr}/big"))
+        .timeout(std::time::Duration::from_secs(5))
+        .send()
+        .await
+        .is_ok_and(|response| response.status() == StatusCode::OK)
+}
+
+#[tokio::test]
+async fn connections_past_the_cap_are_closed_until_stalled_ones_time_out() {
+    let addr = served_with_caps(2, 64).await;
+    let _first = never_reads(addr).await;
+    let _second = never_reads(addr).await;
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    // Both slots are held by clients that read nothing: a third is closed at once.
+    assert!(!served(addr).await, "a third connection while two are held");
+    // Their writes stall past the write timeout: they are closed, and their slots free.
+    tokio::time::sleep(std::time::Duration::from_millis(900)).await;
+    assert!(
+        served(addr).await,
+        "served once the stalled connections timed out"
+    );
+}
+
+#[tokio::test]
+async fn one_address_cannot_take_every_connection() {
+    let addr = served_with_caps(100, 1).await;
+    let _held = never_reads(addr).await;
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert!(
+        !served(addr).await,
+        "a second connection from the same address"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(900)).await;
+    assert!(served(addr).await);
+}
