@@ -53,6 +53,8 @@ pub struct LimitArgs {
     /// `on = "failure"`.
     pub failure: bool,
     pub group: Option<LitStr>,
+    /// `except = "device"`: an account's own devices are counted apart.
+    pub except_device: Option<LitStr>,
 }
 
 impl LimitArgs {

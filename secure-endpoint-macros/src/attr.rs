@@ -37,6 +37,7 @@ mod kw {
     syn::custom_keyword!(key);
     syn::custom_keyword!(on);
     syn::custom_keyword!(group);
+    syn::custom_keyword!(except);
 }
 
 /// Every argument name of the grammar, for did-you-mean hints.
@@ -61,7 +62,7 @@ const ARGUMENTS: &[&str] = &[
 ];
 
 /// The arguments of `limit(...)`.
-const LIMIT_ARGUMENTS: &[&str] = &["rate", "key", "on", "group"];
+const LIMIT_ARGUMENTS: &[&str] = &["rate", "key", "on", "group", "except"];
 
 /// Parses the attribute's arguments, recording every error in `cx`.
 pub fn parse_args(cx: &mut Ctxt, tokens: TokenStream) -> Args {
@@ -502,6 +503,7 @@ fn limit(cx: &mut Ctxt, input: ParseStream, limit_keyword: &Ident) -> syn::Resul
         key: None,
         failure: false,
         group: None,
+        except_device: None,
     };
     let mut seen: Vec<Ident> = Vec::new();
     for chunk in split_top_level_commas(content.parse()?) {
@@ -546,6 +548,20 @@ fn limit(cx: &mut Ctxt, input: ParseStream, limit_keyword: &Ident) -> syn::Resul
                     ));
                 }
                 limit.group = Some(lit);
+            } else if input.peek(kw::except) {
+                let name = once_in_limit(&mut seen, keyword::<kw::except>(input)?, input)?;
+                expect_eq(input, &name, "\"device\"")?;
+                let lit = string(input, &name)?;
+                if lit.value() != "device" {
+                    return Err(syn::Error::new_spanned(
+                        &lit,
+                        format!(
+                            "unknown `except` \"{}\": use \"device\" (attempts from a device that logged in as the name are counted on that device's own budget)",
+                            lit.value()
+                        ),
+                    ));
+                }
+                limit.except_device = Some(lit);
             } else if input.peek(Ident) {
                 let name = once_in_limit(&mut seen, input.parse()?, input)?;
                 skip_rest(input)?;

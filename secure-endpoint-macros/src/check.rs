@@ -63,6 +63,8 @@ pub struct Limit<'a> {
     /// `on = "failure"`: only the handler's 401 and 403 count.
     pub failures_only: bool,
     pub group: Option<&'a LitStr>,
+    /// `except = "device"`: the name's own devices are counted apart.
+    pub except_device: bool,
 }
 
 /// The key a limit counts on: the one written, or the route's default.
@@ -226,6 +228,7 @@ fn check_limits<'a>(
                 key: resolve(key),
                 failures_only: false,
                 group: None,
+                except_device: false,
             });
         }
     }
@@ -240,11 +243,23 @@ fn check_limits<'a>(
                 key: resolve(limit.value.key.as_ref().map(|(key, _)| key)),
                 failures_only: limit.value.failure,
                 group: limit.value.group.as_ref(),
+                except_device: limit.value.except_device.is_some(),
             }),
             None => cx.error_spanned_by(
                 &limit.keyword,
                 format!("`limit(...)` needs a `rate`, e.g. {}", LimitArgs::EXAMPLE),
             ),
+        }
+        // A device is known by the name it logged in as: the limit must count failures
+        // of a name, a field of the body.
+        if let Some(except) = &limit.value.except_device {
+            let on_a_name = matches!(&limit.value.key, Some((RateKey::Input(_), _)));
+            if !limit.value.failure || !on_a_name {
+                cx.error_spanned_by(
+                    except,
+                    "`except = \"device\"` counts an account's own devices apart from the failures of its name: it needs `on = \"failure\"` and a `key` on a field of the validated body, e.g. `limit(rate = \"5/15m\", key = \"input.username\", on = \"failure\", except = \"device\")`",
+                );
+            }
         }
         let Some((key, lit)) = &limit.value.key else {
             continue;

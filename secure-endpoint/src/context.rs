@@ -19,6 +19,7 @@ use crate::auth::{Caller, Credential, DynAuthenticator};
 use crate::client_addr::Proxies;
 use crate::cookie::SessionCookie;
 use crate::cors::CorsPolicy;
+use crate::device::DeviceKey;
 use crate::input::DEFAULT_BODY_LIMIT;
 use crate::inventory::{RouteEntry, RoutePolicy};
 use crate::rate::{Armed, Counts, Limit, Limiter, RateKey, RouteLimiter, RouteLimits};
@@ -58,6 +59,8 @@ pub(crate) struct Settings {
     body_limit: usize,
     /// The application's spelling of a body field as a limit's key, when it gives one.
     limit_key: Option<LimitKeyNormalizer>,
+    /// Signs device credentials, when the settings give a secret for them.
+    devices: Option<Arc<DeviceKey>>,
 }
 
 impl Settings {
@@ -77,6 +80,7 @@ impl Settings {
                 error_body: None,
                 body_limit: DEFAULT_BODY_LIMIT,
                 limit_key: None,
+                devices: None,
             },
             Some(security) => Settings {
                 session_cookie: security.session_cookie.clone(),
@@ -92,6 +96,7 @@ impl Settings {
                 error_body: security.error_body.clone(),
                 body_limit: security.body_limit.unwrap_or(DEFAULT_BODY_LIMIT),
                 limit_key: security.limit_key.clone(),
+                devices: security.devices.clone(),
             },
         }
     }
@@ -182,6 +187,11 @@ impl RouteContext {
         }
     }
 
+    /// The key device credentials are signed with, when the settings give one.
+    pub(crate) fn devices(&self) -> Option<&DeviceKey> {
+        self.settings.devices.as_deref()
+    }
+
     /// Whether the CORS settings list `origin`.
     pub(crate) fn cors_lists(&self, origin: &[u8]) -> bool {
         self.settings
@@ -269,6 +279,14 @@ impl Context {
                 return Err(SetupError::Missing {
                     route: label,
                     needs: "a rate limiter (for `rate`): `Security::builder().rate_limiter(Limiter::memory())`",
+                });
+            }
+            if policy.limits().iter().any(|limit| limit.excepts_devices())
+                && settings.devices.is_none()
+            {
+                return Err(SetupError::Missing {
+                    route: label,
+                    needs: "a secret for device credentials (for `except = \"device\"`): `Security::builder().device_credentials(secret)`",
                 });
             }
             if policy

@@ -171,6 +171,7 @@ mod clock;
 mod context;
 mod cookie;
 mod cors;
+mod device;
 mod error;
 mod extractors;
 mod guard;

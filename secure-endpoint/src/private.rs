@@ -18,7 +18,7 @@ pub use crate::input::{InputFor, ValidInput, assert_valid_input};
 pub use crate::pipeline::collection::load_collection;
 pub use crate::pipeline::concurrency::admit;
 pub use crate::pipeline::extract::{from_parts, from_request};
-pub use crate::pipeline::failures::count_failure;
+pub use crate::pipeline::failures::settle_failures;
 pub use crate::pipeline::input::{Encoding, validated_body, validated_query};
 pub use crate::pipeline::limit::limit_inputs;
 pub use crate::pipeline::load::{check_owner, load_resource};

@@ -11,6 +11,7 @@ use crate::auth::{Authenticator, DynAuthenticator};
 use crate::client_addr::{Cidr, ForwardedHeader, Proxies};
 use crate::cookie::SessionCookie;
 use crate::cors::{Cors, CorsPolicy};
+use crate::device::DeviceKey;
 use crate::error::Error;
 use crate::rate::{Limiter, Rate};
 use crate::rejection::ErrorBody;
@@ -54,6 +55,8 @@ pub struct Security {
     pub(crate) own_origin: Option<HeaderValue>,
     /// How a body field is turned into a limit's key (`key = "input.username"`).
     pub(crate) limit_key: Option<LimitKeyNormalizer>,
+    /// Signs device credentials, for limits with `except = "device"`.
+    pub(crate) devices: Option<Arc<DeviceKey>>,
 }
 
 /// The application's spelling of a body field as a limit's key.
@@ -96,6 +99,7 @@ impl Security {
             cors: None,
             own_origin: None,
             limit_key: None,
+            devices: None,
         }
     }
 }
@@ -121,6 +125,7 @@ impl fmt::Debug for Security {
             .field("cors", &self.cors)
             .field("own_origin", &self.own_origin)
             .field("limit_key", &self.limit_key.is_some())
+            .field("devices", &self.devices.is_some())
             .finish()
     }
 }
@@ -149,6 +154,7 @@ pub struct SecurityBuilder {
     cors: Option<Cors>,
     own_origin: Option<String>,
     limit_key: Option<LimitKeyNormalizer>,
+    devices: Option<Vec<u8>>,
 }
 
 /// The application's principal check, before the cache is built around it.
@@ -354,6 +360,28 @@ impl SecurityBuilder {
         self
     }
 
+    /// The secret device credentials are signed with (at least 32 bytes), for limits
+    /// declared with `except = "device"`: a successful answer of such a route hands the
+    /// client a device credential for the name it logged in as (a `__Host-device` cookie,
+    /// `HttpOnly`, `Secure`, `SameSite=Strict`, and the same value in a
+    /// `Device-Credential` header for clients without cookies), valid 90 days. An attempt
+    /// presenting one for the name it logs in as (the cookie, or that header) counts on the
+    /// device's own failure budget, so failures from elsewhere lock the name for everyone
+    /// but its own devices. Give it a secret of its own, not the token key.
+    ///
+    /// ```
+    /// use secure_endpoint::Security;
+    ///
+    /// let security = Security::builder()
+    ///     .device_credentials(b"device credentials' own secret, 32+ bytes")
+    ///     .build()?;
+    /// # Ok::<(), secure_endpoint::SetupError>(())
+    /// ```
+    pub fn device_credentials(mut self, secret: impl AsRef<[u8]>) -> Self {
+        self.devices = Some(secret.as_ref().to_vec());
+        self
+    }
+
     /// Checks the settings.
     pub fn build(self) -> Result<Security, SetupError> {
         if let Some(cookie) = &self.session_cookie {
@@ -481,6 +509,12 @@ impl SecurityBuilder {
             cors,
             own_origin,
             limit_key: self.limit_key,
+            devices: self
+                .devices
+                .as_deref()
+                .map(DeviceKey::new)
+                .transpose()?
+                .map(Arc::new),
         })
     }
 }

@@ -20,6 +20,7 @@ const LAYERS: &[&[&str]] = &[
         "body_timeout.rs",
         "client_addr.rs",
         "cookie.rs",
+        "device.rs",
         "error.rs",
         "redis_connection.rs",
         "write_deadline.rs",

@@ -134,12 +134,16 @@ pub async fn register(
 /// Two limits: five attempts a minute per address, and five failed attempts per account
 /// name in fifteen minutes from any number of addresses (password spraying, credential
 /// stuffing). Once a name is over, every login for it is 429 before its password is
-/// checked, the right one included, until the limit admits again.
+/// checked, the right one included, until the limit admits again: except from a device
+/// that logged in as that name before. A successful login hands the device a credential
+/// (the `__Host-device` cookie, and a `Device-Credential` header), and an attempt that
+/// presents it counts on that device's own budget of five, so failures from elsewhere
+/// do not lock the account's own browser out.
 #[public(
     reason = "exchanges credentials for a token",
     validate = Credentials,
     rate = "5/60s",
-    limit(rate = "5/15m", key = "input.username", on = "failure"),
+    limit(rate = "5/15m", key = "input.username", on = "failure", except = "device"),
     concurrency = 8
 )]
 pub async fn login(State(state): State<AppState>, input: Credentials) -> Result<Response, Error> {
@@ -236,8 +240,14 @@ pub struct AccountView {
     email: Option<String>,
 }
 
-/// `GET /users/{id}`: an account; with a credential, the caller's own view of it.
-#[public(reason = "accounts are public, their email is not", optional_auth)]
+/// `GET /users/{id}`: an account; with a credential, the caller's own view of it. Ids
+/// are sequential, so the lookups are limited (per caller, else per address): walking
+/// every account to list its names takes time.
+#[public(
+    reason = "accounts are public, their email is not",
+    optional_auth,
+    rate = "30/m"
+)]
 pub async fn get_user(
     State(db): State<Db>,
     Path(id): Path<i64>,

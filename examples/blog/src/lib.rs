@@ -75,6 +75,28 @@ pub const ADMIN_USERNAME: &str = "admin";
 /// Failed authentications allowed per client address.
 pub const FAILED_AUTH_LIMIT: &str = "20/m";
 
+/// The secret device credentials are signed with, derived from the token secret under
+/// a label of its own (HMAC-SHA256), so one setting holds both and neither key can be
+/// taken for the other.
+fn device_secret(jwt_secret: &[u8]) -> [u8; 32] {
+    use sha2::Digest;
+    let mut key = [0u8; 64];
+    if jwt_secret.len() > 64 {
+        key[..32].copy_from_slice(&sha2::Sha256::digest(jwt_secret));
+    } else {
+        key[..jwt_secret.len()].copy_from_slice(jwt_secret);
+    }
+    let inner = sha2::Sha256::new()
+        .chain_update(key.map(|b| b ^ 0x36))
+        .chain_update(b"blog device credentials")
+        .finalize();
+    sha2::Sha256::new()
+        .chain_update(key.map(|b| b ^ 0x5c))
+        .chain_update(inner)
+        .finalize()
+        .into()
+}
+
 /// The blog's routes, without state or settings: what the inventory lists.
 pub fn routes() -> SecureRouter<AppState> {
     SecureRouter::new()
@@ -160,6 +182,7 @@ pub async fn app(config: &Config) -> Result<(SecureRouter, AppState), StartError
         })
         .trusted_proxies(&config.trusted_proxies)
         .failed_auth_limit(FAILED_AUTH_LIMIT)
+        .device_credentials(device_secret(&config.jwt_secret))
         .build()
         .map_err(StartError::Setup)?;
     let state = AppState {

@@ -188,3 +188,81 @@ async fn the_post_list_comes_in_capped_pages() {
         assert_eq!(page(bad).await.status(), StatusCode::BAD_REQUEST, "{bad}");
     }
 }
+
+/// A login from `address`, presenting `device` when given: the status, and the device
+/// credential handed back, if any.
+async fn log_in_from(
+    base: &str,
+    address: &str,
+    device: Option<&str>,
+    name: &str,
+    password: &str,
+) -> (StatusCode, Option<String>) {
+    let mut request = reqwest::Client::new()
+        .post(format!("{base}/auth/login"))
+        .header("x-forwarded-for", address)
+        .json(&json!({"username": name, "password": password}));
+    if let Some(device) = device {
+        request = request.header("device-credential", device);
+    }
+    let response = request.send().await.unwrap();
+    let credential = response
+        .headers()
+        .get("device-credential")
+        .map(|v| v.to_str().unwrap().to_owned());
+    (response.status(), credential)
+}
+
+#[tokio::test]
+async fn failed_logins_from_elsewhere_do_not_lock_the_account_s_own_device_out() {
+    let mut config = Config::for_tests(SECRET, "admin password for tests");
+    config.trusted_proxies = vec!["127.0.0.1".to_owned()];
+    let base = start(&config).await;
+    common::account(&base, "owner", None).await;
+    let (status, device) = log_in_from(&base, "192.0.2.1", None, "owner", "correct horse").await;
+    assert_eq!(status, StatusCode::OK);
+    let device = device.expect("the owner's device is handed a credential");
+    // An attacker keeps the name locked from addresses of its own.
+    for i in 0..5 {
+        let from = format!("203.0.113.{i}");
+        let (status, _) = log_in_from(&base, &from, None, "owner", "wrong password").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "attempt {i}");
+    }
+    let (locked, _) = log_in_from(&base, "198.51.100.9", None, "owner", "correct horse").await;
+    assert_eq!(locked, StatusCode::TOO_MANY_REQUESTS, "the name is locked");
+    // The owner's own device still logs in.
+    let (status, _) =
+        log_in_from(&base, "192.0.2.1", Some(&device), "owner", "correct horse").await;
+    assert_eq!(status, StatusCode::OK, "the owner's device is spared");
+    // A credential copied into an attempt for another name spares nothing there.
+    common::account(&base, "other", None).await;
+    for i in 0..5 {
+        let from = format!("203.0.113.{}", 10 + i);
+        let (status, _) = log_in_from(&base, &from, Some(&device), "other", "wrong password").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "attempt {i}");
+    }
+    let (locked, _) = log_in_from(&base, "198.51.100.10", None, "other", "correct horse").await;
+    assert_eq!(locked, StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn accounts_cannot_be_walked_one_id_after_another() {
+    let base = start(&Config::for_tests(SECRET, "admin password for tests")).await;
+    let mut statuses = Vec::new();
+    for id in 1..=35 {
+        let response = reqwest::get(format!("{base}/users/{id}")).await.unwrap();
+        statuses.push(response.status());
+    }
+    assert!(
+        statuses[..30]
+            .iter()
+            .all(|s| *s != StatusCode::TOO_MANY_REQUESTS),
+        "{statuses:?}"
+    );
+    assert!(
+        statuses[30..]
+            .iter()
+            .all(|s| *s == StatusCode::TOO_MANY_REQUESTS),
+        "{statuses:?}"
+    );
+}

@@ -377,8 +377,7 @@ fn respond(
         quote! {
             {
                 let __response = #respond;
-                #private::count_failure(&__admitted, __response.status()).await;
-                __response
+                #private::settle_failures(&__admitted, __response).await
             }
         }
     } else {

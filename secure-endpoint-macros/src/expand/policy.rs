@@ -79,7 +79,12 @@ fn limit(limit: &Limit<'_>) -> TokenStream {
         Some(group) => quote!(::core::option::Option::Some(#group)),
         None => quote!(::core::option::Option::None),
     };
+    let except = if limit.except_device {
+        quote!(.except_devices())
+    } else {
+        quote!()
+    };
     quote! {
-        #private::Limit::new(#count, #period, #key, #counts, #group)
+        #private::Limit::new(#count, #period, #key, #counts, #group) #except
     }
 }

@@ -29,6 +29,16 @@ pub struct Admitted {
     caller: Option<Caller>,
     /// The keys of the route's limits of failures, to count the handler's 401 or 403.
     failure_keys: Vec<(usize, KeptKey)>,
+    /// The name logging in on a route whose limit spares its devices.
+    device_login: Option<DeviceLogin>,
+}
+
+/// A login on a route whose limit of failures spares the name's own devices.
+pub(crate) struct DeviceLogin {
+    /// The name, as the limit counts it.
+    pub(crate) name: String,
+    /// Whether the request presented a device credential for it.
+    pub(crate) known: bool,
 }
 
 impl Admitted {
@@ -51,6 +61,7 @@ impl Admitted {
             audit_route: Route::of(H::NAME, parts),
             caller: None,
             failure_keys: Vec::new(),
+            device_login: None,
         }
     }
 
@@ -100,6 +111,14 @@ impl Admitted {
 
     pub(super) fn failure_keys(&self) -> &[(usize, KeptKey)] {
         &self.failure_keys
+    }
+
+    pub(super) fn keep_device_login(&mut self, login: Option<DeviceLogin>) {
+        self.device_login = login;
+    }
+
+    pub(super) fn device_login(&self) -> Option<&DeviceLogin> {
+        self.device_login.as_ref()
     }
 }
 

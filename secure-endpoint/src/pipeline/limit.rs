@@ -17,10 +17,11 @@ use axum::response::{IntoResponse, Response};
 use http::request::Parts;
 
 use super::Admitted;
+use super::admitted::DeviceLogin;
 use crate::audit::{self, Step};
 use crate::context::RouteContext;
 use crate::handler::SecureHandler;
-use crate::rate::{Counts, KeptKey, LimitKey, Outcome, RateKey, RouteLimits};
+use crate::rate::{Counts, KeptKey, Limit, LimitKey, Outcome, RateKey, RouteLimits};
 #[cfg(feature = "redis")]
 use crate::redis_connection::RevocationQuery;
 use crate::rejection::Rejection;
@@ -39,6 +40,9 @@ struct Keys<'k> {
     ip: Option<IpAddr>,
     /// The normalised body fields, by the field as the attribute names it.
     inputs: &'k [(&'static str, String)],
+    /// The key of the device that logged in as the name in the field, when the request
+    /// presents its credential: a limit with `except = "device"` counts on it.
+    device: Option<(&'static str, &'k str)>,
 }
 
 impl<'k> Keys<'k> {
@@ -59,11 +63,18 @@ impl<'k> Keys<'k> {
                 .then(|| route.proxies().client_key(parts))
                 .flatten(),
             inputs,
+            device: None,
         }
     }
 
-    fn key(&self, key: RateKey) -> Option<LimitKey<'k>> {
-        match key {
+    fn key(&self, limit: &Limit) -> Option<LimitKey<'k>> {
+        if let (true, RateKey::Input(field), Some((device_field, device))) =
+            (limit.excepts_devices(), limit.key(), self.device)
+            && field == device_field
+        {
+            return Some(LimitKey::Input(device));
+        }
+        match limit.key() {
             RateKey::User => self.user.map(LimitKey::User),
             RateKey::Ip => self.ip.map(LimitKey::Ip),
             RateKey::Caller => self.user.map(LimitKey::User).or(self.ip.map(LimitKey::Ip)),
@@ -109,7 +120,7 @@ pub(crate) async fn limit(
     };
     let keys = Keys::of(admitted, route, limits, parts, &[]);
     if limits.has_input() {
-        let known = limits.known_refusal(|i| keys.key(limits.limit(i).key()));
+        let known = limits.known_refusal(|i| keys.key(limits.limit(i)));
         let verdict = match known {
             Some((index, retry_after)) => {
                 audit::deny(
@@ -143,14 +154,31 @@ pub async fn limit_inputs<H: SecureHandler>(
     parts: &Parts,
     fields: &[(&'static str, &str)],
 ) -> Result<(), Response> {
-    let kept = {
+    let (kept, device_login) = {
         let (route, limits) = route_limits(admitted).map_err(IntoResponse::into_response)?;
         let inputs: Vec<(&'static str, String)> = fields
             .iter()
             .map(|(name, value)| (*name, route.limit_key(value)))
             .collect();
-        let keys = Keys::of(admitted, route, limits, parts, &inputs);
-        decide(
+        let mut keys = Keys::of(admitted, route, limits, parts, &inputs);
+        // A limit that spares the name's own devices: the name logging in, and the
+        // device the request presents a credential of for that name, if any.
+        let device_login = (0..limits.len())
+            .map(|i| limits.limit(i))
+            .find(|limit| limit.excepts_devices())
+            .and_then(|limit| match limit.key() {
+                RateKey::Input(field) => inputs.iter().find(|(name, _)| *name == field),
+                _ => None,
+            })
+            .zip(route.devices());
+        let device_key = device_login.and_then(|((field, name), devices)| {
+            let device = devices.device_of(crate::device::presented(&parts.headers)?, name)?;
+            Some((*field, format!("device:{device}")))
+        });
+        keys.device = device_key
+            .as_ref()
+            .map(|(field, key)| (*field, key.as_str()));
+        let kept = decide(
             admitted,
             limits,
             &keys,
@@ -159,9 +187,15 @@ pub async fn limit_inputs<H: SecureHandler>(
         )
         .await
         .verdict
-        .map_err(IntoResponse::into_response)?
+        .map_err(IntoResponse::into_response)?;
+        let device_login = device_login.map(|((_, name), _)| DeviceLogin {
+            name: name.clone(),
+            known: device_key.is_some(),
+        });
+        (kept, device_login)
     };
     admitted.keep_failure_keys(kept);
+    admitted.keep_device_login(device_login);
     Ok(())
 }
 
@@ -173,7 +207,7 @@ async fn decide(
     #[cfg(feature = "redis")] question: Option<&RevocationQuery>,
 ) -> Limited {
     let route = admitted.audit_route();
-    let key = |i: usize| keys.key(limits.limit(i).key());
+    let key = |i: usize| keys.key(limits.limit(i));
     let checked = limits
         .check(
             key,

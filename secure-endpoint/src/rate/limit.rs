@@ -161,6 +161,10 @@ pub struct Limit {
     counts: Counts,
     #[serde(skip_serializing_if = "Option::is_none")]
     group: Option<&'static str>,
+    /// `except = "device"`: attempts from a device that logged in as the name count on
+    /// that device's own budget.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    except_device: bool,
 }
 
 impl Limit {
@@ -177,7 +181,21 @@ impl Limit {
             key,
             counts,
             group,
+            except_device: false,
         }
+    }
+
+    /// The limit with `except = "device"`.
+    #[doc(hidden)]
+    pub const fn except_devices(mut self) -> Self {
+        self.except_device = true;
+        self
+    }
+
+    /// Whether an attempt from a device that logged in as the name counts on that
+    /// device's own budget (`except = "device"`) rather than the name's.
+    pub const fn excepts_devices(&self) -> bool {
+        self.except_device
     }
 
     /// The limit of failed authentications per client address
@@ -189,6 +207,7 @@ impl Limit {
             key: RateKey::Ip,
             counts: Counts::Failure,
             group: Some("failed-auth"),
+            except_device: false,
         }
     }
 
@@ -236,6 +255,9 @@ impl fmt::Display for Limit {
         write!(f, "rate {} per {}", self.rate, self.key)?;
         if self.counts == Counts::Failure {
             f.write_str(" on failure")?;
+        }
+        if self.except_device {
+            f.write_str(" except device")?;
         }
         if let Some(group) = self.group {
             write!(f, " in group {group}")?;
