@@ -33,5 +33,5 @@ pub use crate::resource::{
     Collection, ListableFrom, LoadableFrom, OwnerId, Resource, assert_collection, assert_resource,
 };
 pub use crate::schema::{SchemaProbe, Schemas, WithSchema, WithoutSchema, role as schema_role};
-pub use serde::ser::{SerializeStruct, Serializer};
+pub use serde::ser::{Serialize, SerializeStruct, Serializer};
 pub use serde_json::Value;

@@ -32,20 +32,28 @@ impl RenameRule {
         match self {
             RenameRule::Lower | RenameRule::Snake => field.to_owned(),
             RenameRule::Upper | RenameRule::ScreamingSnake => field.to_ascii_uppercase(),
+            // As serde does: PascalCase capitalises the first letter and each one after
+            // an underscore; camelCase is that with its first character lower-cased, so
+            // `_email` is `Email`, then `email`.
             RenameRule::Pascal | RenameRule::Camel => {
-                let mut out = String::new();
-                let mut capital = matches!(self, RenameRule::Pascal);
+                let mut pascal = String::new();
+                let mut capital = true;
                 for c in field.chars() {
                     if c == '_' {
                         capital = true;
                     } else if capital {
-                        out.push(c.to_ascii_uppercase());
+                        pascal.push(c.to_ascii_uppercase());
                         capital = false;
                     } else {
-                        out.push(c);
+                        pascal.push(c);
                     }
                 }
-                out
+                match (self, pascal.chars().next()) {
+                    (RenameRule::Camel, Some(first)) => {
+                        first.to_ascii_lowercase().to_string() + &pascal[first.len_utf8()..]
+                    }
+                    _ => pascal,
+                }
             }
             RenameRule::Kebab => field.replace('_', "-"),
             RenameRule::ScreamingKebab => field.replace('_', "-").to_ascii_uppercase(),
@@ -66,6 +74,9 @@ mod tests {
             ("SCREAMING_SNAKE_CASE", "user_id", "USER_ID"),
             ("SCREAMING-KEBAB-CASE", "user_id", "USER-ID"),
             ("lowercase", "user_id", "user_id"),
+            ("camelCase", "_email", "email"),
+            ("PascalCase", "_email", "Email"),
+            ("camelCase", "a__b", "aB"),
         ];
         for (rule, field, want) in cases {
             assert_eq!(

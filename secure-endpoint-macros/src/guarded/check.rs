@@ -1,20 +1,11 @@
-//! The rules about the struct and its fields together: no type parameter, no serde
-//! attribute that moves the fields a guard names, no guard on a field whose keys or
+//! The rules about the struct and its fields together: no serde attribute that moves
+//! the fields a guard names, no guard on a field whose keys or
 //! shape serde decides elsewhere, and an `owner` that names a field of the struct.
 
 use super::ast::{Container, unraw};
 use crate::ctxt::Ctxt;
 
 pub fn check(cx: &mut Ctxt, container: &Container<'_>) {
-    if let Some(param) = container.generics.type_params().next() {
-        cx.error_spanned_by(
-            &param.ident,
-            format!(
-                "`Guarded` does not derive on a struct with a type parameter: a field of type `{}` could hold guarded values the derive cannot see, and they would be sent to everyone; derive it on a concrete struct, e.g. `struct AccountPage {{ items: Vec<Account>, next: Option<u64> }}`",
-                param.ident
-            ),
-        );
-    }
     for (name, path) in &container.moved_by {
         cx.error_spanned_by(
             path,

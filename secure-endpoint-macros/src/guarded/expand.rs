@@ -11,7 +11,24 @@ use super::ast::Container;
 pub fn expand(container: &Container<'_>) -> TokenStream {
     let private = quote!(::secure_endpoint::__private);
     let ident = container.ident;
-    let (impl_generics, ty_generics, where_clause) = container.generics.split_for_impl();
+    // A type parameter may hold guarded values: the impl holds where each parameter is
+    // `Guarded` and the struct is `Serialize` (for the answers it is written in), so a
+    // field of that type is walked, never written plainly.
+    let mut generics = container.generics.clone();
+    if generics.type_params().next().is_some() {
+        let params: Vec<Ident> = generics.type_params().map(|p| p.ident.clone()).collect();
+        let (_, ty, _) = container.generics.split_for_impl();
+        let clause = generics.make_where_clause();
+        for param in &params {
+            clause
+                .predicates
+                .push(syn::parse_quote!(#param: ::secure_endpoint::Guarded));
+        }
+        clause
+            .predicates
+            .push(syn::parse_quote!(#ident #ty: #private::Serialize));
+    }
+    let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
     let mut flattened = Vec::new();
     let mut redactions = Vec::new();
     let mut writes = Vec::new();
@@ -70,7 +87,9 @@ pub fn expand(container: &Container<'_>) -> TokenStream {
                         ::core::result::Result::Ok(#private::FieldFor::Hidden)
                     },
                 });
-                if let (None, Some(role)) = (&guard.owner, &guard.role) {
+                // A role guards writes too, beside an owner or not: the body's owner
+                // field is the writer's own input and cannot authorise a write.
+                if let Some(role) = &guard.role {
                     let field_name = name.to_string();
                     writes.push(quote_spanned! {field.span=>
                         if (&#private::Field(&self.#name)).is_sent() && !viewer.has_role(#role) {
@@ -78,6 +97,8 @@ pub fn expand(container: &Container<'_>) -> TokenStream {
                         }
                     });
                 }
+                // What the writer may write here may hold guarded values of its own.
+                writes.push(write_nested);
             }
             None if field.custom => {}
             None if field.flattened => {

@@ -2,23 +2,30 @@
 //! `#[guarded(role = "admin")]` and `#[guarded(owner = "user_id")]` on its fields.
 //!
 //! - In a `validate` body, a field guarded by a role that the caller sends without the
-//!   role is refused with 403 (the log names the field, the client does not). A field
-//!   counts as sent when it is an `Option` holding a value; any other field is always
-//!   sent, so guard optional fields.
+//!   role is refused with 403 (the log names the field, the client does not), whether an
+//!   owner is named beside the role or not (the body's owner field is the writer's own
+//!   input and cannot authorise a write), and at any depth: inside a `Vec`, an `Option`,
+//!   a map's values, an array, a generic struct, and inside a guarded field the writer
+//!   may write. A field counts as sent when it is an `Option` holding a value; any other
+//!   field is always sent, so guard optional fields.
 //! - In a response, a field the caller may not read is left out (the key is absent, not
 //!   `null`): a role guard shows it to holders of the role, an owner guard to the caller
 //!   whose id equals the struct's owner field (or who holds the role named beside it).
-//!   The handler returns `Json<T>` (or `Json<Vec<T>>`, `Json<Option<T>>`, in a `Result`
-//!   or beside a status) as usual; the framework serializes it for the caller in one
-//!   pass, leaving out what the caller may not read, nested guarded values included (a
-//!   struct with a `#[serde(flatten)]` field goes through a `serde_json::Value`, since
-//!   serde writes it as a map). A type that holds a guarded type must derive `Guarded`
-//!   itself, and the handler must name its return type: behind `-> impl IntoResponse`,
-//!   or inside a struct that does not derive `Guarded`, a value is serialized plainly
-//!   (the scanner's `guarded::<T>()` setting checks every answer for such keys).
-//!   `#[public]` handlers serialize for the anonymous caller, or with `optional_auth`
-//!   for the caller the credential names. A handler whose last parameter consumes the
-//!   request (a `FromRequest` extractor) serializes for the anonymous caller too.
+//!   The handler returns `Json<T>` as usual, `T` a guarded struct or a `Vec`,
+//!   `VecDeque`, `Option`, `Box`, array, `HashMap` or `BTreeMap` of one (the map's
+//!   values), or a generic struct deriving `Guarded` over one (`Page<T>`), in a `Result`,
+//!   beside a status or headers (`([(LOCATION, url)], Json(value))`); the framework
+//!   serializes it for the caller in one pass, leaving out what the caller may not read,
+//!   nested guarded values included (a struct with a `#[serde(flatten)]` field goes
+//!   through a `serde_json::Value`, since serde writes it as a map). A type that holds a
+//!   guarded type must derive `Guarded` itself, and the handler must name its return
+//!   type: behind `-> impl IntoResponse`, in an enum, a tuple of values, or a struct that
+//!   does not derive `Guarded`, a value is serialized plainly (the scanner's
+//!   `guarded::<T>()` setting checks every answer for such keys). The derive refuses
+//!   enums at compile time. `#[public]` handlers serialize for the anonymous caller, or
+//!   with `optional_auth` for the caller the credential names. A handler whose last
+//!   parameter consumes the request (a `FromRequest` extractor) serializes for the
+//!   anonymous caller too.
 //!
 //! The derive reads serde's `rename` and `rename_all`, `skip_serializing_if`, `skip` and
 //! `flatten`; container attributes that change the shape in ways it cannot follow
@@ -230,3 +237,115 @@ impl<T: Guarded> Guarded for Box<T> {
         (**self).serialize_for(viewer, serializer)
     }
 }
+
+/// A guarded value behind a shared pointer is the value's.
+macro_rules! guarded_through {
+    ($($pointer:ty),*) => {$(
+        impl<T: Guarded> Guarded for $pointer {
+            const KEYS: &'static [GuardedKey] = T::KEYS;
+
+            fn redact(&self, value: &mut Value, viewer: &Viewer<'_>) {
+                (**self).redact(value, viewer);
+            }
+
+            fn forbidden_write(&self, viewer: &Viewer<'_>) -> Option<&'static str> {
+                (**self).forbidden_write(viewer)
+            }
+
+            fn serialize_for<S: Serializer>(
+                &self,
+                viewer: &Viewer<'_>,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                (**self).serialize_for(viewer, serializer)
+            }
+        }
+    )*};
+}
+
+guarded_through!(std::rc::Rc<T>, std::sync::Arc<T>);
+
+/// A sequence of guarded values, each written for the viewer.
+macro_rules! guarded_sequence {
+    ($($sequence:ty => [$($generic:tt)*]),*) => {$(
+        impl<T: Guarded, $($generic)*> Guarded for $sequence {
+            const KEYS: &'static [GuardedKey] = T::KEYS;
+
+            fn redact(&self, value: &mut Value, viewer: &Viewer<'_>) {
+                if let Value::Array(items) = value {
+                    for (item, value) in self.iter().zip(items) {
+                        item.redact(value, viewer);
+                    }
+                }
+            }
+
+            fn forbidden_write(&self, viewer: &Viewer<'_>) -> Option<&'static str> {
+                self.iter().find_map(|item| item.forbidden_write(viewer))
+            }
+
+            fn serialize_for<S: Serializer>(
+                &self,
+                viewer: &Viewer<'_>,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                let mut seq = serializer.serialize_seq(Some(self.len()))?;
+                for item in self.iter() {
+                    seq.serialize_element(&ForViewer(item, viewer))?;
+                }
+                seq.end()
+            }
+        }
+    )*};
+}
+
+guarded_sequence!(
+    std::collections::VecDeque<T> => [],
+    [T; N] => [const N: usize]
+);
+
+/// A map whose values are guarded, each written for the viewer under its own key.
+macro_rules! guarded_map {
+    ($($map:ident => [$($bound:tt)*]),*) => {$(
+        impl<K, V> Guarded for std::collections::$map<K, V>
+        where
+            K: serde::Serialize + $($bound)*,
+            V: Guarded,
+        {
+            const KEYS: &'static [GuardedKey] = V::KEYS;
+
+            fn redact(&self, value: &mut Value, viewer: &Viewer<'_>) {
+                let Value::Object(object) = value else { return };
+                for (key, item) in self {
+                    // serde_json writes a map's keys as strings.
+                    let key = match serde_json::to_value(key) {
+                        Ok(Value::String(key)) => key,
+                        Ok(other) => other.to_string(),
+                        Err(_) => continue,
+                    };
+                    if let Some(value) = object.get_mut(&key) {
+                        item.redact(value, viewer);
+                    }
+                }
+            }
+
+            fn forbidden_write(&self, viewer: &Viewer<'_>) -> Option<&'static str> {
+                self.values().find_map(|item| item.forbidden_write(viewer))
+            }
+
+            fn serialize_for<S: Serializer>(
+                &self,
+                viewer: &Viewer<'_>,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                use serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(Some(self.len()))?;
+                for (key, item) in self {
+                    map.serialize_entry(key, &ForViewer(item, viewer))?;
+                }
+                map.end()
+            }
+        }
+    )*};
+}
+
+guarded_map!(HashMap => [], BTreeMap => []);

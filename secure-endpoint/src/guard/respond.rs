@@ -78,6 +78,38 @@ impl<T: GuardedResponse> GuardedResponse for (StatusCode, T) {
     }
 }
 
+/// An answer with headers of its own (`([(SET_COOKIE, cookie)], Json(value))`).
+impl<K, V, T, const N: usize> GuardedResponse for ([(K, V); N], T)
+where
+    K: TryInto<http::HeaderName>,
+    K::Error: std::fmt::Display,
+    V: TryInto<http::HeaderValue>,
+    V::Error: std::fmt::Display,
+    T: GuardedResponse,
+{
+    const KEYS: &'static [GuardedKey] = T::KEYS;
+
+    fn into_response_for(self, viewer: &Viewer<'_>) -> Response {
+        (self.0, self.1.into_response_for(viewer)).into_response()
+    }
+}
+
+/// A status and headers of its own.
+impl<K, V, T, const N: usize> GuardedResponse for (StatusCode, [(K, V); N], T)
+where
+    K: TryInto<http::HeaderName>,
+    K::Error: std::fmt::Display,
+    V: TryInto<http::HeaderValue>,
+    V::Error: std::fmt::Display,
+    T: GuardedResponse,
+{
+    const KEYS: &'static [GuardedKey] = T::KEYS;
+
+    fn into_response_for(self, viewer: &Viewer<'_>) -> Response {
+        (self.0, self.1, self.2.into_response_for(viewer)).into_response()
+    }
+}
+
 impl<T: GuardedResponse, E: IntoResponse> GuardedResponse for Result<T, E> {
     const KEYS: &'static [GuardedKey] = T::KEYS;
 

@@ -225,3 +225,171 @@ async fn a_guarded_type_that_serializes_as_a_map_fails_closed() {
         );
     }
 }
+
+/// A generic page of guarded values.
+#[derive(Clone, Serialize, Guarded)]
+struct Page<T> {
+    items: Vec<T>,
+    next: Option<u64>,
+}
+
+#[public(reason = "guarded shapes", optional_auth)]
+async fn by_id() -> Json<std::collections::HashMap<u64, Account>> {
+    Json([(1, account()), (2, account())].into_iter().collect())
+}
+
+#[public(reason = "guarded shapes", optional_auth)]
+async fn sorted() -> Json<std::collections::BTreeMap<String, Account>> {
+    Json([("a".to_owned(), account())].into_iter().collect())
+}
+
+#[public(reason = "guarded shapes", optional_auth)]
+async fn pair() -> Json<[Account; 2]> {
+    Json([account(), account()])
+}
+
+#[public(reason = "guarded shapes", optional_auth)]
+async fn located() -> ([(axum::http::HeaderName, &'static str); 1], Json<Account>) {
+    ([(axum::http::header::LOCATION, "/one")], Json(account()))
+}
+
+#[public(reason = "guarded shapes", optional_auth)]
+async fn page() -> Json<Page<Account>> {
+    Json(Page {
+        items: vec![account()],
+        next: Some(2),
+    })
+}
+
+#[tokio::test]
+async fn maps_arrays_header_tuples_and_generic_pages_are_filtered_too() {
+    let jwt = JwtAuthenticator::hmac(Algorithm::HS256, SECRET).unwrap();
+    let security = Security::builder().authenticator(jwt).build().unwrap();
+    let base = serve(
+        SecureRouter::new()
+            .route("/by-id", get(by_id))
+            .route("/sorted", get(sorted))
+            .route("/pair", get(pair))
+            .route("/located", get(located))
+            .route("/page", get(page))
+            .with_security(security),
+    )
+    .await;
+    let admin = token("admin", &["admin"]);
+    for (name, credential) in [("anonymous", None), ("admin", Some(admin.as_str()))] {
+        let want = expected(name);
+        let cases = [
+            ("/by-id", json!({"1": want, "2": want})),
+            ("/sorted", json!({"a": want})),
+            ("/pair", json!([want, want])),
+            ("/located", want.clone()),
+            ("/page", json!({"items": [want], "next": 2})),
+        ];
+        for (path, expected) in cases {
+            let (status, body) = read(format!("{base}{path}"), credential).await;
+            assert_eq!((status, body), (StatusCode::OK, expected), "{name}: {path}");
+        }
+    }
+}
+
+/// A body whose guarded fields sit in a map, behind an owner, and inside a guarded
+/// field: every one is checked before the handler runs.
+#[derive(serde::Deserialize, validator::Validate, Guarded)]
+struct Batch {
+    #[serde(default)]
+    items: std::collections::HashMap<String, Pinning>,
+    #[serde(default)]
+    account: Option<Verification>,
+    #[serde(default)]
+    #[guarded(role = "editor")]
+    meta: Option<Meta>,
+}
+
+#[derive(serde::Deserialize, Guarded)]
+struct Pinning {
+    title: String,
+    #[serde(default)]
+    #[guarded(role = "admin")]
+    pinned: Option<bool>,
+}
+
+#[derive(serde::Deserialize, Guarded)]
+struct Verification {
+    id: String,
+    #[serde(default)]
+    #[guarded(owner = "id", role = "admin")]
+    verified: Option<bool>,
+}
+
+#[derive(serde::Deserialize, Guarded)]
+struct Meta {
+    #[serde(default)]
+    note: Option<String>,
+    #[serde(default)]
+    #[guarded(role = "admin")]
+    featured: Option<bool>,
+}
+
+#[secure_endpoint::secure(auth, validate = Batch)]
+async fn batch(input: Batch) -> String {
+    let _ = (&input.items, &input.account, &input.meta);
+    input
+        .items
+        .values()
+        .map(|item| item.title.clone())
+        .chain(input.account.map(|a| a.id))
+        .chain(input.meta.and_then(|m| m.note))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+#[tokio::test]
+async fn guarded_writes_are_refused_in_maps_behind_owners_and_inside_guarded_fields() {
+    let jwt = JwtAuthenticator::hmac(Algorithm::HS256, SECRET).unwrap();
+    let security = Security::builder().authenticator(jwt).build().unwrap();
+    let base = serve(
+        SecureRouter::new()
+            .route("/batch", secure_endpoint::routing::post(batch))
+            .with_security(security),
+    )
+    .await;
+    let send = |roles: &'static [&'static str], body: Value| {
+        let base = base.clone();
+        async move {
+            reqwest::Client::new()
+                .post(format!("{base}/batch"))
+                .bearer_auth(token("alice", roles))
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    let forbidden = [
+        json!({"items": {"x": {"title": "t", "pinned": true}}}),
+        // The body's own owner field cannot authorise the write.
+        json!({"account": {"id": "alice", "verified": true}}),
+        // An editor may write `meta`, but not what an admin guards inside it.
+        json!({"meta": {"note": "n", "featured": true}}),
+    ];
+    for body in &forbidden {
+        let roles: &'static [&'static str] = &["editor"];
+        assert_eq!(
+            send(roles, body.clone()).await,
+            StatusCode::FORBIDDEN,
+            "{body}"
+        );
+    }
+    let allowed = json!({
+        "items": {"x": {"title": "t"}},
+        "account": {"id": "alice"},
+        "meta": {"note": "n"}
+    });
+    assert_eq!(send(&["editor"], allowed).await, StatusCode::OK);
+    assert_eq!(
+        send(&["editor", "admin"], forbidden[2].clone()).await,
+        StatusCode::OK
+    );
+    assert_eq!(send(&["admin"], forbidden[1].clone()).await, StatusCode::OK);
+}
