@@ -100,7 +100,7 @@
 //! | `rate = "10/10s"` | the limit: COUNT/PERIOD, PERIOD one of `ms`, `s`, `m`, `h`, `d` with an optional whole number (429 otherwise) |
 //! | `rate = ["10/s", "1000/d"]` | several limits on the same key; each must admit |
 //! | `rate_key = "ip"` / `"user"` | what `rate` counts on (default: `user` with `auth`, else `ip`) |
-//! | `limit(rate = "5/15m", key = "input.username", on = "failure", group = "logins")` | one more limit (repeatable): its key (`"ip"`, `"user"`, or `"PARAM.FIELD"`, a string field of the validated body, trimmed, NFKC-normalised and lower-cased), what counts (`"any"` request, the default, or only a `"failure"`: a 401 or 403 from the handler), and a group whose routes share one counter per key |
+//! | `limit(rate = "5/15m", key = "input.username", on = "failure", group = "logins", except = "device")` | one more limit (repeatable): its key (`"ip"`, `"user"`, or `"PARAM.FIELD"`, a string field of the validated body, trimmed, NFKC-normalised and lower-cased), what counts (`"any"` request, the default, or only a `"failure"`: a 401 or 403 from the handler), a group whose routes share one counter per key, and `except = "device"` (with `on = "failure"` on a body field): a device that logged in as the name counts on its own budget ([`SecurityBuilder::device_credentials`]) |
 //! | `reason = "…"` | on `#[public]`: why anyone may call it, shown in the inventory |
 //! | `timeout = "5s"` | the handler's future is dropped after this long: 503 (a whole number and `ms`, `s`, `m`, `h` or `d`) |
 //! | `concurrency = 8` | at most this many requests of the route run the handler at once; one more waits up to a second, then 503 |
@@ -144,6 +144,18 @@
 //!   as the client sent it.
 //! - The principal reaches handlers as [`Claims`] or [`Authenticated<P>`]; a handler
 //!   that asks for it on a route without `auth` gets 401.
+//! - A body taken as raw `String` or `Bytes` is the handler's: it has no structure to
+//!   validate, so the attribute refuses only the extractors that parse one (`Json`,
+//!   `Form`, `Query`) without `validate`. The body limit still applies to what
+//!   `validate` reads; a raw body is bounded by axum's own default limit.
+//! - Header fields a verifier does not use (`typ`, `x5t`, …) are not checked: they are
+//!   under the signature, so only the key's holder writes them. An `iss` given as a list
+//!   is read as jsonwebtoken reads it. `iat` is required, and one in the future refused,
+//!   where the settings revoke tokens ([`Revocations`]): without revocation nothing
+//!   compares a moment with it.
+//! - Finding unknown keys under `#[serde(flatten)]` probes at most 32 captured values of a
+//!   body, each twice (two unrelated values in its place): a bounded cost per request,
+//!   and a body with more is refused (`too_complex`) rather than half-checked.
 
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
