@@ -110,13 +110,19 @@ async fn serve() -> ExitCode {
     // 10 s to send a request head (and for an idle connection), 30 s to send a body,
     // 30 s for a write of an answer the client reads nothing of; at most 4096
     // connections at once, 64 from one address (secure_endpoint's defaults, set here so
-    // that they show where the service is started).
+    // that they show where the service is started). Behind trusted proxies every
+    // connection comes from a proxy: the per-address cap is then the proxies' own.
+    let per_address = if config.trusted_proxies.is_empty() {
+        secure_endpoint::DEFAULT_MAX_CONNECTIONS_PER_ADDRESS
+    } else {
+        secure_endpoint::DEFAULT_MAX_CONNECTIONS
+    };
     let server = server
         .header_timeout(secure_endpoint::DEFAULT_HEADER_TIMEOUT)
         .body_timeout(secure_endpoint::DEFAULT_BODY_TIMEOUT)
         .write_timeout(secure_endpoint::DEFAULT_WRITE_TIMEOUT)
         .max_connections(secure_endpoint::DEFAULT_MAX_CONNECTIONS)
-        .max_connections_per_address(secure_endpoint::DEFAULT_MAX_CONNECTIONS_PER_ADDRESS);
+        .max_connections_per_address(per_address);
     match server.with_graceful_shutdown(shutdown).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

@@ -81,7 +81,13 @@ async fn two_hundred_concurrent_logins_keep_memory_bounded() {
         .map(|n| {
             let client = client.clone();
             let url = format!("{}/auth/login", blog.base);
-            let credentials = credentials.clone();
+            // A name each: one name's limit of failures admits five attempts at once. An
+            // unknown name's password is checked against the dummy hash, at the same cost.
+            let credentials = if n == 0 {
+                credentials.clone()
+            } else {
+                json!({"username": format!("mallory{n}"), "password": "correct horse"})
+            };
             tokio::spawn(async move {
                 client
                     .post(url)
@@ -101,14 +107,14 @@ async fn two_hundred_concurrent_logins_keep_memory_bounded() {
     let mut refused = 0;
     for login in logins {
         match login.await.unwrap().expect("answered") {
-            StatusCode::OK => served += 1,
+            StatusCode::OK | StatusCode::UNAUTHORIZED => served += 1,
             StatusCode::SERVICE_UNAVAILABLE => refused += 1,
             other => panic!("a login answered {other}"),
         }
     }
     let peak = blog.peak_mib();
     println!(
-        "200 concurrent logins: {served} served, {refused} refused with 503; peak resident memory {peak} MiB (before the burst: {before} MiB)"
+        "200 concurrent logins: {served} had their password checked, {refused} refused with 503; peak resident memory {peak} MiB (before the burst: {before} MiB)"
     );
     assert!(served >= 8, "only {served} served");
     assert!(

@@ -14,6 +14,7 @@ mod issuers;
 mod jwks;
 mod key_families;
 mod limits;
+mod multi_tenant;
 mod newcomer;
 mod owner;
 mod rate;

@@ -88,6 +88,7 @@ async fn scan_with(
         revocations,
         inventory: inventory.clone(),
         documented: Vec::new(),
+        route_tenant: None,
     };
     for route in inventory.routes() {
         scanner.report.routes += 1;

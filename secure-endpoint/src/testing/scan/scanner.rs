@@ -35,6 +35,8 @@ pub(super) struct Scanner {
     pub(super) revocations: Option<Arc<RevocationStore>>,
     /// What the router says of itself: its authenticators' cookies, its CORS settings.
     pub(super) inventory: Inventory,
+    /// The tenant of the route being probed, when the settings give one.
+    pub(super) route_tenant: Option<String>,
     /// The refusals the route being probed lists ([`Policy::refusals`]): every refusal
     /// a probe sees must be one of them.
     pub(super) documented: Vec<StatusCode>,
@@ -72,8 +74,12 @@ impl Scanner {
         });
     }
 
+    /// A token for `sub` with `roles` (and no scope), in the route's tenant.
     pub(in crate::testing::scan) fn token(&self, sub: &str, roles: &[&str]) -> Option<String> {
-        self.settings.mint.as_ref().map(|m| m.token(sub, roles))
+        let mint = self.settings.mint.as_ref()?;
+        let mut claims = mint.claims(sub, roles);
+        self.put_in_tenant(&mut claims, None);
+        Some(mint.sign(&claims))
     }
 
     /// A token holding the roles and every scope of `policy`, so that only the step
@@ -86,8 +92,6 @@ impl Scanner {
         self.token_in_tenant(sub, policy, None)
     }
 
-    /// A token holding the roles and scopes of `policy`, in `tenant` (or in the tenant of
-    /// the route's fixture, when one is given and `tenant` is not).
     /// The served principal's id, or `invented`.
     pub(in crate::testing::scan) fn principal_or(&self, invented: &str) -> String {
         self.settings
@@ -104,6 +108,8 @@ impl Scanner {
             .unwrap_or_else(|| "scan-intruder".to_owned())
     }
 
+    /// A token holding the roles and scopes of `policy`, in `tenant` (or in the tenant of
+    /// the route's fixture, when one is given and `tenant` is not).
     pub(in crate::testing::scan) fn token_in_tenant(
         &self,
         sub: &str,
@@ -126,10 +132,22 @@ impl Scanner {
         if !policy.scopes().is_empty() {
             claims["scope"] = Value::String(policy.scopes().join(" "));
         }
-        if let (Some(claim), Some(tenant)) = (&self.settings.tenant_claim, tenant) {
-            claims[claim.as_str()] = Value::String(tenant.to_owned());
-        }
+        self.put_in_tenant(&mut claims, tenant);
         Some(claims)
+    }
+
+    /// Writes the tenant claim into `claims`, when the settings name one: `tenant`, else
+    /// the route's fixture's, else the first fixture's. A principal type that requires its
+    /// tenant then reads every token the scanner signs, not only the tenant probes'.
+    fn put_in_tenant(&self, claims: &mut Value, tenant: Option<&str>) {
+        let Some(claim) = &self.settings.tenant_claim else {
+            return;
+        };
+        let tenant = tenant
+            .or(self.route_tenant.as_deref())
+            .or_else(|| self.settings.tenants.values().next().map(String::as_str))
+            .unwrap_or("scan-tenant");
+        claims[claim.as_str()] = Value::String(tenant.to_owned());
     }
 
     pub(in crate::testing::scan) async fn send(
@@ -350,6 +368,7 @@ impl Scanner {
             return;
         };
         self.documented = policy.refusals(self.inventory.served(route, &method));
+        self.route_tenant = self.settings.tenants.get(&route.path).cloned();
         let path = if fallback {
             "/no-route-answers-this-scanner-path".to_owned()
         } else {
@@ -427,7 +446,13 @@ impl Scanner {
                 None,
             );
         }
-        if policy.requires_auth() && (policy.owner().is_some() || policy.tenant().is_some()) {
+        // A route whose fixture names a tenant is held to it, whatever its policy says:
+        // a route that lost its `tenant` check is found so.
+        if policy.requires_auth()
+            && (policy.owner().is_some()
+                || policy.tenant().is_some()
+                || self.route_tenant.is_some())
+        {
             self.beyond_one_object(&label, route, policy, &request)
                 .await;
         }

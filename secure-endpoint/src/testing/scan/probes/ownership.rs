@@ -84,8 +84,7 @@ impl Scanner {
                     );
                 }
             }
-        } else if policy.tenant().is_some()
-            && tenant.is_some()
+        } else if tenant.is_some()
             && let Some(token) =
                 self.token_in_tenant("scan-other-tenant", policy, Some("scan-other-tenant"))
         {
