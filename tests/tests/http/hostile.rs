@@ -357,6 +357,76 @@ async fn a_silent_redis_stalls_one_request_at_a_time_not_all() {
     );
 }
 
+#[secure_endpoint::secure(auth)]
+async fn who(claims: secure_endpoint::Claims) -> String {
+    claims.sub
+}
+
+/// The same for revocations in a silent Redis: one request at a time asks whether it
+/// is back, the others are judged against this instance's own revocations meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_silent_revocation_store_stalls_one_request_at_a_time_not_all() {
+    let blackhole = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = blackhole.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = blackhole.accept().await {
+            held.push(socket);
+        }
+    });
+    let revocations =
+        secure_endpoint::Revocations::redis(&format!("redis://127.0.0.1:{port}")).unwrap();
+    let jwt = secure_endpoint::JwtAuthenticator::hmac(
+        jsonwebtoken::Algorithm::HS256,
+        secure_endpoint_tests::SECRET,
+    )
+    .unwrap();
+    let security = Security::builder()
+        .authenticator(jwt)
+        .revocation(revocations)
+        .build()
+        .unwrap();
+    let router: SecureRouter = SecureRouter::new()
+        .route("/who", get(who))
+        .with_security(security);
+    let url = format!("{}/who", serve(router).await);
+    let token = secure_endpoint::testing::TokenMint::hmac(
+        jsonwebtoken::Algorithm::HS256,
+        secure_endpoint_tests::SECRET,
+    )
+    .token("alice", &[]);
+    let ask = || {
+        let (url, token) = (url.clone(), token.clone());
+        async move {
+            let started = std::time::Instant::now();
+            let status = reqwest::Client::new()
+                .get(&url)
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap()
+                .status();
+            (status, started.elapsed())
+        }
+    };
+    assert_eq!(ask().await.0, StatusCode::OK, "judged in memory");
+    // Past the pause after a failure: Redis is due to be tried again.
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    let requests: Vec<_> = (0..20).map(|_| tokio::spawn(ask())).collect();
+    let mut quick = 0;
+    for request in requests {
+        let (status, took) = request.await.unwrap();
+        assert_eq!(status, StatusCode::OK);
+        if took < std::time::Duration::from_millis(250) {
+            quick += 1;
+        }
+    }
+    assert!(
+        quick >= 15,
+        "only {quick} of 20 requests did not wait on Redis"
+    );
+}
+
 #[test]
 fn a_leeway_of_more_than_five_minutes_is_refused() {
     use jsonwebtoken::Algorithm;
@@ -422,9 +492,9 @@ async fn past_the_failed_auth_limit_junk_is_refused_without_verification() {
         .build()
         .unwrap();
     let router: SecureRouter = SecureRouter::new()
-        .route("/whoami", get(whoami))
+        .route("/who", get(who))
         .with_security(security);
-    let url = format!("{}/whoami", serve(router).await);
+    let url = format!("{}/who", serve(router).await);
     let send = |token: &'static str| {
         let url = url.clone();
         async move { secure_endpoint_tests::get(&url, Some(token)).await.status() }
