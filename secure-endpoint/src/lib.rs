@@ -191,6 +191,7 @@ mod handler;
 mod input;
 mod inventory;
 mod openapi;
+mod parameter;
 mod pipeline;
 mod policy;
 mod principal;

@@ -15,6 +15,10 @@ pub use crate::guard::{
 };
 pub use crate::handler::{Decision, Guards, HandlerFuture, NotAPrincipal, Probe, SecureHandler};
 pub use crate::input::{InputFor, ValidInput, assert_valid_input};
+pub use crate::parameter::{
+    AsBody, AsPrincipal, ByParts, ByRequest, Parameter, Unknown as UnknownParameter,
+    assert_parameter,
+};
 pub use crate::pipeline::collection::load_collection;
 pub use crate::pipeline::concurrency::admit;
 pub use crate::pipeline::extract::{from_parts, from_request};

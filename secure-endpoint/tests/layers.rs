@@ -35,6 +35,7 @@ const LAYERS: &[&[&str]] = &[
         "principal.rs",
         "policy.rs",
         "resource.rs",
+        "parameter.rs",
         "cors.rs",
         "guard/",
     ],

@@ -30,7 +30,22 @@ pub fn checks(plan: &Plan<'_>) -> Vec<TokenStream> {
                     const _: () = #private::assert_valid_input::<#ty>();
                 });
             }
-            Fill::Parts | Fill::Request => {}
+            // An extractor: or a body or principal type taken bare, reported here.
+            Fill::Parts | Fill::Request => checks.push(quote_spanned! {ty.span()=>
+                const _: () = {
+                    #[allow(unused_imports)]
+                    use #private::{
+                        AsBody as _, AsPrincipal as _, ByParts as _, ByRequest as _,
+                        UnknownParameter as _,
+                    };
+                    #[allow(dead_code)]
+                    fn __parameter() {
+                        #private::assert_parameter::<#ty, _>(
+                            (&&&&&#private::Parameter::<#ty>::new()).kind(),
+                        );
+                    }
+                };
+            }),
         }
         checks.extend(
             plan.probes
