@@ -120,16 +120,19 @@ impl Cors {
         };
         if self.any_origin && self.credentials {
             return Err(invalid(
-                "any origin (`*`) with credentials: browsers refuse it, and it would let every site act as the user; list the origins".into(),
+                "any origin (`*`) with credentials: browsers refuse it, and it would let every site act as the user; list each front end's origin, e.g. `Cors::origins([\"https://app.example.com\"]).credentials(true)`".into(),
             ));
         }
         if !self.any_origin && self.origins.is_empty() {
-            return Err(invalid("no origin listed".into()));
+            return Err(invalid(
+                "no origin listed: list at least one, e.g. `Cors::origins([\"https://app.example.com\"])`".into(),
+            ));
         }
         let mut origins = Vec::with_capacity(self.origins.len());
         for origin in &self.origins {
             origins.push(
-                HeaderValue::from_str(&checked_origin(origin).map_err(invalid)?).expect("checked"),
+                HeaderValue::from_str(&checked_origin(origin, self.credentials).map_err(invalid)?)
+                    .expect("checked"),
             );
         }
         for name in self.expose.iter().chain(&self.allow_headers) {
@@ -150,31 +153,57 @@ impl Cors {
     }
 }
 
-/// `origin`, as browsers write it, if it is one: `scheme://host[:port]`.
-fn checked_origin(origin: &str) -> Result<String, String> {
+/// `origin`, as browsers write it, if it is one: `scheme://host[:port]`. A refusal says
+/// what to write instead, a value that passes where one exists (`credentials` says
+/// whether the origins may send them: no wildcard may then).
+fn checked_origin(origin: &str, credentials: bool) -> Result<String, String> {
     if origin == "null" {
-        return Err("the origin \"null\" is sent by sandboxed pages and files of any site; it cannot be trusted".into());
+        return Err("the origin \"null\" is sent by sandboxed pages and files of any site; it cannot be trusted: leave it out".into());
+    }
+    if origin == "*" && !credentials {
+        return Err("\"*\": origins are exact; for any origin write `Cors::any_origin()`".into());
     }
     if origin.contains('*') {
         return Err(format!(
-            "{origin:?}: origins are exact; for any origin use Cors::any_origin()"
+            "{origin:?}: origins are exact, and no wildcard may send credentials (browsers refuse it, and any site could act as the user): list each front end's origin, e.g. `Cors::origins([\"https://app.example.com\"])`"
         ));
     }
-    let Some((scheme, rest)) = origin.split_once("://") else {
-        return Err(format!(
-            "{origin:?} is not an origin: write scheme://host[:port]"
-        ));
+    let (scheme, rest) = match origin.split_once("://") {
+        Some(split) => split,
+        None => {
+            return Err(format!(
+                "{origin:?} is not an origin: write scheme://host[:port], e.g. `https://{}`",
+                origin.trim_matches('/').to_ascii_lowercase()
+            ));
+        }
     };
+    let authority = rest
+        .split(['/', '?', '#'])
+        .next()
+        .unwrap_or_default()
+        .rsplit('@')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
     if scheme != "https" && scheme != "http" {
-        return Err(format!("{origin:?}: the scheme must be https or http"));
-    }
-    if rest.is_empty() || rest.contains(['/', '?', '#', '@', ' ']) {
         return Err(format!(
-            "{origin:?}: an origin has no path, query, user or trailing slash: write {scheme}://host[:port]"
+            "{origin:?}: the scheme must be https or http: write `https://{authority}`"
+        ));
+    }
+    if rest.is_empty() || authority.is_empty() || authority.contains(' ') {
+        return Err(format!(
+            "{origin:?} is not an origin: write scheme://host[:port], e.g. `https://app.example.com`"
+        ));
+    }
+    if rest.contains(['/', '?', '#', '@']) {
+        return Err(format!(
+            "{origin:?}: an origin has no path, query, user or trailing slash: write `{scheme}://{authority}`"
         ));
     }
     if rest.chars().any(|c| c.is_ascii_uppercase()) {
-        return Err(format!("{origin:?}: browsers send origins in lower case"));
+        return Err(format!(
+            "{origin:?}: browsers send origins in lower case: write `{scheme}://{authority}`"
+        ));
     }
     Ok(origin.to_owned())
 }
@@ -324,6 +353,53 @@ pub(crate) fn is_preflight(request: &http::request::Parts) -> bool {
 mod tests {
     use super::*;
 
+    /// The text a refusal says to write: between the last pair of backticks.
+    fn suggested(error: &str) -> &str {
+        let end = error.rfind('`').expect("a suggestion in backticks");
+        let start = error[..end].rfind('`').expect("a suggestion in backticks") + 1;
+        &error[start..end]
+    }
+
+    #[test]
+    fn every_suggested_origin_is_accepted_where_it_was_suggested() {
+        for (origin, credentials) in [
+            ("https://app.example/", true),
+            ("https://app.example/app", false),
+            ("https://user@App.example", true),
+            ("app.example", true),
+            ("ftp://app.example", false),
+            ("https://App.example", true),
+            ("http://localhost:5173/", true),
+        ] {
+            let error = Cors::origins([origin])
+                .credentials(credentials)
+                .build()
+                .unwrap_err()
+                .to_string();
+            let fix = suggested(&error);
+            assert!(
+                Cors::origins([fix]).credentials(credentials).build().is_ok(),
+                "{origin}: suggested {fix:?} in {error}"
+            );
+        }
+        // The wildcard: `any_origin()` where it works, the origins listed where it does not.
+        let error = Cors::origins(["*"]).build().unwrap_err().to_string();
+        assert_eq!(suggested(&error), "Cors::any_origin()");
+        assert!(Cors::any_origin().build().is_ok());
+        for refused in [
+            Cors::origins(["*"]).credentials(true),
+            Cors::any_origin().credentials(true),
+            Cors::origins(["https://*.example"]).credentials(true),
+        ] {
+            let error = refused.build().unwrap_err().to_string();
+            assert!(!error.contains("any_origin()"), "{error}");
+            assert!(error.contains("Cors::origins(["), "{error}");
+            assert!(
+                Cors::origins(["https://app.example.com"]).credentials(true).build().is_ok()
+            );
+        }
+    }
+
     #[test]
     fn refused_settings_name_the_setting() {
         for (cors, why) in [
@@ -331,7 +407,7 @@ mod tests {
             (Cors::origins(["https://app.example/"]), "trailing slash"),
             (Cors::origins(["https://app.example/app"]), "path"),
             (Cors::origins(["null"]), "null"),
-            (Cors::origins(["*"]), "any_origin"),
+            (Cors::origins(["*"]), "any_origin()"),
             (Cors::origins(["https://*.example"]), "exact"),
             (Cors::origins(["app.example"]), "scheme://host"),
             (Cors::origins(["ftp://app.example"]), "https or http"),
