@@ -4,7 +4,9 @@
 
 use proc_macro2::{Span, TokenStream};
 use quote::ToTokens;
-use syn::{Attribute, Block, FnArg, Ident, Item, LitStr, ReturnType, Signature, Type, Visibility};
+use syn::{
+    Attribute, Block, FnArg, Ident, Item, LitStr, Path, ReturnType, Signature, Type, Visibility,
+};
 
 use crate::types;
 
@@ -63,6 +65,14 @@ impl LimitArgs {
         "`limit(rate = \"5/15m\", key = \"input.username\", on = \"failure\")`";
 }
 
+/// Role or scope names, written one way: as strings (`"admin"`, declared in the settings
+/// where the application declares them) or as variants of a type deriving
+/// `secure_endpoint::Role` or `Scope` (`Role::Admin`), which rustc checks.
+pub enum Names {
+    Strings(Vec<LitStr>),
+    Typed(Vec<Path>),
+}
+
 /// `owner = "binding.field.field"`, or `"binding[].field"` for a collection (the same
 /// for `tenant`).
 pub struct OwnerPath {
@@ -78,12 +88,12 @@ pub struct OwnerPath {
 pub struct Args {
     /// `auth`, or `auth = "name"` for a named authenticator.
     pub auth: Option<Arg<Option<LitStr>>>,
-    /// `role = "a"` or `roles = ["a", "b"]`.
-    pub roles: Option<Arg<Vec<LitStr>>>,
-    /// `scope = "a"` or `scopes = ["a", "b"]`.
-    pub scopes: Option<Arg<Vec<LitStr>>>,
+    /// `role = "a"` or `roles = ["a", "b"]`, or typed: `role = Role::Admin`.
+    pub roles: Option<Arg<Names>>,
+    /// `scope = "a"` or `scopes = ["a", "b"]`, or typed: `scope = Scope::PostsWrite`.
+    pub scopes: Option<Arg<Names>>,
     pub owner: Option<Arg<OwnerPath>>,
-    pub owner_or_role: Option<Arg<LitStr>>,
+    pub owner_or_role: Option<Arg<Names>>,
     pub validate: Option<Arg<Type>>,
     pub validate_query: Option<Arg<Type>>,
     /// `rate = "10/10s"` or `rate = ["10/s", "1000/d"]`.

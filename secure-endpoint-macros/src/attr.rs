@@ -10,9 +10,9 @@ use proc_macro2::{Delimiter, Span, TokenStream, TokenTree};
 use quote::ToTokens;
 use syn::parse::{ParseStream, Parser};
 use syn::punctuated::Punctuated;
-use syn::{Ident, LitStr, Token, Type};
+use syn::{Ident, LitStr, Path, Token, Type};
 
-use crate::ast::{Arg, Args, LimitArgs, OwnerPath, Rate, RateKey};
+use crate::ast::{Arg, Args, LimitArgs, Names, OwnerPath, Rate, RateKey};
 use crate::ctxt::Ctxt;
 use crate::suggest::unknown_in;
 
@@ -154,23 +154,23 @@ fn parse_one(cx: &mut Ctxt, args: &mut Args, input: ParseStream) -> syn::Result<
         set(cx, &mut args.auth, Arg { keyword, value }, None);
     } else if lookahead.peek(kw::roles) {
         let keyword = keyword::<kw::roles>(input)?;
-        let value = string_list(input, &keyword)?;
+        let value = name_list(input, &keyword, "role")?;
         set(cx, &mut args.roles, Arg { keyword, value }, Some("role"));
     } else if lookahead.peek(kw::role) {
         let keyword = keyword::<kw::role>(input)?;
-        let value = vec![non_empty_string(input, &keyword)?];
+        let value = one_name(input, &keyword, "role")?;
         set(cx, &mut args.roles, Arg { keyword, value }, Some("roles"));
     } else if lookahead.peek(kw::scopes) {
         let keyword = keyword::<kw::scopes>(input)?;
-        let value = string_list(input, &keyword)?;
+        let value = name_list(input, &keyword, "scope")?;
         set(cx, &mut args.scopes, Arg { keyword, value }, Some("scope"));
     } else if lookahead.peek(kw::scope) {
         let keyword = keyword::<kw::scope>(input)?;
-        let value = vec![non_empty_string(input, &keyword)?];
+        let value = one_name(input, &keyword, "scope")?;
         set(cx, &mut args.scopes, Arg { keyword, value }, Some("scopes"));
     } else if lookahead.peek(kw::owner_or_role) {
         let keyword = keyword::<kw::owner_or_role>(input)?;
-        let value = non_empty_string(input, &keyword)?;
+        let value = one_name(input, &keyword, "role")?;
         set(cx, &mut args.owner_or_role, Arg { keyword, value }, None);
     } else if lookahead.peek(kw::owner) {
         let keyword = keyword::<kw::owner>(input)?;
@@ -363,6 +363,115 @@ fn string_list(input: ParseStream, keyword: &Ident) -> syn::Result<Vec<LitStr>> 
         values.push(lit);
     }
     Ok(values)
+}
+
+/// `role = "admin"` or `role = Role::Admin`: one role (or scope) name.
+fn one_name(input: ParseStream, keyword: &Ident, what: &str) -> syn::Result<Names> {
+    expect_eq(input, keyword, &example_of(what))?;
+    Ok(match name(input, keyword, what)? {
+        Name::String(lit) => Names::Strings(vec![lit]),
+        Name::Typed(path) => Names::Typed(vec![path]),
+    })
+}
+
+/// `roles = ["a", "b"]` or `roles = [Role::A, Role::B]`: names written one way.
+fn name_list(input: ParseStream, keyword: &Ident, what: &str) -> syn::Result<Names> {
+    let example = format!("[{}]", example_of(what));
+    expect_eq(input, keyword, &example)?;
+    if input.cursor().group(Delimiter::Bracket).is_none() {
+        return Err(input.error(format!(
+            "`{keyword}` takes a list, e.g. `{keyword} = {example}`"
+        )));
+    }
+    let content;
+    syn::bracketed!(content in input);
+    let mut strings = Vec::new();
+    let mut typed = Vec::new();
+    while !content.is_empty() {
+        let item = name(&content, keyword, what)?;
+        let mixed = match &item {
+            Name::String(lit) if !typed.is_empty() => Some(lit.to_token_stream()),
+            Name::Typed(path) if !strings.is_empty() => Some(path.to_token_stream()),
+            _ => None,
+        };
+        if let Some(tokens) = mixed {
+            return Err(syn::Error::new_spanned(
+                tokens,
+                format!(
+                    "`{keyword}` names every {what} one way: all strings (declared in the settings) or all variants of one type (checked by rustc), not both"
+                ),
+            ));
+        }
+        match item {
+            Name::String(lit) => strings.push(lit),
+            Name::Typed(path) => typed.push(path),
+        }
+        if content.is_empty() {
+            break;
+        }
+        content.parse::<Token![,]>()?;
+    }
+    if strings.is_empty() && typed.is_empty() {
+        return Err(syn::Error::new_spanned(
+            keyword,
+            format!("`{keyword}` needs at least one value, e.g. `{keyword} = {example}`"),
+        ));
+    }
+    Ok(if typed.is_empty() {
+        Names::Strings(strings)
+    } else {
+        Names::Typed(typed)
+    })
+}
+
+enum Name {
+    String(LitStr),
+    Typed(Path),
+}
+
+/// `"admin"` or `Role::Admin`.
+fn name(input: ParseStream, keyword: &Ident, what: &str) -> syn::Result<Name> {
+    if input.peek(LitStr) {
+        let lit: LitStr = input.parse()?;
+        if lit.value().trim().is_empty() {
+            return Err(syn::Error::new_spanned(
+                &lit,
+                format!("a {what} named in `{keyword}` cannot be empty"),
+            ));
+        }
+        return Ok(Name::String(lit));
+    }
+    let example = example_of(what);
+    let path: Path = input.parse().map_err(|e| {
+        syn::Error::new(
+            e.span(),
+            format!("`{keyword}` takes a {what}: a string or a variant of a type deriving `secure_endpoint::{}`, e.g. `{keyword} = {example}`", type_of(what)),
+        )
+    })?;
+    if path.segments.len() < 2 {
+        return Err(syn::Error::new_spanned(
+            &path,
+            format!(
+                "a typed {what} is written with its type, e.g. `{}::{}`; a {what} named by a string is quoted, e.g. `\"{}\"`",
+                type_of(what),
+                path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default(),
+                path.segments.last().map(|s| s.ident.to_string().to_lowercase()).unwrap_or_default(),
+            ),
+        ));
+    }
+    Ok(Name::Typed(path))
+}
+
+fn type_of(what: &str) -> &'static str {
+    if what == "scope" { "Scope" } else { "Role" }
+}
+
+fn example_of(what: &str) -> String {
+    if what == "scope" {
+        "\"posts:write\"".to_owned()
+    } else {
+        "\"admin\"".to_owned()
+    }
 }
 
 fn type_value(input: ParseStream, keyword: &Ident) -> syn::Result<Type> {

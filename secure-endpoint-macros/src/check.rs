@@ -6,7 +6,9 @@
 
 use syn::{FnArg, LitStr, Type};
 
-use crate::ast::{Args, Handler, Kind, LimitArgs, OwnerPath, Rate, RateKey, annotation_kind};
+use crate::ast::{
+    Args, Handler, Kind, LimitArgs, Names, OwnerPath, Rate, RateKey, annotation_kind,
+};
 use crate::ctxt::Ctxt;
 use crate::types::{first_type_argument, read_into, spelled, wrapped_type};
 
@@ -32,12 +34,12 @@ pub struct Policy<'a> {
     pub kind: Kind,
     pub auth: Auth<'a>,
     pub tenant: Option<&'a LitStr>,
-    pub roles: Option<&'a [LitStr]>,
-    pub scopes: Option<&'a [LitStr]>,
+    pub roles: Option<&'a Names>,
+    pub scopes: Option<&'a Names>,
     /// `rate` (one per rate of a list), then each `limit(...)` in order.
     pub limits: Vec<Limit<'a>>,
     pub owner: Option<&'a LitStr>,
-    pub owner_or_role: Option<&'a LitStr>,
+    pub owner_or_role: Option<&'a Names>,
     /// The `validate` and `validate_query` types, as spelled.
     pub validate: Option<String>,
     pub validate_query: Option<String>,
@@ -174,8 +176,8 @@ fn policy<'a>(kind: Kind, args: &'a Args, limits: Vec<Limit<'a>>) -> Policy<'a> 
         kind,
         auth,
         tenant: args.tenant.as_ref().map(|tenant| &tenant.value.lit),
-        roles: args.roles.as_ref().map(|roles| roles.value.as_slice()),
-        scopes: args.scopes.as_ref().map(|scopes| scopes.value.as_slice()),
+        roles: args.roles.as_ref().map(|roles| &roles.value),
+        scopes: args.scopes.as_ref().map(|scopes| &scopes.value),
         limits,
         owner: args.owner.as_ref().map(|owner| &owner.value.lit),
         owner_or_role: args.owner_or_role.as_ref().map(|role| &role.value),

@@ -15,7 +15,7 @@
 //!
 //! `ctxt` collects the errors, `suggest` says "did you mean" for every parser, and
 //! `types` recognises types by their spelling, a best-effort hint. `guarded` is the
-//! `Guarded` derive, in the same shape.
+//! `Guarded` derive, in the same shape; `names` the `Role` and `Scope` derives.
 
 mod ast;
 mod attr;
@@ -24,6 +24,7 @@ mod ctxt;
 mod expand;
 mod fallback;
 mod guarded;
+mod names;
 mod suggest;
 mod types;
 
@@ -45,6 +46,18 @@ pub fn public(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_derive(Guarded, attributes(guarded))]
 pub fn guarded(item: TokenStream) -> TokenStream {
     guarded::derive(item.into()).into()
+}
+
+/// Derives `secure_endpoint::RoleNames`. See `secure_endpoint::Role`.
+#[proc_macro_derive(Role, attributes(role))]
+pub fn role(item: TokenStream) -> TokenStream {
+    names::derive(names::Kind::Role, item.into()).into()
+}
+
+/// Derives `secure_endpoint::ScopeNames`. See `secure_endpoint::Scope`.
+#[proc_macro_derive(Scope, attributes(scope))]
+pub fn scope(item: TokenStream) -> TokenStream {
+    names::derive(names::Kind::Scope, item.into()).into()
 }
 
 fn annotate(

@@ -22,6 +22,7 @@ use crate::cors::CorsPolicy;
 use crate::device::DeviceKey;
 use crate::input::DEFAULT_BODY_LIMIT;
 use crate::inventory::{RouteEntry, RoutePolicy};
+use crate::names::NamesInUse;
 use crate::rate::{Armed, Counts, Limit, Limiter, RateKey, RouteLimiter, RouteLimits};
 use crate::rejection::ErrorBody;
 use crate::request_id::RequestId;
@@ -241,11 +242,13 @@ impl Context {
             settings: Arc::clone(&settings),
         };
         let mut groups = Groups::new();
+        let mut names = NamesInUse::new(security.map(|s| &s.declared));
         for route in routes {
             let RoutePolicy::Declared(policy) = route.policy else {
                 continue;
             };
             let label = format!("{} {}", route.method, route.path);
+            names.check(policy, &label)?;
             let authenticator = if policy.requires_auth() || policy.allows_optional_auth() {
                 let authenticator = security
                     .and_then(|s| s.authenticator_for(policy.authenticator()))
@@ -328,6 +331,7 @@ impl Context {
                 settings: Arc::clone(&settings),
             });
         }
+        names.log_when_undeclared();
         if settings.failed_auth.is_some() && !connect_info {
             return Err(SetupError::Missing {
                 route: "(failed authentications)".to_owned(),

@@ -190,6 +190,7 @@ mod guard;
 mod handler;
 mod input;
 mod inventory;
+mod names;
 mod openapi;
 mod parameter;
 mod pipeline;
@@ -244,6 +245,7 @@ pub use inventory::{AuthenticatorEntry, BrowserEntry, Inventory, RouteEntry, Rou
 /// The signature algorithms, re-exported from jsonwebtoken so that this crate and the
 /// application name the same type whatever jsonwebtoken version the application adds.
 pub use jsonwebtoken::Algorithm;
+pub use names::{RoleNames, ScopeNames};
 pub use openapi::BEARER_SCHEME;
 pub use policy::{Access, Policy};
 pub use principal::{Authenticated, Claims, Principal};
@@ -257,6 +259,55 @@ pub use router::{IntoSecureRoute, SameState, SecureRouter};
 pub use schema::Schemas;
 /// Derives [`Guarded`]: see its docs.
 pub use secure_endpoint_macros::Guarded;
+
+/// Derives [`RoleNames`] on an enum whose unit variants are the roles tokens carry, so
+/// that a route names a role as `role = Role::Admin` and a misspelled one is rustc's
+/// error on its token.
+///
+/// A variant's name is its own in snake case (`SuperUser` is `"super_user"`), or
+/// `#[role(rename = "...")]`. Variants take no fields and no explicit values.
+///
+/// ```
+/// use secure_endpoint::{Claims, secure};
+///
+/// #[derive(secure_endpoint::Role)]
+/// enum Role {
+///     Admin,
+///     Editor,
+/// }
+///
+/// #[secure(auth, roles = [Role::Admin, Role::Editor])]
+/// async fn publish(editor: Claims) -> String {
+///     editor.sub
+/// }
+/// ```
+///
+/// ```compile_fail
+/// # use secure_endpoint::secure;
+/// # #[derive(secure_endpoint::Role)]
+/// # enum Role { Admin }
+/// #[secure(auth, role = Role::Admn)] // error: no variant named `Admn`
+/// async fn stats() {}
+/// ```
+pub use secure_endpoint_macros::Role;
+
+/// Derives [`ScopeNames`] on an enum whose unit variants are the OAuth scopes tokens
+/// carry: `scope = Scope::PostsWrite`, as [`Role`](macro@Role) does for roles
+/// (`#[scope(rename = "posts:write")]` for a name that is not a Rust identifier).
+///
+/// ```
+/// use secure_endpoint::secure;
+///
+/// #[derive(secure_endpoint::Scope)]
+/// enum Scope {
+///     #[scope(rename = "posts:write")]
+///     PostsWrite,
+/// }
+///
+/// #[secure(auth, scope = Scope::PostsWrite)]
+/// async fn write() {}
+/// ```
+pub use secure_endpoint_macros::Scope;
 pub use security::{DEFAULT_MAX_TOKEN_BYTES, Security, SecurityBuilder};
 pub use serve::{
     DEFAULT_BODY_TIMEOUT, DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_CONNECTIONS,

@@ -66,6 +66,18 @@ pub struct Policy {
     timeout_ms: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     concurrency: Option<u32>,
+    /// Which names rustc checked (typed roles and scopes): the settings' declared names
+    /// need not list them.
+    #[serde(skip)]
+    typed: Typed,
+}
+
+/// Which of a policy's names are variants of a type (`role = Role::Admin`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct Typed {
+    roles: bool,
+    scopes: bool,
+    owner_or_role: bool,
 }
 
 /// Whether the handler was declared `#[secure]` or `#[public]`.
@@ -106,6 +118,11 @@ impl Policy {
             reason: None,
             timeout_ms: None,
             concurrency: None,
+            typed: Typed {
+                roles: false,
+                scopes: false,
+                owner_or_role: false,
+            },
         }
     }
 
@@ -146,6 +163,41 @@ impl Policy {
     pub const fn all_scopes(mut self, scopes: &'static [&'static str]) -> Self {
         self.scopes = scopes;
         self
+    }
+
+    /// The roles were named as variants of a type (`roles = [Role::Admin]`).
+    #[doc(hidden)]
+    pub const fn roles_typed(mut self) -> Self {
+        self.typed.roles = true;
+        self
+    }
+
+    /// The scopes were named as variants of a type.
+    #[doc(hidden)]
+    pub const fn scopes_typed(mut self) -> Self {
+        self.typed.scopes = true;
+        self
+    }
+
+    /// The `owner_or_role` was named as a variant of a type.
+    #[doc(hidden)]
+    pub const fn owner_or_role_typed(mut self) -> Self {
+        self.typed.owner_or_role = true;
+        self
+    }
+
+    /// The role and scope names given as strings, which the settings' declared names
+    /// must list: `("role", name)` or `("scope", name)`.
+    pub(crate) fn string_names(&self) -> impl Iterator<Item = (&'static str, &'static str)> {
+        let roles = (!self.typed.roles).then_some(self.roles).unwrap_or(&[]);
+        let scopes = (!self.typed.scopes).then_some(self.scopes).unwrap_or(&[]);
+        let owner_or_role = self.owner_or_role.filter(|_| !self.typed.owner_or_role);
+        roles
+            .iter()
+            .copied()
+            .chain(owner_or_role)
+            .map(|name| ("role", name))
+            .chain(scopes.iter().map(|name| ("scope", *name)))
     }
 
     #[doc(hidden)]

@@ -15,6 +15,7 @@ pub use crate::guard::{
 };
 pub use crate::handler::{Decision, Guards, HandlerFuture, NotAPrincipal, Probe, SecureHandler};
 pub use crate::input::{InputFor, ValidInput, assert_valid_input};
+pub use crate::names::{RoleNames, ScopeNames};
 pub use crate::parameter::{
     AsBody, AsPrincipal, ByParts, ByRequest, Parameter, Unknown as UnknownParameter,
     assert_parameter,

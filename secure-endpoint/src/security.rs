@@ -13,6 +13,7 @@ use crate::cookie::SessionCookie;
 use crate::cors::{Cors, CorsPolicy};
 use crate::device::DeviceKey;
 use crate::error::Error;
+use crate::names::{Declared, check_list};
 use crate::rate::{Limiter, Rate};
 use crate::rejection::ErrorBody;
 use crate::revocation::{RevocationStore, Revocations};
@@ -57,6 +58,8 @@ pub struct Security {
     pub(crate) limit_key: Option<LimitKeyNormalizer>,
     /// Signs device credentials, for limits with `except = "device"`.
     pub(crate) devices: Option<Arc<DeviceKey>>,
+    /// The role and scope names routes may give as strings.
+    pub(crate) declared: Declared,
 }
 
 /// The application's spelling of a body field as a limit's key.
@@ -100,6 +103,7 @@ impl Security {
             own_origin: None,
             limit_key: None,
             devices: None,
+            declared: Declared::default(),
         }
     }
 }
@@ -126,6 +130,7 @@ impl fmt::Debug for Security {
             .field("own_origin", &self.own_origin)
             .field("limit_key", &self.limit_key.is_some())
             .field("devices", &self.devices.is_some())
+            .field("declared", &self.declared)
             .finish()
     }
 }
@@ -155,6 +160,7 @@ pub struct SecurityBuilder {
     own_origin: Option<String>,
     limit_key: Option<LimitKeyNormalizer>,
     devices: Option<Vec<u8>>,
+    declared: Declared,
 }
 
 /// The application's principal check, before the cache is built around it.
@@ -382,8 +388,65 @@ impl SecurityBuilder {
         self
     }
 
+    /// Declares every role routes may name as a string (`role = "admin"`), so that a
+    /// misspelled one is an error when the router is built — naming the route, the name
+    /// and the nearest declared one — rather than a role no one holds. Roles named as
+    /// variants of a type (`role = Role::Admin`, [`Role`](macro@crate::Role)) are
+    /// checked by rustc instead. Without a declaration, the router logs at start every
+    /// role and scope its routes name.
+    ///
+    /// ```
+    /// use secure_endpoint::{JwtAuthenticator, SecureRouter, Security, SetupError, routing::get, secure};
+    /// use jsonwebtoken::Algorithm;
+    ///
+    /// #[secure(auth, role = "admn")]
+    /// async fn stats() {}
+    ///
+    /// let jwt = JwtAuthenticator::hmac(Algorithm::HS256, b"a secret of at least thirty-two bytes")?;
+    /// let security = Security::builder()
+    ///     .authenticator(jwt)
+    ///     .roles(["admin", "editor"])
+    ///     .build()?;
+    /// let built = SecureRouter::new()
+    ///     .route("/stats", get(stats))
+    ///     .with_security(security)
+    ///     .try_into_router();
+    /// let error = built.unwrap_err().to_string();
+    /// assert!(error.contains("\"admn\""), "{error}");
+    /// assert!(error.contains("did you mean \"admin\"?"), "{error}");
+    /// # Ok::<(), SetupError>(())
+    /// ```
+    pub fn roles<I, T>(mut self, roles: I) -> Self
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<String>,
+    {
+        self.declared.roles = Some(roles.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Declares every scope routes may name as a string (`scope = "posts:write"`), as
+    /// [`roles`](Self::roles) does for roles.
+    pub fn scopes<I, T>(mut self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<String>,
+    {
+        self.declared.scopes = Some(scopes.into_iter().map(Into::into).collect());
+        self
+    }
+
     /// Checks the settings.
     pub fn build(self) -> Result<Security, SetupError> {
+        for (setting, names) in [
+            ("roles", &self.declared.roles),
+            ("scopes", &self.declared.scopes),
+        ] {
+            if let Some(names) = names {
+                check_list(names)
+                    .map_err(|reason| SetupError::InvalidSetting { setting, reason })?;
+            }
+        }
         if let Some(cookie) = &self.session_cookie {
             cookie.check()?;
         }
@@ -515,6 +578,7 @@ impl SecurityBuilder {
                 .map(DeviceKey::new)
                 .transpose()?
                 .map(Arc::new),
+            declared: self.declared,
         })
     }
 }

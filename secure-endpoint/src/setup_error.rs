@@ -44,6 +44,20 @@ pub enum SetupError {
         /// The principal type the authenticator produces.
         produced: &'static str,
     },
+    /// A route names a role or scope (as a string) that the settings' declared names
+    /// ([`SecurityBuilder::roles`](crate::SecurityBuilder::roles),
+    /// [`scopes`](crate::SecurityBuilder::scopes)) do not list: a misspelling that would
+    /// refuse everyone.
+    UndeclaredName {
+        /// `METHOD /path` of the route.
+        route: String,
+        /// `"role"` or `"scope"`.
+        kind: &'static str,
+        /// The name the route gives.
+        name: String,
+        /// The declared name nearest to it, when one is near.
+        nearest: Option<String>,
+    },
     /// A setting whose value cannot be used.
     InvalidSetting {
         /// The setting's name.
@@ -78,6 +92,21 @@ impl fmt::Display for SetupError {
                 f,
                 "handler `{handler}` of route `{route}` takes a principal of type `{wanted}`, but the route's authenticator produces `{produced}`: every request would be refused; take `Authenticated<{produced}>` (or give the authenticator `.claims::<…>()` of the type the handler takes)"
             ),
+            SetupError::UndeclaredName {
+                route,
+                kind,
+                name,
+                nearest,
+            } => {
+                write!(
+                    f,
+                    "route `{route}` names the {kind} \"{name}\", which the security settings do not declare ({kind}s: `Security::builder().{kind}s([...])`)"
+                )?;
+                match nearest {
+                    Some(nearest) => write!(f, ": did you mean \"{nearest}\"?"),
+                    None => write!(f, ": declare it there, or correct the route's `{kind}`"),
+                }
+            }
             SetupError::InvalidSetting { setting, reason } => {
                 write!(f, "invalid setting `{setting}`: {reason}")
             }

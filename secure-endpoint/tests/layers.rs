@@ -33,6 +33,7 @@ const LAYERS: &[&[&str]] = &[
         "revocation/",
         "standing.rs",
         "principal.rs",
+        "names.rs",
         "policy.rs",
         "resource.rs",
         "parameter.rs",

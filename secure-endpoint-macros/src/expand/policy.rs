@@ -2,9 +2,10 @@
 //! `Policy` builder. What the policy means is decided in `check`; this writes it out.
 
 use proc_macro2::TokenStream;
-use quote::quote;
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
 
-use crate::ast::Kind;
+use crate::ast::{Kind, Names};
 use crate::check::{Auth, Limit, LimitKey, Policy};
 
 pub fn policy_expr(policy: &Policy<'_>) -> TokenStream {
@@ -27,10 +28,18 @@ pub fn policy_expr(policy: &Policy<'_>) -> TokenStream {
         expr = quote!(#expr.with_tenant(#tenant));
     }
     if let Some(roles) = policy.roles {
-        expr = quote!(#expr.any_role(&[#(#roles),*]));
+        let list = list(names(roles, "RoleNames"));
+        expr = quote!(#expr.any_role(#list));
+        if let Names::Typed(_) = roles {
+            expr = quote!(#expr.roles_typed());
+        }
     }
     if let Some(scopes) = policy.scopes {
-        expr = quote!(#expr.all_scopes(&[#(#scopes),*]));
+        let list = list(names(scopes, "ScopeNames"));
+        expr = quote!(#expr.all_scopes(#list));
+        if let Names::Typed(_) = scopes {
+            expr = quote!(#expr.scopes_typed());
+        }
     }
     if !policy.limits.is_empty() {
         let limits = policy.limits.iter().map(limit);
@@ -40,7 +49,11 @@ pub fn policy_expr(policy: &Policy<'_>) -> TokenStream {
         expr = quote!(#expr.with_owner(#owner));
     }
     if let Some(role) = policy.owner_or_role {
-        expr = quote!(#expr.with_owner_or_role(#role));
+        let role = names(role, "RoleNames");
+        expr = quote!(#expr.with_owner_or_role(#(#role)*));
+        if let Some(Names::Typed(_)) = policy.owner_or_role {
+            expr = quote!(#expr.owner_or_role_typed());
+        }
     }
     if let Some(name) = &policy.validate {
         expr = quote!(#expr.with_validate(#name));
@@ -58,6 +71,35 @@ pub fn policy_expr(policy: &Policy<'_>) -> TokenStream {
         expr = quote!(#expr.with_concurrency(#n));
     }
     expr
+}
+
+/// The names as a `&'static [&'static str]`. A typed name's index is not promoted to a
+/// constant on its own, so the list is one, named.
+fn list(names: Vec<TokenStream>) -> TokenStream {
+    quote!({
+        const NAMES: &[&str] = &[#(#names),*];
+        NAMES
+    })
+}
+
+/// Each name as a `&'static str` constant. A typed one, `Role::Admin`, is read from the
+/// type's `RoleNames::NAMES` by the variant's index: a misspelled variant is rustc's error
+/// on the user's token, a type that does not derive `Role` an unmet bound on the type.
+fn names(names: &Names, trait_name: &str) -> Vec<TokenStream> {
+    match names {
+        Names::Strings(lits) => lits.iter().map(|lit| quote!(#lit)).collect(),
+        Names::Typed(paths) => paths
+            .iter()
+            .map(|path| {
+                let mut ty = path.clone();
+                ty.segments.pop();
+                ty.segments.pop_punct();
+                let names = syn::Ident::new(trait_name, ty.span());
+                let names = quote_spanned!(ty.span()=> <#ty as ::secure_endpoint::__private::#names>::NAMES);
+                quote!(#names[#path as usize])
+            })
+            .collect(),
+    }
 }
 
 /// One limit as a `Limit` constant.

@@ -19,6 +19,7 @@ mod newcomer;
 mod owner;
 mod rate;
 mod revocation;
+mod roles;
 mod router;
 mod scan;
 mod schema_agreement;

@@ -1,0 +1,10 @@
+use secure_endpoint::secure;
+
+enum Plan {
+    Free,
+}
+
+#[secure(auth, role = Plan::Free)]
+async fn stats() {}
+
+fn main() {}
