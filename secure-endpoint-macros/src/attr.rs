@@ -41,7 +41,7 @@ mod kw {
 }
 
 /// Every argument name of the grammar, for did-you-mean hints.
-const ARGUMENTS: &[&str] = &[
+pub(crate) const ARGUMENTS: &[&str] = &[
     "auth",
     "role",
     "roles",
@@ -62,7 +62,7 @@ const ARGUMENTS: &[&str] = &[
 ];
 
 /// The arguments of `limit(...)`.
-const LIMIT_ARGUMENTS: &[&str] = &["rate", "key", "on", "group", "except"];
+pub(crate) const LIMIT_ARGUMENTS: &[&str] = &["rate", "key", "on", "group", "except"];
 
 /// Parses the attribute's arguments, recording every error in `cx`.
 pub fn parse_args(cx: &mut Ctxt, tokens: TokenStream) -> Args {
@@ -449,17 +449,27 @@ fn name(input: ParseStream, keyword: &Ident, what: &str) -> syn::Result<Name> {
         )
     })?;
     if path.segments.len() < 2 {
+        let written = path.to_token_stream().to_string();
         return Err(syn::Error::new_spanned(
             &path,
             format!(
                 "a typed {what} is written with its type, e.g. `{}::{}`; a {what} named by a string is quoted, e.g. `\"{}\"`",
                 type_of(what),
-                path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default(),
-                path.segments.last().map(|s| s.ident.to_string().to_lowercase()).unwrap_or_default(),
+                capitalized(&written),
+                written,
             ),
         ));
     }
     Ok(Name::Typed(path))
+}
+
+/// `admin` → `Admin`: the variant a typed name would likely be.
+fn capitalized(name: &str) -> String {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }
 
 fn type_of(what: &str) -> &'static str {

@@ -21,6 +21,8 @@ mod ast;
 mod attr;
 mod check;
 mod ctxt;
+#[cfg(test)]
+mod docs_agree;
 mod expand;
 mod fallback;
 mod guarded;

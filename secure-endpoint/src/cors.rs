@@ -378,7 +378,10 @@ mod tests {
                 .to_string();
             let fix = suggested(&error);
             assert!(
-                Cors::origins([fix]).credentials(credentials).build().is_ok(),
+                Cors::origins([fix])
+                    .credentials(credentials)
+                    .build()
+                    .is_ok(),
                 "{origin}: suggested {fix:?} in {error}"
             );
         }
@@ -395,7 +398,10 @@ mod tests {
             assert!(!error.contains("any_origin()"), "{error}");
             assert!(error.contains("Cors::origins(["), "{error}");
             assert!(
-                Cors::origins(["https://app.example.com"]).credentials(true).build().is_ok()
+                Cors::origins(["https://app.example.com"])
+                    .credentials(true)
+                    .build()
+                    .is_ok()
             );
         }
     }

@@ -88,22 +88,9 @@
 //!
 //! # The attribute arguments
 //!
-//! | argument | meaning |
-//! | --- | --- |
-//! | `auth` | a verified principal is required (401 otherwise) |
-//! | `role = "admin"` / `roles = ["a", "b"]` | the principal holds at least one of these roles (403 otherwise) |
-//! | `scope = "posts:write"` / `scopes = [...]` | the principal holds every one of these scopes (403 otherwise) |
-//! | `owner = "post.user_id"` | the parameter `post` is a loaded [`Resource`]; its `user_id` must be the principal's id (404 when missing, 403 when someone else's) |
-//! | `owner_or_role = "admin"` | with `owner`: principals holding this role pass the ownership check |
-//! | `validate = CreatePost` | the JSON body is parsed into the parameter of type `CreatePost` (or `Json<CreatePost>`) and validated (400/413/415 otherwise) |
-//! | `validate_query = Filter` | the query string is parsed into the parameter of type `Filter` (or `Query<Filter>`) and validated (400 otherwise) |
-//! | `rate = "10/10s"` | the limit: COUNT/PERIOD, PERIOD one of `ms`, `s`, `m`, `h`, `d` with an optional whole number (429 otherwise) |
-//! | `rate = ["10/s", "1000/d"]` | several limits on the same key; each must admit |
-//! | `rate_key = "ip"` / `"user"` | what `rate` counts on (default: `user` with `auth`, else `ip`) |
-//! | `limit(rate = "5/15m", key = "input.username", on = "failure", group = "logins", except = "device")` | one more limit (repeatable): its key (`"ip"`, `"user"`, or `"PARAM.FIELD"`, a string field of the validated body, trimmed, NFKC-normalised and lower-cased), what counts (`"any"` request, the default, or only a `"failure"`: a 401 or 403 from the handler), a group whose routes share one counter per key, and `except = "device"` (with `on = "failure"` on a body field): a device that logged in as the name counts on its own budget ([`SecurityBuilder::device_credentials`]) |
-//! | `reason = "…"` | on `#[public]`: why anyone may call it, shown in the inventory |
-//! | `timeout = "5s"` | the handler's future is dropped after this long: 503 (a whole number and `ms`, `s`, `m`, `h` or `d`) |
-//! | `concurrency = 8` | at most this many requests of the route run the handler at once; one more waits up to a second, then 503 |
+//! Every argument of [`macro@secure`] and [`macro@public`], and which of the two takes it:
+//!
+#![doc = include_str!("../docs/arguments.md")]
 //!
 //! A `Json<T>` parameter without `validate` is a compile error: an unvalidated body is a
 //! missing protection. Rate strings are parsed at compile time; a zero count or period is
@@ -320,24 +307,10 @@ pub use standing::{DEFAULT_PRINCIPAL_CACHE, Standing};
 ///
 /// The handler becomes a unit struct of the same name that only
 /// [`routing::get`] and its siblings route; the policy runs before the handler's body, in
-/// the order of the [crate docs](crate#what-a-request-goes-through). Every argument:
+/// the order of the [crate docs](crate#what-a-request-goes-through). Every argument (the
+/// rows marked `#[public]` belong to [`macro@public`]):
 ///
-/// | argument | meaning |
-/// | --- | --- |
-/// | `auth` | a verified principal is required (401 otherwise); always given |
-/// | `auth = "api_key"` | the same, verified by the authenticator of that name ([`SecurityBuilder::named_authenticator`]) only |
-/// | `role = "admin"` / `roles = ["a", "b"]` | at least one of these roles (403 otherwise) |
-/// | `scope = "posts:write"` / `scopes = [...]` | every one of these scopes (403 otherwise) |
-/// | `owner = "post.user_id"` | the parameter `post` is a [`Resource`] loaded from the path; its `user_id` must be the principal's id (404 missing, 403 someone else's) |
-/// | `owner_or_role = "admin"` | with `owner`: this role passes the ownership check |
-/// | `validate = T` | the body fills the parameter of type `T` (or `Json<T>`, or `Form<T>` for a form body), validated (400/413/415 otherwise) |
-/// | `validate_query = T` | the query string fills the parameter of type `T` (or `Query<T>`), validated |
-/// | `rate = "10/10s"` | GCRA per principal: a burst of 10, then one per second (429 otherwise) |
-/// | `rate = ["10/s", "1000/d"]` | several limits; each must admit |
-/// | `rate_key = "ip"` / `"user"` | what `rate` counts on |
-/// | `limit(rate = "100/m", key = "ip", on = "failure", group = "writes")` | one more limit with its own key, what counts, and a group sharing its counter (repeatable) |
-/// | `timeout = "5s"` | the handler's future is dropped after this long: 503 |
-/// | `concurrency = 8` | at most this many requests run the handler at once; one more waits up to a second, then 503 |
+#[doc = include_str!("../docs/arguments.md")]
 ///
 /// ```
 /// use secure_endpoint::{Claims, Error, Resource, secure};
@@ -392,18 +365,11 @@ pub use secure_endpoint_macros::secure;
 /// Marks a handler as deliberately public: `#[public]`, optionally with limits and
 /// validation.
 ///
-/// It takes no authentication argument (`auth`, `role`, `scope`, `owner`: use
-/// [`macro@secure`]) and no principal parameter. Every argument:
+/// It takes no authentication argument (`auth`, `role`, `scope`, `owner`, `tenant`: use
+/// [`macro@secure`]); with `optional_auth` it verifies a credential when one is given.
+/// Every argument (the rows marked `#[secure]` are [`macro@secure`]'s):
 ///
-/// | argument | meaning |
-/// | --- | --- |
-/// | `reason = "why"` | why anyone may call it, shown in the inventory |
-/// | `validate = T` / `validate_query = T` | as for [`macro@secure`] |
-/// | `rate = "5/60s"` | GCRA per client address (429 otherwise) |
-/// | `rate = ["5/s", "100/h"]` | several limits; each must admit |
-/// | `rate_key = "ip"` | what `rate` counts on (only `"ip"`: there is no principal) |
-/// | `limit(rate = "5/15m", key = "input.username", on = "failure")` | one more limit: on a field of the validated body, counting only the handler's 401 and 403 (login protection across addresses); `key = "ip"` and `group = "…"` as for [`macro@secure`] |
-/// | `timeout = "5s"` / `concurrency = 8` | as for [`macro@secure`] |
+#[doc = include_str!("../docs/arguments.md")]
 ///
 /// ```
 /// use secure_endpoint::public;

@@ -14,7 +14,7 @@ use super::key::Key;
 #[cfg(feature = "jwks")]
 use crate::setup_error::SetupError;
 
-/// Where a key set comes from: the built-in HTTPS fetcher ([`Jwks::from_url`]) or your
+/// Where a key set comes from: the built-in HTTPS fetcher (`Jwks::from_url`, with the feature `jwks`) or your
 /// own. Any `Fn() -> impl Future<Output = Result<Vec<u8>, String>>` is one.
 pub trait FetchKeys: Send + Sync + 'static {
     /// The key set document (`{"keys": [...]}`), or why it could not be had.

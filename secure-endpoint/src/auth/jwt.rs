@@ -94,7 +94,7 @@ impl JwtAuthenticator<Claims> {
 
     /// Verifies tokens with the keys of a JWKS, fetched and refreshed as [`Jwks`]
     /// describes. HMAC algorithms are refused: a published key set holds public keys. A
-    /// set from [`Jwks::discover`] sets the [`issuer`](Self::issuer) to the one it was
+    /// set from `Jwks::discover` (feature `jwks`) sets the [`issuer`](Self::issuer) to the one it was
     /// discovered for.
     pub fn jwks(algorithms: &[Algorithm], jwks: Jwks) -> Result<Self, SetupError> {
         if algorithms

@@ -16,7 +16,7 @@ use crate::setup_error::SetupError;
 
 /// Signs test tokens with a private key (or HMAC secret), filling in `iss`, `aud`, `iat`
 /// (to the millisecond), `exp` and a `jti` of its own the way the verifier expects: a
-/// [`TokenIssuer`](crate::TokenIssuer) without its minimum secret length, and with
+/// [`TokenIssuer`] without its minimum secret length, and with
 /// roles and hand-made claims.
 ///
 /// ```

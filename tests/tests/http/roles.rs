@@ -204,9 +204,9 @@ fn without_a_declaration_the_names_in_use_are_logged_at_start() {
         .unwrap_or_else(|| panic!("no roles line in {contents}"));
     assert!(line.contains(r#"{"admin", "admn"}"#), "{line}");
     assert!(
-        contents
-            .lines()
-            .any(|line| line.contains("the routes name these scopes") && line.contains("post:write")),
+        contents.lines().any(
+            |line| line.contains("the routes name these scopes") && line.contains("post:write")
+        ),
         "{contents}"
     );
 }

@@ -65,15 +65,16 @@ impl ScanSettings {
     }
 
     /// A path the served application answers outside the inventory (added to the
-    /// `axum::Router` after [`SecureRouter::into_router`], say): [`scan_router`] sends it
+    /// `axum::Router` after [`SecureRouter::into_router`](crate::SecureRouter::into_router), say):
+    /// [`scan_router`](crate::testing::scan_router) sends it
     /// a GET and checks the security headers and that a 5xx carries no detail.
     pub fn outside_the_inventory(mut self, path: &str) -> Self {
         self.outside.push(path.to_owned());
         self
     }
 
-    /// The application's own error body, for [`scan_router`] (which cannot read it from
-    /// the settings; [`scan`] does): refusals and the 500 are then checked against it.
+    /// The application's own error body, for [`scan_router`](crate::testing::scan_router)
+    /// (which cannot read it from the settings; [`scan`](crate::testing::scan) does): refusals and the 500 are then checked against it.
     pub fn error_body<E: ErrorBody>(mut self, writer: E) -> Self {
         self.error_body = Some(Arc::new(writer));
         self
