@@ -5,11 +5,11 @@ use std::fmt;
 use serde::Serialize;
 
 use crate::auth::Credential;
+use crate::description::SecurityDescription;
 use crate::handler::{Guards, SecureHandler};
 use crate::policy::{Policy, Served};
 use crate::routing::Endpoint;
 use crate::schema::Schemas;
-use crate::security::Security;
 
 /// Every route of a [`SecureRouter`](crate::SecureRouter): method, path and policy.
 ///
@@ -181,51 +181,39 @@ impl Inventory {
         }
     }
 
-    /// The inventory of `routes` served with `security`: every route, and where each
-    /// authenticator of the settings reads its credential.
-    pub(crate) fn of(routes: Vec<RouteEntry>, security: Option<&Security>) -> Self {
-        let cookie = security.and_then(|s| s.session_cookie.as_ref());
-        let authenticators = security
-            .into_iter()
-            .flat_map(|security| {
-                let default = security
-                    .authenticator
-                    .iter()
-                    .map(|a| (None, a.credential()));
-                let named = security
-                    .named
-                    .iter()
-                    .map(|(name, a)| (Some(name.clone()), a.credential()));
-                default.chain(named).collect::<Vec<_>>()
-            })
+    /// The inventory of `routes` served with the settings `described`: every route, and
+    /// where each authenticator of the settings reads its credential.
+    pub(crate) fn of(routes: Vec<RouteEntry>, described: Option<&SecurityDescription>) -> Self {
+        let cookie = described.and_then(|d| d.session_cookie.clone());
+        let authenticators = described
+            .map(|d| d.authenticators.as_slice())
+            .unwrap_or_default()
+            .iter()
             .map(|(name, credential)| AuthenticatorEntry {
-                name,
-                header: match &credential {
+                name: name.clone(),
+                header: match credential {
                     Credential::Header(header) => Some(header.to_string()),
                     Credential::Bearer => None,
                 },
-                cookie: match (&credential, cookie) {
-                    (Credential::Bearer, Some(cookie)) => Some(cookie.name().to_owned()),
-                    _ => None,
+                cookie: match credential {
+                    Credential::Bearer => cookie.clone(),
+                    Credential::Header(_) => None,
                 },
                 credential: credential.to_string(),
             })
             .collect();
-        let browsers = security.and_then(|security| {
-            let cors = security.cors.as_ref();
-            (security.session_cookie.is_some() || cors.is_some()).then(|| BrowserEntry {
-                session_cookie: cookie.map(|c| c.name().to_owned()),
-                cors_origins: cors.map(|c| c.listed()).unwrap_or_default(),
-                cors_credentials: cors.is_some_and(|c| c.sends_credentials()),
+        let browsers = described.and_then(|d| {
+            (d.session_cookie.is_some() || d.cors.is_some()).then(|| BrowserEntry {
+                session_cookie: cookie.clone(),
+                cors_origins: d.cors.as_ref().map(|c| c.0.clone()).unwrap_or_default(),
+                cors_credentials: d.cors.as_ref().is_some_and(|c| c.1),
             })
         });
         Inventory {
             routes,
             authenticators,
             browsers,
-            revocations_fail_closed: security
-                .and_then(|s| s.revocations.as_deref())
-                .is_some_and(|store| store.fails_closed()),
+            revocations_fail_closed: described.is_some_and(|d| d.revocations_fail_closed),
         }
     }
 

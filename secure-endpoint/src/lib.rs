@@ -170,6 +170,7 @@ mod clock;
 mod context;
 mod cookie;
 mod cors;
+mod description;
 mod device;
 mod error;
 mod extractors;
@@ -224,6 +225,7 @@ pub use auth::{
 pub use client_addr::ForwardedHeader;
 pub use cookie::{DEFAULT_SESSION_COOKIE, SessionCookie};
 pub use cors::{Cors, DEFAULT_ALLOWED_HEADERS, DEFAULT_EXPOSED_HEADERS};
+pub use description::SecurityDescription;
 pub use error::Error;
 pub use guard::{Guarded, GuardedKey, Viewer};
 pub use handler::{Guards, SecureHandler};

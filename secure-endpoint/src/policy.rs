@@ -189,8 +189,8 @@ impl Policy {
     /// The role and scope names given as strings, which the settings' declared names
     /// must list: `("role", name)` or `("scope", name)`.
     pub(crate) fn string_names(&self) -> impl Iterator<Item = (&'static str, &'static str)> {
-        let roles = (!self.typed.roles).then_some(self.roles).unwrap_or(&[]);
-        let scopes = (!self.typed.scopes).then_some(self.scopes).unwrap_or(&[]);
+        let roles = if self.typed.roles { &[] } else { self.roles };
+        let scopes = if self.typed.scopes { &[] } else { self.scopes };
         let owner_or_role = self.owner_or_role.filter(|_| !self.typed.owner_or_role);
         roles
             .iter()

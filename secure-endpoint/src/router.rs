@@ -13,6 +13,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::context::Context;
+use crate::description::SecurityDescription;
 use crate::handler::SecureHandler;
 use crate::inventory::{Inventory, RouteEntry};
 use crate::routing::MethodRouter;
@@ -281,7 +282,15 @@ where
     /// Every route with its method, path and policy, and where each authenticator reads
     /// its credential.
     pub fn inventory(&self) -> Inventory {
-        Inventory::of(self.routes.clone(), self.security.as_deref())
+        let described = self.security.as_deref().map(Security::description);
+        Inventory::of(self.routes.clone(), described.as_ref())
+    }
+
+    /// The inventory of these routes served with the settings `described`, whatever
+    /// settings the router has: a document of the service as it runs, built without its
+    /// secrets ([`SecurityDescription`]).
+    pub fn inventory_with(&self, described: &SecurityDescription) -> Inventory {
+        Inventory::of(self.routes.clone(), Some(described))
     }
 
     /// Checks that every route's policy has the settings it needs, then builds the

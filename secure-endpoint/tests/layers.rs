@@ -48,6 +48,7 @@ const LAYERS: &[&[&str]] = &[
         "schema.rs",
         "routing.rs",
         "security.rs",
+        "description.rs",
         "inventory.rs",
         "context.rs",
     ],
@@ -135,7 +136,7 @@ fn code(text: &str) -> String {
             // Skip the item it marks: one line to `;`, or a braced block.
             let mut depth = 0i32;
             let mut opened = false;
-            while let Some(next) = lines.next() {
+            for next in lines.by_ref() {
                 depth += next.matches('{').count() as i32 - next.matches('}').count() as i32;
                 opened |= next.contains('{');
                 if (opened && depth <= 0) || (!opened && next.trim_end().ends_with(';')) {

@@ -13,8 +13,8 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 use secure_endpoint::routing::get;
 use secure_endpoint::{
-    Cors, JwtAuthenticator, Limiter, Revocations, SecureRouter, Security, SessionCookie,
-    SetupError, Standing, routing::post,
+    Cors, Credential, JwtAuthenticator, Limiter, Revocations, SecureRouter, Security,
+    SecurityDescription, SessionCookie, SetupError, Standing, routing::post,
 };
 
 pub use config::{Config, ConfigError};
@@ -121,6 +121,23 @@ pub fn routes() -> SecureRouter<AppState> {
         .route("/admin/stats", get(handlers::stats))
 }
 
+/// The browser front ends `BLOG_CORS_ORIGINS` allows, with credentials.
+fn cors(config: &Config) -> Option<Cors> {
+    (!config.cors_origins.is_empty()).then(|| Cors::origins(&config.cors_origins).credentials(true))
+}
+
+/// The security settings [`app`] builds for `config`, as the inventory reads them, built
+/// without the secret, the database or Redis: what `blog routes --openapi` documents.
+pub fn description(config: &Config) -> Result<SecurityDescription, StartError> {
+    let mut described = SecurityDescription::new()
+        .authenticator(Credential::Bearer)
+        .session_cookie(&SessionCookie::new());
+    if let Some(cors) = cors(config) {
+        described = described.cors(&cors).map_err(StartError::Setup)?;
+    }
+    Ok(described)
+}
+
 /// The whole service for `config`: database opened and migrated, security settings
 /// built, state attached.
 pub async fn app(config: &Config) -> Result<(SecureRouter, AppState), StartError> {
@@ -156,11 +173,13 @@ pub async fn app(config: &Config) -> Result<(SecureRouter, AppState), StartError
     let accounts = db.clone();
     let cookie = SessionCookie::new();
     let mut security = Security::builder();
-    if !config.cors_origins.is_empty() {
-        security = security.cors(Cors::origins(&config.cors_origins).credentials(true));
+    if let Some(cors) = cors(config) {
+        security = security.cors(cors);
     }
     let security = security
         .authenticator(jwt)
+        // Every role a route names, so a misspelled one stops the start.
+        .roles(["admin"])
         .session_cookie(cookie.clone())
         .rate_limiter(limiter)
         .revocation(revocations.max_token_lifetime(TOKEN_LIFETIME))

@@ -47,14 +47,14 @@ async fn run() -> ExitCode {
                 .with_env_filter(filter)
                 .with_writer(std::io::stderr)
                 .init();
-            // The blog as it runs, built with its settings (the session cookie and
-            // its CSRF answers, CORS, the limits' backend): only no secret is printed.
+            // The blog as it runs (the session cookie and its CSRF answers, CORS), from
+            // the description of its settings: no secret, database or Redis is needed.
             let config = match Config::from_env() {
                 Ok(config) => config,
                 Err(error) => return fail(&error),
             };
-            let inventory = match blog::app(&config).await {
-                Ok((app, _state)) => app.inventory(),
+            let inventory = match blog::description(&config) {
+                Ok(described) => blog::routes().inventory_with(&described),
                 Err(error) => return fail(&error),
             };
             if args.iter().any(|a| a == "--openapi") {

@@ -565,7 +565,12 @@ async fn the_security_scan_of_the_whole_blog_is_clean() {
 
 #[test]
 fn the_openapi_document_validates_and_states_every_requirement() {
-    let document = blog::routes().inventory().openapi("blog", "0.1.0");
+    // As `blog routes --openapi` prints it: the routes with the description of the
+    // settings (the session cookie and its CSRF answers included).
+    let described = blog::description(&Config::for_tests(SECRET, ADMIN_PASSWORD)).unwrap();
+    let document = blog::routes()
+        .inventory_with(&described)
+        .openapi("blog", "0.1.0");
     let path = std::env::temp_dir().join(format!("blog-openapi-{}.json", std::process::id()));
     std::fs::write(&path, document.to_string()).unwrap();
     let output = std::process::Command::new("python3")
@@ -595,7 +600,7 @@ fn the_openapi_document_validates_and_states_every_requirement() {
         if policy.requires_auth() {
             assert_eq!(
                 security,
-                &[json!({"bearerAuth": []})],
+                &[json!({"bearerAuth": []}), json!({"cookieAuth": []})],
                 "{} {}",
                 route.method,
                 route.path
@@ -604,7 +609,11 @@ fn the_openapi_document_validates_and_states_every_requirement() {
         } else if policy.allows_optional_auth() {
             assert_eq!(
                 security,
-                &[json!({}), json!({"bearerAuth": []})],
+                &[
+                    json!({}),
+                    json!({"bearerAuth": []}),
+                    json!({"cookieAuth": []})
+                ],
                 "{} {}: no credential, or a bearer token",
                 route.method,
                 route.path
@@ -709,5 +718,14 @@ async fn the_openapi_document_shows_the_session_cookie_and_its_csrf_check() {
     assert_eq!(
         document["x-secure-endpoint-cors"],
         json!({ "origins": ["https://app.example"], "credentials": true })
+    );
+    // The description `blog routes --openapi` reads, built without the secret, the
+    // database or Redis, gives the same document.
+    let described = blog::description(&config).unwrap();
+    assert_eq!(
+        blog::routes()
+            .inventory_with(&described)
+            .openapi("blog", "0.1.0"),
+        document
     );
 }

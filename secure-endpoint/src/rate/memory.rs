@@ -63,7 +63,6 @@ impl BoundedStore {
     }
 
     /// The bytes the shards' slots occupy.
-
     #[cfg(test)]
     fn table_bytes(&self) -> usize {
         self.shards
