@@ -40,6 +40,9 @@ pub struct SecurityDescription {
     /// The origins CORS allows (`["*"]` for any) and whether they send credentials.
     pub(crate) cors: Option<(Vec<String>, bool)>,
     pub(crate) revocations_fail_closed: bool,
+    /// The security lock's lines of the settings a hand-made description does not hold
+    /// (the authenticators' issuers and algorithms, the proxies, the limits' backend…).
+    pub(crate) settings: Vec<(&'static str, String)>,
 }
 
 impl SecurityDescription {
@@ -107,6 +110,79 @@ impl Security {
                 .revocations
                 .as_deref()
                 .is_some_and(|store| store.fails_closed()),
+            settings: self.lock_lines(),
         }
+    }
+
+    /// What the security lock records of these settings beyond what a description holds.
+    fn lock_lines(&self) -> Vec<(&'static str, String)> {
+        let mut lines = Vec::new();
+        let authenticators = self
+            .authenticator
+            .iter()
+            .map(|a| ("default", a))
+            .chain(self.named.iter().map(|(name, a)| (name.as_str(), a)));
+        for (name, authenticator) in authenticators {
+            for (key, value) in authenticator.describe() {
+                lines.push((key, format!("{name}: {value}")));
+            }
+        }
+        lines.push(("max-token-bytes", self.max_token_bytes.to_string()));
+        for proxy in &self.proxies.trusted {
+            lines.push(("trusted-proxy", proxy.to_string()));
+        }
+        if !self.proxies.trusted.is_empty() {
+            lines.push(("forwarded-header", format!("{:?}", self.proxies.header)));
+        }
+        if let Some(rate) = self.failed_auth {
+            lines.push(("failed-auth-limit", rate.to_string()));
+        }
+        if let Some(hsts) = &self.hsts {
+            lines.push((
+                "hsts",
+                String::from_utf8_lossy(hsts.as_bytes()).replace(' ', ""),
+            ));
+        }
+        lines.push(("hide-forbidden", self.hide_forbidden.to_string()));
+        let body_limit = self.body_limit.unwrap_or(crate::input::DEFAULT_BODY_LIMIT);
+        lines.push(("body-limit", body_limit.to_string()));
+        if let Some(limiter) = &self.limiter {
+            lines.push(("rate-limiter", limiter.backend_name().to_owned()));
+        }
+        if let Some(store) = &self.revocations {
+            lines.push(("revocation", store.backend_name().to_owned()));
+            let fails = if store.fails_closed() {
+                "closed"
+            } else {
+                "open"
+            };
+            lines.push(("revocation-fails", fails.to_owned()));
+            lines.push((
+                "max-token-lifetime",
+                format!("{}ms", store.max_lifetime_ms()),
+            ));
+        }
+        if self.principal_check.is_some() {
+            lines.push(("principal-check", "on".to_owned()));
+        }
+        if let Some(origin) = &self.own_origin {
+            lines.push((
+                "own-origin",
+                String::from_utf8_lossy(origin.as_bytes()).into_owned(),
+            ));
+        }
+        if let Some(roles) = &self.declared.roles {
+            lines.push(("declared-roles", roles.join(" ")));
+        }
+        if let Some(scopes) = &self.declared.scopes {
+            lines.push(("declared-scopes", scopes.join(" ")));
+        }
+        if self.devices.is_some() {
+            lines.push(("device-credentials", "on".to_owned()));
+        }
+        if self.limit_key.is_some() {
+            lines.push(("limit-key-normalizer", "custom".to_owned()));
+        }
+        lines
     }
 }

@@ -40,6 +40,9 @@ pub struct Inventory {
     /// The revocations are shared and fail closed (503 while they do not answer).
     #[serde(skip)]
     revocations_fail_closed: bool,
+    /// The security lock's lines of the settings beyond the above.
+    #[serde(skip)]
+    settings: Vec<(&'static str, String)>,
 }
 
 /// The settings for browser front ends: the cookie the token may travel in, and the
@@ -214,6 +217,7 @@ impl Inventory {
             authenticators,
             browsers,
             revocations_fail_closed: described.is_some_and(|d| d.revocations_fail_closed),
+            settings: described.map(|d| d.settings.clone()).unwrap_or_default(),
         }
     }
 
@@ -237,6 +241,11 @@ impl Inventory {
         self.authenticators
             .iter()
             .find(|a| a.name.as_deref() == name)
+    }
+
+    /// The lock's lines of the settings beyond the authenticators and the browsers'.
+    pub(crate) fn settings_lines(&self) -> &[(&'static str, String)] {
+        &self.settings
     }
 
     /// The inventory as a JSON value.

@@ -99,7 +99,11 @@
 //! # Knowing what is enforced
 //!
 //! [`SecureRouter::inventory`] lists every route with its policy (a table, JSON, or the
-//! security part of an OpenAPI 3.1 document with [`Inventory::openapi`]), and
+//! security part of an OpenAPI 3.1 document with [`Inventory::openapi`]; built from a
+//! [`SecurityDescription`] where the secrets are not at hand), the security lock
+//! ([`Inventory::lock`], held by [`testing::assert_security_lock`]: a change fails with
+//! each line marked weaker, stronger or neutral), who may call what
+//! ([`Inventory::matrix`]), and
 //! [`testing::scan`] attacks every route in process as its policy says it must resist.
 //!
 //! # Decisions this crate makes where axum leaves a choice
@@ -178,6 +182,8 @@ mod guard;
 mod handler;
 mod input;
 mod inventory;
+mod lock;
+mod matrix;
 mod names;
 mod openapi;
 mod parameter;
@@ -234,6 +240,8 @@ pub use inventory::{AuthenticatorEntry, BrowserEntry, Inventory, RouteEntry, Rou
 /// The signature algorithms, re-exported from jsonwebtoken so that this crate and the
 /// application name the same type whatever jsonwebtoken version the application adds.
 pub use jsonwebtoken::Algorithm;
+pub use lock::Direction;
+pub use matrix::Matrix;
 pub use names::{RoleNames, ScopeNames};
 pub use openapi::BEARER_SCHEME;
 pub use policy::{Access, Policy};

@@ -50,6 +50,8 @@ const LAYERS: &[&[&str]] = &[
         "security.rs",
         "description.rs",
         "inventory.rs",
+        "lock.rs",
+        "matrix.rs",
         "context.rs",
     ],
     // 4 the request.

@@ -1,6 +1,7 @@
-//! `cargo run -p blog` serves the blog; `cargo run -p blog -- routes [--json|--openapi]`
-//! prints every route with its policy (as a table, as JSON, or as the security part of an
-//! OpenAPI 3.1 document).
+//! `cargo run -p blog` serves the blog; `cargo run -p blog -- routes [--json|--openapi|
+//! --matrix [--html]]` prints every route with its policy (as a table, as JSON, as the
+//! security part of an OpenAPI 3.1 document, or as who may call what: a Markdown table or
+//! a standalone HTML page).
 
 use std::process::ExitCode;
 
@@ -57,7 +58,14 @@ async fn run() -> ExitCode {
                 Ok(described) => blog::routes().inventory_with(&described),
                 Err(error) => return fail(&error),
             };
-            if args.iter().any(|a| a == "--openapi") {
+            if args.iter().any(|a| a == "--matrix") {
+                let matrix = inventory.matrix();
+                if args.iter().any(|a| a == "--html") {
+                    print!("{}", matrix.to_html("blog"));
+                } else {
+                    print!("{}", matrix.to_markdown());
+                }
+            } else if args.iter().any(|a| a == "--openapi") {
                 println!("{:#}", inventory.openapi("blog", env!("CARGO_PKG_VERSION")));
             } else if args.iter().any(|a| a == "--json") {
                 println!("{:#}", inventory.to_json());
@@ -67,7 +75,9 @@ async fn run() -> ExitCode {
             ExitCode::SUCCESS
         }
         Some(other) => {
-            eprintln!("unknown command {other:?}; usage: blog [routes [--json|--openapi]]");
+            eprintln!(
+                "unknown command {other:?}; usage: blog [routes [--json|--openapi|--matrix [--html]]]"
+            );
             ExitCode::from(2)
         }
     }

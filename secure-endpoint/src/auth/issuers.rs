@@ -201,6 +201,27 @@ where
         self.of(token)?.verifier.precheck(token)
     }
 
+    fn describe(&self) -> Vec<(&'static str, String)> {
+        let mut lines = Vec::new();
+        for issuer in &self.issuers {
+            let name = issuer.verifier.required_issuer().unwrap_or("?");
+            for (key, value) in Authenticator::describe(&issuer.verifier) {
+                if key == "issuer" {
+                    let belief = match (issuer.trusted, issuer.shares_subjects) {
+                        (true, true) => " trusted shared-subjects",
+                        (true, false) => " trusted",
+                        (false, true) => " shared-subjects",
+                        (false, false) => "",
+                    };
+                    lines.push((key, format!("{value}{belief}")));
+                } else {
+                    lines.push((key, format!("{name}: {value}")));
+                }
+            }
+        }
+        lines
+    }
+
     fn check_settings(&self) -> Result<(), SetupError> {
         if self.issuers.is_empty() {
             return Err(SetupError::InvalidSetting {

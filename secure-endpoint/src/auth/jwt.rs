@@ -484,6 +484,31 @@ where
         super::TokenFacts::of_jwt(token)
     }
 
+    fn describe(&self) -> Vec<(&'static str, String)> {
+        let mut lines: Vec<(&'static str, String)> = self
+            .algorithms
+            .iter()
+            .map(|alg| ("algorithm", format!("{alg:?}")))
+            .collect();
+        match &self.template.iss {
+            Some(issuers) => lines.extend(issuers.iter().map(|i| ("issuer", i.clone()))),
+            None => lines.push(("issuer", "any".to_owned())),
+        }
+        match (&self.template.aud, self.template.validate_aud) {
+            (Some(audiences), true) => {
+                lines.extend(audiences.iter().map(|a| ("audience", a.clone())))
+            }
+            _ => lines.push(("audience", "any".to_owned())),
+        }
+        lines.push(("leeway", format!("{}s", self.template.leeway)));
+        let mut keys = format!("{} configured", self.keys.len());
+        if self.jwks.is_some() {
+            keys.push_str(" and a key set");
+        }
+        lines.push(("keys", keys));
+        lines
+    }
+
     fn check_settings(&self) -> Result<(), SetupError> {
         if self.template.leeway > MAX_LEEWAY_SECS {
             return Err(SetupError::InvalidSetting {

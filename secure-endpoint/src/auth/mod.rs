@@ -101,6 +101,14 @@ pub trait Authenticator: Send + Sync + 'static {
         Credential::Bearer
     }
 
+    /// What the security lock records of this authenticator, as `(key, value)` lines:
+    /// the issuers, audiences and algorithms it accepts, its leeway, where its keys come
+    /// from: never a key or a secret. A change to one shows in review as a change to the
+    /// lock (`issuer`, `audience` and `algorithm` added are weaker). None by default.
+    fn describe(&self) -> Vec<(&'static str, String)> {
+        Vec::new()
+    }
+
     /// Which token `token` (already verified) is and when it lives, for revocation and
     /// the principal check. The JWT authenticator reads `jti`, `iat` and `exp`; the
     /// default knows none (an API key is revoked by taking it out of its set).
@@ -199,6 +207,12 @@ where
         self.0.credential()
     }
 
+    fn describe(&self) -> Vec<(&'static str, String)> {
+        let mut lines = self.0.describe();
+        lines.extend(self.1.describe());
+        lines
+    }
+
     fn token_facts(&self, token: &str) -> Option<TokenFacts> {
         self.0
             .token_facts(token)
@@ -268,6 +282,9 @@ pub(crate) trait DynAuthenticator: Send + Sync {
     /// [`Authenticator::credential`].
     fn credential(&self) -> Credential;
 
+    /// [`Authenticator::describe`].
+    fn describe(&self) -> Vec<(&'static str, String)>;
+
     /// [`Authenticator::token_facts`].
     fn token_facts(&self, token: &str) -> Option<TokenFacts>;
 
@@ -300,6 +317,10 @@ impl<A: Authenticator> DynAuthenticator for A {
 
     fn credential(&self) -> Credential {
         Authenticator::credential(self)
+    }
+
+    fn describe(&self) -> Vec<(&'static str, String)> {
+        Authenticator::describe(self)
     }
 
     fn token_facts(&self, token: &str) -> Option<TokenFacts> {

@@ -34,6 +34,17 @@ pub(crate) enum Backend {
     Redis(Arc<RedisSettings>),
 }
 
+impl Limiter {
+    /// Where the limits are counted: `memory`, or `redis` (shared).
+    pub(crate) fn backend_name(&self) -> &'static str {
+        match &self.backend {
+            Backend::Memory => "memory",
+            #[cfg(feature = "redis")]
+            Backend::Redis(_) => "redis",
+        }
+    }
+}
+
 impl fmt::Debug for Limiter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let backend = match &self.backend {

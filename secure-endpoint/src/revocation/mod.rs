@@ -314,6 +314,20 @@ impl RevocationStore {
         }
     }
 
+    /// Where the revocations are kept: `memory`, or `redis` (shared).
+    pub(crate) fn backend_name(&self) -> &'static str {
+        #[cfg(feature = "redis")]
+        if self.redis.is_some() {
+            return "redis";
+        }
+        "memory"
+    }
+
+    /// The longest a token may live, in milliseconds.
+    pub(crate) fn max_lifetime_ms(&self) -> u64 {
+        self.max_lifetime_ms
+    }
+
     /// Whether a request is refused (503) while the shared store does not answer.
     pub(crate) fn fails_closed(&self) -> bool {
         #[cfg(feature = "redis")]

@@ -2,8 +2,10 @@
 //! configured key accepts (or, with another key, refuses), and scan a router for the
 //! weaknesses its declared policies must not have.
 
+mod lock;
 mod scan;
 
+pub use lock::{LOCK_ENV, assert_security_lock};
 pub use scan::{Finding, ScanReport, ScanSettings, scan, scan_router};
 
 use std::time::{SystemTime, UNIX_EPOCH};

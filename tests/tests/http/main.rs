@@ -18,6 +18,7 @@ mod multi_tenant;
 mod newcomer;
 mod owner;
 mod rate;
+mod review;
 mod revocation;
 mod roles;
 mod router;
