@@ -248,7 +248,8 @@ impl Context {
                 continue;
             };
             let label = format!("{} {}", route.method, route.path);
-            names.check(policy, &label)?;
+            let guarded_roles = route.guards.body.iter().chain(route.guards.response);
+            names.check(policy, guarded_roles.filter_map(|key| key.role), &label)?;
             let authenticator = if policy.requires_auth() || policy.allows_optional_auth() {
                 let authenticator = security
                     .and_then(|s| s.authenticator_for(policy.authenticator()))

@@ -254,7 +254,10 @@ pub use revocation::{DEFAULT_MAX_TOKEN_LIFETIME, Revocations};
 pub use revoker::Revoker;
 pub use router::{IntoSecureRoute, SameState, SecureRouter};
 pub use schema::Schemas;
-/// Derives [`Guarded`]: see its docs.
+/// Derives [`Guarded`](trait@Guarded) on a struct whose fields carry
+/// `#[guarded(role = "…")]`, `#[guarded(owner = "field")]` or both: who may read and
+/// write each field, applied to the handler's validated body and answer. See the
+/// [trait](trait@Guarded) for what is applied where.
 pub use secure_endpoint_macros::Guarded;
 
 /// Derives [`RoleNames`] on an enum whose unit variants are the roles tokens carry, so

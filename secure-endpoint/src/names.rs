@@ -118,9 +118,16 @@ impl<'a> NamesInUse<'a> {
         }
     }
 
-    /// Checks the names of the route `label`'s policy against the declared ones.
-    pub(crate) fn check(&mut self, policy: &Policy, label: &str) -> Result<(), SetupError> {
-        for (kind, name) in policy.string_names() {
+    /// Checks the names of the route `label`'s policy, and the roles of its guarded
+    /// fields, against the declared ones.
+    pub(crate) fn check(
+        &mut self,
+        policy: &Policy,
+        guarded_roles: impl Iterator<Item = &'static str>,
+        label: &str,
+    ) -> Result<(), SetupError> {
+        let guarded = guarded_roles.map(|role| ("role", role));
+        for (kind, name) in policy.string_names().chain(guarded) {
             match self.declared.and_then(|declared| declared.of(kind)) {
                 Some(declared) if !declared.iter().any(|known| known == name) => {
                     return Err(SetupError::UndeclaredName {

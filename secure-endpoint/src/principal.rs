@@ -36,7 +36,10 @@ pub trait Principal: Clone + Send + Sync + 'static {
     }
 
     /// The caller's tenant (an organisation, a workspace), checked by `tenant = "…"`.
-    /// None by default: a principal without one is refused (403) on tenant routes.
+    /// None by default: a principal without one is refused (403) on tenant routes. To
+    /// require the claim of every token, make it a plain field of the claims type
+    /// (`org: String`, not `Option<String>`): a token without it then does not make a
+    /// principal, and is 401 on every route.
     fn tenant(&self) -> Option<&str> {
         None
     }

@@ -6,7 +6,10 @@ use std::fmt;
 
 /// A setting that cannot work, found when the settings or the router are built — never
 /// at request time.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Its `Debug` is its message, so that `fn main() -> Result<(), Box<dyn Error>>` ending
+/// with one prints the sentence that names the setting, not the variant's fields.
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SetupError {
     /// A route's policy needs a setting that was not given.
@@ -111,6 +114,12 @@ impl fmt::Display for SetupError {
                 write!(f, "invalid setting `{setting}`: {reason}")
             }
         }
+    }
+}
+
+impl fmt::Debug for SetupError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
     }
 }
 

@@ -100,6 +100,17 @@ impl<'a> Viewer<'a> {
 
 /// A type with guarded fields, derived with `#[derive(Guarded)]`.
 ///
+/// `#[guarded(role = "…")]` names a role as a string, declared in the settings like the
+/// attributes' ([`SecurityBuilder::roles`](crate::SecurityBuilder::roles): an undeclared
+/// one stops the router at start); `#[guarded(owner = "field")]` names the field holding
+/// the owner's id. Where the type is read or answered, the framework applies it with no
+/// call of yours:
+/// - as a handler's `validate` body: a guarded field sent by a caller who may not write
+///   it is 403 before the handler runs;
+/// - as a handler's answer, `Json<T>` (also `Json<Vec<T>>`, maps, `Option`, inside a
+///   `Result` or beside a status code or headers): the field is left out of the JSON for
+///   a caller who may not read it.
+///
 /// ```
 /// use secure_endpoint::Guarded;
 ///

@@ -210,3 +210,34 @@ fn without_a_declaration_the_names_in_use_are_logged_at_start() {
         "{contents}"
     );
 }
+
+#[derive(serde::Deserialize, serde::Serialize, validator::Validate, secure_endpoint::Guarded)]
+struct Article {
+    #[validate(length(min = 1, max = 100))]
+    title: String,
+    #[guarded(role = "editr")]
+    pinned: Option<bool>,
+}
+
+#[secure(auth, validate = Article)]
+async fn publish_article(article: Article) -> String {
+    article.title
+}
+
+#[test]
+fn a_guarded_field_naming_an_undeclared_role_is_refused_too() {
+    let error = build(
+        Security::builder()
+            .authenticator(jwt())
+            .roles(["admin", "editor"]),
+        SecureRouter::new().route("/articles", secure_endpoint::routing::post(publish_article)),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&error, SetupError::UndeclaredName { route, kind: "role", name, nearest: Some(nearest) }
+            if route == "POST /articles" && name == "editr" && nearest == "editor"),
+        "{error:?}"
+    );
+    // Debug is the message, for `main` returning the error.
+    assert_eq!(format!("{error:?}"), error.to_string());
+}
