@@ -57,6 +57,8 @@ pub struct LimitArgs {
     pub group: Option<LitStr>,
     /// `except = "device"`: an account's own devices are counted apart.
     pub except_device: Option<LitStr>,
+    /// `mode = "report"`: counted, never refused.
+    pub report: bool,
 }
 
 impl LimitArgs {
@@ -99,6 +101,8 @@ pub struct Args {
     /// `rate = "10/10s"` or `rate = ["10/s", "1000/d"]`.
     pub rate: Option<Arg<Vec<Rate>>>,
     pub rate_key: Option<Arg<RateKey>>,
+    /// `rate_mode = "report"`: `rate`'s limits are counted, never refused.
+    pub rate_mode: Option<Arg<bool>>,
     /// Every `limit(...)`, in order.
     pub limits: Vec<Arg<LimitArgs>>,
     pub reason: Option<Arg<LitStr>>,

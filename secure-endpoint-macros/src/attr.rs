@@ -38,6 +38,8 @@ mod kw {
     syn::custom_keyword!(on);
     syn::custom_keyword!(group);
     syn::custom_keyword!(except);
+    syn::custom_keyword!(mode);
+    syn::custom_keyword!(rate_mode);
 }
 
 /// Every argument name of the grammar, for did-you-mean hints.
@@ -53,6 +55,7 @@ pub(crate) const ARGUMENTS: &[&str] = &[
     "validate_query",
     "rate",
     "rate_key",
+    "rate_mode",
     "reason",
     "timeout",
     "concurrency",
@@ -62,7 +65,7 @@ pub(crate) const ARGUMENTS: &[&str] = &[
 ];
 
 /// The arguments of `limit(...)`.
-pub(crate) const LIMIT_ARGUMENTS: &[&str] = &["rate", "key", "on", "group", "except"];
+pub(crate) const LIMIT_ARGUMENTS: &[&str] = &["rate", "key", "on", "group", "except", "mode"];
 
 /// Parses the attribute's arguments, recording every error in `cx`.
 pub fn parse_args(cx: &mut Ctxt, tokens: TokenStream) -> Args {
@@ -211,6 +214,10 @@ fn parse_one(cx: &mut Ctxt, args: &mut Args, input: ParseStream) -> syn::Result<
         let keyword = keyword::<kw::rate_key>(input)?;
         let value = rate_key(input, &keyword)?;
         set(cx, &mut args.rate_key, Arg { keyword, value }, None);
+    } else if lookahead.peek(kw::rate_mode) {
+        let keyword = keyword::<kw::rate_mode>(input)?;
+        let value = mode(input, &keyword)?;
+        set(cx, &mut args.rate_mode, Arg { keyword, value }, None);
     } else if lookahead.peek(kw::rate) {
         let keyword = keyword::<kw::rate>(input)?;
         let value = rates(input, &keyword)?;
@@ -623,6 +630,7 @@ fn limit(cx: &mut Ctxt, input: ParseStream, limit_keyword: &Ident) -> syn::Resul
         failure: false,
         group: None,
         except_device: None,
+        report: false,
     };
     let mut seen: Vec<Ident> = Vec::new();
     for chunk in split_top_level_commas(content.parse()?) {
@@ -681,6 +689,9 @@ fn limit(cx: &mut Ctxt, input: ParseStream, limit_keyword: &Ident) -> syn::Resul
                     ));
                 }
                 limit.except_device = Some(lit);
+            } else if input.peek(kw::mode) {
+                let name = once_in_limit(&mut seen, keyword::<kw::mode>(input)?, input)?;
+                limit.report = mode(input, &name)?;
             } else if input.peek(Ident) {
                 let name = once_in_limit(&mut seen, input.parse()?, input)?;
                 skip_rest(input)?;
@@ -707,6 +718,22 @@ fn limit(cx: &mut Ctxt, input: ParseStream, limit_keyword: &Ident) -> syn::Resul
         }
     }
     Ok(limit)
+}
+
+/// `mode = "report"` or `"enforce"`: whether the limit only reports.
+fn mode(input: ParseStream, keyword: &Ident) -> syn::Result<bool> {
+    expect_eq(input, keyword, "\"report\"")?;
+    let lit = string(input, keyword)?;
+    match lit.value().as_str() {
+        "enforce" => Ok(false),
+        "report" => Ok(true),
+        other => Err(syn::Error::new_spanned(
+            &lit,
+            format!(
+                "unknown `{keyword}` \"{other}\": use \"enforce\" (the default: over the limit is 429) or \"report\" (counted as usual, never refused: a request over it passes, logged and counted as `would_refuse`)"
+            ),
+        )),
+    }
 }
 
 /// Records an argument of one `limit(...)`; a second one of the same name is an error on

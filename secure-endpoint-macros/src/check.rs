@@ -67,6 +67,8 @@ pub struct Limit<'a> {
     pub group: Option<&'a LitStr>,
     /// `except = "device"`: the name's own devices are counted apart.
     pub except_device: bool,
+    /// `mode = "report"`: counted, never refused.
+    pub report: bool,
 }
 
 /// The key a limit counts on: the one written, or the route's default.
@@ -222,6 +224,7 @@ fn check_limits<'a>(
         Some(RateKey::Input(path)) => LimitKey::Input(&path.lit),
     };
     let mut limits = Vec::new();
+    let report = args.rate_mode.as_ref().is_some_and(|mode| mode.value);
     if let Some(rates) = &args.rate {
         let key = args.rate_key.as_ref().map(|key| &key.value);
         for rate in &rates.value {
@@ -231,8 +234,14 @@ fn check_limits<'a>(
                 failures_only: false,
                 group: None,
                 except_device: false,
+                report,
             });
         }
+    } else if let Some(mode) = &args.rate_mode {
+        cx.error_spanned_by(
+            &mode.keyword,
+            "`rate_mode` sets the mode of `rate`, which this attribute does not have: add `rate = \"60/m\"`, or write the limit as `limit(rate = \"60/m\", mode = \"report\")`",
+        );
     }
     let body = params
         .iter()
@@ -246,6 +255,7 @@ fn check_limits<'a>(
                 failures_only: limit.value.failure,
                 group: limit.value.group.as_ref(),
                 except_device: limit.value.except_device.is_some(),
+                report: limit.value.report,
             }),
             None => cx.error_spanned_by(
                 &limit.keyword,

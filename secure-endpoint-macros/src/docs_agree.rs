@@ -25,6 +25,7 @@ fn example(keyword: &str) -> &'static str {
         "validate_query" => "validate_query = Filter",
         "rate" => "rate = \"1/s\"",
         "rate_key" => "rate = \"1/s\", rate_key = \"ip\"",
+        "rate_mode" => "rate = \"1/s\", rate_mode = \"report\"",
         "reason" => "reason = \"why\"",
         "timeout" => "timeout = \"1s\"",
         "concurrency" => "concurrency = 1",

@@ -9,18 +9,24 @@
 
 use std::fmt;
 
+use std::sync::Arc;
+
 use axum::extract::MatchedPath;
 use http::request::Parts;
+
+use crate::metrics::{Outcome, RouteMetrics};
 
 /// The `tracing` target of every audit event: `RUST_LOG=secure_endpoint::audit=debug`
 /// shows every decision, allowances included.
 pub const AUDIT_TARGET: &str = "secure_endpoint::audit";
 
-/// The route a decision is about, formatted only when the event is logged.
+/// The route a decision is about, formatted only when the event is logged; with the
+/// route's counters once its entry is found.
 pub(crate) struct Route {
     method: http::Method,
     path: Option<MatchedPath>,
     handler: &'static str,
+    metrics: Option<Arc<RouteMetrics>>,
 }
 
 impl Route {
@@ -30,6 +36,7 @@ impl Route {
             method: parts.method.clone(),
             path: parts.extensions.get::<MatchedPath>().cloned(),
             handler,
+            metrics: None,
         }
     }
 
@@ -39,6 +46,7 @@ impl Route {
             method: parts.method.clone(),
             path: parts.extensions.get::<MatchedPath>().cloned(),
             handler: "(preflight)",
+            metrics: None,
         }
     }
 
@@ -49,7 +57,20 @@ impl Route {
             method: request.method().clone(),
             path: request.extensions().get::<MatchedPath>().cloned(),
             handler,
+            metrics: None,
         }
+    }
+}
+
+impl Route {
+    /// Counts this route's decisions in `metrics`.
+    pub(crate) fn count_in(&mut self, metrics: Arc<RouteMetrics>) {
+        self.metrics = Some(metrics);
+    }
+
+    /// The route's counters, when its entry was found.
+    pub(crate) fn metrics(&self) -> Option<&RouteMetrics> {
+        self.metrics.as_deref()
     }
 }
 
@@ -77,6 +98,9 @@ pub(crate) enum Step {
     Cors,
     Revoke,
 }
+
+// Each step has its counters in a route's metrics.
+const _: () = assert!(Step::Revoke as usize + 1 == crate::metrics::STEPS);
 
 impl Step {
     fn name(self) -> &'static str {
@@ -162,6 +186,11 @@ pub(crate) enum Revoked<'a> {
     AllOf { principal: &'a str },
 }
 
+/// A limit that only reports would have refused the request; it went on.
+pub(crate) fn would_refuse(route: &Route, step: Step, reason: &str, detail: &dyn fmt::Debug) {
+    event(route, step, "would_refuse", reason, Some(detail));
+}
+
 fn event(
     route: &Route,
     step: Step,
@@ -169,6 +198,14 @@ fn event(
     reason: &str,
     detail: Option<&dyn fmt::Debug>,
 ) {
+    if let Some(metrics) = &route.metrics {
+        let outcome = match decision {
+            "allow" => Outcome::Allowed,
+            "deny" => Outcome::Refused,
+            _ => Outcome::WouldRefuse,
+        };
+        metrics.decision(step as usize, step.name(), outcome);
+    }
     if decision == "allow" {
         tracing::debug!(
             target: AUDIT_TARGET,

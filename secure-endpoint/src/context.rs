@@ -22,6 +22,7 @@ use crate::cors::CorsPolicy;
 use crate::device::DeviceKey;
 use crate::input::DEFAULT_BODY_LIMIT;
 use crate::inventory::{RouteEntry, RoutePolicy};
+use crate::metrics::RouteMetrics;
 use crate::names::NamesInUse;
 use crate::rate::{Armed, Counts, Limit, Limiter, RateKey, RouteLimiter, RouteLimits};
 use crate::rejection::ErrorBody;
@@ -114,6 +115,8 @@ pub(crate) struct RouteContext {
     /// The permits of `concurrency`, one per request the handler may serve at once.
     permits: Option<Arc<tokio::sync::Semaphore>>,
     settings: Arc<Settings>,
+    /// The route's counters (DESIGN §18).
+    metrics: Arc<RouteMetrics>,
 }
 
 impl RouteContext {
@@ -122,6 +125,11 @@ impl RouteContext {
         self.authenticator
             .as_ref()
             .map(|(authenticator, credential)| (&**authenticator, credential))
+    }
+
+    /// The route's counters.
+    pub(crate) fn metrics(&self) -> Arc<RouteMetrics> {
+        Arc::clone(&self.metrics)
     }
 
     /// The route's limits, when its policy has any.
@@ -241,6 +249,7 @@ impl Context {
             route_methods: routes.iter().flat_map(route_methods).collect(),
             settings: Arc::clone(&settings),
         };
+        crate::metrics::describe();
         let mut groups = Groups::new();
         let mut names = NamesInUse::new(security.map(|s| &s.declared));
         for route in routes {
@@ -279,6 +288,12 @@ impl Context {
             } else {
                 None
             };
+            if policy.limits().len() > 64 {
+                return Err(SetupError::InvalidSetting {
+                    setting: "limit",
+                    reason: format!("route `{label}` has more than 64 limits"),
+                });
+            }
             if !policy.limits().is_empty() && limiter.is_none() {
                 return Err(SetupError::Missing {
                     route: label,
@@ -330,6 +345,10 @@ impl Context {
                     .concurrency()
                     .map(|n| Arc::new(tokio::sync::Semaphore::new(n as usize))),
                 settings: Arc::clone(&settings),
+                metrics: Arc::new(RouteMetrics::new(
+                    label.clone(),
+                    policy.limits().iter().map(Limit::name).collect(),
+                )),
             });
         }
         names.log_when_undeclared();

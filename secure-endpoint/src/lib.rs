@@ -184,6 +184,7 @@ mod input;
 mod inventory;
 mod lock;
 mod matrix;
+mod metrics;
 mod names;
 mod openapi;
 mod parameter;

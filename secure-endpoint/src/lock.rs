@@ -490,10 +490,11 @@ impl Inventory {
             } else {
                 "-"
             };
+            let mode = if limit.reports() { " mode=report" } else { "" };
             block.push(
                 "limit",
                 format!(
-                    "key={} counts={counts} group={} except={except} rate={}",
+                    "key={} counts={counts} group={} except={except} rate={}{mode}",
                     limit.key().to_string().replace(' ', "-"),
                     limit.group().unwrap_or("-"),
                     limit.rate()

@@ -414,6 +414,9 @@ fn operation(
                 if let Some(group) = limit.group() {
                     entry["group"] = json!(group);
                 }
+                if limit.reports() {
+                    entry["mode"] = json!("report");
+                }
                 entry
             })
             .collect();

@@ -342,6 +342,8 @@ impl Policy {
         use http::StatusCode;
         let one_resource = |binding: Option<&str>| binding.is_some_and(|b| !b.contains("[]"));
         let body = self.validate.is_some();
+        // A limit that only reports never answers 429.
+        let enforced_limits = self.limits.iter().any(|limit| !limit.reports());
         [
             (
                 StatusCode::BAD_REQUEST,
@@ -372,7 +374,7 @@ impl Policy {
             // authentications from the address, when the settings limit them.
             (
                 StatusCode::TOO_MANY_REQUESTS,
-                !self.limits.is_empty() || self.requires_auth() || self.allows_optional_auth(),
+                enforced_limits || self.requires_auth() || self.allows_optional_auth(),
             ),
             (StatusCode::INTERNAL_SERVER_ERROR, true),
             // A shared limiter down and failing closed, the handler's permits all taken

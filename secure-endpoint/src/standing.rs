@@ -60,7 +60,11 @@ impl PrincipalCheck {
         {
             return Ok(*standing);
         }
-        let standing = (self.check)(id.to_owned()).await?;
+        let started = Instant::now();
+        let asked = (self.check)(id.to_owned()).await;
+        crate::metrics::backend_time("principal_check", "check", started.elapsed());
+        let standing =
+            asked.inspect_err(|_| crate::metrics::backend_fallback("principal_check"))?;
         // A refusal is not kept: an account created for the id a moment later (a new
         // registration) is served on its first request.
         if standing == Standing::Refused {

@@ -34,6 +34,7 @@ const LAYERS: &[&[&str]] = &[
         "standing.rs",
         "principal.rs",
         "names.rs",
+        "metrics.rs",
         "policy.rs",
         "resource.rs",
         "parameter.rs",

@@ -31,6 +31,9 @@ pub struct Config {
     /// `admin` role is created at start with this password. Default: no admin account.
     /// (Roles are never granted through the public registration.)
     pub admin_password: Option<String>,
+    /// `BLOG_METRICS_ADDR`: where `/metrics` is served (Prometheus's text format), on a
+    /// listener of its own, never the public one. Default: no metrics.
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 impl fmt::Debug for Config {
@@ -48,6 +51,7 @@ impl fmt::Debug for Config {
                 "admin_password",
                 &self.admin_password.as_ref().map(|_| "<redacted>"),
             )
+            .field("metrics_addr", &self.metrics_addr)
             .finish()
     }
 }
@@ -175,6 +179,13 @@ impl Config {
                     reason: error.to_string(),
                 })?;
         }
+        let metrics_addr = match lookup("BLOG_METRICS_ADDR").filter(|a| !a.trim().is_empty()) {
+            None => None,
+            Some(addr) => Some(addr.trim().parse::<SocketAddr>().map_err(|_| ConfigError {
+                setting: "BLOG_METRICS_ADDR",
+                reason: format!("{addr:?} is not an address and port like 127.0.0.1:9000"),
+            })?),
+        };
         let admin_password = match lookup("BLOG_ADMIN_PASSWORD") {
             Some(password) if !(8..=128).contains(&password.chars().count()) => {
                 return Err(ConfigError {
@@ -194,6 +205,7 @@ impl Config {
             trusted_proxies,
             cors_origins,
             admin_password,
+            metrics_addr,
         })
     }
 
@@ -229,6 +241,7 @@ impl Config {
             trusted_proxies: Vec::new(),
             cors_origins: Vec::new(),
             admin_password: Some(admin_password.to_owned()),
+            metrics_addr: None,
         }
     }
 }

@@ -51,6 +51,8 @@ pub enum StartError {
     Database(sqlx::Error),
     /// The admin account could not be created.
     Admin(String),
+    /// The metrics could not be served (`BLOG_METRICS_ADDR`).
+    Metrics(String),
 }
 
 impl std::fmt::Display for StartError {
@@ -59,6 +61,9 @@ impl std::fmt::Display for StartError {
             StartError::Config(e) => write!(f, "{e}"),
             StartError::Setup(e) => write!(f, "invalid security settings: {e}"),
             StartError::Database(e) => write!(f, "cannot open the database (DATABASE_URL): {e}"),
+            StartError::Metrics(e) => {
+                write!(f, "cannot serve the metrics (BLOG_METRICS_ADDR): {e}")
+            }
             StartError::Admin(e) => write!(
                 f,
                 "cannot create the admin account (BLOG_ADMIN_PASSWORD): {e}"
@@ -119,6 +124,48 @@ pub fn routes() -> SecureRouter<AppState> {
         .route("/me/posts", get(handlers::my_posts))
         .route("/users/{id}", get(handlers::get_user))
         .route("/admin/stats", get(handlers::stats))
+}
+
+/// Installs the Prometheus recorder (before the router is built: the routes' counters are
+/// registered with it) and serves its page at `GET /metrics` on `addr`, a listener of its
+/// own, never the public one. Returns the address it listens on.
+pub async fn serve_metrics(addr: std::net::SocketAddr) -> Result<std::net::SocketAddr, StartError> {
+    let handle = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .set_buckets_for_metric(
+            metrics_exporter_prometheus::Matcher::Full("secure_endpoint_backend_seconds".into()),
+            &[0.001, 0.005, 0.025, 0.1, 0.5, 2.5],
+        )
+        .and_then(|builder| builder.install_recorder())
+        .map_err(|error| StartError::Metrics(error.to_string()))?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|error| StartError::Metrics(format!("cannot listen on {addr}: {error}")))?;
+    let bound = listener
+        .local_addr()
+        .map_err(|error| StartError::Metrics(error.to_string()))?;
+    // A plain axum router: the page is for the operator's scraper on a private address;
+    // everything but `GET /metrics` is 404.
+    let page = axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(move || {
+            let handle = handle.clone();
+            async move {
+                (
+                    [(
+                        axum::http::header::CONTENT_TYPE,
+                        "text/plain; version=0.0.4; charset=utf-8",
+                    )],
+                    handle.render(),
+                )
+            }
+        }),
+    );
+    tokio::spawn(async move {
+        if let Err(error) = axum::serve(listener, page).await {
+            tracing::error!(%error, "the metrics listener stopped");
+        }
+    });
+    Ok(bound)
 }
 
 /// The browser front ends `BLOG_CORS_ORIGINS` allows, with credentials.

@@ -96,6 +96,13 @@ async fn serve() -> ExitCode {
     for warning in config.warnings() {
         tracing::warn!("{warning}");
     }
+    // Before the router is built: its routes' counters are registered with the recorder.
+    if let Some(addr) = config.metrics_addr {
+        match blog::serve_metrics(addr).await {
+            Ok(bound) => println!("metrics on http://{bound}/metrics"),
+            Err(error) => return fail(&error),
+        }
+    }
     let (app, _state) = match blog::app(&config).await {
         Ok(app) => app,
         Err(error) => return fail(&error),

@@ -126,7 +126,12 @@ fn limit(limit: &Limit<'_>) -> TokenStream {
     } else {
         quote!()
     };
+    let report = if limit.report {
+        quote!(.report_only())
+    } else {
+        quote!()
+    };
     quote! {
-        #private::Limit::new(#count, #period, #key, #counts, #group) #except
+        #private::Limit::new(#count, #period, #key, #counts, #group) #except #report
     }
 }

@@ -284,7 +284,9 @@ impl Jwks {
             return;
         }
         self.state.write().expect("jwks lock").last_attempt = Some(Instant::now());
+        let started = Instant::now();
         let fetched = self.fetcher.fetch().await;
+        crate::metrics::backend_time("jwks", "fetch", started.elapsed());
         match fetched.and_then(|document| parse_key_set(&document)) {
             Ok(keys) => {
                 tracing::info!(keys = keys.len(), "JWKS fetched");
@@ -293,6 +295,7 @@ impl Jwks {
                 state.fetched_at = Some(Instant::now());
             }
             Err(reason) => {
+                crate::metrics::backend_fallback("jwks");
                 let held = self.state.read().expect("jwks lock").keys.len();
                 tracing::warn!(reason, keys_kept = held, "JWKS fetch failed");
             }

@@ -55,10 +55,14 @@ impl Admitted {
                 .map(MatchedPath::as_str);
             context.route_index(std::any::TypeId::of::<H>(), path)
         });
+        let mut audit_route = Route::of(H::NAME, parts);
+        if let (Some(context), Some(index)) = (context.as_deref(), route) {
+            audit_route.count_in(context.route(index).metrics());
+        }
         Admitted {
             context,
             route,
-            audit_route: Route::of(H::NAME, parts),
+            audit_route,
             caller: None,
             failure_keys: Vec::new(),
             device_login: None,

@@ -18,6 +18,7 @@ use super::credential::{NoToken, Sent};
 use crate::audit::{self, Route, Step};
 use crate::auth::{AuthError, Caller, DynAuthenticator, TokenFacts};
 use crate::context::RouteContext;
+use crate::metrics::{self, AuthFailure};
 use crate::rate::{Limit, LimitKey, Outcome};
 use crate::rejection::Rejection;
 
@@ -40,7 +41,7 @@ pub(crate) async fn authenticate(
     client: Option<IpAddr>,
 ) -> Result<Verified, Rejection> {
     let failed_auth = route.failed_auth().zip(client.map(LimitKey::Ip));
-    let (reason, token_given) = match sent {
+    let (reason, token_given, failure) = match sent {
         Sent::Token { token, from_cookie } => {
             if let Some((limiter, key)) = &failed_auth
                 && limiter.refusal(key).is_some()
@@ -78,16 +79,20 @@ pub(crate) async fn authenticate(
                         facts,
                     });
                 }
-                Err(error) => (error.reason().to_owned(), true),
+                Err(error) => {
+                    let failure = AuthFailure::of_message(error.reason());
+                    (error.reason().to_owned(), true, failure)
+                }
             }
         }
-        Sent::Nothing(reason) => (reason.to_owned(), false),
+        Sent::Nothing(reason) => (reason.to_owned(), false, AuthFailure::Missing),
         Sent::Unreadable(NoToken {
             token_given,
             reason,
-        }) => (reason.to_owned(), token_given),
+        }) => (reason.to_owned(), token_given, AuthFailure::Malformed),
     };
     audit::deny(audit_route, Step::Authenticate, &reason);
+    metrics::auth_failure(failure);
     if token_given
         && let Some((limiter, key)) = &failed_auth
         && let Outcome::Refused { retry_after } = limiter.check(key).await

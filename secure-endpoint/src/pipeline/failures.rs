@@ -192,7 +192,7 @@ mod tests {
         let error = SecureRouter::<()>::new()
             .route("/login", post(device_login))
             .with_security(settings().build().unwrap())
-            .with_mock_connect_info(([192, 0, 2, 1], 4000).into())
+            .mock_connect_info(([192, 0, 2, 1], 4000).into())
             .try_into_router()
             .unwrap_err();
         assert!(

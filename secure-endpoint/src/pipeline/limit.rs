@@ -128,6 +128,9 @@ pub(crate) async fn limit(
                     Step::Rate,
                     "over the limit (known before the body is read)",
                 );
+                if let Some(metrics) = admitted.audit_route().metrics() {
+                    metrics.rate_limited(index);
+                }
                 Err(too_many(limits, index, retry_after))
             }
             None => Ok(Vec::new()),
@@ -228,7 +231,18 @@ async fn decide(
     };
     let decided = match verdict.outcome {
         Outcome::Allowed => {
-            audit::allow(route, Step::Rate, "within every limit");
+            let mut would_refuse = verdict.would_refuse;
+            while would_refuse != 0 {
+                let index = would_refuse.trailing_zeros() as usize;
+                would_refuse &= would_refuse - 1;
+                audit::would_refuse(
+                    route,
+                    Step::Rate,
+                    "over a limit that only reports: the request goes on",
+                    &limits.limit(index).name(),
+                );
+            }
+            audit::allow(route, Step::Rate, "within every limit that refuses");
             Ok((0..limits.len())
                 .filter(|&i| limits.limit(i).counts() == Counts::Failure)
                 .filter_map(|i| Some((i, KeptKey::keep(&key(i)?))))
@@ -241,6 +255,9 @@ async fn decide(
                 "over the limit",
                 &limits.limit(verdict.refused_by).name(),
             );
+            if let Some(metrics) = route.metrics() {
+                metrics.rate_limited(verdict.refused_by);
+            }
             Err(too_many(limits, verdict.refused_by, retry_after))
         }
         Outcome::Unavailable => {
@@ -328,5 +345,39 @@ mod tests {
         let refused = answer(app, empty(request("GET", "/"))).await;
         assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(refused.headers["ratelimit"], r#""1/m-ip";r=0;t=60"#);
+    }
+
+    #[public(rate = "2/m", rate_mode = "report", limit(rate = "4/m", key = "ip"))]
+    async fn trial() -> &'static str {
+        "trial"
+    }
+
+    #[tokio::test]
+    async fn a_limit_that_reports_counts_but_never_refuses() {
+        let app = built(
+            SecureRouter::new()
+                .route("/trial", get(trial))
+                .with_security(settings().build().unwrap()),
+        );
+        // Past the reporting 2/m, up to the enforced 4/m: every one passes.
+        for _ in 0..4 {
+            let admitted = answer(app.clone(), empty(request("GET", "/trial"))).await;
+            assert_eq!(admitted.status, StatusCode::OK);
+        }
+        // The enforced limit still refuses, naming itself.
+        let refused = answer(app, empty(request("GET", "/trial"))).await;
+        assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(refused.headers["ratelimit"], r#""4/m-ip";r=0;t=15"#);
+    }
+
+    #[test]
+    fn the_mode_shows_in_the_policy_and_its_refusals() {
+        use crate::SecureHandler;
+        let policy = <trial as SecureHandler>::POLICY;
+        assert!(policy.limits()[0].reports() && !policy.limits()[1].reports());
+        assert_eq!(
+            policy.limits()[0].to_string(),
+            "rate 2/m per ip report only"
+        );
     }
 }

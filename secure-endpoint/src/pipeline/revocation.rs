@@ -9,6 +9,7 @@
 
 use crate::audit::{self, Route, Step};
 use crate::auth::TokenFacts;
+use crate::metrics::{self, AuthFailure};
 #[cfg(feature = "redis")]
 use crate::redis_connection::RevocationQuery;
 use crate::rejection::Rejection;
@@ -50,6 +51,7 @@ pub(crate) async fn check_revocation(
     };
     if let Some(reason) = store.inadmissible(Some(facts)) {
         audit::deny(route, Step::Authenticate, reason);
+        metrics::auth_failure(AuthFailure::Invalid);
         return Err(Rejection::Unauthorized { token_given: true });
     }
     #[cfg(feature = "redis")]
@@ -110,6 +112,7 @@ fn judge(route: &Route, verdict: Verdict) -> Result<Pending, Rejection> {
         }
         Verdict::Revoked => {
             audit::deny(route, Step::Authenticate, "the token was revoked");
+            metrics::auth_failure(AuthFailure::Revoked);
             Err(Rejection::Unauthorized { token_given: true })
         }
         Verdict::Unavailable => {
@@ -118,6 +121,7 @@ fn judge(route: &Route, verdict: Verdict) -> Result<Pending, Rejection> {
                 Step::Authenticate,
                 "the shared revocations are unreachable and fail closed",
             );
+            metrics::auth_failure(AuthFailure::Unavailable);
             Err(Rejection::Unavailable)
         }
     }

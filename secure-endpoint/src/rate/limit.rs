@@ -165,6 +165,9 @@ pub struct Limit {
     /// that device's own budget.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     except_device: bool,
+    /// `mode = "report"`: counted as usual, never refused.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    report: bool,
 }
 
 impl Limit {
@@ -182,7 +185,21 @@ impl Limit {
             counts,
             group,
             except_device: false,
+            report: false,
         }
+    }
+
+    /// The limit with `mode = "report"`.
+    #[doc(hidden)]
+    pub const fn report_only(mut self) -> Self {
+        self.report = true;
+        self
+    }
+
+    /// Whether the limit only reports (`mode = "report"`): counted as usual, a request
+    /// over it passes, logged and counted as `would_refuse`.
+    pub const fn reports(&self) -> bool {
+        self.report
     }
 
     /// The limit with `except = "device"`.
@@ -208,6 +225,7 @@ impl Limit {
             counts: Counts::Failure,
             group: Some("failed-auth"),
             except_device: false,
+            report: false,
         }
     }
 
@@ -258,6 +276,9 @@ impl fmt::Display for Limit {
         }
         if self.except_device {
             f.write_str(" except device")?;
+        }
+        if self.report {
+            f.write_str(" report only")?;
         }
         if let Some(group) = self.group {
             write!(f, " in group {group}")?;

@@ -1,6 +1,7 @@
 //! The in-memory limit: governor's GCRA over a bounded, sharded store of our own.
 
 use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use governor::clock::{Clock, DefaultClock, Reference};
@@ -48,11 +49,39 @@ pub(crate) struct BoundedStore {
     shards: Vec<Mutex<Vec<Slot>>>,
     /// The most sets one shard grows to.
     max_sets: usize,
+    /// How many slots hold a key.
+    occupied: AtomicUsize,
+}
+
+/// The keys every limiter of the process holds in memory, for the
+/// `secure_endpoint_limiter_keys` gauge.
+static KEYS_IN_MEMORY: AtomicUsize = AtomicUsize::new(0);
+
+impl Drop for BoundedStore {
+    fn drop(&mut self) {
+        let held = self.occupied.load(Ordering::Relaxed);
+        let total = KEYS_IN_MEMORY.fetch_sub(held, Ordering::Relaxed) - held;
+        crate::metrics::limiter_keys("memory", total);
+    }
 }
 
 impl BoundedStore {
+    /// `gained` more slots hold a key (fewer when negative): the gauge follows.
+    fn keys_changed(&self, gained: isize) {
+        let total = if gained >= 0 {
+            self.occupied.fetch_add(gained as usize, Ordering::Relaxed);
+            KEYS_IN_MEMORY.fetch_add(gained as usize, Ordering::Relaxed) + gained as usize
+        } else {
+            let lost = gained.unsigned_abs();
+            self.occupied.fetch_sub(lost, Ordering::Relaxed);
+            KEYS_IN_MEMORY.fetch_sub(lost, Ordering::Relaxed) - lost
+        };
+        crate::metrics::limiter_keys("memory", total);
+    }
+
     fn new(max_keys: usize) -> Self {
         BoundedStore {
+            occupied: AtomicUsize::new(0),
             shards: (0..SHARDS)
                 .map(|_| Mutex::new(vec![Slot::default(); WAYS]))
                 .collect(),
@@ -175,7 +204,12 @@ impl StateStore for SharedStore {
             let slot = match free {
                 Some(slot) => slot,
                 None if sets < store.max_sets => {
+                    let before = slots.iter().filter(|slot| !slot.is_empty()).count();
                     grow(&mut slots, store.max_sets);
+                    let after = slots.iter().filter(|slot| !slot.is_empty()).count();
+                    if after != before {
+                        store.keys_changed(after as isize - before as isize);
+                    }
                     continue;
                 }
                 None => ways
@@ -184,6 +218,9 @@ impl StateStore for SharedStore {
                     .expect("a set has ways"),
             };
             let (outcome, next) = f(None)?;
+            if slot.is_empty() {
+                store.keys_changed(1);
+            }
             *slot = Slot {
                 high,
                 low,

@@ -235,7 +235,9 @@ pub(crate) async fn check_together(asks: &[Ask<'_>], query: Option<&RevocationQu
     let Some(asking) = health.ask() else {
         return without_redis(settings, asks);
     };
+    let started = std::time::Instant::now();
     let answer = ask_redis(settings, asks, query).await;
+    crate::metrics::backend_time("redis", "limit", started.elapsed());
     drop(asking);
     match answer {
         Ok(verdict) => {
@@ -273,11 +275,13 @@ pub(crate) async fn check_together(asks: &[Ask<'_>], query: Option<&RevocationQu
 }
 
 fn without_redis(settings: &RedisSettings, asks: &[Ask<'_>]) -> Verdict {
+    crate::metrics::backend_fallback("redis");
     if settings.fail_closed {
         Verdict {
             outcome: Outcome::Unavailable,
             refused_by: 0,
             revoked: None,
+            would_refuse: 0,
         }
     } else {
         in_memory(

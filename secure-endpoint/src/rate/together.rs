@@ -2,6 +2,10 @@
 //! them refuses spends nothing on the others. In memory the limits are asked in turn
 //! and those already counted are refunded when a later one refuses (GCRA refunds are
 //! exact); in Redis one script asks them all and counts only when all admit.
+//!
+//! Limits that only report (`mode = "report"`) are asked apart, each on its own, once
+//! the enforced ones admitted: the request passes whatever they answer, so each counts
+//! as it would alone, and one that would refuse is named in the verdict.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,11 +28,21 @@ pub(crate) struct RouteLimits {
     armed: Vec<Armed>,
     /// The declared limits, as the 429's headers list them.
     declared: &'static [Limit],
+    /// The indices of the limits that refuse, and of those that only report.
+    enforced: Vec<usize>,
+    reported: Vec<usize>,
 }
 
 impl RouteLimits {
     pub(crate) fn new(declared: &'static [Limit], armed: Vec<Armed>) -> RouteLimits {
-        RouteLimits { armed, declared }
+        let (reported, enforced): (Vec<usize>, Vec<usize>) =
+            (0..armed.len()).partition(|&i| armed[i].limit.reports());
+        RouteLimits {
+            armed,
+            declared,
+            enforced,
+            reported,
+        }
     }
 
     pub(crate) fn declared(&self) -> &'static [Limit] {
@@ -62,7 +76,7 @@ impl RouteLimits {
         &self,
         key: impl Fn(usize) -> Option<LimitKey<'k>>,
     ) -> Option<(usize, Duration)> {
-        (0..self.armed.len()).find_map(|i| {
+        self.enforced.iter().find_map(|&i| {
             let refusal = self.armed[i].limiter.refusal(&key(i)?)?;
             Some((i, refusal))
         })
@@ -76,33 +90,77 @@ impl RouteLimits {
         key: impl Fn(usize) -> Option<LimitKey<'k>>,
         #[cfg(feature = "redis")] query: Option<&crate::redis_connection::RevocationQuery>,
     ) -> Result<Verdict, usize> {
-        let n = self.armed.len();
-        if let Some(missing) = (0..n).find(|&i| key(i).is_none()) {
+        if let Some(missing) = (0..self.armed.len()).find(|&i| key(i).is_none()) {
             return Err(missing);
         }
-        #[cfg(feature = "redis")]
-        {
-            let asks: Option<Vec<super::redis::Ask<'_>>> = (0..n)
-                .map(|i| match &*self.armed[i].limiter {
-                    RouteLimiter::Redis(limiter) => Some(super::redis::Ask {
-                        limiter,
-                        key: key(i)?,
-                    }),
-                    RouteLimiter::Memory(_) => None,
-                })
-                .collect();
-            if let Some(asks) = asks
-                && !asks.is_empty()
-            {
-                return Ok(super::redis::check_together(&asks, query).await);
+        let mut verdict = if self.enforced.is_empty() {
+            Verdict::allowed()
+        } else {
+            self.together(
+                &self.enforced,
+                &key,
+                #[cfg(feature = "redis")]
+                query,
+            )
+            .await
+        };
+        if verdict.outcome == super::verdict::Outcome::Allowed {
+            for &i in &self.reported {
+                let alone = self
+                    .together(
+                        std::slice::from_ref(&i),
+                        &key,
+                        #[cfg(feature = "redis")]
+                        None,
+                    )
+                    .await;
+                if let super::verdict::Outcome::Refused { .. } = alone.outcome {
+                    verdict.would_refuse |= 1 << i;
+                }
             }
         }
-        let memory = |i: usize| match &*self.armed[i].limiter {
-            RouteLimiter::Memory(memory) => memory,
+        Ok(verdict)
+    }
+
+    /// The limits at `indices` checked together; the verdict names a limit by its index
+    /// in the route.
+    async fn together<'k>(
+        &self,
+        indices: &[usize],
+        key: &impl Fn(usize) -> Option<LimitKey<'k>>,
+        #[cfg(feature = "redis")] query: Option<&crate::redis_connection::RevocationQuery>,
+    ) -> Verdict {
+        let n = indices.len();
+        // Without the `redis` feature only the memory answers, and nothing breaks out.
+        #[cfg_attr(not(feature = "redis"), allow(unused_labels))]
+        let mut verdict = 'verdict: {
             #[cfg(feature = "redis")]
-            RouteLimiter::Redis(redis) => redis.fallback(),
+            {
+                let asks: Option<Vec<super::redis::Ask<'_>>> = indices
+                    .iter()
+                    .map(|&i| match &*self.armed[i].limiter {
+                        RouteLimiter::Redis(limiter) => Some(super::redis::Ask {
+                            limiter,
+                            key: key(i)?,
+                        }),
+                        RouteLimiter::Memory(_) => None,
+                    })
+                    .collect();
+                if let Some(asks) = asks
+                    && !asks.is_empty()
+                {
+                    break 'verdict super::redis::check_together(&asks, query).await;
+                }
+            }
+            let memory = |j: usize| match &*self.armed[indices[j]].limiter {
+                RouteLimiter::Memory(memory) => memory,
+                #[cfg(feature = "redis")]
+                RouteLimiter::Redis(redis) => redis.fallback(),
+            };
+            in_memory(n, memory, |j| key(indices[j])).expect("every limit has its key")
         };
-        Ok(in_memory(n, memory, &key).expect("every limit has its key"))
+        verdict.refused_by = indices.get(verdict.refused_by).copied().unwrap_or(0);
+        verdict
     }
 
     /// Gives back what the limits of failures counted before the handler ran, with the

@@ -25,6 +25,8 @@ pub(crate) struct Verdict {
     /// Whether the token asked about in the same round trip is revoked: `None` when
     /// the shared store was not asked.
     pub(crate) revoked: Option<bool>,
+    /// The limits that only report and would have refused, one bit per index.
+    pub(crate) would_refuse: u64,
 }
 
 impl Verdict {
@@ -33,6 +35,7 @@ impl Verdict {
             outcome: Outcome::Allowed,
             refused_by: 0,
             revoked: None,
+            would_refuse: 0,
         }
     }
 
@@ -41,6 +44,7 @@ impl Verdict {
             outcome: Outcome::Refused { retry_after },
             refused_by,
             revoked: None,
+            would_refuse: 0,
         }
     }
 }

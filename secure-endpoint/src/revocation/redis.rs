@@ -116,10 +116,12 @@ impl RedisRevocations {
         };
         // A connection Redis dropped (a restart) is reconnected and asked once more,
         // rather than the answer falling back while Redis is there.
+        let started = std::time::Instant::now();
         let answer = match ask().await {
             Err(error) if error.is_connection_dropped() || error.is_io_error() => ask().await,
             answer => answer,
         };
+        crate::metrics::backend_time("redis", "revocation", started.elapsed());
         drop(asking);
         match answer {
             Ok(revoked) => {
@@ -214,6 +216,7 @@ impl RedisRevocations {
     }
 
     pub(crate) fn failed(&self, error: &redis::RedisError) {
+        crate::metrics::backend_fallback("redis");
         if self.settings.health.failed() {
             tracing::warn!(
                 error = %error,

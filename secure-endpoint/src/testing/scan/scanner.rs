@@ -469,10 +469,11 @@ impl Scanner {
         }
         // The smallest limit that counts every request is burst past; a route with a
         // limit on a body field counts only valid bodies, which the scanner cannot write.
+        // A limit that only reports never refuses: nothing to burst past.
         let counted = policy
             .limits()
             .iter()
-            .filter(|limit| limit.counts() == crate::rate::Counts::Any)
+            .filter(|limit| limit.counts() == crate::rate::Counts::Any && !limit.reports())
             .map(|limit| limit.rate().count())
             .min();
         let on_input = policy
