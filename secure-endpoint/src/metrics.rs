@@ -15,12 +15,13 @@
 //! /posts/{id}`), never the path requested; a limit its name; no id, address or token
 //! ever is one. A route's counters are registered the first time each is used, then kept
 //! with the route: with no recorder installed, a decision costs one load and a call that
-//! does nothing.
+//! does nothing. The backends' handles are the process's, also registered at first use:
+//! install the recorder before the first request, as before building the router.
 
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use metrics::Counter;
+use metrics::{Counter, Gauge, Histogram};
 
 /// Every decision of a step: `{route, step, outcome}`.
 pub(crate) const DECISIONS: &str = "secure_endpoint_decisions_total";
@@ -92,6 +93,9 @@ pub(crate) struct RouteMetrics {
     decisions: [[OnceLock<Counter>; 3]; STEPS],
     /// Each limit's name and its counter of refusals.
     limits: Vec<(String, OnceLock<Counter>)>,
+    /// The failed authentications, by reason (labelled by reason alone: every route's
+    /// handle of one reason is the same counter).
+    failures: [OnceLock<Counter>; AuthFailure::COUNT],
 }
 
 impl RouteMetrics {
@@ -101,6 +105,7 @@ impl RouteMetrics {
         RouteMetrics {
             route,
             decisions: Default::default(),
+            failures: Default::default(),
             limits: limits
                 .into_iter()
                 .map(|name| (name, OnceLock::new()))
@@ -141,6 +146,15 @@ impl RouteMetrics {
     }
 }
 
+impl RouteMetrics {
+    /// An authentication on this route failed for `reason`.
+    pub(crate) fn auth_failure(&self, reason: AuthFailure) {
+        self.failures[reason as usize]
+            .get_or_init(|| metrics::counter!(AUTH_FAILURES, "reason" => reason.label()))
+            .increment(1);
+    }
+}
+
 /// Why an authentication failed, as the metrics count it: a small fixed set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum AuthFailure {
@@ -159,6 +173,8 @@ pub(crate) enum AuthFailure {
 }
 
 impl AuthFailure {
+    const COUNT: usize = 6;
+
     fn label(self) -> &'static str {
         match self {
             AuthFailure::Missing => "missing",
@@ -186,24 +202,47 @@ impl AuthFailure {
     }
 }
 
-/// An authentication failed for `reason`.
-pub(crate) fn auth_failure(reason: AuthFailure) {
-    metrics::counter!(AUTH_FAILURES, "reason" => reason.label()).increment(1);
+/// An authentication on the route of `route` (when its entry is known) failed for
+/// `reason`.
+pub(crate) fn auth_failure(route: Option<&RouteMetrics>, reason: AuthFailure) {
+    if let Some(route) = route {
+        route.auth_failure(reason);
+    }
 }
+
+/// The backends and their operations, each with its handles registered at first use.
+const BACKENDS: [&str; 3] = ["redis", "jwks", "principal_check"];
+const OPERATIONS: [(&str, &str); 4] = [
+    ("redis", "limit"),
+    ("redis", "revocation"),
+    ("jwks", "fetch"),
+    ("principal_check", "check"),
+];
+static FALLBACKS: [OnceLock<Counter>; BACKENDS.len()] = [const { OnceLock::new() }; 3];
+static TIMES: [OnceLock<Histogram>; OPERATIONS.len()] = [const { OnceLock::new() }; 4];
+static KEYS: OnceLock<Gauge> = OnceLock::new();
 
 /// The shared `backend` (`redis`, `jwks`, `principal_check`) did not answer; its fallback
 /// (or the closed door) answered instead.
 pub(crate) fn backend_fallback(backend: &'static str) {
-    metrics::counter!(BACKEND_FALLBACKS, "backend" => backend).increment(1);
+    if let Some(index) = BACKENDS.iter().position(|known| *known == backend) {
+        FALLBACKS[index]
+            .get_or_init(|| metrics::counter!(BACKEND_FALLBACKS, "backend" => backend))
+            .increment(1);
+    }
 }
 
 /// The shared `backend` took `took` to answer `op`.
 pub(crate) fn backend_time(backend: &'static str, op: &'static str, took: Duration) {
-    metrics::histogram!(BACKEND_SECONDS, "backend" => backend, "op" => op)
-        .record(took.as_secs_f64());
+    if let Some(index) = OPERATIONS.iter().position(|known| *known == (backend, op)) {
+        TIMES[index]
+            .get_or_init(|| metrics::histogram!(BACKEND_SECONDS, "backend" => backend, "op" => op))
+            .record(took.as_secs_f64());
+    }
 }
 
-/// The limiter in `backend` holds `keys` keys.
-pub(crate) fn limiter_keys(backend: &'static str, keys: usize) {
-    metrics::gauge!(LIMITER_KEYS, "backend" => backend).set(keys as f64);
+/// The in-memory limiters hold `keys` keys.
+pub(crate) fn memory_limiter_keys(keys: usize) {
+    KEYS.get_or_init(|| metrics::gauge!(LIMITER_KEYS, "backend" => "memory"))
+        .set(keys as f64);
 }

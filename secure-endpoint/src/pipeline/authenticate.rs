@@ -92,7 +92,7 @@ pub(crate) async fn authenticate(
         }) => (reason.to_owned(), token_given, AuthFailure::Malformed),
     };
     audit::deny(audit_route, Step::Authenticate, &reason);
-    metrics::auth_failure(failure);
+    metrics::auth_failure(audit_route.metrics(), failure);
     if token_given
         && let Some((limiter, key)) = &failed_auth
         && let Outcome::Refused { retry_after } = limiter.check(key).await

@@ -51,7 +51,7 @@ pub(crate) async fn check_revocation(
     };
     if let Some(reason) = store.inadmissible(Some(facts)) {
         audit::deny(route, Step::Authenticate, reason);
-        metrics::auth_failure(AuthFailure::Invalid);
+        metrics::auth_failure(route.metrics(), AuthFailure::Invalid);
         return Err(Rejection::Unauthorized { token_given: true });
     }
     #[cfg(feature = "redis")]
@@ -112,7 +112,7 @@ fn judge(route: &Route, verdict: Verdict) -> Result<Pending, Rejection> {
         }
         Verdict::Revoked => {
             audit::deny(route, Step::Authenticate, "the token was revoked");
-            metrics::auth_failure(AuthFailure::Revoked);
+            metrics::auth_failure(route.metrics(), AuthFailure::Revoked);
             Err(Rejection::Unauthorized { token_given: true })
         }
         Verdict::Unavailable => {
@@ -121,7 +121,7 @@ fn judge(route: &Route, verdict: Verdict) -> Result<Pending, Rejection> {
                 Step::Authenticate,
                 "the shared revocations are unreachable and fail closed",
             );
-            metrics::auth_failure(AuthFailure::Unavailable);
+            metrics::auth_failure(route.metrics(), AuthFailure::Unavailable);
             Err(Rejection::Unavailable)
         }
     }

@@ -33,7 +33,7 @@ pub(crate) async fn check_standing(
         None => Ok(()),
         Some(reason) => {
             audit::deny(route, Step::Authenticate, reason);
-            crate::metrics::auth_failure(crate::metrics::AuthFailure::Revoked);
+            crate::metrics::auth_failure(route.metrics(), crate::metrics::AuthFailure::Revoked);
             Err(Rejection::Unauthorized { token_given: true })
         }
     }

@@ -61,7 +61,7 @@ impl Drop for BoundedStore {
     fn drop(&mut self) {
         let held = self.occupied.load(Ordering::Relaxed);
         let total = KEYS_IN_MEMORY.fetch_sub(held, Ordering::Relaxed) - held;
-        crate::metrics::limiter_keys("memory", total);
+        crate::metrics::memory_limiter_keys(total);
     }
 }
 
@@ -76,7 +76,7 @@ impl BoundedStore {
             self.occupied.fetch_sub(lost, Ordering::Relaxed);
             KEYS_IN_MEMORY.fetch_sub(lost, Ordering::Relaxed) - lost
         };
-        crate::metrics::limiter_keys("memory", total);
+        crate::metrics::memory_limiter_keys(total);
     }
 
     fn new(max_keys: usize) -> Self {
