@@ -422,8 +422,8 @@ impl Inventory {
         block.push(
             "access",
             match policy.access() {
-                crate::Access::Secure => "secure",
-                crate::Access::Public => "public",
+                crate::policy::Access::Secure => "secure",
+                crate::policy::Access::Public => "public",
             },
         );
         if let Some(reason) = policy.public_reason() {

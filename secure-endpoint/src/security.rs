@@ -407,7 +407,7 @@ impl SecurityBuilder {
     ///     .authenticator(jwt)
     ///     .roles(["admin", "editor"])
     ///     .build()?;
-    /// let built = SecureRouter::new()
+    /// let built = SecureRouter::<()>::new()
     ///     .route("/stats", get(stats))
     ///     .with_security(security)
     ///     .try_into_router();
