@@ -51,7 +51,7 @@ const LAYERS: &[&[&str]] = &[
         "security.rs",
         "description.rs",
         "inventory.rs",
-        "lock.rs",
+        "lock/",
         "matrix.rs",
         "context.rs",
     ],

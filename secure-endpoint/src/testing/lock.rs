@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::lock::{diff, parse, render_diff};
+use crate::lock::diff::{diff, parse, render_diff};
 use crate::router::SecureRouter;
 
 /// The environment variable that rewrites the lock instead of comparing it:
