@@ -114,6 +114,18 @@ async fn the_metrics_page_counts_every_decision_with_bounded_labels() {
         "{page}"
     );
     assert!(
+        sample(
+            &page,
+            "secure_endpoint_decisions_total",
+            &[
+                r#"route="GET /users/{id}""#,
+                r#"step="rate""#,
+                r#"outcome="refused""#
+            ]
+        ) >= 1.0,
+        "{page}"
+    );
+    assert!(
         page.contains("secure_endpoint_limiter_keys{backend=\"memory\"}"),
         "{page}"
     );
