@@ -114,6 +114,16 @@ pub struct Args {
     pub tenant: Option<Arg<OwnerPath>>,
     /// `optional_auth` (on `#[public]`).
     pub optional_auth: Option<Arg<()>>,
+    /// `can = "edit"`: the action the permission engine is asked about.
+    pub can: Option<Arg<LitStr>>,
+    /// `on = "post"`: the loaded resource it is asked about.
+    pub on: Option<Arg<OnPath>>,
+}
+
+/// `on = "post"`: the parameter the permission is asked about.
+pub struct OnPath {
+    pub binding: Ident,
+    pub lit: LitStr,
 }
 
 /// The annotated `async fn`, taken apart.

@@ -12,7 +12,7 @@ use syn::parse::{ParseStream, Parser};
 use syn::punctuated::Punctuated;
 use syn::{Ident, LitStr, Path, Token, Type};
 
-use crate::ast::{Arg, Args, LimitArgs, Names, OwnerPath, Rate, RateKey};
+use crate::ast::{Arg, Args, LimitArgs, Names, OnPath, OwnerPath, Rate, RateKey};
 use crate::ctxt::Ctxt;
 use crate::suggest::unknown_in;
 
@@ -39,6 +39,7 @@ mod kw {
     syn::custom_keyword!(group);
     syn::custom_keyword!(except);
     syn::custom_keyword!(mode);
+    syn::custom_keyword!(can);
     syn::custom_keyword!(rate_mode);
 }
 
@@ -62,6 +63,8 @@ pub(crate) const ARGUMENTS: &[&str] = &[
     "tenant",
     "optional_auth",
     "limit",
+    "can",
+    "on",
 ];
 
 /// The arguments of `limit(...)`.
@@ -179,6 +182,46 @@ fn parse_one(cx: &mut Ctxt, args: &mut Args, input: ParseStream) -> syn::Result<
         let keyword = keyword::<kw::owner>(input)?;
         let value = owner_path(input, &keyword)?;
         set(cx, &mut args.owner, Arg { keyword, value }, None);
+    } else if lookahead.peek(kw::can) {
+        let keyword = keyword::<kw::can>(input)?;
+        let value = non_empty_string(input, &keyword)?;
+        if !value
+            .value()
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b':' | b'.'))
+        {
+            return Err(syn::Error::new_spanned(
+                &value,
+                "an action is letters, digits, `_`, `-`, `:` and `.`, as the permission engine's schema names it, e.g. `can = \"edit\"`",
+            ));
+        }
+        set(cx, &mut args.can, Arg { keyword, value }, None);
+    } else if lookahead.peek(kw::on) {
+        let keyword = keyword::<kw::on>(input)?;
+        expect_eq(input, &keyword, "\"post\"")?;
+        let lit = string(input, &keyword)?;
+        let value = lit.value();
+        if value.ends_with("[]") {
+            return Err(syn::Error::new_spanned(
+                &lit,
+                "`on` names one loaded resource; a list (`on = \"posts[]\"`) is not served yet: load the list with `owner = \"posts[].user_id\"` or `tenant`, and ask about each item in the handler",
+            ));
+        }
+        let Some(binding) = parse_ident(&value, lit.span()) else {
+            return Err(syn::Error::new_spanned(
+                &lit,
+                "`on` names a handler parameter holding a loaded resource, e.g. `on = \"post\"`",
+            ));
+        };
+        set(
+            cx,
+            &mut args.on,
+            Arg {
+                keyword,
+                value: OnPath { binding, lit },
+            },
+            None,
+        );
     } else if lookahead.peek(kw::tenant) {
         let keyword = keyword::<kw::tenant>(input)?;
         let value = owner_path(input, &keyword)?;

@@ -46,6 +46,8 @@ pub struct Policy<'a> {
     pub reason: Option<&'a LitStr>,
     pub timeout_ms: Option<u64>,
     pub concurrency: Option<u32>,
+    /// `can = "…"`, with the type of the resource `on` names, when it names one.
+    pub permission: Option<(&'a LitStr, Option<&'a Type>)>,
 }
 
 /// What the route asks of a credential.
@@ -97,10 +99,12 @@ pub struct Probe<'a> {
 
 /// What fills one parameter.
 pub enum Fill<'a> {
-    /// The resource `owner` or `tenant` names, loaded and checked.
+    /// The resource `owner`, `tenant` or `on` names, loaded and checked (with `can`, the
+    /// permission engine asked about it).
     Resource {
         owner: Option<&'a OwnerPath>,
         tenant: Option<&'a OwnerPath>,
+        can: Option<&'a LitStr>,
     },
     /// The list `owner = "x[].f"` or `tenant = "x[].f"` names: `Vec<item>`, loaded for
     /// the caller through its `Collection` and every item checked.
@@ -128,6 +132,12 @@ pub enum Fill<'a> {
 
 pub fn check<'a>(cx: &mut Ctxt, kind: Kind, args: &'a Args, handler: &'a Handler) -> Plan<'a> {
     check_shape(cx, kind, handler);
+    if let (Some(on), None) = (&args.on, &args.can) {
+        cx.error_spanned_by(
+            &on.keyword,
+            "`on` names the resource `can` asks about, and there is no `can`: write `can = \"edit\", on = \"post\"`",
+        );
+    }
     match kind {
         Kind::Secure => check_secure(cx, args),
         Kind::Public => check_public(cx, args),
@@ -148,9 +158,16 @@ pub fn check<'a>(cx: &mut Ctxt, kind: Kind, args: &'a Args, handler: &'a Handler
     let params = plan_params(cx, kind, args, handler);
     let limits = check_limits(cx, kind, args, handler, &params);
     let probes = plan_probes(kind, args, handler, &params);
+    let on_type = args
+        .on
+        .as_ref()
+        .and_then(|on| handler.param_named(&on.value.binding))
+        .map(|index| &*handler.params[index].ty);
+    let mut policy = policy(kind, args, limits);
+    policy.permission = args.can.as_ref().map(|can| (&can.value, on_type));
     Plan {
         handler,
-        policy: policy(kind, args, limits),
+        policy,
         input_limit_fields: args
             .limits
             .iter()
@@ -194,6 +211,7 @@ fn policy<'a>(kind: Kind, args: &'a Args, limits: Vec<Limit<'a>>) -> Policy<'a> 
             .concurrency
             .as_ref()
             .map(|concurrency| concurrency.value),
+        permission: None,
     }
 }
 
@@ -390,6 +408,7 @@ fn check_secure(cx: &mut Ctxt, args: &Args) {
         args.owner.as_ref().map(|a| &a.keyword),
         args.owner_or_role.as_ref().map(|a| &a.keyword),
         args.tenant.as_ref().map(|a| &a.keyword),
+        args.can.as_ref().map(|a| &a.keyword),
     ];
     let mut reported = false;
     for keyword in needs_auth.into_iter().flatten() {
@@ -408,6 +427,12 @@ fn check_secure(cx: &mut Ctxt, args: &Args) {
 }
 
 fn check_public(cx: &mut Ctxt, args: &Args) {
+    if let (Some(can), None) = (&args.can, &args.optional_auth) {
+        cx.error_spanned_by(
+            &can.keyword,
+            "`can` on `#[public]` needs `optional_auth`: the engine is asked about the caller when one is signed in, and about an anonymous caller otherwise; write `#[public(optional_auth, can = \"read\", on = \"post\")]`",
+        );
+    }
     let refused = [
         args.auth.as_ref().map(|a| &a.keyword),
         args.roles.as_ref().map(|a| &a.keyword),
@@ -436,7 +461,7 @@ fn plan_params<'a>(
     handler: &'a Handler,
 ) -> Vec<Fill<'a>> {
     let mut params: Vec<Option<Fill<'a>>> = (0..handler.params.len()).map(|_| None).collect();
-    if kind == Kind::Secure {
+    if kind == Kind::Secure || args.on.is_some() {
         plan_loaded(cx, args, handler, &mut params);
     }
     let inputs: [(_, _, &[&'static str], _); 2] = [
@@ -567,6 +592,42 @@ fn plan_loaded<'a>(
 ) {
     let owner = args.owner.as_ref().map(|a| &a.value);
     let tenant = args.tenant.as_ref().map(|a| &a.value);
+    let can = args.can.as_ref().map(|a| &a.value);
+    if let Some(on) = &args.on {
+        let on = &on.value;
+        // The resource `owner`/`tenant` names, or one of its own.
+        if let Some(other) = owner.or(tenant) {
+            if other.binding != on.binding || other.collection {
+                cx.error_spanned_by(
+                    &on.lit,
+                    format!(
+                        "`on` and `{}` name one loaded parameter: `on = \"{}\"`",
+                        if owner.is_some() { "owner" } else { "tenant" },
+                        other.binding
+                    ),
+                );
+                return;
+            }
+        } else {
+            let binding = &on.binding;
+            match handler.param_named(binding) {
+                Some(index) => {
+                    params[index] = Some(Fill::Resource {
+                        owner: None,
+                        tenant: None,
+                        can,
+                    })
+                }
+                None => cx.error_spanned_by(
+                    &on.lit,
+                    format!(
+                        "`on` names the parameter `{binding}`, but the handler has no parameter named `{binding}`: add one whose type implements `secure_endpoint::Resource` and `secure_endpoint::Entity`, e.g. `{binding}: Post`"
+                    ),
+                ),
+            }
+            return;
+        }
+    }
     let Some(first) = owner.or(tenant) else {
         return;
     };
@@ -614,6 +675,7 @@ fn plan_loaded<'a>(
             ),
         }
     } else {
-        params[index] = Some(Fill::Resource { owner, tenant });
+        let can = args.on.as_ref().and(can);
+        params[index] = Some(Fill::Resource { owner, tenant, can });
     }
 }

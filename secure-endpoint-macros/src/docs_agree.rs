@@ -32,6 +32,7 @@ fn example(keyword: &str) -> &'static str {
         "tenant" => "tenant = \"post.org_id\"",
         "optional_auth" => "optional_auth",
         "limit" => "limit(rate = \"1/s\")",
+        "can" | "on" => "can = \"edit\", on = \"post\"",
         other => panic!("give the new keyword `{other}` an example here and a row in the table"),
     }
 }
@@ -40,6 +41,10 @@ fn example(keyword: &str) -> &'static str {
 fn accepted(kind: Kind, keyword: &str) -> bool {
     let args = match kind {
         Kind::Secure if keyword != "auth" => format!("auth, {}", example(keyword)),
+        // On `#[public]`, `can` asks about the caller signed in or not.
+        Kind::Public if matches!(keyword, "can" | "on") => {
+            format!("optional_auth, {}", example(keyword))
+        }
         _ => example(keyword).to_owned(),
     };
     let args: TokenStream = args.parse().expect("the example is tokens");

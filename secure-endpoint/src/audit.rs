@@ -97,10 +97,11 @@ pub(crate) enum Step {
     Csrf,
     Cors,
     Revoke,
+    Permit,
 }
 
 // Each step has its counters in a route's metrics.
-const _: () = assert!(Step::Revoke as usize + 1 == crate::metrics::STEPS);
+const _: () = assert!(Step::Permit as usize + 1 == crate::metrics::STEPS);
 
 impl Step {
     fn name(self) -> &'static str {
@@ -118,6 +119,7 @@ impl Step {
             Step::Csrf => "csrf",
             Step::Cors => "cors",
             Step::Revoke => "revoke",
+            Step::Permit => "permit",
         }
     }
 }

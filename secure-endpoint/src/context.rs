@@ -24,6 +24,7 @@ use crate::input::DEFAULT_BODY_LIMIT;
 use crate::inventory::{RouteEntry, RoutePolicy};
 use crate::metrics::RouteMetrics;
 use crate::names::NamesInUse;
+use crate::permission::{Engine, PermissionEngine};
 use crate::rate::{Armed, Counts, Limit, Limiter, RateKey, RouteLimiter, RouteLimits};
 use crate::rejection::ErrorBody;
 use crate::request_id::RequestId;
@@ -63,6 +64,8 @@ pub(crate) struct Settings {
     limit_key: Option<LimitKeyNormalizer>,
     /// Signs device credentials, when the settings give a secret for them.
     devices: Option<Arc<DeviceKey>>,
+    /// The permission engine, for `can`.
+    permissions: Option<Engine>,
 }
 
 impl Settings {
@@ -83,6 +86,7 @@ impl Settings {
                 body_limit: DEFAULT_BODY_LIMIT,
                 limit_key: None,
                 devices: None,
+                permissions: None,
             },
             Some(security) => Settings {
                 session_cookie: security.session_cookie.clone(),
@@ -99,6 +103,7 @@ impl Settings {
                 body_limit: security.body_limit.unwrap_or(DEFAULT_BODY_LIMIT),
                 limit_key: security.limit_key.clone(),
                 devices: security.devices.clone(),
+                permissions: security.permissions.clone(),
             },
         }
     }
@@ -196,6 +201,11 @@ impl RouteContext {
         }
     }
 
+    /// The permission engine, for `can`.
+    pub(crate) fn permissions(&self) -> Option<&dyn PermissionEngine> {
+        self.settings.permissions.as_deref()
+    }
+
     /// The key device credentials are signed with, when the settings give one.
     pub(crate) fn devices(&self) -> Option<&DeviceKey> {
         self.settings.devices.as_deref()
@@ -288,6 +298,15 @@ impl Context {
             } else {
                 None
             };
+            if let Some((action, on)) = policy.permission() {
+                let Some(engine) = settings.permissions.as_deref() else {
+                    return Err(SetupError::Missing {
+                        route: label,
+                        needs: "a permission engine (for `can`): `Security::builder().permissions(Cedar::new(policies, schema)?)`",
+                    });
+                };
+                crate::permission::check_route(engine, &label, action, on)?;
+            }
             if policy.limits().len() > 64 {
                 return Err(SetupError::InvalidSetting {
                     setting: "limit",

@@ -188,6 +188,7 @@ mod metrics;
 mod names;
 mod openapi;
 mod parameter;
+mod permission;
 mod pipeline;
 mod policy;
 mod principal;
@@ -245,6 +246,11 @@ pub use lock::Direction;
 pub use matrix::Matrix;
 pub use names::{RoleNames, ScopeNames};
 pub use openapi::BEARER_SCHEME;
+#[cfg(feature = "cedar")]
+pub use permission::Cedar;
+pub use permission::{
+    Decision, DecisionFuture, EngineError, Entity, Object, PermissionEngine, Question, Subject,
+};
 pub use policy::{Access, Policy};
 pub use principal::{Authenticated, Claims, Principal};
 pub use rate::{Counts, DEFAULT_MAX_KEYS, Limit, LimitField, Limiter, Rate, RateKey};

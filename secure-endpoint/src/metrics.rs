@@ -65,7 +65,7 @@ pub(crate) fn describe() {
 }
 
 /// How many steps a decision can be made at (the audit log's `Step`s).
-pub(crate) const STEPS: usize = 13;
+pub(crate) const STEPS: usize = 14;
 
 /// What a step decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

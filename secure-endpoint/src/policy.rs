@@ -66,6 +66,12 @@ pub struct Policy {
     timeout_ms: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     concurrency: Option<u32>,
+    /// `can = "…"`: the action the permission engine is asked about.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    can: Option<&'static str>,
+    /// With `on`: the type of the resource it is asked about.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    on: Option<&'static str>,
     /// Which names rustc checked (typed roles and scopes): the settings' declared names
     /// need not list them.
     #[serde(skip)]
@@ -118,6 +124,8 @@ impl Policy {
             reason: None,
             timeout_ms: None,
             concurrency: None,
+            can: None,
+            on: None,
             typed: Typed {
                 roles: false,
                 scopes: false,
@@ -163,6 +171,23 @@ impl Policy {
     pub const fn all_scopes(mut self, scopes: &'static [&'static str]) -> Self {
         self.scopes = scopes;
         self
+    }
+
+    /// `can = "edit"`, with `on`'s resource type when it names one.
+    #[doc(hidden)]
+    pub const fn with_permission(mut self, action: &'static str, on: Option<&'static str>) -> Self {
+        self.can = Some(action);
+        self.on = on;
+        self
+    }
+
+    /// The action the permission engine is asked about (`can`), and the type of the
+    /// resource it is asked on (`on`; `None`: the route itself).
+    pub const fn permission(&self) -> Option<(&'static str, Option<&'static str>)> {
+        match self.can {
+            Some(action) => Some((action, self.on)),
+            None => None,
+        }
     }
 
     /// The roles were named as variants of a type (`roles = [Role::Admin]`).
@@ -359,12 +384,13 @@ impl Policy {
                     || !self.scopes.is_empty()
                     || self.owner.is_some()
                     || self.tenant.is_some()
+                    || self.can.is_some()
                     || served.body_guarded
                     || served.csrf_checked,
             ),
             (
                 StatusCode::NOT_FOUND,
-                one_resource(self.owner) || one_resource(self.tenant),
+                one_resource(self.owner) || one_resource(self.tenant) || self.on.is_some(),
             ),
             // The server's body timeout (`serve`): a body still trickling in.
             (StatusCode::REQUEST_TIMEOUT, body),
@@ -385,6 +411,7 @@ impl Policy {
                 !self.limits.is_empty()
                     || self.concurrency.is_some()
                     || self.timeout_ms.is_some()
+                    || self.can.is_some()
                     || ((self.requires_auth() || self.allows_optional_auth())
                         && served.revocations_fail_closed),
             ),
@@ -441,6 +468,12 @@ impl fmt::Display for Policy {
         }
         if let Some(tenant) = self.tenant {
             parts.push(format!("tenant {tenant}"));
+        }
+        if let Some(action) = self.can {
+            match self.on {
+                Some(on) => parts.push(format!("can {action} on {on}")),
+                None => parts.push(format!("can {action}")),
+            }
         }
         for limit in self.limits {
             parts.push(limit.to_string());

@@ -43,6 +43,12 @@ pub trait Principal: Clone + Send + Sync + 'static {
     fn tenant(&self) -> Option<&str> {
         None
     }
+
+    /// Every role the caller holds, for a permission engine's policies
+    /// (`principal.roles`). None by default; [`Claims`] gives its `roles`.
+    fn roles(&self) -> Vec<&str> {
+        Vec::new()
+    }
 }
 
 /// A principal seen through the questions the policy steps ask of it, whatever its type:
@@ -52,6 +58,7 @@ pub(crate) trait AnyPrincipal: Send + Sync {
     fn has_role(&self, role: &str) -> bool;
     fn has_scope(&self, scope: &str) -> bool;
     fn tenant(&self) -> Option<&str>;
+    fn roles(&self) -> Vec<&str>;
     /// The principal as its own type, for the extractor that hands it to a handler.
     fn as_any(&self) -> &dyn std::any::Any;
 }
@@ -71,6 +78,10 @@ impl<P: Principal> AnyPrincipal for P {
 
     fn tenant(&self) -> Option<&str> {
         Principal::tenant(self)
+    }
+
+    fn roles(&self) -> Vec<&str> {
+        Principal::roles(self)
     }
 
     fn as_any(&self) -> &dyn std::any::Any {
@@ -112,6 +123,10 @@ impl Principal for Claims {
 
     fn has_role(&self, role: &str) -> bool {
         self.roles.iter().any(|r| r == role)
+    }
+
+    fn roles(&self) -> Vec<&str> {
+        self.roles.iter().map(String::as_str).collect()
     }
 
     fn has_scope(&self, scope: &str) -> bool {

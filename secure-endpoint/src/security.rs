@@ -14,6 +14,7 @@ use crate::cors::{Cors, CorsPolicy};
 use crate::device::DeviceKey;
 use crate::error::Error;
 use crate::names::{Declared, check_list};
+use crate::permission::{Engine, PermissionEngine};
 use crate::rate::{Limiter, Rate};
 use crate::rejection::ErrorBody;
 use crate::revocation::{RevocationStore, Revocations};
@@ -60,6 +61,8 @@ pub struct Security {
     pub(crate) devices: Option<Arc<DeviceKey>>,
     /// The role and scope names routes may give as strings.
     pub(crate) declared: Declared,
+    /// The permission engine routes with `can` ask.
+    pub(crate) permissions: Option<Engine>,
 }
 
 /// The application's spelling of a body field as a limit's key.
@@ -104,6 +107,7 @@ impl Security {
             limit_key: None,
             devices: None,
             declared: Declared::default(),
+            permissions: None,
         }
     }
 }
@@ -131,6 +135,10 @@ impl fmt::Debug for Security {
             .field("limit_key", &self.limit_key.is_some())
             .field("devices", &self.devices.is_some())
             .field("declared", &self.declared)
+            .field(
+                "permissions",
+                &self.permissions.as_ref().map(|engine| engine.describe()),
+            )
             .finish()
     }
 }
@@ -161,6 +169,7 @@ pub struct SecurityBuilder {
     limit_key: Option<LimitKeyNormalizer>,
     devices: Option<Vec<u8>>,
     declared: Declared,
+    permissions: Option<Engine>,
 }
 
 /// The application's principal check, before the cache is built around it.
@@ -388,6 +397,14 @@ impl SecurityBuilder {
         self
     }
 
+    /// The permission engine routes with `can = "…"` ask (DESIGN §16): [`Cedar`](crate::Cedar)
+    /// in process (feature `cedar`), or any [`PermissionEngine`]. Every route's action
+    /// (and its resource type) is checked against the engine when the router is built.
+    pub fn permissions(mut self, engine: impl PermissionEngine) -> Self {
+        self.permissions = Some(std::sync::Arc::new(engine));
+        self
+    }
+
     /// Declares every role routes may name as a string (`role = "admin"`), so that a
     /// misspelled one is an error when the router is built — naming the route, the name
     /// and the nearest declared one — rather than a role no one holds. Roles named as
@@ -579,6 +596,7 @@ impl SecurityBuilder {
                 .transpose()?
                 .map(Arc::new),
             declared: self.declared,
+            permissions: self.permissions,
         })
     }
 }

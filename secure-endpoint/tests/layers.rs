@@ -34,6 +34,7 @@ const LAYERS: &[&[&str]] = &[
         "standing.rs",
         "principal.rs",
         "names.rs",
+        "permission/",
         "metrics.rs",
         "policy.rs",
         "resource.rs",

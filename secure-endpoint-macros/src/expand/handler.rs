@@ -34,11 +34,16 @@ pub fn handler_impl(plan: &Plan<'_>, inner: &Ident) -> TokenStream {
         let ty = &handler.params[index].ty;
         let arg = &arg_names[index];
         match fill {
-            Fill::Resource { owner, tenant } => {
+            Fill::Resource { owner, tenant, can } => {
                 bounds.push(quote_spanned! {ty.span()=>
                     #ty: #private::LoadableFrom<__S>
                 });
-                loaded.push(load_resource(ident, ty, arg, *owner, *tenant));
+                if can.is_some() {
+                    bounds.push(quote_spanned! {ty.span()=>
+                        #ty: #private::Entity
+                    });
+                }
+                loaded.push(load_resource(ident, ty, arg, *owner, *tenant, *can));
             }
             Fill::Collection {
                 item,
@@ -89,6 +94,17 @@ pub fn handler_impl(plan: &Plan<'_>, inner: &Ident) -> TokenStream {
         quote!(let _ = __body;)
     };
     let respond = respond(plan, inner, &arg_names, last_consumes);
+    // `can` without `on`: the route itself is asked about, before anything is loaded.
+    let route_permit = match plan.policy.permission {
+        Some((action, None)) => quote! {
+            if let ::core::result::Result::Err(response) =
+                #private::permit_route::<#ident>(&__admitted, #action).await
+            {
+                return response;
+            }
+        },
+        _ => quote!(),
+    };
     let admitted_mut = if plan.input_limit_fields.is_empty() {
         quote!()
     } else {
@@ -127,6 +143,7 @@ pub fn handler_impl(plan: &Plan<'_>, inner: &Ident) -> TokenStream {
                         ::core::result::Result::Err(response) => return response,
                     };
                     #unused_body
+                    #route_permit
                     #(#loaded)*
                     #(#query)*
                     #(#body)*
@@ -145,6 +162,7 @@ fn load_resource(
     arg: &Ident,
     owner: Option<&OwnerPath>,
     tenant: Option<&OwnerPath>,
+    can: Option<&syn::LitStr>,
 ) -> TokenStream {
     let private = quote!(::secure_endpoint::__private);
     // Spanned on the `owner` and `tenant` strings: a missing field, or one that cannot
@@ -165,6 +183,15 @@ fn load_resource(
     };
     let tenant_check = check(tenant, "check_tenant");
     let owner_check = check(owner, "check_owner");
+    let permit = can.map(|action| {
+        quote! {
+            if let ::core::result::Result::Err(response) =
+                #private::permit::<#ident, #ty>(&__admitted, #action, &#arg).await
+            {
+                return response;
+            }
+        }
+    });
     quote! {
         let #arg = match #private::load_resource::<#ty, __S, #ident>(&mut __parts, &__state).await {
             ::core::result::Result::Ok(value) => value,
@@ -172,6 +199,7 @@ fn load_resource(
         };
         #tenant_check
         #owner_check
+        #permit
     }
 }
 

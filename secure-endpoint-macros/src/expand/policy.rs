@@ -64,6 +64,17 @@ pub fn policy_expr(policy: &Policy<'_>) -> TokenStream {
     if let Some(reason) = policy.reason {
         expr = quote!(#expr.reason(#reason));
     }
+    if let Some((action, on)) = policy.permission {
+        let on = match on {
+            Some(ty) => {
+                let entity =
+                    quote_spanned!(ty.span()=> <#ty as ::secure_endpoint::__private::Entity>::TYPE);
+                quote!(::core::option::Option::Some(#entity))
+            }
+            None => quote!(::core::option::Option::None),
+        };
+        expr = quote!(#expr.with_permission(#action, #on));
+    }
     if let Some(ms) = policy.timeout_ms {
         expr = quote!(#expr.with_timeout(#ms));
     }

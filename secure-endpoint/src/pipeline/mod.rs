@@ -24,6 +24,7 @@ pub(crate) mod fields;
 pub(crate) mod input;
 pub(crate) mod limit;
 pub(crate) mod load;
+pub(crate) mod permit;
 pub(crate) mod revocation;
 pub(crate) mod standing;
 pub(crate) mod tenant;

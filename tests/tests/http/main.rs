@@ -17,6 +17,7 @@ mod limits;
 mod multi_tenant;
 mod newcomer;
 mod owner;
+mod permissions;
 mod rate;
 mod review;
 mod revocation;

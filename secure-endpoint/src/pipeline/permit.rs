@@ -1,0 +1,191 @@
+//! Step `can`: the permission engine asked whether the principal may take the action on
+//! the loaded resource (`on = "post"`) or on the route itself. Denied is 403, or 404 when
+//! the engine also denies `read` (a caller never learns of an object they may not see) or
+//! the settings hide forbidden resources; an engine that does not answer is 503, a
+//! question that cannot be put to it 500. The audit event names the action, the
+//! resource's type and id and the policies that decided, never an attribute's value.
+
+use axum::response::{IntoResponse, Response};
+
+use super::Admitted;
+use crate::audit::{self, Step};
+use crate::handler::SecureHandler;
+use crate::permission::{
+    Decision, EngineError, Entity, Object, PermissionEngine, Question, Subject,
+};
+use crate::rejection::Rejection;
+
+/// The question `action` on `object` put for the caller of `admitted`.
+fn question<'a>(
+    admitted: &'a Admitted,
+    route: &'a str,
+    action: &'a str,
+    object: Option<Object>,
+) -> Question<'a> {
+    let subject = match admitted.caller() {
+        Some(principal) => Subject {
+            id: principal.id(),
+            roles: principal.roles(),
+            tenant: principal.tenant(),
+        },
+        None => Subject {
+            id: "",
+            roles: Vec::new(),
+            tenant: None,
+        },
+    };
+    Question {
+        route,
+        subject,
+        action,
+        object,
+    }
+}
+
+/// What the audit log says of a question and its answer: never attribute values.
+fn detail(question: &Question<'_>, decision: Option<&Decision>) -> String {
+    let on = match &question.object {
+        Some(object) => format!("{}::{:?}", object.kind, object.id),
+        None => "the route".to_owned(),
+    };
+    match decision {
+        Some(decision) => format!(
+            "action {:?} on {on} for {:?}, decided by {:?}",
+            question.action, question.subject.id, decision.reasons
+        ),
+        None => format!(
+            "action {:?} on {on} for {:?}",
+            question.action, question.subject.id
+        ),
+    }
+}
+
+fn engine_of(admitted: &Admitted) -> Result<(&dyn PermissionEngine, String), Rejection> {
+    let route = admitted.audit_route();
+    let Some(entry) = admitted.route() else {
+        audit::deny(
+            route,
+            Step::Permit,
+            "the route has no entry in a SecureRouter",
+        );
+        return Err(Rejection::Internal);
+    };
+    match entry.permissions() {
+        Some(engine) => Ok((engine, route.to_string())),
+        None => {
+            audit::deny(route, Step::Permit, "no permission engine in the settings");
+            Err(Rejection::Internal)
+        }
+    }
+}
+
+/// The answer, or the refusal an engine that could not answer gets.
+async fn ask(
+    admitted: &Admitted,
+    engine: &dyn PermissionEngine,
+    question: &Question<'_>,
+) -> Result<Decision, Rejection> {
+    match engine.decide(question).await {
+        Ok(decision) => Ok(decision),
+        Err(error) => {
+            let refusal = match &error {
+                EngineError::Unavailable(_) => Rejection::Unavailable,
+                EngineError::Question(_) => Rejection::Internal,
+            };
+            audit::deny_with(
+                admitted.audit_route(),
+                Step::Permit,
+                &error.to_string(),
+                &detail(question, None),
+            );
+            Err(refusal)
+        }
+    }
+}
+
+/// `can = action, on = …`: the engine asked about the loaded `resource`.
+pub async fn permit<H, R>(admitted: &Admitted, action: &str, resource: &R) -> Result<(), Response>
+where
+    H: SecureHandler,
+    R: Entity,
+{
+    let (engine, route) = engine_of(admitted).map_err(IntoResponse::into_response)?;
+    let object = Object {
+        kind: R::TYPE,
+        id: resource.entity_id(),
+        attributes: resource.attributes(),
+    };
+    let asked = question(admitted, &route, action, Some(object));
+    let decision = ask(admitted, engine, &asked)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    let audit_route = admitted.audit_route();
+    if decision.allowed {
+        audit::allow_with(
+            audit_route,
+            Step::Permit,
+            "the engine permits it",
+            &detail(&asked, Some(&decision)),
+        );
+        return Ok(());
+    }
+    audit::deny_with(
+        audit_route,
+        Step::Permit,
+        "the engine denies it",
+        &detail(&asked, Some(&decision)),
+    );
+    // A caller who may not read the resource does not learn it exists.
+    let hidden = if action == "read"
+        || admitted
+            .route()
+            .is_some_and(|entry| entry.hides_forbidden())
+    {
+        true
+    } else {
+        let read = Question {
+            action: "read",
+            ..asked.clone()
+        };
+        !ask(admitted, engine, &read)
+            .await
+            .map_err(IntoResponse::into_response)?
+            .allowed
+    };
+    Err(if hidden {
+        Rejection::NotFound
+    } else {
+        Rejection::Forbidden
+    }
+    .into_response())
+}
+
+/// `can = action` without `on`: the engine asked about the route itself.
+pub async fn permit_route<H: SecureHandler>(
+    admitted: &Admitted,
+    action: &str,
+) -> Result<(), Response> {
+    let (engine, route) = engine_of(admitted).map_err(IntoResponse::into_response)?;
+    let asked = question(admitted, &route, action, None);
+    let decision = ask(admitted, engine, &asked)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    let audit_route = admitted.audit_route();
+    if decision.allowed {
+        audit::allow_with(
+            audit_route,
+            Step::Permit,
+            "the engine permits it",
+            &detail(&asked, Some(&decision)),
+        );
+        Ok(())
+    } else {
+        audit::deny_with(
+            audit_route,
+            Step::Permit,
+            "the engine denies it",
+            &detail(&asked, Some(&decision)),
+        );
+        Err(Rejection::Forbidden.into_response())
+    }
+}
