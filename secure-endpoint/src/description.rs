@@ -183,6 +183,9 @@ impl Security {
         if self.limit_key.is_some() {
             lines.push(("limit-key-normalizer", "custom".to_owned()));
         }
+        if let Some(engine) = &self.permissions {
+            lines.push(("permissions", engine.describe()));
+        }
         lines
     }
 }

@@ -421,6 +421,9 @@ fn operation(
             })
             .collect();
     }
+    if let Some((action, on)) = policy.permission() {
+        operation["x-permission"] = json!({ "action": action, "on": on });
+    }
     if !guards.is_empty() {
         operation["x-secure-endpoint-guarded"] = json!({
             "body": guards.body,

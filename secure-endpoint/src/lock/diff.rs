@@ -271,6 +271,25 @@ mod tests {
     }
 
     #[test]
+    fn a_permission_check_removed_or_its_policies_changed_is_weaker() {
+        assert_eq!(judge("can", Some("edit on Post"), None), Weaker);
+        assert_eq!(judge("can", None, Some("edit on Post")), Stronger);
+        assert_eq!(
+            judge("can", Some("edit on Post"), Some("read on Post")),
+            Neutral
+        );
+        assert_eq!(
+            judge(
+                "permissions",
+                Some("cedar sha256:aa"),
+                Some("cedar sha256:bb")
+            ),
+            Weaker
+        );
+        assert_eq!(judge("permissions", Some("cedar sha256:aa"), None), Weaker);
+    }
+
+    #[test]
     fn a_role_passing_the_owner_check_is_weaker() {
         assert_eq!(judge("owner-or-role", None, Some("admin")), Weaker);
         assert_eq!(judge("owner-or-role", Some("admin"), None), Stronger);

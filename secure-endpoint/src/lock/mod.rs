@@ -139,6 +139,12 @@ impl Inventory {
         if let Some(tenant) = policy.tenant() {
             block.push("tenant", tenant);
         }
+        if let Some((action, on)) = policy.permission() {
+            match on {
+                Some(on) => block.push("can", format!("{action} on {on}")),
+                None => block.push("can", action),
+            }
+        }
         let schemas = (route.schemas)();
         if let Some(body) = policy.validated_body() {
             let form = if schemas.body_form { " form" } else { " json" };

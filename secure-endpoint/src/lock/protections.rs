@@ -79,6 +79,9 @@ pub(crate) const PROTECTIONS: &[Protection] = &[
     // The role that passes the ownership check: granting one is weaker.
     row("owner-or-role", None, Weaker, Stronger, neutral),
     row("tenant", None, Stronger, Weaker, neutral),
+    // The permission engine asked (`can … on …`): removed is weaker; another action is
+    // neutral (what it permits is the policies').
+    row("can", None, Stronger, Weaker, neutral),
     row("validate-body", None, Stronger, Weaker, neutral),
     row("validate-query", None, Stronger, Weaker, neutral),
     // One field of a validated input and its rules (multi, by path): a rule loosened is
@@ -133,6 +136,9 @@ pub(crate) const PROTECTIONS: &[Protection] = &[
     row("declared-scopes", None, Neutral, Neutral, neutral),
     row("device-credentials", None, Neutral, Neutral, neutral),
     row("limit-key-normalizer", None, Neutral, Neutral, neutral),
+    // The engine and a digest of its policies: any change to them is judged weaker, for
+    // review: what a policy permits cannot be read off its text.
+    row("permissions", None, Stronger, Weaker, changed_is_weaker),
 ];
 
 pub(crate) fn protection(key: &str) -> Option<&'static Protection> {
@@ -141,6 +147,10 @@ pub(crate) fn protection(key: &str) -> Option<&'static Protection> {
 
 fn neutral(_: &str, _: &str) -> Direction {
     Neutral
+}
+
+fn changed_is_weaker(_: &str, _: &str) -> Direction {
+    Weaker
 }
 
 fn whole(value: &str) -> &str {
