@@ -461,7 +461,7 @@ fn plan_params<'a>(
     handler: &'a Handler,
 ) -> Vec<Fill<'a>> {
     let mut params: Vec<Option<Fill<'a>>> = (0..handler.params.len()).map(|_| None).collect();
-    if kind == Kind::Secure || args.on.is_some() {
+    if kind == Kind::Secure || (args.on.is_some() && args.can.is_some()) {
         plan_loaded(cx, args, handler, &mut params);
     }
     let inputs: [(_, _, &[&'static str], _); 2] = [
@@ -593,7 +593,7 @@ fn plan_loaded<'a>(
     let owner = args.owner.as_ref().map(|a| &a.value);
     let tenant = args.tenant.as_ref().map(|a| &a.value);
     let can = args.can.as_ref().map(|a| &a.value);
-    if let Some(on) = &args.on {
+    if let (Some(on), Some(_)) = (&args.on, can) {
         let on = &on.value;
         // The resource `owner`/`tenant` names, or one of its own.
         if let Some(other) = owner.or(tenant) {

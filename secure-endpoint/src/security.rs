@@ -397,8 +397,8 @@ impl SecurityBuilder {
         self
     }
 
-    /// The permission engine routes with `can = "…"` ask (DESIGN §16): [`Cedar`](crate::Cedar)
-    /// in process (feature `cedar`), or any [`PermissionEngine`]. Every route's action
+    /// The permission engine routes with `can = "…"` ask (DESIGN §16): `Cedar` in process
+    /// (feature `cedar`), or any [`PermissionEngine`]. Every route's action
     /// (and its resource type) is checked against the engine when the router is built.
     pub fn permissions(mut self, engine: impl PermissionEngine) -> Self {
         self.permissions = Some(std::sync::Arc::new(engine));

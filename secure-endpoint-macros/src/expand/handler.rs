@@ -38,11 +38,8 @@ pub fn handler_impl(plan: &Plan<'_>, inner: &Ident) -> TokenStream {
                 bounds.push(quote_spanned! {ty.span()=>
                     #ty: #private::LoadableFrom<__S>
                 });
-                if can.is_some() {
-                    bounds.push(quote_spanned! {ty.span()=>
-                        #ty: #private::Entity
-                    });
-                }
+                // No `Entity` bound here: a type without it is reported on the parameter
+                // (by the `permit` call), and the route is not refused a second time.
                 loaded.push(load_resource(ident, ty, arg, *owner, *tenant, *can));
             }
             Fill::Collection {
@@ -184,9 +181,12 @@ fn load_resource(
     let tenant_check = check(tenant, "check_tenant");
     let owner_check = check(owner, "check_owner");
     let permit = can.map(|action| {
+        let object = quote_spanned! {ty.span()=>
+            #private::object_of::<#ty>(&#arg)
+        };
         quote! {
             if let ::core::result::Result::Err(response) =
-                #private::permit::<#ident, #ty>(&__admitted, #action, &#arg).await
+                #private::permit::<#ident>(&__admitted, #action, #object).await
             {
                 return response;
             }

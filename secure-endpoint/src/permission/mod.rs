@@ -1,8 +1,8 @@
 //! Permissions on a policy engine (DESIGN §16): `#[secure(auth, can = "edit", on =
 //! "post")]` asks an engine whether the principal may take the action on the loaded
 //! resource. This module is what every engine answers to ([`PermissionEngine`]), what it
-//! is asked ([`Question`]) and what a resource gives it ([`Entity`]); the engines are
-//! [`Cedar`] (feature `cedar`, in process).
+//! is asked ([`Question`]) and what a resource gives it ([`Entity`]); the engine built in
+//! is `Cedar` (feature `cedar`, in process).
 //!
 //! What is served, and what is not yet: decisions on one loaded resource (`on =
 //! "post"`) and on the route itself (`can` without `on`). Lists filtered by the engine's
@@ -144,7 +144,7 @@ impl std::error::Error for EngineError {}
 pub type DecisionFuture<'a> =
     Pin<Box<dyn Future<Output = Result<Decision, EngineError>> + Send + 'a>>;
 
-/// A permission engine: [`Cedar`] in process, or an application's own.
+/// A permission engine: `Cedar` in process (feature `cedar`), or an application's own.
 pub trait PermissionEngine: Send + Sync + 'static {
     /// Answers one question.
     fn decide<'a>(&'a self, question: &'a Question<'a>) -> DecisionFuture<'a>;

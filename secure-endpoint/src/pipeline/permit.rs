@@ -103,18 +103,22 @@ async fn ask(
     }
 }
 
-/// `can = action, on = …`: the engine asked about the loaded `resource`.
-pub async fn permit<H, R>(admitted: &Admitted, action: &str, resource: &R) -> Result<(), Response>
-where
-    H: SecureHandler,
-    R: Entity,
-{
-    let (engine, route) = engine_of(admitted).map_err(IntoResponse::into_response)?;
-    let object = Object {
+/// The loaded `resource` as the engine is asked about it.
+pub fn object_of<R: Entity>(resource: &R) -> Object {
+    Object {
         kind: R::TYPE,
         id: resource.entity_id(),
         attributes: resource.attributes(),
-    };
+    }
+}
+
+/// `can = action, on = …`: the engine asked about the loaded resource, `object`.
+pub async fn permit<H: SecureHandler>(
+    admitted: &Admitted,
+    action: &str,
+    object: Object,
+) -> Result<(), Response> {
+    let (engine, route) = engine_of(admitted).map_err(IntoResponse::into_response)?;
     let asked = question(admitted, &route, action, Some(object));
     let decision = ask(admitted, engine, &asked)
         .await

@@ -297,8 +297,7 @@ fn a_route_asking_an_action_the_schema_lacks_stops_the_router() {
         .with_security(security)
         .with_state::<()>(posts())
         .try_into_router()
-        .err()
-        .expect("refused");
+        .expect_err("refused");
     let message = error.to_string();
     assert!(
         message.contains("PUT /posts/{id}")
@@ -316,8 +315,7 @@ fn a_route_asking_an_action_the_schema_lacks_stops_the_router() {
         .with_security(security)
         .with_state::<()>(posts())
         .try_into_router()
-        .err()
-        .expect("refused");
+        .expect_err("refused");
     assert!(matches!(error, SetupError::Missing { .. }), "{error}");
 }
 
