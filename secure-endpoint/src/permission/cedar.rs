@@ -192,7 +192,7 @@ impl Cedar {
             .authorizer
             .is_authorized(&request, &self.policies, &entities);
         if let Some(error) = response.diagnostics().errors().next() {
-            tracing::warn!(target: crate::AUDIT_TARGET, %error, "a Cedar policy could not be evaluated");
+            tracing::warn!(%error, "a Cedar policy could not be evaluated");
         }
         let reasons = response
             .diagnostics()
