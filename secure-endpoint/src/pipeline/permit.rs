@@ -112,6 +112,30 @@ pub fn object_of<R: Entity>(resource: &R) -> Object {
     }
 }
 
+/// The engine's answer to `asked`, logged: `Ok(true)` when it permits, `Ok(false)` when
+/// it denies.
+async fn decided(
+    admitted: &Admitted,
+    engine: &dyn PermissionEngine,
+    asked: &Question<'_>,
+) -> Result<bool, Response> {
+    let decision = ask(admitted, engine, asked)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    let (log, reason): (fn(_, _, _, _), _) = if decision.allowed {
+        (audit::allow_with, "the engine permits it")
+    } else {
+        (audit::deny_with, "the engine denies it")
+    };
+    log(
+        admitted.audit_route(),
+        Step::Permit,
+        reason,
+        &detail(asked, Some(&decision)),
+    );
+    Ok(decision.allowed)
+}
+
 /// `can = action, on = …`: the engine asked about the loaded resource, `object`.
 pub async fn permit<H: SecureHandler>(
     admitted: &Admitted,
@@ -120,25 +144,9 @@ pub async fn permit<H: SecureHandler>(
 ) -> Result<(), Response> {
     let (engine, route) = engine_of(admitted).map_err(IntoResponse::into_response)?;
     let asked = question(admitted, &route, action, Some(object));
-    let decision = ask(admitted, engine, &asked)
-        .await
-        .map_err(IntoResponse::into_response)?;
-    let audit_route = admitted.audit_route();
-    if decision.allowed {
-        audit::allow_with(
-            audit_route,
-            Step::Permit,
-            "the engine permits it",
-            &detail(&asked, Some(&decision)),
-        );
+    if decided(admitted, engine, &asked).await? {
         return Ok(());
     }
-    audit::deny_with(
-        audit_route,
-        Step::Permit,
-        "the engine denies it",
-        &detail(&asked, Some(&decision)),
-    );
     // A caller who may not read the resource does not learn it exists.
     let hidden = if action == "read"
         || admitted
@@ -171,25 +179,9 @@ pub async fn permit_route<H: SecureHandler>(
 ) -> Result<(), Response> {
     let (engine, route) = engine_of(admitted).map_err(IntoResponse::into_response)?;
     let asked = question(admitted, &route, action, None);
-    let decision = ask(admitted, engine, &asked)
-        .await
-        .map_err(IntoResponse::into_response)?;
-    let audit_route = admitted.audit_route();
-    if decision.allowed {
-        audit::allow_with(
-            audit_route,
-            Step::Permit,
-            "the engine permits it",
-            &detail(&asked, Some(&decision)),
-        );
+    if decided(admitted, engine, &asked).await? {
         Ok(())
     } else {
-        audit::deny_with(
-            audit_route,
-            Step::Permit,
-            "the engine denies it",
-            &detail(&asked, Some(&decision)),
-        );
         Err(Rejection::Forbidden.into_response())
     }
 }
