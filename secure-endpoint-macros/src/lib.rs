@@ -15,7 +15,7 @@
 //!
 //! `ctxt` collects the errors, `suggest` says "did you mean" for every parser, and
 //! `types` recognises types by their spelling, a best-effort hint. `guarded` is the
-//! `Guarded` derive, in the same shape; `names` the `Role` and `Scope` derives.
+//! `Guarded` derive, in the same shape; `names` the `Role` and `Scope` derives, `entity` the `Entity` derive.
 
 mod ast;
 mod attr;
@@ -23,6 +23,7 @@ mod check;
 mod ctxt;
 #[cfg(test)]
 mod docs_agree;
+mod entity;
 mod expand;
 mod fallback;
 mod guarded;
@@ -60,6 +61,12 @@ pub fn role(item: TokenStream) -> TokenStream {
 #[proc_macro_derive(Scope, attributes(scope))]
 pub fn scope(item: TokenStream) -> TokenStream {
     names::derive(names::Kind::Scope, item.into()).into()
+}
+
+/// Derives `secure_endpoint::Entity`. See `secure_endpoint::Entity`.
+#[proc_macro_derive(Entity, attributes(entity))]
+pub fn entity(item: TokenStream) -> TokenStream {
+    entity::derive(item.into()).into()
 }
 
 fn annotate(

@@ -315,6 +315,27 @@ pub use secure_endpoint_macros::Role;
 /// async fn write() {}
 /// ```
 pub use secure_endpoint_macros::Scope;
+
+/// Derives [`Entity`](trait@Entity) for a struct that also derives `serde::Serialize`:
+/// the type's name is the struct's (or `#[entity(type = "…")]`), the id the field marked
+/// `#[entity(id)]` (or named `id`), the attributes the struct as serde serializes it.
+///
+/// ```
+/// use secure_endpoint::Entity;
+///
+/// #[derive(serde::Serialize, secure_endpoint::Entity)]
+/// struct Post {
+///     id: u64,
+///     author: String,
+///     draft: bool,
+/// }
+///
+/// let post = Post { id: 7, author: "ada".into(), draft: true };
+/// assert_eq!(Post::TYPE, "Post");
+/// assert_eq!(post.entity_id(), "7");
+/// assert_eq!(post.attributes()["author"], "ada");
+/// ```
+pub use secure_endpoint_macros::Entity;
 pub use security::{DEFAULT_MAX_TOKEN_BYTES, Security, SecurityBuilder};
 pub use serve::{
     DEFAULT_BODY_TIMEOUT, DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_CONNECTIONS,

@@ -20,7 +20,7 @@ pub use crate::parameter::{
     AsBody, AsPrincipal, ByParts, ByRequest, Parameter, Unknown as UnknownParameter,
     assert_parameter,
 };
-pub use crate::permission::Entity;
+pub use crate::permission::{Entity, entity_attributes};
 pub use crate::pipeline::collection::load_collection;
 pub use crate::pipeline::concurrency::admit;
 pub use crate::pipeline::extract::{from_parts, from_request};
@@ -41,4 +41,4 @@ pub use crate::resource::{
 };
 pub use crate::schema::{SchemaProbe, Schemas, WithSchema, WithoutSchema, role as schema_role};
 pub use serde::ser::{Serialize, SerializeStruct, Serializer};
-pub use serde_json::Value;
+pub use serde_json::{Map, Value};

@@ -24,7 +24,10 @@ use serde_json::{Map, Value};
 use crate::setup_error::SetupError;
 
 /// What a resource gives the permission engine: its type name, its id and its
-/// attributes. Implemented by hand for the resources routes name with `on`.
+/// attributes. Derived for the plain case, `#[derive(serde::Serialize,
+/// secure_endpoint::Entity)]`: the type's name is the struct's (`#[entity(type = "…")]`
+/// for another), the id is the field marked `#[entity(id)]` (or named `id`), the
+/// attributes are the struct as serde serializes it. By hand otherwise:
 ///
 /// ```
 /// use secure_endpoint::Entity;
@@ -65,6 +68,20 @@ pub trait Entity {
     /// cannot represent (a fraction) makes the request a 500, logged with the field's
     /// name, never a half-built question.
     fn attributes(&self) -> Map<String, Value>;
+}
+
+/// The attributes of a derived [`Entity`]: `value` as serde serializes it, when that is
+/// an object; none otherwise.
+#[doc(hidden)]
+pub fn entity_attributes<T: serde::Serialize + ?Sized>(value: &T) -> Map<String, Value> {
+    match serde_json::to_value(value) {
+        Ok(Value::Object(attributes)) => attributes,
+        Ok(_) => Map::new(),
+        Err(error) => {
+            tracing::error!(%error, "an entity's attributes could not be serialized");
+            Map::new()
+        }
+    }
 }
 
 /// Who asks: the principal as the engine sees it. An anonymous caller (on a

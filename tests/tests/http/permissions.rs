@@ -9,11 +9,10 @@ use reqwest::StatusCode;
 use secure_endpoint::routing::{delete, get, put};
 use secure_endpoint::testing::TokenMint;
 use secure_endpoint::{
-    Cedar, Claims, Entity, Error, JwtAuthenticator, Resource, SecureRouter, Security, SetupError,
-    public, secure,
+    Cedar, Claims, Error, JwtAuthenticator, Resource, SecureRouter, Security, SetupError, public,
+    secure,
 };
 use secure_endpoint_tests::{SECRET, serve};
-use serde_json::{Map, Value, json};
 
 const SCHEMA: &str = r#"
 entity User { id: String, roles: Set<String> };
@@ -40,7 +39,7 @@ permit (principal, action == Action::"view_stats", resource)
 when { principal.roles.contains("admin") };
 "#;
 
-#[derive(Clone)]
+#[derive(Clone, serde::Serialize, secure_endpoint::Entity)]
 struct Post {
     id: u64,
     author: String,
@@ -57,22 +56,6 @@ impl Resource for Post {
 
     async fn load(id: u64, posts: &Posts) -> Result<Option<Self>, Error> {
         Ok(posts.0.read().unwrap().get(&id).cloned())
-    }
-}
-
-impl Entity for Post {
-    const TYPE: &'static str = "Post";
-
-    fn entity_id(&self) -> String {
-        self.id.to_string()
-    }
-
-    fn attributes(&self) -> Map<String, Value> {
-        let mut attributes = Map::new();
-        attributes.insert("author".into(), json!(self.author));
-        attributes.insert("draft".into(), json!(self.draft));
-        attributes.insert("editors".into(), json!(self.editors));
-        attributes
     }
 }
 
