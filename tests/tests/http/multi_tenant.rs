@@ -154,6 +154,9 @@ fn settings() -> ScanSettings {
 async fn a_sound_multi_tenant_service_scans_clean() {
     let report = scan(router(false), settings()).await;
     report.assert_clean();
+    // The report says what ran: the tenant probes did.
+    assert!(report.cases["another tenant's resource"] > 0, "{report}");
+    assert!(report.to_string().contains("cases run: "), "{report}");
 }
 
 #[tokio::test]

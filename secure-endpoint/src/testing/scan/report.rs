@@ -1,5 +1,6 @@
 //! What a scan found: one [`Finding`] per check that failed, in a [`ScanReport`].
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 /// One check that failed: the route, the case, and what was seen instead.
@@ -22,6 +23,10 @@ pub struct ScanReport {
     pub requests: usize,
     /// How many routes were scanned.
     pub routes: usize,
+    /// How many requests each case sent, by the case's name: what ran, so that a case a
+    /// route's settings left out (a tenant probe without a tenant fixture, say) shows by
+    /// its absence.
+    pub cases: BTreeMap<String, usize>,
 }
 
 impl ScanReport {
@@ -55,6 +60,14 @@ impl fmt::Display for ScanReport {
                 "- {} [{}]: {}",
                 finding.route, finding.case, finding.detail
             )?;
+        }
+        let cases: Vec<String> = self
+            .cases
+            .iter()
+            .map(|(case, requests)| format!("{case} ×{requests}"))
+            .collect();
+        if !cases.is_empty() {
+            writeln!(f, "cases run: {}", cases.join(", "))?;
         }
         Ok(())
     }

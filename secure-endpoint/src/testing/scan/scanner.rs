@@ -162,6 +162,7 @@ impl Scanner {
         request.extensions_mut().insert(ConnectInfo(from));
         let router = self.router.clone()?;
         self.report.requests += 1;
+        *self.report.cases.entry(case.to_owned()).or_default() += 1;
         let response = match router.oneshot(request).await {
             Ok(response) => response,
             Err(never) => match never {},
