@@ -120,10 +120,12 @@ pub struct Args {
     pub on: Option<Arg<OnPath>>,
 }
 
-/// `on = "post"`: the parameter the permission is asked about.
+/// `on = "post"`: the parameter the permission is asked about; `on = "posts[]"`: a list,
+/// loaded with the engine's plan and every item asked about.
 pub struct OnPath {
     pub binding: Ident,
     pub lit: LitStr,
+    pub collection: bool,
 }
 
 /// The annotated `async fn`, taken apart.

@@ -201,16 +201,14 @@ fn parse_one(cx: &mut Ctxt, args: &mut Args, input: ParseStream) -> syn::Result<
         expect_eq(input, &keyword, "\"post\"")?;
         let lit = string(input, &keyword)?;
         let value = lit.value();
-        if value.ends_with("[]") {
+        let (name, collection) = match value.strip_suffix("[]") {
+            Some(name) => (name, true),
+            None => (value.as_str(), false),
+        };
+        let Some(binding) = parse_ident(name, lit.span()) else {
             return Err(syn::Error::new_spanned(
                 &lit,
-                "`on` names one loaded resource; a list (`on = \"posts[]\"`) is not served yet: load the list with `owner = \"posts[].user_id\"` or `tenant`, and ask about each item in the handler",
-            ));
-        }
-        let Some(binding) = parse_ident(&value, lit.span()) else {
-            return Err(syn::Error::new_spanned(
-                &lit,
-                "`on` names a handler parameter holding a loaded resource, e.g. `on = \"post\"`",
+                "`on` names a handler parameter holding a loaded resource, e.g. `on = \"post\"`, or a list of them, e.g. `on = \"posts[]\"`",
             ));
         };
         set(
@@ -218,7 +216,11 @@ fn parse_one(cx: &mut Ctxt, args: &mut Args, input: ParseStream) -> syn::Result<
             &mut args.on,
             Arg {
                 keyword,
-                value: OnPath { binding, lit },
+                value: OnPath {
+                    binding,
+                    lit,
+                    collection,
+                },
             },
             None,
         );

@@ -46,8 +46,9 @@ pub struct Policy<'a> {
     pub reason: Option<&'a LitStr>,
     pub timeout_ms: Option<u64>,
     pub concurrency: Option<u32>,
-    /// `can = "…"`, with the type of the resource `on` names, when it names one.
-    pub permission: Option<(&'a LitStr, Option<&'a Type>)>,
+    /// `can = "…"`, with the type of the resource `on` names, when it names one, and
+    /// whether it names a list of them.
+    pub permission: Option<(&'a LitStr, Option<&'a Type>, bool)>,
 }
 
 /// What the route asks of a credential.
@@ -106,12 +107,14 @@ pub enum Fill<'a> {
         tenant: Option<&'a OwnerPath>,
         can: Option<&'a LitStr>,
     },
-    /// The list `owner = "x[].f"` or `tenant = "x[].f"` names: `Vec<item>`, loaded for
-    /// the caller through its `Collection` and every item checked.
+    /// The list `owner = "x[].f"`, `tenant = "x[].f"` or `on = "x[]"` names:
+    /// `Vec<item>`, loaded for the caller through its `Collection` (with `can`, the
+    /// engine's plan) and every item checked.
     Collection {
         item: &'a Type,
         owner: Option<&'a OwnerPath>,
         tenant: Option<&'a OwnerPath>,
+        can: Option<&'a LitStr>,
     },
     /// The validated body, in the wrapper the parameter gives it (`Json<T>`, `Form<T>`,
     /// or none: `T`). A `Form<T>` parameter reads a form body, any other JSON.
@@ -158,13 +161,20 @@ pub fn check<'a>(cx: &mut Ctxt, kind: Kind, args: &'a Args, handler: &'a Handler
     let params = plan_params(cx, kind, args, handler);
     let limits = check_limits(cx, kind, args, handler, &params);
     let probes = plan_probes(kind, args, handler, &params);
-    let on_type = args
-        .on
-        .as_ref()
-        .and_then(|on| handler.param_named(&on.value.binding))
-        .map(|index| &*handler.params[index].ty);
+    let on_type = args.on.as_ref().and_then(|on| {
+        let ty = &*handler.params[handler.param_named(&on.value.binding)?].ty;
+        if on.value.collection {
+            wrapped_type(ty, "Vec")
+        } else {
+            Some(ty)
+        }
+    });
+    let on_list = args.on.as_ref().is_some_and(|on| on.value.collection);
     let mut policy = policy(kind, args, limits);
-    policy.permission = args.can.as_ref().map(|can| (&can.value, on_type));
+    policy.permission = args
+        .can
+        .as_ref()
+        .map(|can| (&can.value, on_type, on_list));
     Plan {
         handler,
         policy,
@@ -595,33 +605,58 @@ fn plan_loaded<'a>(
     let can = args.can.as_ref().map(|a| &a.value);
     if let (Some(on), Some(_)) = (&args.on, can) {
         let on = &on.value;
+        let brackets = if on.collection { "[]" } else { "" };
         // The resource `owner`/`tenant` names, or one of its own.
         if let Some(other) = owner.or(tenant) {
-            if other.binding != on.binding || other.collection {
+            if other.binding != on.binding || other.collection != on.collection {
                 cx.error_spanned_by(
                     &on.lit,
                     format!(
-                        "`on` and `{}` name one loaded parameter: `on = \"{}\"`",
+                        "`on` and `{}` name one loaded parameter: `on = \"{}{}\"`",
                         if owner.is_some() { "owner" } else { "tenant" },
-                        other.binding
+                        other.binding,
+                        if other.collection { "[]" } else { "" },
                     ),
                 );
                 return;
             }
         } else {
             let binding = &on.binding;
-            match handler.param_named(binding) {
-                Some(index) => {
-                    params[index] = Some(Fill::Resource {
+            let Some(index) = handler.param_named(binding) else {
+                let example = if on.collection {
+                    format!("a list of items implementing `secure_endpoint::Collection` and `secure_endpoint::Entity`, e.g. `{binding}: Vec<Post>`")
+                } else {
+                    format!("one whose type implements `secure_endpoint::Resource` and `secure_endpoint::Entity`, e.g. `{binding}: Post`")
+                };
+                cx.error_spanned_by(
+                    &on.lit,
+                    format!(
+                        "`on = \"{binding}{brackets}\"` names the parameter `{binding}`, but the handler has no parameter named `{binding}`: add {example}"
+                    ),
+                );
+                return;
+            };
+            if !on.collection {
+                params[index] = Some(Fill::Resource {
+                    owner: None,
+                    tenant: None,
+                    can,
+                });
+                return;
+            }
+            match wrapped_type(&handler.params[index].ty, "Vec") {
+                Some(item) => {
+                    params[index] = Some(Fill::Collection {
+                        item,
                         owner: None,
                         tenant: None,
                         can,
                     })
                 }
                 None => cx.error_spanned_by(
-                    &on.lit,
+                    &handler.params[index].ty,
                     format!(
-                        "`on` names the parameter `{binding}`, but the handler has no parameter named `{binding}`: add one whose type implements `secure_endpoint::Resource` and `secure_endpoint::Entity`, e.g. `{binding}: Post`"
+                        "`on = \"{binding}[]\"` names a list, but `{binding}` is not a `Vec<_>`: declare it `{binding}: Vec<Item>` with `Item` implementing `secure_endpoint::Collection` and `secure_endpoint::Entity`, or write `on = \"{binding}\"` for one resource"
                     ),
                 ),
             }
@@ -666,7 +701,15 @@ fn plan_loaded<'a>(
     };
     if first.collection {
         match wrapped_type(&handler.params[index].ty, "Vec") {
-            Some(item) => params[index] = Some(Fill::Collection { item, owner, tenant }),
+            Some(item) => {
+                let can = args.on.as_ref().and(can);
+                params[index] = Some(Fill::Collection {
+                    item,
+                    owner,
+                    tenant,
+                    can,
+                })
+            }
             None => cx.error_spanned_by(
                 &handler.params[index].ty,
                 format!(

@@ -246,10 +246,14 @@ pub use lock::Direction;
 pub use matrix::Matrix;
 pub use names::{RoleNames, ScopeNames};
 pub use openapi::BEARER_SCHEME;
+#[cfg(feature = "authzen")]
+pub use permission::AuthZen;
 #[cfg(feature = "cedar")]
 pub use permission::Cedar;
 pub use permission::{
-    Decision, DecisionFuture, EngineError, Entity, Object, PermissionEngine, Question, Subject,
+    Columns, Decision, DecisionFuture, DecisionsFuture, Dialect, EngineError, Entity, Filter,
+    ListQuestion, Object, PermissionEngine, Plan, PlanFuture, Question, SqlCondition, SqlError,
+    SqlValue, Subject,
 };
 pub use policy::{Access, Policy};
 pub use principal::{Authenticated, Claims, Principal};

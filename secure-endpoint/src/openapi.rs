@@ -422,7 +422,8 @@ fn operation(
             .collect();
     }
     if let Some((action, on)) = policy.permission() {
-        operation["x-permission"] = json!({ "action": action, "on": on });
+        operation["x-permission"] =
+            json!({ "action": action, "on": on, "list": policy.permission_on_list_items() });
     }
     if !guards.is_empty() {
         operation["x-secure-endpoint-guarded"] = json!({

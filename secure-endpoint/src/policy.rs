@@ -72,6 +72,8 @@ pub struct Policy {
     /// With `on`: the type of the resource it is asked about.
     #[serde(skip_serializing_if = "Option::is_none")]
     on: Option<&'static str>,
+    /// `on = "items[]"`: the engine is asked about a list.
+    on_list: bool,
     /// Which names rustc checked (typed roles and scopes): the settings' declared names
     /// need not list them.
     #[serde(skip)]
@@ -126,6 +128,7 @@ impl Policy {
             concurrency: None,
             can: None,
             on: None,
+            on_list: false,
             typed: Typed {
                 roles: false,
                 scopes: false,
@@ -179,6 +182,19 @@ impl Policy {
         self.can = Some(action);
         self.on = on;
         self
+    }
+
+    /// `on = "items[]"`: the permission is asked about a list.
+    #[doc(hidden)]
+    pub const fn permission_on_list(mut self) -> Self {
+        self.on_list = true;
+        self
+    }
+
+    /// Whether `can` is asked about a list (`on = "posts[]"`): the loader receives the
+    /// engine's plan, and every item it returns is asked about.
+    pub const fn permission_on_list_items(&self) -> bool {
+        self.on_list
     }
 
     /// The action the permission engine is asked about (`can`), and the type of the

@@ -28,7 +28,7 @@ pub use crate::pipeline::failures::settle_failures;
 pub use crate::pipeline::input::{Encoding, validated_body, validated_query};
 pub use crate::pipeline::limit::limit_inputs;
 pub use crate::pipeline::load::{check_owner, load_resource};
-pub use crate::pipeline::permit::{object_of, permit, permit_route};
+pub use crate::pipeline::permit::{list_plan, object_of, permit, permit_items, permit_route};
 pub use crate::pipeline::tenant::check_tenant;
 pub use crate::pipeline::timeout::within_timeout;
 pub use crate::pipeline::{Admitted, enforce};

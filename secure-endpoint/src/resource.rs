@@ -167,6 +167,7 @@ pub struct Scope<'a> {
     pub(crate) owner: Option<&'a str>,
     pub(crate) tenant: Option<&'a str>,
     pub(crate) limit: usize,
+    pub(crate) plan: Option<&'a crate::Plan>,
 }
 
 impl Scope<'_> {
@@ -184,6 +185,15 @@ impl Scope<'_> {
     /// The most items to return.
     pub fn limit(&self) -> usize {
         self.limit
+    }
+
+    /// On a `can = "…", on = "items[]"` route, the permission engine's plan: which
+    /// items the caller may take the action on, to apply in the query
+    /// ([`Plan::sql`](crate::Plan::sql) renders it as a SQL condition). Every item
+    /// returned is checked with the engine again, and one it denies fails the request
+    /// closed. `None` on a route without `can`.
+    pub fn plan(&self) -> Option<&crate::Plan> {
+        self.plan
     }
 }
 

@@ -46,6 +46,7 @@ pub fn handler_impl(plan: &Plan<'_>, inner: &Ident) -> TokenStream {
                 item,
                 owner,
                 tenant,
+                can,
             } => {
                 bounds.push(quote_spanned! {ty.span()=>
                     #item: #private::ListableFrom<__S>
@@ -53,7 +54,7 @@ pub fn handler_impl(plan: &Plan<'_>, inner: &Ident) -> TokenStream {
                 bounds.push(quote_spanned! {ty.span()=>
                     <#item as #private::ListableFrom<__S>>::Query: #private::InputFor<__S>
                 });
-                loaded.push(load_collection(ident, item, arg, *owner, *tenant));
+                loaded.push(load_collection(ident, item, arg, *owner, *tenant, *can));
             }
             Fill::Query { ty, wrapper } => {
                 bounds.push(input_bound(ty));
@@ -93,7 +94,7 @@ pub fn handler_impl(plan: &Plan<'_>, inner: &Ident) -> TokenStream {
     let respond = respond(plan, inner, &arg_names, last_consumes);
     // `can` without `on`: the route itself is asked about, before anything is loaded.
     let route_permit = match plan.policy.permission {
-        Some((action, None)) => quote! {
+        Some((action, None, _)) => quote! {
             if let ::core::result::Result::Err(response) =
                 #private::permit_route::<#ident>(&__admitted, #action).await
             {
@@ -203,14 +204,16 @@ fn load_resource(
     }
 }
 
-/// The list `owner`/`tenant` names, loaded for the caller, each item's owner and tenant
-/// read by the accessors given to `load_collection`.
+/// The list `owner`/`tenant`/`on` names, loaded for the caller, each item's owner and
+/// tenant read by the accessors given to `load_collection`; with `can`, the engine's
+/// plan asked before and every item asked about after.
 fn load_collection(
     ident: &Ident,
     item: &Type,
     arg: &Ident,
     owner: Option<&OwnerPath>,
     tenant: Option<&OwnerPath>,
+    can: Option<&syn::LitStr>,
 ) -> TokenStream {
     let private = quote!(::secure_endpoint::__private);
     let accessor = |path: Option<&OwnerPath>| match path {
@@ -227,11 +230,33 @@ fn load_collection(
     };
     let owner_of = accessor(owner);
     let tenant_of = accessor(tenant);
+    let Some(action) = can else {
+        return quote! {
+            let #arg = match #private::load_collection::<#item, __S, #ident>(&__admitted, &__parts, &__state, #owner_of, #tenant_of, ::core::option::Option::None).await {
+                ::core::result::Result::Ok(value) => value,
+                ::core::result::Result::Err(response) => return response,
+            };
+        };
+    };
+    // Spanned on the item type: one without `Entity` is reported there.
+    let plan = quote_spanned! {item.span()=>
+        #private::list_plan::<#item, #ident>(&__admitted, #action)
+    };
+    let permit = quote_spanned! {item.span()=>
+        #private::permit_items::<#item, #ident>(&__admitted, #action, &#arg)
+    };
     quote! {
-        let #arg = match #private::load_collection::<#item, __S, #ident>(&__admitted, &__parts, &__state, #owner_of, #tenant_of).await {
+        let __plan = match #plan.await {
+            ::core::result::Result::Ok(plan) => plan,
+            ::core::result::Result::Err(response) => return response,
+        };
+        let #arg = match #private::load_collection::<#item, __S, #ident>(&__admitted, &__parts, &__state, #owner_of, #tenant_of, ::core::option::Option::Some(&__plan)).await {
             ::core::result::Result::Ok(value) => value,
             ::core::result::Result::Err(response) => return response,
         };
+        if let ::core::result::Result::Err(response) = #permit.await {
+            return response;
+        }
     }
 }
 

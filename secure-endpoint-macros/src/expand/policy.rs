@@ -64,7 +64,7 @@ pub fn policy_expr(policy: &Policy<'_>) -> TokenStream {
     if let Some(reason) = policy.reason {
         expr = quote!(#expr.reason(#reason));
     }
-    if let Some((action, on)) = policy.permission {
+    if let Some((action, on, list)) = policy.permission {
         let on = match on {
             Some(ty) => {
                 let entity =
@@ -74,6 +74,9 @@ pub fn policy_expr(policy: &Policy<'_>) -> TokenStream {
             None => quote!(::core::option::Option::None),
         };
         expr = quote!(#expr.with_permission(#action, #on));
+        if list {
+            expr = quote!(#expr.permission_on_list());
+        }
     }
     if let Some(ms) = policy.timeout_ms {
         expr = quote!(#expr.with_timeout(#ms));

@@ -141,6 +141,9 @@ impl Inventory {
         }
         if let Some((action, on)) = policy.permission() {
             match on {
+                Some(on) if policy.permission_on_list_items() => {
+                    block.push("can", format!("{action} on {on}[]"))
+                }
                 Some(on) => block.push("can", format!("{action} on {on}")),
                 None => block.push("can", action),
             }

@@ -1,6 +1,8 @@
 //! Cedar, in process (feature `cedar`): policies and schema validated against each other
 //! when the settings are built, each question answered by Cedar's authorizer over two
-//! entities: the principal and the resource.
+//! entities: the principal and the resource. A list's plan is Cedar's partial
+//! evaluation with the resource unknown: the policies that remain (the residuals) are
+//! read as a [`Filter`] over the resource's attributes.
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -8,14 +10,17 @@ use std::str::FromStr;
 
 use cedar_policy::{
     Authorizer, Context, Decision as CedarDecision, Entities, Entity as CedarEntity, EntityId,
-    EntityTypeName, EntityUid, PolicySet, Request, RestrictedExpression, Schema, ValidationMode,
-    Validator,
+    EntityTypeName, EntityUid, PolicySet, Request, RequestBuilder, RestrictedExpression, Schema,
+    ValidationMode, Validator,
 };
 use miette::Diagnostic;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::{Decision, DecisionFuture, EngineError, PermissionEngine, Question};
+use super::{
+    Decision, DecisionFuture, EngineError, Filter, ListQuestion, PermissionEngine, Plan,
+    PlanFuture, Question, Subject,
+};
 use crate::setup_error::SetupError;
 
 /// The Cedar engine: policies and a schema, validated against each other (strict mode)
@@ -129,13 +134,12 @@ impl Cedar {
         Ok(EntityUid::from_type_name_and_id(kind, EntityId::new(id)))
     }
 
-    fn ask(&self, question: &Question<'_>) -> Result<Decision, EngineError> {
-        let subject = &question.subject;
+    /// The principal's uid and its entity.
+    fn principal(&self, subject: &Subject<'_>) -> Result<(EntityUid, CedarEntity), EngineError> {
         let principal = EntityUid::from_type_name_and_id(
             self.principal_type.clone(),
             EntityId::new(subject.id),
         );
-        let action = Self::entity_uid("Action", question.action)?;
         let mut principal_attrs = HashMap::from([
             (
                 "id".to_owned(),
@@ -157,10 +161,15 @@ impl Cedar {
                 RestrictedExpression::new_string(tenant.to_owned()),
             );
         }
-        let mut entities = vec![
-            CedarEntity::new(principal.clone(), principal_attrs, HashSet::new())
-                .map_err(|error| EngineError::Question(error.to_string()))?,
-        ];
+        let entity = CedarEntity::new(principal.clone(), principal_attrs, HashSet::new())
+            .map_err(|error| EngineError::Question(error.to_string()))?;
+        Ok((principal, entity))
+    }
+
+    fn ask(&self, question: &Question<'_>) -> Result<Decision, EngineError> {
+        let (principal, entity) = self.principal(&question.subject)?;
+        let action = Self::entity_uid("Action", question.action)?;
+        let mut entities = vec![entity];
         let resource = match &question.object {
             Some(object) => {
                 let uid = Self::entity_uid(object.kind, &object.id)?;
@@ -208,6 +217,198 @@ impl Cedar {
             allowed: response.decision() == CedarDecision::Allow,
             reasons,
         })
+    }
+}
+
+impl Cedar {
+    /// The plan for a list: the policies partially evaluated with the principal and the
+    /// action known and the resource unknown (of the list's type). What remains is
+    /// `(any permit) and not (any forbid)`, each residual read as a [`Filter`]; a
+    /// residual no filter can state exactly is an error, never dropped.
+    fn list_plan(&self, question: &ListQuestion<'_>) -> Result<Plan, EngineError> {
+        let (principal, entity) = self.principal(&question.subject)?;
+        let action = Self::entity_uid("Action", question.action)?;
+        let kind = EntityTypeName::from_str(question.kind).map_err(|error| {
+            EngineError::Question(format!("{:?} is not a Cedar type name: {error}", question.kind))
+        })?;
+        let request = RequestBuilder::default()
+            .principal(principal)
+            .action(action)
+            .unknown_resource_with_type(kind)
+            .context(Context::empty())
+            .build();
+        let entities = Entities::from_entities([entity], None)
+            .map_err(|error| EngineError::Question(error.to_string()))?;
+        let response = self
+            .authorizer
+            .is_authorized_partial(&request, &self.policies, &entities);
+        if let Some(id) = response.definitely_errored().next() {
+            return Err(EngineError::Question(format!(
+                "the policy {id} fails to evaluate for this principal, so no plan can say which items it admits"
+            )));
+        }
+        let mut permits = Vec::new();
+        let mut forbids = Vec::new();
+        let residuals = response
+            .definitely_satisfied()
+            .chain(response.nontrivial_residuals());
+        for policy in residuals {
+            let tree = policy.to_json().map_err(|error| {
+                EngineError::Question(format!("a residual of policy {}: {error}", policy.id()))
+            })?;
+            let filter = residual(&tree, question.kind).map_err(|why| {
+                EngineError::Question(format!(
+                    "the policy {} leaves a condition no list filter can state: {why}",
+                    policy.id()
+                ))
+            })?;
+            match policy.effect() {
+                cedar_policy::Effect::Permit => permits.push(filter),
+                cedar_policy::Effect::Forbid => forbids.push(filter),
+            }
+        }
+        Ok(Plan::of(Filter::And(vec![
+            Filter::Or(permits),
+            Filter::Not(Box::new(Filter::Or(forbids))),
+        ])))
+    }
+}
+
+/// A residual policy (in Cedar's JSON policy format) as one filter on the resource: its
+/// scope, which partial evaluation leaves open, and its conditions.
+fn residual(policy: &Value, kind: &str) -> Result<Filter, String> {
+    let op = |part: &str| policy[part]["op"].as_str().unwrap_or_default().to_owned();
+    if op("principal") != "All" || op("action") != "All" {
+        return Err("its scope still names the principal or the action".to_owned());
+    }
+    let mut parts = match op("resource").as_str() {
+        "All" => Vec::new(),
+        "is" if policy["resource"]["entity_type"] == kind
+            && policy["resource"].get("in").is_none() =>
+        {
+            Vec::new()
+        }
+        "is" if policy["resource"].get("in").is_none() => vec![Filter::Or(Vec::new())],
+        other => return Err(format!("its resource scope `{other}` is not a type test")),
+    };
+    for clause in policy["conditions"].as_array().into_iter().flatten() {
+        let body = condition(&clause["body"], kind)?;
+        parts.push(match clause["kind"].as_str() {
+            Some("when") => body,
+            Some("unless") => Filter::Not(Box::new(body)),
+            other => return Err(format!("a condition of kind {other:?}")),
+        });
+    }
+    Ok(Filter::And(parts))
+}
+
+/// The one operator of a JSON expression and its operand.
+fn operator(expr: &Value) -> Result<(&str, &Value), String> {
+    match expr.as_object() {
+        Some(map) if map.len() == 1 => {
+            let (op, operand) = map.iter().next().expect("one entry");
+            Ok((op.as_str(), operand))
+        }
+        _ => Err(format!("`{expr}` is not an expression")),
+    }
+}
+
+/// A boolean residual expression as a filter.
+fn condition(expr: &Value, kind: &str) -> Result<Filter, String> {
+    let (op, arg) = operator(expr)?;
+    let both = |arg: &Value| -> Result<(Filter, Filter), String> {
+        Ok((condition(&arg["left"], kind)?, condition(&arg["right"], kind)?))
+    };
+    Ok(match op {
+        "Value" => match arg {
+            Value::Bool(true) => Filter::And(Vec::new()),
+            Value::Bool(false) => Filter::Or(Vec::new()),
+            other => return Err(format!("`{other}` is not a condition")),
+        },
+        "!" => Filter::Not(Box::new(condition(&arg["arg"], kind)?)),
+        // A boolean attribute, tested as it is.
+        "." if attribute(expr).is_some() => {
+            Filter::Eq(attribute(expr).expect("an attribute"), Value::Bool(true))
+        }
+        "&&" => {
+            let (left, right) = both(arg)?;
+            Filter::And(vec![left, right])
+        }
+        "||" => {
+            let (left, right) = both(arg)?;
+            Filter::Or(vec![left, right])
+        }
+        "==" | "!=" => {
+            let (left, right) = (&arg["left"], &arg["right"]);
+            let equal = match (attribute(left), attribute(right)) {
+                (Some(name), None) => Filter::Eq(name, literal(right)?),
+                (None, Some(name)) => Filter::Eq(name, literal(left)?),
+                _ => return Err(format!("`{expr}` does not compare one attribute with a value")),
+            };
+            if op == "==" {
+                equal
+            } else {
+                Filter::Not(Box::new(equal))
+            }
+        }
+        "contains" => {
+            let (left, right) = (&arg["left"], &arg["right"]);
+            match (attribute(left), operator(left)?) {
+                (Some(name), _) => Filter::Contains(name, literal(right)?),
+                (None, ("Set", Value::Array(items))) => {
+                    let Some(name) = attribute(right) else {
+                        return Err(format!("`{expr}` asks of no attribute"));
+                    };
+                    Filter::In(name, items.iter().map(literal).collect::<Result<_, _>>()?)
+                }
+                _ => return Err(format!("`{expr}` is not membership in an attribute")),
+            }
+        }
+        "is" if is_resource(&arg["left"]) && arg.get("in").is_none() => {
+            if arg["entity_type"] == kind {
+                Filter::And(Vec::new())
+            } else {
+                Filter::Or(Vec::new())
+            }
+        }
+        "if-then-else" => {
+            let test = condition(&arg["if"], kind)?;
+            Filter::Or(vec![
+                Filter::And(vec![test.clone(), condition(&arg["then"], kind)?]),
+                Filter::And(vec![
+                    Filter::Not(Box::new(test)),
+                    condition(&arg["else"], kind)?,
+                ]),
+            ])
+        }
+        _ => return Err(format!("`{expr}` uses an operator list filters do not hold")),
+    })
+}
+
+/// Whether `expr` is the resource (unknown in a residual).
+fn is_resource(expr: &Value) -> bool {
+    match operator(expr) {
+        Ok(("Var", name)) => name == "resource",
+        Ok(("unknown", args)) => args[0]["Value"] == "resource",
+        _ => false,
+    }
+}
+
+/// `resource.name`, as the attribute's name.
+fn attribute(expr: &Value) -> Option<String> {
+    match operator(expr) {
+        Ok((".", arg)) if is_resource(&arg["left"]) => arg["attr"].as_str().map(str::to_owned),
+        _ => None,
+    }
+}
+
+/// A literal as the JSON value the filter compares with.
+fn literal(expr: &Value) -> Result<Value, String> {
+    match operator(expr)? {
+        ("Value", value @ (Value::Bool(_) | Value::Number(_) | Value::String(_))) => {
+            Ok(value.clone())
+        }
+        _ => Err(format!("`{expr}` is not a string, boolean or number")),
     }
 }
 
@@ -276,6 +477,11 @@ impl PermissionEngine for Cedar {
         Box::pin(async move { answer })
     }
 
+    fn plan<'a>(&'a self, question: &'a ListQuestion<'a>) -> PlanFuture<'a> {
+        let answer = self.list_plan(question);
+        Box::pin(async move { answer })
+    }
+
     fn knows(&self, action: &str, on: Option<&str>) -> Result<(), String> {
         let actions: Vec<EntityUid> = self.schema.actions().cloned().collect();
         let names: Vec<String> = actions
@@ -304,5 +510,132 @@ impl PermissionEngine for Cedar {
 
     fn describe(&self) -> String {
         format!("cedar sha256:{}", self.digest)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    const SCHEMA: &str = r#"
+        entity User { id: String, roles: Set<String> };
+        entity Post { author: String, draft: Bool, editors: Set<String> };
+        action read, edit appliesTo { principal: User, resource: Post };
+    "#;
+
+    const POLICIES: &str = r#"
+        @id("published")
+        permit (principal, action == Action::"read", resource) when { !resource.draft };
+        @id("authors and editors")
+        permit (principal, action in [Action::"read", Action::"edit"], resource)
+        when { resource.author == principal.id || resource.editors.contains(principal.id) };
+        @id("admins")
+        permit (principal, action == Action::"read", resource)
+        when { principal.roles.contains("admin") };
+        @id("no banned posts")
+        forbid (principal, action == Action::"edit", resource)
+        when { ["banned", "gone"].contains(resource.author) };
+    "#;
+
+    fn plan(id: &str, roles: &[&str], action: &str) -> Plan {
+        let cedar = Cedar::new(POLICIES, SCHEMA).unwrap();
+        cedar
+            .list_plan(&ListQuestion {
+                route: "GET /posts",
+                subject: Subject {
+                    id,
+                    roles: roles.to_vec(),
+                    tenant: None,
+                },
+                action,
+                kind: "Post",
+            })
+            .unwrap()
+    }
+
+    fn post(author: &str, draft: bool, editors: &[&str]) -> serde_json::Map<String, Value> {
+        let Value::Object(map) = json!({"author": author, "draft": draft, "editors": editors})
+        else {
+            unreachable!()
+        };
+        map
+    }
+
+    #[test]
+    fn an_admin_reads_everything() {
+        assert_eq!(plan("ad", &["admin"], "read"), Plan::All);
+    }
+
+    #[test]
+    fn a_plan_admits_what_the_policies_permit() {
+        let anonymous = plan("", &[], "read");
+        assert!(anonymous.admits(&post("al", false, &[])));
+        assert!(!anonymous.admits(&post("al", true, &[])));
+        let bo = plan("bo", &[], "read");
+        assert!(bo.admits(&post("bo", true, &[])));
+        assert!(bo.admits(&post("al", true, &["bo"])));
+        assert!(bo.admits(&post("al", false, &[])));
+        assert!(!bo.admits(&post("al", true, &["cy"])));
+        let edit = plan("banned", &[], "edit");
+        assert!(!edit.admits(&post("banned", false, &[])), "{edit:?}");
+        assert!(edit.admits(&post("al", false, &["banned"])), "{edit:?}");
+    }
+
+    #[test]
+    fn a_plan_agrees_with_every_decision() {
+        let cedar = Cedar::new(POLICIES, SCHEMA).unwrap();
+        let posts = [
+            post("al", false, &[]),
+            post("al", true, &[]),
+            post("bo", true, &[]),
+            post("al", true, &["bo"]),
+            post("banned", false, &["bo"]),
+        ];
+        for (id, roles) in [("", vec![]), ("bo", vec![]), ("banned", vec![]), ("ad", vec!["admin"])] {
+            for action in ["read", "edit"] {
+                let plan = plan(id, &roles, action);
+                for (n, attributes) in posts.iter().enumerate() {
+                    let question = Question {
+                        route: "GET /posts",
+                        subject: Subject {
+                            id,
+                            roles: roles.clone(),
+                            tenant: None,
+                        },
+                        action,
+                        object: Some(super::super::Object {
+                            kind: "Post",
+                            id: n.to_string(),
+                            attributes: attributes.clone(),
+                        }),
+                    };
+                    let decided = cedar.ask(&question).unwrap().allowed;
+                    assert_eq!(
+                        plan.admits(attributes),
+                        decided,
+                        "{id} {action} {attributes:?}: {plan:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_condition_no_filter_holds_is_an_error() {
+        let policies = r#"permit (principal, action == Action::"read", resource) when { resource.author like "a*" };"#;
+        let cedar = Cedar::new(policies, SCHEMA).unwrap();
+        let answer = cedar.list_plan(&ListQuestion {
+            route: "GET /posts",
+            subject: Subject {
+                id: "al",
+                roles: vec![],
+                tenant: None,
+            },
+            action: "read",
+            kind: "Post",
+        });
+        assert!(matches!(answer, Err(EngineError::Question(_))), "{answer:?}");
     }
 }

@@ -4,16 +4,23 @@
 //! is asked ([`Question`]) and what a resource gives it ([`Entity`]); the engine built in
 //! is `Cedar` (feature `cedar`, in process).
 //!
-//! What is served, and what is not yet: decisions on one loaded resource (`on =
-//! "post"`) and on the route itself (`can` without `on`). Lists filtered by the engine's
-//! plan (`on = "posts[]"`) and remote AuthZEN decision points are not: the attribute
-//! refuses `on = "x[]"` at compile time.
+//! Three questions are put to an engine: a decision on one loaded resource (`on =
+//! "post"`) or on the route itself (`can` without `on`); the plan for a list (`on =
+//! "posts[]"`: which items the caller may take the action on, as a [`Filter`] the
+//! loader applies in its query); and the decisions on every item a list's loader
+//! returned, in one batch.
 
+#[cfg(feature = "authzen")]
+mod authzen;
 #[cfg(feature = "cedar")]
 mod cedar;
+mod plan;
 
+#[cfg(feature = "authzen")]
+pub use authzen::AuthZen;
 #[cfg(feature = "cedar")]
 pub use cedar::Cedar;
+pub use plan::{Columns, Dialect, Filter, Plan, SqlCondition, SqlError, SqlValue};
 
 use std::fmt;
 use std::future::Future;
@@ -121,6 +128,19 @@ pub struct Question<'a> {
     pub object: Option<Object>,
 }
 
+/// A list's question: which items of the type `kind` may `subject` take `action` on?
+#[derive(Debug, Clone)]
+pub struct ListQuestion<'a> {
+    /// The route asked on, `METHOD /path`.
+    pub route: &'a str,
+    /// Who asks.
+    pub subject: Subject<'a>,
+    /// The action, as `can` names it.
+    pub action: &'a str,
+    /// The items' type name ([`Entity::TYPE`]).
+    pub kind: &'static str,
+}
+
 /// The engine's answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decision {
@@ -137,8 +157,12 @@ pub enum EngineError {
     /// The engine did not answer in time, or not at all.
     Unavailable(String),
     /// The question cannot be put to the engine (an attribute it cannot represent, a
-    /// type or action its schema lacks).
+    /// type or action its schema lacks), or its answer cannot be read (a plan with a
+    /// condition no [`Filter`] can state).
     Question(String),
+    /// The engine answered part of what it was asked (fewer decisions than questions, a
+    /// truncated plan): never taken as a shorter answer.
+    Partial(String),
 }
 
 impl fmt::Display for EngineError {
@@ -151,6 +175,9 @@ impl fmt::Display for EngineError {
                 f,
                 "the question cannot be put to the permission engine: {why}"
             ),
+            EngineError::Partial(why) => {
+                write!(f, "the permission engine answered in part: {why}")
+            }
         }
     }
 }
@@ -161,10 +188,43 @@ impl std::error::Error for EngineError {}
 pub type DecisionFuture<'a> =
     Pin<Box<dyn Future<Output = Result<Decision, EngineError>> + Send + 'a>>;
 
-/// A permission engine: `Cedar` in process (feature `cedar`), or an application's own.
+/// The future an engine's [`decide_all`](PermissionEngine::decide_all) returns.
+pub type DecisionsFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<Vec<Decision>, EngineError>> + Send + 'a>>;
+
+/// The future an engine's [`plan`](PermissionEngine::plan) returns.
+pub type PlanFuture<'a> = Pin<Box<dyn Future<Output = Result<Plan, EngineError>> + Send + 'a>>;
+
+/// A permission engine: `Cedar` in process (feature `cedar`), a remote AuthZEN decision
+/// point, or an application's own.
 pub trait PermissionEngine: Send + Sync + 'static {
     /// Answers one question.
     fn decide<'a>(&'a self, question: &'a Question<'a>) -> DecisionFuture<'a>;
+
+    /// Answers every question, in order: one decision per question. An engine that can
+    /// answer a batch in one call does; the default asks one at a time. Fewer or more
+    /// decisions than questions is refused by the caller as a partial answer.
+    fn decide_all<'a>(&'a self, questions: &'a [Question<'a>]) -> DecisionsFuture<'a> {
+        Box::pin(async move {
+            let mut decisions = Vec::with_capacity(questions.len());
+            for question in questions {
+                decisions.push(self.decide(question).await?);
+            }
+            Ok(decisions)
+        })
+    }
+
+    /// The plan for a list: which items of `question.kind` the subject may take the
+    /// action on. An engine without plans answers [`EngineError::Question`], and a list
+    /// route on it is refused (500), never served unfiltered.
+    fn plan<'a>(&'a self, question: &'a ListQuestion<'a>) -> PlanFuture<'a> {
+        let _ = question;
+        Box::pin(async {
+            Err(EngineError::Question(
+                "this permission engine gives no plans for lists".to_owned(),
+            ))
+        })
+    }
 
     /// Whether the engine knows the action `action` on the resource type `on` (`None`:
     /// the route itself), for the startup check of every route's `can`. `Err` says why

@@ -1,7 +1,8 @@
-//! `owner = "posts[].user_id"` and `tenant = "posts[].org_id"`: the list the handler
-//! receives is loaded for the caller through its [`Collection`](crate::Collection)
-//! (the query validated like `validate_query`), then every item is checked against the
-//! scope it was loaded for before the handler runs. An item outside it, or more items
+//! `owner = "posts[].user_id"`, `tenant = "posts[].org_id"` and `can = "read", on =
+//! "posts[]"`: the list the handler receives is loaded for the caller through its
+//! [`Collection`](crate::Collection) (the query validated like `validate_query`, the
+//! engine's plan in the scope), then every item is checked against the scope it was
+//! loaded for before the handler runs (the engine's own check is `permit.rs`'s). An item outside it, or more items
 //! than the page holds, fails the request closed: the generic 500, with the loader's
 //! name in the log, and nothing of the items in the response.
 
@@ -14,6 +15,7 @@ use crate::handler::SecureHandler;
 use crate::input::InputFor;
 use crate::rejection::Rejection;
 use crate::resource::{ListableFrom, OwnerId, Scope};
+use crate::Plan;
 
 /// The caller's items.
 pub async fn load_collection<C, S, H>(
@@ -22,6 +24,7 @@ pub async fn load_collection<C, S, H>(
     state: &S,
     owner_of: Option<fn(&C) -> &dyn OwnerId>,
     tenant_of: Option<fn(&C) -> &dyn OwnerId>,
+    plan: Option<&Plan>,
 ) -> Result<Vec<C>, Response>
 where
     C: ListableFrom<S>,
@@ -31,17 +34,18 @@ where
 {
     let route = admitted.audit_route();
     let policy = H::POLICY;
-    let Some(principal) = admitted.caller() else {
+    let principal = admitted.caller();
+    if principal.is_none() && (owner_of.is_some() || tenant_of.is_some()) {
         audit::deny(route, Step::Owner, "no authenticated principal");
         return Err(Rejection::Internal.into_response());
-    };
+    }
     let everyone = owner_of.is_none()
         || policy
             .owner_or_role()
-            .is_some_and(|role| principal.has_role(role));
+            .is_some_and(|role| principal.is_some_and(|p| p.has_role(role)));
     let tenant = match tenant_of {
         None => None,
-        Some(_) => match principal.tenant() {
+        Some(_) => match principal.and_then(|p| p.tenant()) {
             Some(tenant) => Some(tenant),
             None => {
                 audit::deny(route, Step::Tenant, "the principal has no tenant");
@@ -61,9 +65,14 @@ where
         },
     )?;
     let scope = Scope {
-        owner: (!everyone).then(|| principal.id()),
+        owner: if everyone {
+            None
+        } else {
+            principal.map(|p| p.id())
+        },
         tenant,
         limit: C::MAX_PAGE,
+        plan,
     };
     let items = C::list_from(scope, query, state)
         .await
@@ -101,7 +110,9 @@ where
             return Err(Rejection::Internal.into_response());
         }
     }
-    audit::allow(route, Step::Owner, "every item is in the caller's scope");
+    if owner_of.is_some() || tenant_of.is_some() {
+        audit::allow(route, Step::Owner, "every item is in the caller's scope");
+    }
     Ok(items)
 }
 

@@ -4,6 +4,11 @@
 //! the settings hide forbidden resources; an engine that does not answer is 503, a
 //! question that cannot be put to it 500. The audit event names the action, the
 //! resource's type and id and the policies that decided, never an attribute's value.
+//!
+//! On a list (`on = "posts[]"`) the engine is asked twice per request, whatever the
+//! number of items: for its plan before the loader runs, then about every item the
+//! loader returned, in one batch. An item it denies is the loader's bug: the request
+//! fails closed (500), and nothing of the items is sent.
 
 use axum::response::{IntoResponse, Response};
 
@@ -11,7 +16,8 @@ use super::Admitted;
 use crate::audit::{self, Step};
 use crate::handler::SecureHandler;
 use crate::permission::{
-    Decision, EngineError, Entity, Object, PermissionEngine, Question, Subject,
+    Decision, EngineError, Entity, ListQuestion, Object, PermissionEngine, Plan, Question,
+    Subject,
 };
 use crate::rejection::Rejection;
 
@@ -22,7 +28,17 @@ fn question<'a>(
     action: &'a str,
     object: Option<Object>,
 ) -> Question<'a> {
-    let subject = match admitted.caller() {
+    Question {
+        route,
+        subject: subject(admitted),
+        action,
+        object,
+    }
+}
+
+/// The caller of `admitted` as the engine sees it.
+fn subject(admitted: &Admitted) -> Subject<'_> {
+    match admitted.caller() {
         Some(principal) => Subject {
             id: principal.id(),
             roles: principal.roles(),
@@ -33,12 +49,6 @@ fn question<'a>(
             roles: Vec::new(),
             tenant: None,
         },
-    };
-    Question {
-        route,
-        subject,
-        action,
-        object,
     }
 }
 
@@ -79,28 +89,30 @@ fn engine_of(admitted: &Admitted) -> Result<(&dyn PermissionEngine, String), Rej
     }
 }
 
+/// The refusal an engine's error earns, logged with what was asked.
+fn refused(admitted: &Admitted, error: &EngineError, asked: &str) -> Rejection {
+    audit::deny_with(
+        admitted.audit_route(),
+        Step::Permit,
+        &error.to_string(),
+        &asked,
+    );
+    match error {
+        EngineError::Unavailable(_) | EngineError::Partial(_) => Rejection::Unavailable,
+        EngineError::Question(_) => Rejection::Internal,
+    }
+}
+
 /// The answer, or the refusal an engine that could not answer gets.
 async fn ask(
     admitted: &Admitted,
     engine: &dyn PermissionEngine,
     question: &Question<'_>,
 ) -> Result<Decision, Rejection> {
-    match engine.decide(question).await {
-        Ok(decision) => Ok(decision),
-        Err(error) => {
-            let refusal = match &error {
-                EngineError::Unavailable(_) => Rejection::Unavailable,
-                EngineError::Question(_) => Rejection::Internal,
-            };
-            audit::deny_with(
-                admitted.audit_route(),
-                Step::Permit,
-                &error.to_string(),
-                &detail(question, None),
-            );
-            Err(refusal)
-        }
-    }
+    engine
+        .decide(question)
+        .await
+        .map_err(|error| refused(admitted, &error, &detail(question, None)))
 }
 
 /// The loaded `resource` as the engine is asked about it.
@@ -184,4 +196,87 @@ pub async fn permit_route<H: SecureHandler>(
     } else {
         Err(Rejection::Forbidden.into_response())
     }
+}
+
+/// `can = action, on = "items[]"`, before the loader: the engine's plan for the caller,
+/// which the loader receives in its scope.
+pub async fn list_plan<C: Entity, H: SecureHandler>(
+    admitted: &Admitted,
+    action: &str,
+) -> Result<Plan, Response> {
+    let (engine, route) = engine_of(admitted).map_err(IntoResponse::into_response)?;
+    let asked = ListQuestion {
+        route: &route,
+        subject: subject(admitted),
+        action,
+        kind: C::TYPE,
+    };
+    let on = format!(
+        "action {action:?} on every {} for {:?}",
+        C::TYPE,
+        asked.subject.id
+    );
+    engine
+        .plan(&asked)
+        .await
+        .map_err(|error| refused(admitted, &error, &on).into_response())
+}
+
+/// `can = action, on = "items[]"`, after the loader: every item asked about in one
+/// batch. An item the engine denies fails the request closed.
+pub async fn permit_items<C: Entity, H: SecureHandler>(
+    admitted: &Admitted,
+    action: &str,
+    items: &[C],
+) -> Result<(), Response> {
+    if items.is_empty() {
+        return Ok(());
+    }
+    let (engine, route) = engine_of(admitted).map_err(IntoResponse::into_response)?;
+    let questions: Vec<Question<'_>> = items
+        .iter()
+        .map(|item| question(admitted, &route, action, Some(object_of(item))))
+        .collect();
+    let on = format!(
+        "action {action:?} on {} {} for {:?}",
+        items.len(),
+        C::TYPE,
+        subject(admitted).id
+    );
+    let decisions = engine
+        .decide_all(&questions)
+        .await
+        .map_err(|error| refused(admitted, &error, &on).into_response())?;
+    if decisions.len() != questions.len() {
+        let error = EngineError::Partial(format!(
+            "{} decisions for {} items",
+            decisions.len(),
+            questions.len()
+        ));
+        return Err(refused(admitted, &error, &on).into_response());
+    }
+    if let Some((asked, decision)) = questions
+        .iter()
+        .zip(&decisions)
+        .find(|(_, decision)| !decision.allowed)
+    {
+        tracing::error!(
+            loader = std::any::type_name::<C>(),
+            "a collection's loader returned an item the permission engine denies; the request fails closed"
+        );
+        audit::deny_with(
+            admitted.audit_route(),
+            Step::Permit,
+            "the loader returned an item the engine denies",
+            &detail(asked, Some(decision)),
+        );
+        return Err(Rejection::Internal.into_response());
+    }
+    audit::allow_with(
+        admitted.audit_route(),
+        Step::Permit,
+        "the engine permits every item",
+        &on,
+    );
+    Ok(())
 }
