@@ -171,10 +171,17 @@ pub fn check<'a>(cx: &mut Ctxt, kind: Kind, args: &'a Args, handler: &'a Handler
     });
     let on_list = args.on.as_ref().is_some_and(|on| on.value.collection);
     let mut policy = policy(kind, args, limits);
-    policy.permission = args
-        .can
-        .as_ref()
-        .map(|can| (&can.value, on_type, on_list));
+    // A list's loader validates its `Collection`'s query: the policy says so, by the
+    // item's name.
+    if policy.validate_query.is_none()
+        && let Some(item) = params.iter().find_map(|fill| match fill {
+            Fill::Collection { item, .. } => Some(*item),
+            _ => None,
+        })
+    {
+        policy.validate_query = Some(format!("{}::Query", spelled(item)));
+    }
+    policy.permission = args.can.as_ref().map(|can| (&can.value, on_type, on_list));
     Plan {
         handler,
         policy,
@@ -624,9 +631,13 @@ fn plan_loaded<'a>(
             let binding = &on.binding;
             let Some(index) = handler.param_named(binding) else {
                 let example = if on.collection {
-                    format!("a list of items implementing `secure_endpoint::Collection` and `secure_endpoint::Entity`, e.g. `{binding}: Vec<Post>`")
+                    format!(
+                        "a list of items implementing `secure_endpoint::Collection` and `secure_endpoint::Entity`, e.g. `{binding}: Vec<Post>`"
+                    )
                 } else {
-                    format!("one whose type implements `secure_endpoint::Resource` and `secure_endpoint::Entity`, e.g. `{binding}: Post`")
+                    format!(
+                        "one whose type implements `secure_endpoint::Resource` and `secure_endpoint::Entity`, e.g. `{binding}: Post`"
+                    )
                 };
                 cx.error_spanned_by(
                     &on.lit,

@@ -39,8 +39,21 @@ impl Caller<'_> {
 /// What `caller` may do on a route of `policy`.
 fn cell(policy: &Policy, caller: &Caller<'_>) -> String {
     let authenticated = !matches!(caller, Caller::Anonymous);
+    // `can`: the permission engine decides, per caller and resource; the matrix says so
+    // rather than guess its policies.
+    let engine = match policy.permission() {
+        Some((action, _)) if policy.permission_on_list_items() => {
+            format!("the items the engine lets them {action}")
+        }
+        Some((action, _)) => format!("if the engine lets them {action}"),
+        None => String::new(),
+    };
     if !policy.requires_auth() {
-        return "yes".to_owned();
+        return if engine.is_empty() {
+            "yes".to_owned()
+        } else {
+            engine
+        };
     }
     if !authenticated {
         return "no".to_owned();
@@ -53,6 +66,7 @@ fn cell(policy: &Policy, caller: &Caller<'_>) -> String {
         return "no".to_owned();
     }
     let mut answer = match policy.owner() {
+        None if !engine.is_empty() => engine,
         None => "yes".to_owned(),
         Some(_) if role.is_some() && role == policy.owner_or_role() => "yes, anyone's".to_owned(),
         Some(_) if matches!(caller, Caller::Owner) => "yes".to_owned(),

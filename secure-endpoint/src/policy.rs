@@ -487,6 +487,7 @@ impl fmt::Display for Policy {
         }
         if let Some(action) = self.can {
             match self.on {
+                Some(on) if self.on_list => parts.push(format!("can {action} on {on}[]")),
                 Some(on) => parts.push(format!("can {action} on {on}")),
                 None => parts.push(format!("can {action}")),
             }

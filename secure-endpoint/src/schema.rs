@@ -170,9 +170,19 @@ pub(crate) fn describe(
         if let Some(object) = key.as_object_mut() {
             object.remove("title");
         }
+        // A key of several path parameters (a struct, `{id, user_id}`) gives each its
+        // property's schema; a key of one, its own.
+        let fields = resolve(&key, components)["properties"].as_object().cloned();
         for parameter in &mut parameters {
-            if parameter["in"] == "path" {
-                parameter["schema"] = key.clone();
+            if parameter["in"] != "path" {
+                continue;
+            }
+            let own = match (&fields, parameter["name"].as_str()) {
+                (Some(fields), Some(name)) => fields.get(name).cloned(),
+                _ => Some(key.clone()),
+            };
+            if let Some(schema) = own {
+                parameter["schema"] = schema;
             }
         }
     }

@@ -11,6 +11,7 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use secure_endpoint::SecureRouter;
 use serde_json::Value;
 
+pub mod cerbos;
 mod cluster;
 pub mod webdriver;
 

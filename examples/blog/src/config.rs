@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 /// The blog's settings.
 #[derive(Clone)]
@@ -34,6 +35,19 @@ pub struct Config {
     /// `BLOG_METRICS_ADDR`: where `/metrics` is served (Prometheus's text format), on a
     /// listener of its own, never the public one. Default: no metrics.
     pub metrics_addr: Option<SocketAddr>,
+    /// `BLOG_POLICY_DIR`: the directory of the Cedar policies (`blog.cedar`) and their
+    /// schema (`blog.cedarschema`) that decide who may read, edit, delete and share a
+    /// post. Default: the blog's own `policies/`.
+    pub policy_dir: PathBuf,
+    /// `BLOG_AUTHZEN_URL`: a remote decision point (OpenID AuthZEN, with Cerbos's plan
+    /// API) that decides instead of the Cedar policies, e.g. `http://127.0.0.1:3592`.
+    /// Default: the Cedar policies, in process.
+    pub authzen_url: Option<String>,
+}
+
+/// The blog's own policies, next to its sources.
+pub fn default_policy_dir() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/policies"))
 }
 
 impl fmt::Debug for Config {
@@ -52,6 +66,8 @@ impl fmt::Debug for Config {
                 &self.admin_password.as_ref().map(|_| "<redacted>"),
             )
             .field("metrics_addr", &self.metrics_addr)
+            .field("policy_dir", &self.policy_dir)
+            .field("authzen_url", &self.authzen_url)
             .finish()
     }
 }
@@ -186,6 +202,19 @@ impl Config {
                 reason: format!("{addr:?} is not an address and port like 127.0.0.1:9000"),
             })?),
         };
+        let policy_dir = match lookup("BLOG_POLICY_DIR").filter(|d| !d.trim().is_empty()) {
+            None => default_policy_dir(),
+            Some(dir) => PathBuf::from(dir),
+        };
+        let authzen_url = match lookup("BLOG_AUTHZEN_URL").filter(|u| !u.trim().is_empty()) {
+            Some(url) if !url.starts_with("http://") && !url.starts_with("https://") => {
+                return Err(ConfigError {
+                    setting: "BLOG_AUTHZEN_URL",
+                    reason: format!("{url:?} must start with http:// or https://"),
+                });
+            }
+            other => other,
+        };
         let admin_password = match lookup("BLOG_ADMIN_PASSWORD") {
             Some(password) if !(8..=128).contains(&password.chars().count()) => {
                 return Err(ConfigError {
@@ -206,6 +235,8 @@ impl Config {
             cors_origins,
             admin_password,
             metrics_addr,
+            policy_dir,
+            authzen_url,
         })
     }
 
@@ -242,6 +273,8 @@ impl Config {
             cors_origins: Vec::new(),
             admin_password: Some(admin_password.to_owned()),
             metrics_addr: None,
+            policy_dir: default_policy_dir(),
+            authzen_url: None,
         }
     }
 }

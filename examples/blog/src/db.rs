@@ -2,9 +2,23 @@
 
 use std::str::FromStr;
 
+use secure_endpoint::{SqlCondition, SqlValue};
 use serde::Serialize;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 use sqlx::{Row, SqlitePool};
+
+/// `SELECT` of a post's columns as [`post_from_row`] reads them, its editors gathered
+/// from `post_editors`, followed by the rest of the query.
+macro_rules! select_posts {
+    ($($rest:literal),*) => {
+        concat!(
+            "SELECT id, title, content, tags, user_id, pinned, draft, \
+             (SELECT group_concat(user_id) FROM post_editors WHERE post_editors.post_id = posts.id) \
+             FROM posts ",
+            $($rest),*
+        )
+    };
+}
 
 /// A connection pool to the blog's database.
 #[derive(Clone, Debug)]
@@ -38,6 +52,12 @@ pub struct Post {
     pub user_id: i64,
     /// Pinned by an admin.
     pub pinned: bool,
+    /// A draft: read only by its author, its editors and admins.
+    #[serde(default)]
+    pub draft: bool,
+    /// The users its author shares it with, who may read and edit it.
+    #[serde(default)]
+    pub editors: Vec<i64>,
 }
 
 /// An account as `GET /users/{id}` shows it.
@@ -158,9 +178,18 @@ impl Db {
         row.map(|row| row.try_get(0)).transpose()
     }
 
-    /// Deletes the account `id` and its posts; whether it existed.
+    /// Deletes the account `id`, its posts and its places as an editor; whether it
+    /// existed.
     pub async fn delete_account(&self, id: i64) -> Result<bool, sqlx::Error> {
         let mut transaction = self.pool.begin().await?;
+        sqlx::query(
+            "DELETE FROM post_editors WHERE user_id = ? \
+             OR post_id IN (SELECT id FROM posts WHERE user_id = ?)",
+        )
+        .bind(id)
+        .bind(id)
+        .execute(&mut *transaction)
+        .await?;
         sqlx::query("DELETE FROM posts WHERE user_id = ?")
             .bind(id)
             .execute(&mut *transaction)
@@ -181,16 +210,18 @@ impl Db {
         content: &str,
         tags: &[String],
         pinned: bool,
+        draft: bool,
     ) -> Result<Post, sqlx::Error> {
         let tags_json = serde_json::to_string(tags).expect("strings serialize");
         let id: i64 = sqlx::query(
-            "INSERT INTO posts (title, content, tags, user_id, pinned) VALUES (?, ?, ?, ?, ?) RETURNING id",
+            "INSERT INTO posts (title, content, tags, user_id, pinned, draft) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
         )
         .bind(title)
         .bind(content)
         .bind(tags_json)
         .bind(user_id)
         .bind(pinned)
+        .bind(draft)
         .fetch_one(&self.pool)
         .await?
         .try_get(0)?;
@@ -201,74 +232,124 @@ impl Db {
             tags: tags.to_vec(),
             user_id,
             pinned,
+            draft,
+            editors: Vec::new(),
         })
     }
 
     /// At most `limit` posts whose id is above `after`, oldest first; only those of
-    /// `user_id` when given.
+    /// `user_id` when given, and only those `allowed` selects (a permission engine's
+    /// plan, rendered for SQLite) when given.
     pub async fn posts(
         &self,
         user_id: Option<i64>,
+        allowed: Option<&SqlCondition>,
         after: i64,
         limit: u32,
     ) -> Result<Vec<Post>, sqlx::Error> {
-        let rows = sqlx::query(
-            "SELECT id, title, content, tags, user_id, pinned FROM posts \
-             WHERE id > ? AND (? IS NULL OR user_id = ?) ORDER BY id LIMIT ?",
-        )
-        .bind(after)
-        .bind(user_id)
-        .bind(user_id)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
+        let sql = format!(
+            select_posts!("WHERE id > ? AND (? IS NULL OR user_id = ?) AND {} ORDER BY id LIMIT ?"),
+            allowed.map_or("1 = 1", |condition| condition.sql.as_str())
+        );
+        // The condition's text is the columns of `post_columns` and placeholders; every
+        // value in it is bound below.
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(after)
+            .bind(user_id)
+            .bind(user_id);
+        for value in allowed
+            .map(|condition| &condition.params[..])
+            .unwrap_or(&[])
+        {
+            query = match value {
+                SqlValue::Text(text) => query.bind(text.as_str()),
+                SqlValue::Integer(n) => query.bind(*n),
+                SqlValue::Bool(b) => query.bind(*b),
+            };
+        }
+        let rows = query.bind(limit).fetch_all(&self.pool).await?;
         rows.into_iter().map(post_from_row).collect()
     }
 
-    /// The `limit` newest posts, newest first.
+    /// The `limit` newest published posts, newest first.
     pub async fn latest_posts(&self, limit: u32) -> Result<Vec<Post>, sqlx::Error> {
-        let rows = sqlx::query(
-            "SELECT id, title, content, tags, user_id, pinned FROM posts ORDER BY id DESC LIMIT ?",
-        )
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = sqlx::query(select_posts!("WHERE draft = 0 ORDER BY id DESC LIMIT ?"))
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
         rows.into_iter().map(post_from_row).collect()
     }
 
     /// The post with `id`.
     pub async fn post(&self, id: i64) -> Result<Option<Post>, sqlx::Error> {
-        let row =
-            sqlx::query("SELECT id, title, content, tags, user_id, pinned FROM posts WHERE id = ?")
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await?;
+        let row = sqlx::query(select_posts!("WHERE id = ?"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
         row.map(post_from_row).transpose()
     }
 
-    /// Replaces the title, content and tags of the post with `id`; `None` when it is gone.
+    /// Replaces the title, content and tags of the post with `id`, and whether it is a
+    /// draft when `draft` is given; `None` when it is gone.
     pub async fn update_post(
         &self,
         id: i64,
         title: &str,
         content: &str,
         tags: &[String],
+        draft: Option<bool>,
     ) -> Result<Option<Post>, sqlx::Error> {
         let tags_json = serde_json::to_string(tags).expect("strings serialize");
-        sqlx::query("UPDATE posts SET title = ?, content = ?, tags = ? WHERE id = ?")
-            .bind(title)
-            .bind(content)
-            .bind(tags_json)
-            .bind(id)
+        sqlx::query(
+            "UPDATE posts SET title = ?, content = ?, tags = ?, draft = coalesce(?, draft) WHERE id = ?",
+        )
+        .bind(title)
+        .bind(content)
+        .bind(tags_json)
+        .bind(draft)
+        .bind(id)
             .execute(&self.pool)
             .await?;
         self.post(id).await
     }
 
-    /// Deletes the post with `id`; whether it existed.
+    /// Deletes the post with `id` and its editors; whether it existed.
     pub async fn delete_post(&self, id: i64) -> Result<bool, sqlx::Error> {
+        let mut transaction = self.pool.begin().await?;
+        sqlx::query("DELETE FROM post_editors WHERE post_id = ?")
+            .bind(id)
+            .execute(&mut *transaction)
+            .await?;
         let done = sqlx::query("DELETE FROM posts WHERE id = ?")
             .bind(id)
+            .execute(&mut *transaction)
+            .await?;
+        transaction.commit().await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Makes the user `user_id` an editor of the post `post_id`; `false` when there is
+    /// no such user.
+    pub async fn add_editor(&self, post_id: i64, user_id: i64) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query(
+            "INSERT OR IGNORE INTO post_editors (post_id, user_id) \
+             SELECT ?, id FROM users WHERE id = ?",
+        )
+        .bind(post_id)
+        .bind(user_id)
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() > 0 {
+            return Ok(true);
+        }
+        Ok(self.account_created_at_ms(user_id).await?.is_some())
+    }
+
+    /// Takes the user `user_id` off the post `post_id`'s editors; whether they were one.
+    pub async fn remove_editor(&self, post_id: i64, user_id: i64) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query("DELETE FROM post_editors WHERE post_id = ? AND user_id = ?")
+            .bind(post_id)
+            .bind(user_id)
             .execute(&self.pool)
             .await?;
         Ok(done.rows_affected() > 0)
@@ -291,6 +372,14 @@ fn post_from_row(row: sqlx::sqlite::SqliteRow) -> Result<Post, sqlx::Error> {
         tags: json_list(row.try_get(3)?)?,
         user_id: row.try_get(4)?,
         pinned: row.try_get(5)?,
+        draft: row.try_get(6)?,
+        editors: row
+            .try_get::<Option<String>, _>(7)?
+            .unwrap_or_default()
+            .split(',')
+            .filter(|id| !id.is_empty())
+            .map(|id| id.parse().map_err(|e| sqlx::Error::Decode(Box::new(e))))
+            .collect::<Result<_, _>>()?,
     })
 }
 

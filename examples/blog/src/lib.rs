@@ -13,8 +13,9 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 use secure_endpoint::routing::get;
 use secure_endpoint::{
-    Cors, Credential, JwtAuthenticator, Limiter, Revocations, SecureRouter, Security,
-    SecurityDescription, SessionCookie, SetupError, Standing, routing::post,
+    AuthZen, Cedar, Cors, Credential, JwtAuthenticator, Limiter, Revocations, SecureRouter,
+    Security, SecurityBuilder, SecurityDescription, SessionCookie, SetupError, Standing,
+    routing::delete, routing::post,
 };
 
 pub use config::{Config, ConfigError};
@@ -120,6 +121,11 @@ pub fn routes() -> SecureRouter<AppState> {
                 .put(handlers::update_post)
                 .delete(handlers::delete_post),
         )
+        .route("/posts/{id}/editors", post(handlers::add_editor))
+        .route(
+            "/posts/{id}/editors/{user_id}",
+            delete(handlers::remove_editor),
+        )
         .route("/me", get(handlers::me).delete(handlers::delete_me))
         .route("/me/posts", get(handlers::my_posts))
         .route("/users/{id}", get(handlers::get_user))
@@ -185,6 +191,21 @@ pub fn description(config: &Config) -> Result<SecurityDescription, StartError> {
     Ok(described)
 }
 
+/// Who may read, edit, delete and share a post: the Cedar policies of
+/// `config.policy_dir`, or the remote decision point at `BLOG_AUTHZEN_URL`.
+fn permissions(security: SecurityBuilder, config: &Config) -> Result<SecurityBuilder, StartError> {
+    Ok(match &config.authzen_url {
+        Some(url) => security.permissions(AuthZen::new(url).map_err(StartError::Setup)?),
+        None => security.permissions(
+            Cedar::from_files(
+                config.policy_dir.join("blog.cedar"),
+                config.policy_dir.join("blog.cedarschema"),
+            )
+            .map_err(StartError::Setup)?,
+        ),
+    })
+}
+
 /// The whole service for `config`: database opened and migrated, security settings
 /// built, state attached.
 pub async fn app(config: &Config) -> Result<(SecureRouter, AppState), StartError> {
@@ -219,7 +240,7 @@ pub async fn app(config: &Config) -> Result<(SecureRouter, AppState), StartError
     };
     let accounts = db.clone();
     let cookie = SessionCookie::new();
-    let mut security = Security::builder();
+    let mut security = permissions(Security::builder(), config)?;
     if let Some(cors) = cors(config) {
         security = security.cors(cors);
     }

@@ -224,7 +224,7 @@ async fn admin_stats_needs_the_admin_role() {
     let root = login(&base, blog::ADMIN_USERNAME, ADMIN_PASSWORD).await;
     state
         .db
-        .create_post(1, "Hello", "First post", &["intro".into()], false)
+        .create_post(1, "Hello", "First post", &["intro".into()], false, false)
         .await
         .unwrap();
 
@@ -244,7 +244,7 @@ async fn posts_are_public() {
     register_and_login(&base, "erin").await;
     let post = state
         .db
-        .create_post(1, "Title", "Body", &["a".into(), "b".into()], false)
+        .create_post(1, "Title", "Body", &["a".into(), "b".into()], false, false)
         .await
         .unwrap();
 
@@ -257,7 +257,7 @@ async fn posts_are_public() {
     let one: Value = response.json().await.unwrap();
     assert_eq!(
         one,
-        json!({"id": post.id, "title": "Title", "content": "Body", "tags": ["a", "b"], "user_id": 1, "pinned": false})
+        json!({"id": post.id, "title": "Title", "content": "Body", "tags": ["a", "b"], "user_id": 1, "pinned": false, "draft": false, "editors": []})
     );
 
     let response = get(&base, "/posts/999", None).await;
@@ -294,23 +294,29 @@ fn the_inventory_lists_every_route_with_its_policy() {
         (
             "GET",
             "/posts",
-            "public (posts are published), rate 60/m per ip report only, validate_query Page",
+            "public (published posts are public; drafts only to those the policies name), optional auth, can read on Post[], rate 60/m per ip report only",
         ),
         (
             "POST",
             "/posts",
             "auth, rate 10/10s per user, rate 200/d per user, validate PostInput",
         ),
-        ("GET", "/posts/{id}", "public (posts are published)"),
         (
-            "PUT",
+            "GET",
             "/posts/{id}",
-            "auth, owner post.user_id, validate PostInput",
+            "public (published posts are public; drafts only to those the policies name), optional auth, can read on Post",
+        ),
+        ("PUT", "/posts/{id}", "auth, can edit on Post, validate PostInput"),
+        ("DELETE", "/posts/{id}", "auth, can delete on Post"),
+        (
+            "POST",
+            "/posts/{id}/editors",
+            "auth, can share on Post, validate EditorInput",
         ),
         (
             "DELETE",
-            "/posts/{id}",
-            "auth, owner post.user_id, or role admin",
+            "/posts/{id}/editors/{user_id}",
+            "auth, can share on Post",
         ),
         ("GET", "/me", "auth"),
         ("DELETE", "/me", "auth"),
@@ -346,7 +352,14 @@ async fn alice_bob_and_a_post(base: &str, state: &AppState) -> (String, String, 
     let bob = register_and_login(base, "bob").await;
     let post = state
         .db
-        .create_post(user_id(state, "alice").await, "Alice's", "Mine", &[], false)
+        .create_post(
+            user_id(state, "alice").await,
+            "Alice's",
+            "Mine",
+            &[],
+            false,
+            false,
+        )
         .await
         .unwrap();
     (alice, bob, post)
@@ -438,7 +451,7 @@ async fn a_post_is_created_by_its_author() {
     let alice_id = user_id(&state, "alice").await;
     assert_eq!(
         post,
-        json!({"id": 1, "title": "Hello", "content": "World", "tags": ["a", "b"], "user_id": alice_id, "pinned": false})
+        json!({"id": 1, "title": "Hello", "content": "World", "tags": ["a", "b"], "user_id": alice_id, "pinned": false, "draft": false, "editors": []})
     );
     let anonymous = reqwest::Client::new()
         .post(format!("{base}/posts"))
@@ -545,7 +558,7 @@ async fn the_security_scan_of_the_whole_blog_is_clean() {
         .unwrap();
     let post = state
         .db
-        .create_post(alice, "Hers", "Body", &[], false)
+        .create_post(alice, "Hers", "Body", &[], false, false)
         .await
         .unwrap();
     let mint = TokenMint::hmac(secure_endpoint::Algorithm::HS256, SECRET)
@@ -561,7 +574,7 @@ async fn the_security_scan_of_the_whole_blog_is_clean() {
         .path("/users/{id}", &format!("/users/{alice}"));
     let report = scan(app, settings).await;
     report.assert_clean();
-    assert_eq!(report.routes, 15);
+    assert_eq!(report.routes, 17);
     assert!(report.requests > 60, "{report}");
     // The post survived the scan: no probe got past the owner check.
     assert_eq!(state.db.post(post.id).await.unwrap(), Some(post));

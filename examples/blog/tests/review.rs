@@ -23,9 +23,9 @@ fn the_matrix_shows_who_may_call_what() {
     );
     for row in [
         "| GET /admin/stats | no | no | yes | no |",
-        "| DELETE /posts/{id} | no | no (not theirs) | yes, anyone's | yes |",
-        "| PUT /posts/{id} | no | no (not theirs) | no (not theirs) | yes |",
-        "| GET /posts | yes | yes | yes | yes |",
+        "| DELETE /posts/{id} | no | if the engine lets them delete | if the engine lets them delete | if the engine lets them delete |",
+        "| PUT /posts/{id} | no | if the engine lets them edit | if the engine lets them edit | if the engine lets them edit |",
+        "| GET /posts | the items the engine lets them read | the items the engine lets them read | the items the engine lets them read | the items the engine lets them read |",
         "| GET /me/posts | no | own items only | own items only | yes |",
     ] {
         assert!(markdown.contains(row), "{row} in\n{markdown}");

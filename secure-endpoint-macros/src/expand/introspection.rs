@@ -58,10 +58,22 @@ fn schemas(plan: &Plan<'_>) -> TokenStream {
             }
         )
     });
-    let query_schema = probe(plan.params.iter().find_map(|fill| match fill {
+    // The validated query, or the query a list's `Collection` validates.
+    let query_schema = match plan.params.iter().find_map(|fill| match fill {
         Fill::Query { ty, .. } => Some(*ty),
         _ => None,
-    }));
+    }) {
+        Some(ty) => probe(Some(ty)),
+        None => match plan.params.iter().find_map(|fill| match fill {
+            Fill::Collection { item, .. } => Some(*item),
+            _ => None,
+        }) {
+            Some(item) => {
+                quote!((&#private::SchemaProbe::<#private::schema_role::Body, <#item as ::secure_endpoint::Collection>::Query>::new()).schema())
+            }
+            None => probe(None),
+        },
+    };
     let key_schema = plan
         .params
         .iter()

@@ -229,7 +229,10 @@ impl Cedar {
         let (principal, entity) = self.principal(&question.subject)?;
         let action = Self::entity_uid("Action", question.action)?;
         let kind = EntityTypeName::from_str(question.kind).map_err(|error| {
-            EngineError::Question(format!("{:?} is not a Cedar type name: {error}", question.kind))
+            EngineError::Question(format!(
+                "{:?} is not a Cedar type name: {error}",
+                question.kind
+            ))
         })?;
         let request = RequestBuilder::default()
             .principal(principal)
@@ -317,7 +320,10 @@ fn operator(expr: &Value) -> Result<(&str, &Value), String> {
 fn condition(expr: &Value, kind: &str) -> Result<Filter, String> {
     let (op, arg) = operator(expr)?;
     let both = |arg: &Value| -> Result<(Filter, Filter), String> {
-        Ok((condition(&arg["left"], kind)?, condition(&arg["right"], kind)?))
+        Ok((
+            condition(&arg["left"], kind)?,
+            condition(&arg["right"], kind)?,
+        ))
     };
     Ok(match op {
         "Value" => match arg {
@@ -343,7 +349,11 @@ fn condition(expr: &Value, kind: &str) -> Result<Filter, String> {
             let equal = match (attribute(left), attribute(right)) {
                 (Some(name), None) => Filter::Eq(name, literal(right)?),
                 (None, Some(name)) => Filter::Eq(name, literal(left)?),
-                _ => return Err(format!("`{expr}` does not compare one attribute with a value")),
+                _ => {
+                    return Err(format!(
+                        "`{expr}` does not compare one attribute with a value"
+                    ));
+                }
             };
             if op == "==" {
                 equal
@@ -381,7 +391,11 @@ fn condition(expr: &Value, kind: &str) -> Result<Filter, String> {
                 ]),
             ])
         }
-        _ => return Err(format!("`{expr}` uses an operator list filters do not hold")),
+        _ => {
+            return Err(format!(
+                "`{expr}` uses an operator list filters do not hold"
+            ));
+        }
     })
 }
 
@@ -593,7 +607,12 @@ mod tests {
             post("al", true, &["bo"]),
             post("banned", false, &["bo"]),
         ];
-        for (id, roles) in [("", vec![]), ("bo", vec![]), ("banned", vec![]), ("ad", vec!["admin"])] {
+        for (id, roles) in [
+            ("", vec![]),
+            ("bo", vec![]),
+            ("banned", vec![]),
+            ("ad", vec!["admin"]),
+        ] {
             for action in ["read", "edit"] {
                 let plan = plan(id, &roles, action);
                 for (n, attributes) in posts.iter().enumerate() {
@@ -636,6 +655,9 @@ mod tests {
             action: "read",
             kind: "Post",
         });
-        assert!(matches!(answer, Err(EngineError::Question(_))), "{answer:?}");
+        assert!(
+            matches!(answer, Err(EngineError::Question(_))),
+            "{answer:?}"
+        );
     }
 }

@@ -279,7 +279,8 @@ fn placeholder(dialect: Dialect, out: &mut SqlCondition) {
         Dialect::Sqlite => out.sql.push('?'),
         Dialect::Postgres { first } => {
             out.sql.push('$');
-            out.sql.push_str(&(first + out.params.len() - 1).to_string());
+            out.sql
+                .push_str(&(first + out.params.len() - 1).to_string());
         }
     }
 }
@@ -377,7 +378,10 @@ mod tests {
         Columns::new()
             .column("author", "user_id")
             .column("draft", "draft")
-            .set("editors", "SELECT user_id FROM editors WHERE post_id = posts.id")
+            .set(
+                "editors",
+                "SELECT user_id FROM editors WHERE post_id = posts.id",
+            )
     }
 
     #[test]
@@ -399,10 +403,7 @@ mod tests {
             Filter::In("author".into(), vec![json!("a'b"), json!(7)]),
         ]));
         let condition = plan.sql(&columns(), Dialect::Sqlite).unwrap();
-        assert_eq!(
-            condition.sql,
-            "(NOT (draft = ?) AND user_id IN (?, ?))"
-        );
+        assert_eq!(condition.sql, "(NOT (draft = ?) AND user_id IN (?, ?))");
         assert_eq!(
             condition.params,
             [
@@ -427,7 +428,10 @@ mod tests {
 
     #[test]
     fn all_and_nothing_render_as_constants() {
-        assert_eq!(Plan::All.sql(&columns(), Dialect::Sqlite).unwrap().sql, "1 = 1");
+        assert_eq!(
+            Plan::All.sql(&columns(), Dialect::Sqlite).unwrap().sql,
+            "1 = 1"
+        );
         assert_eq!(
             Plan::Nothing.sql(&columns(), Dialect::Sqlite).unwrap().sql,
             "1 = 0"

@@ -10,12 +10,12 @@ use axum::response::{IntoResponse, Response};
 use http::request::Parts;
 
 use super::Admitted;
+use crate::Plan;
 use crate::audit::{self, Step};
 use crate::handler::SecureHandler;
 use crate::input::InputFor;
 use crate::rejection::Rejection;
 use crate::resource::{ListableFrom, OwnerId, Scope};
-use crate::Plan;
 
 /// The caller's items.
 pub async fn load_collection<C, S, H>(

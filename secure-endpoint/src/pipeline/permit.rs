@@ -16,8 +16,7 @@ use super::Admitted;
 use crate::audit::{self, Step};
 use crate::handler::SecureHandler;
 use crate::permission::{
-    Decision, EngineError, Entity, ListQuestion, Object, PermissionEngine, Plan, Question,
-    Subject,
+    Decision, EngineError, Entity, ListQuestion, Object, PermissionEngine, Plan, Question, Subject,
 };
 use crate::rejection::Rejection;
 

@@ -4,6 +4,7 @@ mod api_keys;
 mod app;
 mod attacks;
 mod auth;
+mod authzen;
 mod browser;
 mod cluster;
 mod discovery;

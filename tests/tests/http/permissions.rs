@@ -2,6 +2,7 @@
 //! readers learn of, and the mistakes of a policy file stopped at start.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
 use jsonwebtoken::Algorithm;
@@ -9,8 +10,9 @@ use reqwest::StatusCode;
 use secure_endpoint::routing::{delete, get, put};
 use secure_endpoint::testing::TokenMint;
 use secure_endpoint::{
-    Cedar, Claims, Error, JwtAuthenticator, Resource, SecureRouter, Security, SetupError, public,
-    secure,
+    Cedar, Claims, Collection, DecisionFuture, DecisionsFuture, Entity, Error, JwtAuthenticator,
+    ListQuestion, NoQuery, PermissionEngine, PlanFuture, Question, Resource, Scope, SecureRouter,
+    Security, SetupError, public, secure,
 };
 use secure_endpoint_tests::{SECRET, serve};
 
@@ -74,6 +76,71 @@ async fn remove(post: Post) -> String {
     format!("deleted {}", post.id)
 }
 
+/// Lists what the plan admits, as a query would.
+impl Collection for Post {
+    type State = Posts;
+    type Query = NoQuery;
+
+    async fn list(scope: Scope<'_>, _query: NoQuery, posts: &Posts) -> Result<Vec<Post>, Error> {
+        let plan = scope.plan().expect("a `can` list has a plan");
+        let mut posts: Vec<Post> = posts
+            .0
+            .read()
+            .unwrap()
+            .values()
+            .filter(|post| plan.admits(&post.attributes()))
+            .cloned()
+            .collect();
+        posts.sort_by_key(|post| post.id);
+        Ok(posts)
+    }
+}
+
+/// Ignores the plan: a loader with a bug.
+#[derive(Clone, serde::Serialize, secure_endpoint::Entity)]
+#[entity(type = "Post")]
+struct Leaky {
+    id: u64,
+    author: String,
+    draft: bool,
+    editors: Vec<String>,
+}
+
+impl Collection for Leaky {
+    type State = Posts;
+    type Query = NoQuery;
+
+    async fn list(_scope: Scope<'_>, _query: NoQuery, posts: &Posts) -> Result<Vec<Leaky>, Error> {
+        let posts = posts.0.read().unwrap();
+        let mut all: Vec<Leaky> = posts
+            .values()
+            .map(|post| Leaky {
+                id: post.id,
+                author: post.author.clone(),
+                draft: post.draft,
+                editors: post.editors.clone(),
+            })
+            .collect();
+        all.sort_by_key(|post| post.id);
+        Ok(all)
+    }
+}
+
+#[public(optional_auth, can = "read", on = "posts[]")]
+async fn list(posts: Vec<Post>) -> String {
+    let ids: Vec<String> = posts.iter().map(|post| post.id.to_string()).collect();
+    ids.join(",")
+}
+
+#[public(optional_auth, can = "read", on = "posts[]")]
+async fn leaky(posts: Vec<Leaky>) -> String {
+    let drafts: Vec<String> = posts
+        .iter()
+        .map(|post| format!("{}:{}", post.id, post.draft))
+        .collect();
+    drafts.join(",")
+}
+
 #[secure(auth, can = "view_stats")]
 async fn stats() -> &'static str {
     "stats"
@@ -106,6 +173,8 @@ fn router(posts: Posts, cedar: Cedar) -> SecureRouter {
     SecureRouter::new()
         .route("/posts/{id}", get(show).put(edit).delete(remove))
         .route("/stats", get(stats))
+        .route("/posts", get(list))
+        .route("/leaky", get(leaky))
         .with_security(security)
         .with_state(posts)
 }
@@ -308,4 +377,102 @@ fn the_policy_shows_the_permission() {
     let policy = <edit as SecureHandler>::POLICY;
     assert_eq!(policy.permission(), Some(("edit", Some("Post"))));
     assert_eq!(policy.to_string(), "auth, can edit on Post");
+}
+
+#[tokio::test]
+async fn a_list_holds_what_each_caller_may_read() {
+    let base = serve(router(posts(), Cedar::new(POLICIES, SCHEMA).unwrap())).await;
+    use reqwest::Method;
+    for (who, expected) in [
+        (None, "1"),
+        (Some(("mallory", &[][..])), "1"),
+        (Some(("alice", &[][..])), "1,2"),
+        (Some(("ed", &[][..])), "1,2"),
+        (Some(("root", &["admin"][..])), "1,2"),
+    ] {
+        assert_eq!(
+            status(&base, Method::GET, "/posts", who).await,
+            (StatusCode::OK, expected.to_owned()),
+            "{who:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_loader_that_ignores_the_plan_fails_closed() {
+    let base = serve(router(posts(), Cedar::new(POLICIES, SCHEMA).unwrap())).await;
+    use reqwest::Method;
+    for who in [None, Some(("mallory", &[][..]))] {
+        let (code, body) = status(&base, Method::GET, "/leaky", who).await;
+        assert_eq!(code, StatusCode::INTERNAL_SERVER_ERROR, "{who:?}");
+        assert!(
+            body.starts_with(r#"{"error":"An unexpected error occurred","request_id":""#)
+                && !body.contains("true")
+                && !body.contains("alice"),
+            "{body}"
+        );
+    }
+    // The author may read every post: what the loader returned is theirs to see.
+    assert_eq!(
+        status(&base, Method::GET, "/leaky", Some(("alice", &[]))).await,
+        (StatusCode::OK, "1:false,2:true".to_owned())
+    );
+}
+
+/// Cedar, counting the calls made to it.
+struct Counted {
+    cedar: Cedar,
+    calls: Arc<AtomicUsize>,
+}
+
+impl PermissionEngine for Counted {
+    fn decide<'a>(&'a self, question: &'a Question<'a>) -> DecisionFuture<'a> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        self.cedar.decide(question)
+    }
+
+    fn decide_all<'a>(&'a self, questions: &'a [Question<'a>]) -> DecisionsFuture<'a> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        self.cedar.decide_all(questions)
+    }
+
+    fn plan<'a>(&'a self, question: &'a ListQuestion<'a>) -> PlanFuture<'a> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        self.cedar.plan(question)
+    }
+}
+
+#[tokio::test]
+async fn a_list_asks_the_engine_twice_whatever_its_length() {
+    let state = posts();
+    for id in 3..=40 {
+        state.0.write().unwrap().insert(
+            id,
+            Post {
+                id,
+                author: "alice".into(),
+                draft: false,
+                editors: vec![],
+            },
+        );
+    }
+    let calls = Arc::new(AtomicUsize::new(0));
+    let security = Security::builder()
+        .authenticator(JwtAuthenticator::hmac(Algorithm::HS256, SECRET).unwrap())
+        .permissions(Counted {
+            cedar: Cedar::new(POLICIES, SCHEMA).unwrap(),
+            calls: Arc::clone(&calls),
+        })
+        .build()
+        .unwrap();
+    let app = SecureRouter::new()
+        .route("/posts", get(list))
+        .with_security(security)
+        .with_state(state);
+    let base = serve(app).await;
+    let (code, body) = status(&base, reqwest::Method::GET, "/posts", None).await;
+    assert_eq!(code, StatusCode::OK);
+    assert_eq!(body.split(',').count(), 39);
+    // One plan, one batch of 39 decisions.
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
 }
