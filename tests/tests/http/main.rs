@@ -19,6 +19,7 @@ mod multi_tenant;
 mod newcomer;
 mod owner;
 mod permissions;
+mod plan_sql;
 mod rate;
 mod review;
 mod revocation;

@@ -13,7 +13,17 @@ async fn on_without_can() {}
 async fn no_such_parameter() {}
 
 #[secure(auth, can = "read", on = "posts[]")]
-async fn a_list() {}
+async fn no_such_list() {}
+
+#[secure(auth, can = "read", on = "posts[]")]
+async fn a_list_that_is_not_a_vec(posts: String) -> String {
+    posts
+}
+
+#[secure(auth, owner = "posts[].user_id", can = "read", on = "post")]
+async fn on_and_owner_disagree(posts: Vec<String>) -> usize {
+    posts.len()
+}
 
 #[secure(auth, can = "edit now")]
 async fn not_an_action() {}
