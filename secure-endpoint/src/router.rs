@@ -274,6 +274,20 @@ where
         self.security.as_ref()?.revocations.clone()
     }
 
+    /// Puts `wrap`'s engine in front of the settings' permission engine (the scanner's
+    /// recorder), with what `wrap` keeps of it; `None` when the settings have no engine
+    /// or are shared with another router.
+    pub(crate) fn wrap_permissions<T>(
+        &mut self,
+        wrap: impl FnOnce(crate::permission::Engine) -> (crate::permission::Engine, T),
+    ) -> Option<T> {
+        let security = Arc::get_mut(self.security.as_mut()?)?;
+        let engine = security.permissions.take()?;
+        let (wrapped, kept) = wrap(engine);
+        security.permissions = Some(wrapped);
+        Some(kept)
+    }
+
     /// The application's own error body, for the scanner.
     pub(crate) fn error_body(&self) -> Option<Arc<dyn crate::rejection::ErrorBody>> {
         self.security.as_ref()?.error_body.clone()

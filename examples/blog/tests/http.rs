@@ -575,6 +575,12 @@ async fn the_security_scan_of_the_whole_blog_is_clean() {
     let report = scan(app, settings).await;
     report.assert_clean();
     assert_eq!(report.routes, 17);
+    // The `can` routes were called by the intruder, and answered only as the policies
+    // let them: a published post's GET, and refusals elsewhere.
+    assert!(
+        report.cases["a principal the engine is asked about"] >= 6,
+        "{report}"
+    );
     assert!(report.requests > 60, "{report}");
     // The post survived the scan: no probe got past the owner check.
     assert_eq!(state.db.post(post.id).await.unwrap(), Some(post));

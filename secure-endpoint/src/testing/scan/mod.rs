@@ -28,7 +28,10 @@ use scanner::{Scanner, next_address};
 ///
 /// For each route: without a token and with bad ones (junk, `alg: none`, another key,
 /// expired) on `auth` routes (401, same body); a valid token lacking the role or scope
-/// (403); another principal's resource where an owner fixture is given (403/404); a
+/// (403); another principal's resource where an owner fixture is given (403/404); on a
+/// `can` route, the intruder with every role it asks for (a 2xx only where the
+/// permission engine permitted it, as the scanner sees through a recorder it puts in
+/// front of the engine); a
 /// wrong content type, an oversized and an invalid body on `validate` routes (415, 413,
 /// 400); a burst past the limit on `rate` routes (429 with `Retry-After`). Every
 /// response must carry the security headers, and a 5xx only the generic body. Routes
@@ -41,15 +44,22 @@ use scanner::{Scanner, next_address};
 /// scan(app, ScanSettings::new()).await.assert_clean();
 /// # }
 /// ```
-pub async fn scan(router: SecureRouter, settings: ScanSettings) -> ScanReport {
+pub async fn scan(mut router: SecureRouter, settings: ScanSettings) -> ScanReport {
     let inventory = router.inventory();
     let error_body = router.error_body();
     let revocations = router.revocations();
+    let permits = router.wrap_permissions(|engine| {
+        let recorder = probes::Recorder::new(engine);
+        (
+            Arc::new(probes::Recording(Arc::clone(&recorder))) as _,
+            recorder,
+        )
+    });
     let built = router
         .mock_connect_info(SocketAddr::from(([192, 0, 2, 1], 40000)))
         .try_into_router();
     match built {
-        Ok(app) => scan_with(app, &inventory, settings, error_body, revocations).await,
+        Ok(app) => scan_with(app, &inventory, settings, error_body, revocations, permits).await,
         Err(error) => {
             let mut report = ScanReport::default();
             report.findings.push(Finding {
@@ -69,7 +79,7 @@ pub async fn scan(router: SecureRouter, settings: ScanSettings) -> ScanReport {
 /// [`ScanSettings::outside_the_inventory`].
 pub async fn scan_router(app: Router, inventory: &Inventory, settings: ScanSettings) -> ScanReport {
     let error_body = settings.error_body.clone();
-    scan_with(app, inventory, settings, error_body, None).await
+    scan_with(app, inventory, settings, error_body, None, None).await
 }
 
 async fn scan_with(
@@ -78,6 +88,7 @@ async fn scan_with(
     settings: ScanSettings,
     error_body: Option<Arc<dyn ErrorBody>>,
     revocations: Option<Arc<RevocationStore>>,
+    permits: Option<Arc<probes::Recorder>>,
 ) -> ScanReport {
     let outside = settings.outside.clone();
     let mut scanner = Scanner {
@@ -86,6 +97,7 @@ async fn scan_with(
         router: Some(app),
         error_body,
         revocations,
+        permits,
         inventory: inventory.clone(),
         documented: Vec::new(),
         route_tenant: None,

@@ -37,6 +37,8 @@ pub(super) struct Scanner {
     pub(super) inventory: Inventory,
     /// The tenant of the route being probed, when the settings give one.
     pub(super) route_tenant: Option<String>,
+    /// What the router's permission engine answered, when its settings have one.
+    pub(super) permits: Option<Arc<super::probes::Recorder>>,
     /// The refusals the route being probed lists ([`Policy::refusals`]): every refusal
     /// a probe sees must be one of them.
     pub(super) documented: Vec<StatusCode>,
@@ -457,6 +459,7 @@ impl Scanner {
             self.beyond_one_object(&label, route, policy, &request)
                 .await;
         }
+        self.permissions(&label, policy, &request).await;
         self.browsers(&label, policy, &method, &path).await;
         if method == Method::GET {
             let mut keys: Vec<GuardedKey> = route.guards.response.to_vec();

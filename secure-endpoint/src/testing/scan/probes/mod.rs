@@ -7,3 +7,6 @@ mod fields;
 mod input;
 mod limits;
 mod ownership;
+mod permissions;
+
+pub(super) use permissions::{Recorder, Recording};
