@@ -18,6 +18,7 @@
 //! hour, to measure refusals over the limit.
 
 pub mod accounts;
+pub mod permissions;
 
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
@@ -70,7 +71,7 @@ pub struct NewPost {
     pub id: u64,
 }
 
-fn created() -> Created {
+pub(crate) fn created() -> Created {
     (StatusCode::CREATED, Json(NewPost { id: 1 }))
 }
 

@@ -61,6 +61,19 @@
 //!    [`hide_forbidden_resources`](SecurityBuilder::hide_forbidden_resources).
 //!    `owner_or_role = "admin"` lets that role pass. The loaded value is handed to the
 //!    handler; it is not loaded twice.
+//!
+//!    **Permissions** (`can = "edit", on = "post"`): the loaded resource (an [`Entity`])
+//!    is asked about of the settings' [`PermissionEngine`] ([`SecurityBuilder::permissions`]:
+//!    `Cedar` in process with feature `cedar`, `AuthZen` for a remote decision point
+//!    with feature `authzen`, or your own). Denied: 403, or 404 when the caller may not
+//!    `read` it either; an engine that does not answer: 503. A list (`on = "posts[]"`)
+//!    is loaded with the engine's [`Plan`] in [`Scope::plan`] (rendered as SQL by
+//!    [`Plan::sql`]), then every item is asked about in one batch: one the engine denies
+//!    fails the request closed (500). Decided here, where the contract is silent: an
+//!    anonymous caller is the empty id with no roles (`AuthZen` sends it as the
+//!    principal `anonymous` with the single role `anonymous`, since Cerbos refuses an
+//!    empty id); an engine's plan that no [`Filter`] can state exactly is an error, never
+//!    a condition dropped.
 //! 5. **Input** (`validate = T`, `validate_query = T`): the JSON body must be declared
 //!    `application/json` (or `application/*+json`), else 415; larger than its limit
 //!    (64 KiB unless [`MethodRouter::body_limit`](routing::MethodRouter::body_limit) or

@@ -1,14 +1,16 @@
 //! Serves `N` requests of `POST /posts` in process, one way, for counting their
 //! instructions under `valgrind --tool=callgrind`:
 //!
-//! `request-count one-limit|two-limits|hand-written-no-crypto|secure|hand-written|hand-written-same-response N [SCENARIO]`
+//! `request-count one-limit|two-limits|hand-written-no-crypto|secure|hand-written|hand-written-same-response|owner|can N [SCENARIO]`
 //!
 //! `one-limit` and `two-limits` run the `#[secure]` route with the fixed-token
 //! authenticator (no cryptography, so the limits are a visible part of the count);
 //! `two-limits` declares `rate = ["…/s", "…/d"]` where `one-limit` declares one rate;
 //! `hand-written-no-crypto` is the hand-written handler on the same fixed token.
 //! `secure`, `hand-written` and `hand-written-same-response` are the benchmark's three
-//! HS256 variants of `POST /posts` (the same token, body and answer). The count of
+//! HS256 variants of `POST /posts` (the same token, body and answer). `owner` and `can`
+//! are `PUT /posts/1` on a loaded post, its author checked with `owner` or asked of the
+//! embedded Cedar engine with the blog's policies (`can = "edit"`). The count of
 //! `N = 0` is the setup; the difference per request is the request's.
 //!
 //! `SCENARIO` is `success` (the default, answered 201) or one of the refusals the load
@@ -36,7 +38,17 @@ fn main() {
     // Every variant gets the same token, minted with jsonwebtoken alone after the router
     // is built: the hand-written variants never make a secure-endpoint key, so their
     // process keeps jsonwebtoken's own provider, as a hand-written service would.
+    let mut method = axum::http::Method::POST;
     let (router, path, jwt) = match variant.as_str() {
+        "owner" | "can" => {
+            method = axum::http::Method::PUT;
+            let path = if variant == "owner" {
+                "/owner/posts/1"
+            } else {
+                "/can/posts/1"
+            };
+            (fixtures::permissions::router(), path, true)
+        }
         "one-limit" => (fixtures::secure_without_crypto(), "/posts", false),
         "two-limits" => (
             fixtures::secure_without_crypto(),
@@ -67,7 +79,9 @@ fn main() {
             minted.replace_range(at..=at, altered);
             (path, fixtures::body(), StatusCode::UNAUTHORIZED)
         }
-        "over-the-limit" => ("/limited", fixtures::body(), StatusCode::TOO_MANY_REQUESTS),
+        "over-the-limit" if method == axum::http::Method::POST => {
+            ("/limited", fixtures::body(), StatusCode::TOO_MANY_REQUESTS)
+        }
         "invalid-body" => (path, fixtures::invalid_body(), StatusCode::BAD_REQUEST),
         other => {
             eprintln!("request-count: unknown scenario {other:?}");
@@ -87,7 +101,9 @@ fn main() {
         .build()
         .expect("a runtime");
     let request = |body: &String| {
-        Request::post(path)
+        Request::builder()
+            .method(method.clone())
+            .uri(path)
             .header("authorization", format!("Bearer {token}"))
             .header("content-type", "application/json")
             .body(Body::from(body.clone()))

@@ -240,13 +240,13 @@ fn load_collection(
     };
     // Spanned on the item type: one without `Entity` is reported there.
     let plan = quote_spanned! {item.span()=>
-        #private::list_plan::<#item, #ident>(&__admitted, #action)
+        ::secure_endpoint::__private::list_plan::<#item, #ident>(&__admitted, #action).await
     };
     let permit = quote_spanned! {item.span()=>
-        #private::permit_items::<#item, #ident>(&__admitted, #action, &#arg)
+        ::secure_endpoint::__private::permit_items::<#item, #ident>(&__admitted, #action, &#arg).await
     };
     quote! {
-        let __plan = match #plan.await {
+        let __plan = match #plan {
             ::core::result::Result::Ok(plan) => plan,
             ::core::result::Result::Err(response) => return response,
         };
@@ -254,7 +254,7 @@ fn load_collection(
             ::core::result::Result::Ok(value) => value,
             ::core::result::Result::Err(response) => return response,
         };
-        if let ::core::result::Result::Err(response) = #permit.await {
+        if let ::core::result::Result::Err(response) = #permit {
             return response;
         }
     }

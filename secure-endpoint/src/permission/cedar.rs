@@ -9,8 +9,8 @@ use std::path::Path;
 use std::str::FromStr;
 
 use cedar_policy::{
-    Authorizer, Context, Decision as CedarDecision, Entities, Entity as CedarEntity, EntityId,
-    EntityTypeName, EntityUid, PolicySet, Request, RequestBuilder, RestrictedExpression, Schema,
+    ActionConstraint, Authorizer, Context, Decision as CedarDecision, Entities, Entity as CedarEntity, EntityId,
+    EntityTypeName, EntityUid, PolicyId, PolicySet, Request, RequestBuilder, RestrictedExpression, Schema,
     ValidationMode, Validator,
 };
 use miette::Diagnostic;
@@ -57,6 +57,14 @@ pub struct Cedar {
     principal_type: EntityTypeName,
     digest: String,
     authorizer: Authorizer,
+    /// Each policy's name in the audit log (its `@id`, or Cedar's id), read once.
+    names: HashMap<PolicyId, String>,
+    /// For each action of the schema, the policies that can apply to it (by their action
+    /// scope): a question is evaluated against those alone.
+    by_action: HashMap<String, PolicySet>,
+    /// The type names questions use (`Action`, `Route`, the schema's entity types),
+    /// parsed once.
+    types: HashMap<String, EntityTypeName>,
 }
 
 impl Cedar {
@@ -108,12 +116,31 @@ impl Cedar {
             .chain_update([0])
             .chain_update(schema.as_bytes())
             .finalize();
+        let names = parsed
+            .policies()
+            .map(|policy| {
+                let name = policy
+                    .annotation("id")
+                    .map_or_else(|| policy.id().to_string(), str::to_owned);
+                (policy.id().clone(), name)
+            })
+            .collect();
+        let types = ["Action", "Route"]
+            .into_iter()
+            .map(|name| EntityTypeName::from_str(name).expect("a type name"))
+            .chain(schema_parsed.entity_types().cloned())
+            .map(|ty| (ty.to_string(), ty))
+            .collect();
+        let by_action = by_action(&parsed, &schema_parsed)?;
         Ok(Cedar {
+            by_action,
             policies: parsed,
             schema: schema_parsed,
             principal_type: EntityTypeName::from_str("User").expect("`User` is a type name"),
             digest: digest.iter().take(8).map(|b| format!("{b:02x}")).collect(),
             authorizer: Authorizer::new(),
+            names,
+            types,
         })
     }
 
@@ -127,10 +154,19 @@ impl Cedar {
         Ok(self)
     }
 
-    fn entity_uid(kind: &str, id: &str) -> Result<EntityUid, EngineError> {
-        let kind = EntityTypeName::from_str(kind).map_err(|error| {
-            EngineError::Question(format!("{kind:?} is not a Cedar type name: {error}"))
-        })?;
+    /// The policies that can apply to `action` (all of them for an action the schema
+    /// lacks, which the request's validation then refuses).
+    fn policies_for(&self, action: &str) -> &PolicySet {
+        self.by_action.get(action).unwrap_or(&self.policies)
+    }
+
+    fn entity_uid(&self, kind: &str, id: &str) -> Result<EntityUid, EngineError> {
+        let kind = match self.types.get(kind) {
+            Some(known) => known.clone(),
+            None => EntityTypeName::from_str(kind).map_err(|error| {
+                EngineError::Question(format!("{kind:?} is not a Cedar type name: {error}"))
+            })?,
+        };
         Ok(EntityUid::from_type_name_and_id(kind, EntityId::new(id)))
     }
 
@@ -168,11 +204,11 @@ impl Cedar {
 
     fn ask(&self, question: &Question<'_>) -> Result<Decision, EngineError> {
         let (principal, entity) = self.principal(&question.subject)?;
-        let action = Self::entity_uid("Action", question.action)?;
+        let action = self.entity_uid("Action", question.action)?;
         let mut entities = vec![entity];
         let resource = match &question.object {
             Some(object) => {
-                let uid = Self::entity_uid(object.kind, &object.id)?;
+                let uid = self.entity_uid(object.kind, &object.id)?;
                 let mut attrs = HashMap::new();
                 for (name, value) in &object.attributes {
                     if let Some(value) = expression(name, value)? {
@@ -185,7 +221,7 @@ impl Cedar {
                 );
                 uid
             }
-            None => Self::entity_uid("Route", question.route)?,
+            None => self.entity_uid("Route", question.route)?,
         };
         let entities = Entities::from_entities(entities, None)
             .map_err(|error| EngineError::Question(error.to_string()))?;
@@ -197,21 +233,15 @@ impl Cedar {
             Some(&self.schema),
         )
         .map_err(|error| EngineError::Question(error.to_string()))?;
-        let response = self
-            .authorizer
-            .is_authorized(&request, &self.policies, &entities);
+        let policies = self.policies_for(question.action);
+        let response = self.authorizer.is_authorized(&request, policies, &entities);
         if let Some(error) = response.diagnostics().errors().next() {
             tracing::warn!(%error, "a Cedar policy could not be evaluated");
         }
         let reasons = response
             .diagnostics()
             .reason()
-            .map(|id| {
-                self.policies
-                    .policy(id)
-                    .and_then(|policy| policy.annotation("id").map(str::to_owned))
-                    .unwrap_or_else(|| id.to_string())
-            })
+            .map(|id| self.names.get(id).cloned().unwrap_or_else(|| id.to_string()))
             .collect();
         Ok(Decision {
             allowed: response.decision() == CedarDecision::Allow,
@@ -227,7 +257,7 @@ impl Cedar {
     /// residual no filter can state exactly is an error, never dropped.
     fn list_plan(&self, question: &ListQuestion<'_>) -> Result<Plan, EngineError> {
         let (principal, entity) = self.principal(&question.subject)?;
-        let action = Self::entity_uid("Action", question.action)?;
+        let action = self.entity_uid("Action", question.action)?;
         let kind = EntityTypeName::from_str(question.kind).map_err(|error| {
             EngineError::Question(format!(
                 "{:?} is not a Cedar type name: {error}",
@@ -242,9 +272,9 @@ impl Cedar {
             .build();
         let entities = Entities::from_entities([entity], None)
             .map_err(|error| EngineError::Question(error.to_string()))?;
-        let response = self
-            .authorizer
-            .is_authorized_partial(&request, &self.policies, &entities);
+        let response =
+            self.authorizer
+                .is_authorized_partial(&request, self.policies_for(question.action), &entities);
         if let Some(id) = response.definitely_errored().next() {
             return Err(EngineError::Question(format!(
                 "the policy {id} fails to evaluate for this principal, so no plan can say which items it admits"
@@ -275,6 +305,38 @@ impl Cedar {
             Filter::Not(Box::new(Filter::Or(forbids))),
         ])))
     }
+}
+
+/// The policies of `policies` whose action scope can match each of the schema's actions:
+/// any action, that action, or a list holding it or an action group (a group's members
+/// are not unfolded here, so a policy naming a group is kept for every action).
+fn by_action(
+    policies: &PolicySet,
+    schema: &Schema,
+) -> Result<HashMap<String, PolicySet>, SetupError> {
+    let groups: HashSet<&EntityUid> = schema.action_groups().collect();
+    let mut sets = HashMap::new();
+    for action in schema.actions() {
+        let mut set = PolicySet::new();
+        for policy in policies.policies() {
+            let applies = match policy.action_constraint() {
+                ActionConstraint::Any => true,
+                ActionConstraint::Eq(uid) => uid == *action || groups.contains(&uid),
+                ActionConstraint::In(uids) => uids
+                    .iter()
+                    .any(|uid| uid == action || groups.contains(uid)),
+            };
+            if applies {
+                set.add(policy.clone())
+                    .map_err(|error| SetupError::InvalidSetting {
+                        setting: "permissions",
+                        reason: error.to_string(),
+                    })?;
+            }
+        }
+        sets.insert(action.id().unescaped().to_owned(), set);
+    }
+    Ok(sets)
 }
 
 /// A residual policy (in Cedar's JSON policy format) as one filter on the resource: its

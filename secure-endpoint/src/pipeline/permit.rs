@@ -52,21 +52,33 @@ fn subject(admitted: &Admitted) -> Subject<'_> {
 }
 
 /// What the audit log says of a question and its answer: never attribute values.
-fn detail(question: &Question<'_>, decision: Option<&Decision>) -> String {
-    let on = match &question.object {
-        Some(object) => format!("{}::{:?}", object.kind, object.id),
-        None => "the route".to_owned(),
-    };
-    match decision {
-        Some(decision) => format!(
-            "action {:?} on {on} for {:?}, decided by {:?}",
-            question.action, question.subject.id, decision.reasons
-        ),
-        None => format!(
-            "action {:?} on {on} for {:?}",
-            question.action, question.subject.id
-        ),
+/// Written only when the event is logged.
+struct Detail<'q>(&'q Question<'q>, Option<&'q Decision>);
+
+impl std::fmt::Display for Detail<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Detail(question, decision) = self;
+        write!(f, "action {:?} on ", question.action)?;
+        match &question.object {
+            Some(object) => write!(f, "{}::{:?}", object.kind, object.id)?,
+            None => f.write_str("the route")?,
+        }
+        write!(f, " for {:?}", question.subject.id)?;
+        if let Some(decision) = decision {
+            write!(f, ", decided by {:?}", decision.reasons)?;
+        }
+        Ok(())
     }
+}
+
+impl std::fmt::Debug for Detail<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&self.to_string(), f)
+    }
+}
+
+fn detail<'q>(question: &'q Question<'q>, decision: Option<&'q Decision>) -> Detail<'q> {
+    Detail(question, decision)
 }
 
 fn engine_of(admitted: &Admitted) -> Result<(&dyn PermissionEngine, String), Rejection> {
@@ -89,12 +101,12 @@ fn engine_of(admitted: &Admitted) -> Result<(&dyn PermissionEngine, String), Rej
 }
 
 /// The refusal an engine's error earns, logged with what was asked.
-fn refused(admitted: &Admitted, error: &EngineError, asked: &str) -> Rejection {
+fn refused(admitted: &Admitted, error: &EngineError, asked: &dyn std::fmt::Debug) -> Rejection {
     audit::deny_with(
         admitted.audit_route(),
         Step::Permit,
         &error.to_string(),
-        &asked,
+        asked,
     );
     match error {
         EngineError::Unavailable(_) | EngineError::Partial(_) => Rejection::Unavailable,
