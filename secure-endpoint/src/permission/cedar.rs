@@ -9,9 +9,9 @@ use std::path::Path;
 use std::str::FromStr;
 
 use cedar_policy::{
-    ActionConstraint, Authorizer, Context, Decision as CedarDecision, Entities, Entity as CedarEntity, EntityId,
-    EntityTypeName, EntityUid, PolicyId, PolicySet, Request, RequestBuilder, RestrictedExpression, Schema,
-    ValidationMode, Validator,
+    ActionConstraint, Authorizer, Context, Decision as CedarDecision, Entities,
+    Entity as CedarEntity, EntityId, EntityTypeName, EntityUid, PolicyId, PolicySet, Request,
+    RequestBuilder, RestrictedExpression, Schema, ValidationMode, Validator,
 };
 use miette::Diagnostic;
 use serde_json::Value;
@@ -241,7 +241,12 @@ impl Cedar {
         let reasons = response
             .diagnostics()
             .reason()
-            .map(|id| self.names.get(id).cloned().unwrap_or_else(|| id.to_string()))
+            .map(|id| {
+                self.names
+                    .get(id)
+                    .cloned()
+                    .unwrap_or_else(|| id.to_string())
+            })
             .collect();
         Ok(Decision {
             allowed: response.decision() == CedarDecision::Allow,
@@ -272,9 +277,11 @@ impl Cedar {
             .build();
         let entities = Entities::from_entities([entity], None)
             .map_err(|error| EngineError::Question(error.to_string()))?;
-        let response =
-            self.authorizer
-                .is_authorized_partial(&request, self.policies_for(question.action), &entities);
+        let response = self.authorizer.is_authorized_partial(
+            &request,
+            self.policies_for(question.action),
+            &entities,
+        );
         if let Some(id) = response.definitely_errored().next() {
             return Err(EngineError::Question(format!(
                 "the policy {id} fails to evaluate for this principal, so no plan can say which items it admits"
@@ -322,9 +329,9 @@ fn by_action(
             let applies = match policy.action_constraint() {
                 ActionConstraint::Any => true,
                 ActionConstraint::Eq(uid) => uid == *action || groups.contains(&uid),
-                ActionConstraint::In(uids) => uids
-                    .iter()
-                    .any(|uid| uid == action || groups.contains(uid)),
+                ActionConstraint::In(uids) => {
+                    uids.iter().any(|uid| uid == action || groups.contains(uid))
+                }
             };
             if applies {
                 set.add(policy.clone())
