@@ -167,7 +167,7 @@ pub struct Scope<'a> {
     pub(crate) owner: Option<&'a str>,
     pub(crate) tenant: Option<&'a str>,
     pub(crate) limit: usize,
-    pub(crate) plan: Option<&'a crate::Plan>,
+    pub(crate) plan: Option<&'a crate::permission::Plan>,
 }
 
 impl Scope<'_> {
@@ -189,10 +189,10 @@ impl Scope<'_> {
 
     /// On a `can = "…", on = "items[]"` route, the permission engine's plan: which
     /// items the caller may take the action on, to apply in the query
-    /// ([`Plan::sql`](crate::Plan::sql) renders it as a SQL condition). Every item
+    /// ([`Plan::sql`](crate::permission::Plan::sql) renders it as a SQL condition). Every item
     /// returned is checked with the engine again, and one it denies fails the request
     /// closed. `None` on a route without `can`.
-    pub fn plan(&self) -> Option<&crate::Plan> {
+    pub fn plan(&self) -> Option<&crate::permission::Plan> {
         self.plan
     }
 }

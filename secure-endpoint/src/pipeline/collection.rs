@@ -10,10 +10,10 @@ use axum::response::{IntoResponse, Response};
 use http::request::Parts;
 
 use super::Admitted;
-use crate::Plan;
 use crate::audit::{self, Step};
 use crate::handler::SecureHandler;
 use crate::input::InputFor;
+use crate::permission::Plan;
 use crate::rejection::Rejection;
 use crate::resource::{ListableFrom, OwnerId, Scope};
 
