@@ -294,7 +294,7 @@ fn the_inventory_lists_every_route_with_its_policy() {
         (
             "GET",
             "/posts",
-            "public (published posts are public; drafts only to those the policies name), optional auth, can read on Post[], rate 60/m per ip report only",
+            "public (published posts are public; drafts only to those the policies name), optional auth, can read on Post[], rate 60/m per ip report only, validate_query Post::Query",
         ),
         (
             "POST",
@@ -320,7 +320,11 @@ fn the_inventory_lists_every_route_with_its_policy() {
         ),
         ("GET", "/me", "auth"),
         ("DELETE", "/me", "auth"),
-        ("GET", "/me/posts", "auth, owner posts[].user_id"),
+        (
+            "GET",
+            "/me/posts",
+            "auth, owner posts[].user_id, validate_query Post::Query",
+        ),
         (
             "GET",
             "/users/{id}",
