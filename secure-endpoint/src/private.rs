@@ -39,6 +39,8 @@ pub use crate::rejection::Rejection;
 pub use crate::resource::{
     Collection, ListableFrom, LoadableFrom, OwnerId, Resource, assert_collection, assert_resource,
 };
-pub use crate::schema::{SchemaProbe, Schemas, WithSchema, WithoutSchema, role as schema_role};
+pub use crate::schema::{
+    SchemaProbe, Schemas, WithSchema, WithoutSchema, path_keys, role as schema_role,
+};
 pub use serde::ser::{Serialize, SerializeStruct, Serializer};
 pub use serde_json::{Map, Value};

@@ -23,6 +23,29 @@ pub struct Schemas {
     pub response: Option<Value>,
 }
 
+/// The path's key from every parameter that reads the path (a loaded resource's key, a
+/// `Path<T>` extractor): their object schemas' properties together, so that each path
+/// parameter finds its own (`/posts/{id}/editors/{user_id}`, the resource reading `id`
+/// and an extractor `user_id`); otherwise the first.
+#[doc(hidden)]
+pub fn path_keys(keys: Vec<Option<Value>>) -> Option<Value> {
+    let mut merged: Option<Value> = None;
+    for key in keys.into_iter().flatten() {
+        let Some(into) = merged.as_mut() else {
+            merged = Some(key);
+            continue;
+        };
+        if let (Some(Value::Object(have)), Some(Value::Object(more))) =
+            (into.get_mut("properties"), key.get("properties"))
+        {
+            for (name, schema) in more {
+                have.entry(name.clone()).or_insert_with(|| schema.clone());
+            }
+        }
+    }
+    merged
+}
+
 /// Asks for the schema of `T` in one role: the body (`Body`), a loaded resource's key
 /// (`Key`), a path extractor's parameter (`PathParameter`) or a return type's answer
 /// (`Answer`). [`WithSchema`] answers where the role's bound holds; any other type falls

@@ -74,7 +74,7 @@ fn schemas(plan: &Plan<'_>) -> TokenStream {
             None => probe(None),
         },
     };
-    let key_schema = plan
+    let keys: Vec<TokenStream> = plan
         .params
         .iter()
         .zip(&plan.handler.params)
@@ -90,8 +90,12 @@ fn schemas(plan: &Plan<'_>) -> TokenStream {
                 _ => None,
             }
         })
-        .reduce(|first, next| quote!(#first.or_else(|| #next)))
-        .unwrap_or_else(|| quote!(::core::option::Option::None));
+        .collect();
+    let key_schema = match keys.as_slice() {
+        [] => quote!(::core::option::Option::None),
+        [one] => one.clone(),
+        _ => quote!(#private::path_keys(::std::vec![#(#keys),*])),
+    };
     let answer_schema = match &plan.handler.sig.output {
         syn::ReturnType::Type(_, ret) if !contains_impl(ret) => {
             quote!((&#private::SchemaProbe::<#private::schema_role::Answer, #ret>::new()).schema())

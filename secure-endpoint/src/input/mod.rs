@@ -392,4 +392,30 @@ mod properties {
             }
         }
     }
+
+    /// A number without a fractional part is an integer, as JSON Schema's `integer`
+    /// says; a fraction, or one past what a float holds exactly, is a type error.
+    #[test]
+    fn an_integral_float_is_an_integer() {
+        let doc = parse_json::<Doc>(br#"{"name":"a","count":3.0,"tags":[2.0]}"#).unwrap();
+        assert_eq!((doc.count, doc.tags), (3, vec![2]));
+        let negative = parse_json::<Doc>(br#"{"name":"a","count":-7e0}"#).unwrap();
+        assert_eq!(negative.count, -7);
+        for refused in [
+            r#"{"name":"a","count":3.5}"#,
+            r#"{"name":"a","count":1e300}"#,
+            r#"{"name":"a","count":1e17}"#,
+        ] {
+            let details = parse_json::<Doc>(refused.as_bytes()).expect_err(refused);
+            assert!(
+                details.values().flatten().any(|code| code == "type"),
+                "{refused}: {details:?}"
+            );
+        }
+        // Out of its type's range, as the same integer written without `.0`.
+        assert_eq!(
+            parse_json::<Doc>(br#"{"name":"a","count":1,"tags":[300.0]}"#),
+            parse_json::<Doc>(br#"{"name":"a","count":1,"tags":[300]}"#)
+        );
+    }
 }

@@ -242,6 +242,23 @@ macro_rules! number {
                         Err(_) => Err(self.type_error()),
                     };
                 }
+                // JSON Schema's `integer` is any number without a fractional part:
+                // `3.0` is the integer 3, as the documented schema promises. Only where
+                // the float holds it exactly (up to 2^53); past that, a type error.
+                if let Value::Number(n) = self.value
+                    && !n.is_i64()
+                    && !n.is_u64()
+                    && let Some(f) = n.as_f64()
+                    && f.fract() == 0.0
+                    && f.abs() <= 9_007_199_254_740_992.0
+                {
+                    let result = if f < 0.0 {
+                        visitor.visit_i64(f as i64)
+                    } else {
+                        visitor.visit_u64(f as u64)
+                    };
+                    return result.map_err(|e: InputError| e.at(&self.path));
+                }
                 self.visit_scalar(visitor).map_err(|e: InputError| e.at(&self.path))
             }
         )*
