@@ -119,13 +119,15 @@ pub fn forged_token() -> String {
 /// A limit no benchmark reaches, so the success path is measured with the check done.
 const UNREACHED: u32 = 1_000_000_000;
 
-/// The five applications, by the name the load benchmark reports.
-pub const VARIANTS: [&str; 5] = [
+/// The applications, by the name the load benchmark reports.
+pub const VARIANTS: [&str; 7] = [
     "no checks",
     "hand-written",
     "hand-written + same response",
     "#[secure]",
+    "#[secure] + Redis",
     "assembled",
+    "assembled + same response",
 ];
 
 /// The application called `name` in [`VARIANTS`].
@@ -135,7 +137,9 @@ pub fn app(name: &str) -> Option<Router> {
         "hand-written" => Some(hand_written()),
         "hand-written + same response" => Some(hand_written_same_response()),
         "#[secure]" => Some(secure()),
+        "#[secure] + Redis" => Some(secure_on(redis_security())),
         "assembled" => Some(assembled()),
+        "assembled + same response" => Some(with_same_response(assembled())),
         _ => None,
     }
 }
@@ -266,6 +270,12 @@ pub fn hand_written() -> Router {
 /// The hand-written checks, and the response `#[secure]` gives, from tower-http's layers:
 /// the security headers of DESIGN §5, a request id, panics caught.
 pub fn hand_written_same_response() -> Router {
+    with_same_response(hand_written())
+}
+
+/// `router` with what `#[secure]` adds to every response, from tower-http's layers: the
+/// security headers of DESIGN §5, a request id, panics caught.
+pub fn with_same_response(router: Router) -> Router {
     use axum::http::HeaderValue;
     use axum::http::header::{
         CACHE_CONTROL, CONTENT_SECURITY_POLICY, HeaderName, REFERRER_POLICY,
@@ -304,7 +314,7 @@ pub fn hand_written_same_response() -> Router {
             fixed("same-origin"),
         ))
         .layer(CatchPanicLayer::new());
-    hand_written().layer(layers)
+    router.layer(layers)
 }
 
 /// The hand-written checks with [`FIXED_TOKEN`] in place of a JWT.
@@ -373,6 +383,18 @@ async fn create_two_limits(claims: Claims, input: CreatePost) -> Created {
 async fn create_limited(claims: Claims, input: CreatePost) -> Created {
     std::hint::black_box((claims, input));
     created()
+}
+
+/// The `#[secure]` variant's settings with its limits counted in Redis (`REDIS_URL`,
+/// default the local one): every request one round trip, shared by those in flight on
+/// the multiplexed connection.
+pub fn redis_security() -> Security {
+    let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
+    Security::builder()
+        .authenticator(JwtAuthenticator::hmac(Algorithm::HS256, SECRET).expect("a long secret"))
+        .rate_limiter(Limiter::redis(&url).expect("a Redis URL"))
+        .build()
+        .expect("complete settings")
 }
 
 /// The security settings of the `#[secure]` variant: HS256 and in-memory limits.

@@ -605,6 +605,7 @@ fn report(settings: &Settings, results: &Results<'_>) -> String {
         ("hand-written", "throughput ≥ 0.95"),
         ("hand-written + same response", "throughput ≥ 1.15"),
         ("assembled", "throughput ≥ 1.10"),
+        ("assembled + same response", "throughput ≥ 1.2"),
         ("no checks", "—"),
     ] {
         let ours = get("#[secure]", Scenario::Success);
@@ -622,6 +623,22 @@ fn report(settings: &Settings, results: &Results<'_>) -> String {
             ),
         );
     }
+
+    // Shared limits: the same route with its limit counted in Redis, beside memory.
+    let redis = get("#[secure] + Redis", Scenario::Success);
+    let memory = get("#[secure]", Scenario::Success);
+    let _ = writeln!(
+        out,
+        "| `#[secure]` + Redis ÷ `#[secure]` (memory) | {} | {} | {} | throughput ≥ 0.8 |",
+        paired(redis, memory, |a, b| a.per_second / b.per_second, 3),
+        paired(redis, memory, |a, b| a.p99_us / b.p99_us, 3),
+        paired(
+            redis,
+            memory,
+            |a, b| b.cpu_us_per_request / a.cpu_us_per_request,
+            3
+        ),
+    );
 
     let _ = writeln!(
         out,
