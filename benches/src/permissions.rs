@@ -8,9 +8,15 @@ use secure_endpoint::{Cedar, Claims, Error, Resource, SecureRouter, Security, se
 
 use crate::{CreatePost, Created, USER, created};
 
-/// The blog's Cedar policies and schema.
-const POLICIES: &str = include_str!("../../examples/blog/policies/blog.cedar");
-const SCHEMA: &str = include_str!("../../examples/blog/policies/blog.cedarschema");
+/// The blog's Cedar policies and schema, read when the router is built.
+const POLICIES: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../examples/blog/policies/blog.cedar"
+);
+const SCHEMA: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../examples/blog/policies/blog.cedarschema"
+);
 
 /// A post as the blog's policies read it.
 #[derive(Clone, serde::Serialize, secure_endpoint::Entity)]
@@ -56,7 +62,7 @@ pub fn router() -> axum::Router {
                 .expect("a long secret"),
         )
         .rate_limiter(secure_endpoint::Limiter::memory())
-        .permissions(Cedar::new(POLICIES, SCHEMA).expect("the blog's policies"))
+        .permissions(Cedar::from_files(POLICIES, SCHEMA).expect("the blog's policies"))
         .build()
         .expect("complete settings");
     SecureRouter::new()
