@@ -351,7 +351,7 @@ fn limits(c: &mut Criterion) {
 /// answers at `REDIS_URL` (default `redis://127.0.0.1:6379`).
 fn redis(c: &mut Criterion) {
     use secure_endpoint::{Limiter, Revocations, Security};
-    let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
+    let url = fixtures::redis_url();
     let address = url
         .trim_start_matches("redis://")
         .trim_end_matches('/')

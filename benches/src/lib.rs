@@ -385,14 +385,18 @@ async fn create_limited(claims: Claims, input: CreatePost) -> Created {
     created()
 }
 
+/// The Redis the benchmarks count in: `REDIS_URL`, default the local one.
+pub fn redis_url() -> String {
+    std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
+}
+
 /// The `#[secure]` variant's settings with its limits counted in Redis (`REDIS_URL`,
 /// default the local one): every request one round trip, shared by those in flight on
 /// the multiplexed connection.
 pub fn redis_security() -> Security {
-    let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
     Security::builder()
         .authenticator(JwtAuthenticator::hmac(Algorithm::HS256, SECRET).expect("a long secret"))
-        .rate_limiter(Limiter::redis(&url).expect("a Redis URL"))
+        .rate_limiter(Limiter::redis(&redis_url()).expect("a Redis URL"))
         .build()
         .expect("complete settings")
 }

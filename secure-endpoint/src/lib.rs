@@ -209,6 +209,8 @@ mod rate;
 #[cfg(feature = "redis")]
 mod redis_connection;
 mod rejection;
+#[cfg(any(feature = "jwks", feature = "authzen"))]
+mod remote_url;
 mod request_id;
 mod resource;
 mod revocation;

@@ -18,6 +18,7 @@ const LAYERS: &[&[&str]] = &[
         "request_id.rs",
         "clock.rs",
         "body_timeout.rs",
+        "remote_url.rs",
         "client_addr.rs",
         "cookie.rs",
         "device.rs",

@@ -68,17 +68,21 @@ async fn shared_posts(base: &str) {
     for limit in [1, 2, 10] {
         assert_eq!(every_page(base, None, limit).await, [published]);
     }
-    let (status, _) = send(base, Method::GET, &format!("/posts/{draft}"), None, None).await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, _) = send(
-        base,
-        Method::GET,
-        &format!("/posts/{published}"),
-        None,
-        None,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        status_of(base, Method::GET, &format!("/posts/{draft}"), None, None).await,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        status_of(
+            base,
+            Method::GET,
+            &format!("/posts/{published}"),
+            None,
+            None
+        )
+        .await,
+        StatusCode::OK
+    );
 
     // The author lists their drafts, with a token and with the session cookie.
     assert_eq!(every_page(base, Some(&alice), 1).await, [published, draft]);
@@ -128,19 +132,23 @@ async fn shared_posts(base: &str) {
     }
     let share = json!({"user_id": bob_id});
     let path = format!("/posts/{draft}/editors");
-    let (status, _) = send(base, Method::POST, &path, Some(&carol), Some(share.clone())).await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        status_of(base, Method::POST, &path, Some(&carol), Some(share.clone())).await,
+        StatusCode::NOT_FOUND
+    );
 
     // The author shares the draft with bob; an unknown user is 404.
-    let (status, _) = send(
-        base,
-        Method::POST,
-        &path,
-        Some(&alice),
-        Some(json!({"user_id": 9999})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        status_of(
+            base,
+            Method::POST,
+            &path,
+            Some(&alice),
+            Some(json!({"user_id": 9999}))
+        )
+        .await,
+        StatusCode::NOT_FOUND
+    );
     let (status, added) = send(base, Method::POST, &path, Some(&alice), Some(share.clone())).await;
     assert_eq!(status, StatusCode::CREATED, "{added}");
 
@@ -159,53 +167,63 @@ async fn shared_posts(base: &str) {
         (StatusCode::OK, &json!("edited")),
         "{edited}"
     );
-    let (status, _) = send(
-        base,
-        Method::DELETE,
-        &format!("/posts/{draft}"),
-        Some(&bob),
-        None,
-    )
-    .await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, _) = send(
-        base,
-        Method::POST,
-        &path,
-        Some(&bob),
-        Some(json!({"user_id": bob_id})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, _) = send(
-        base,
-        Method::DELETE,
-        &format!("{path}/{bob_id}"),
-        Some(&bob),
-        None,
-    )
-    .await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        status_of(
+            base,
+            Method::DELETE,
+            &format!("/posts/{draft}"),
+            Some(&bob),
+            None
+        )
+        .await,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        status_of(
+            base,
+            Method::POST,
+            &path,
+            Some(&bob),
+            Some(json!({"user_id": bob_id}))
+        )
+        .await,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        status_of(
+            base,
+            Method::DELETE,
+            &format!("{path}/{bob_id}"),
+            Some(&bob),
+            None
+        )
+        .await,
+        StatusCode::FORBIDDEN
+    );
 
     // Removed, the editor loses the draft at once: 404, and gone from their list.
-    let (status, _) = send(
-        base,
-        Method::DELETE,
-        &format!("{path}/{bob_id}"),
-        Some(&alice),
-        None,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
-    let (status, _) = send(
-        base,
-        Method::PUT,
-        &format!("/posts/{draft}"),
-        Some(&bob),
-        edit(),
-    )
-    .await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        status_of(
+            base,
+            Method::DELETE,
+            &format!("{path}/{bob_id}"),
+            Some(&alice),
+            None
+        )
+        .await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        status_of(
+            base,
+            Method::PUT,
+            &format!("/posts/{draft}"),
+            Some(&bob),
+            edit()
+        )
+        .await,
+        StatusCode::NOT_FOUND
+    );
     assert_eq!(every_page(base, Some(&bob), 10).await, [published]);
 
     // Admins read every draft and delete any post; the draft is gone for everyone.
@@ -213,34 +231,51 @@ async fn shared_posts(base: &str) {
         every_page(base, Some(&admin), 2).await,
         [published, draft, carols]
     );
-    let (status, _) = send(
-        base,
-        Method::DELETE,
-        &format!("/posts/{draft}"),
-        Some(&admin),
-        None,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
-    let (status, _) = send(
-        base,
-        Method::GET,
-        &format!("/posts/{draft}"),
-        Some(&alice),
-        None,
-    )
-    .await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        status_of(
+            base,
+            Method::DELETE,
+            &format!("/posts/{draft}"),
+            Some(&admin),
+            None
+        )
+        .await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        status_of(
+            base,
+            Method::GET,
+            &format!("/posts/{draft}"),
+            Some(&alice),
+            None
+        )
+        .await,
+        StatusCode::NOT_FOUND
+    );
     // The author deletes their own.
-    let (status, _) = send(
-        base,
-        Method::DELETE,
-        &format!("/posts/{carols}"),
-        Some(&carol),
-        None,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        status_of(
+            base,
+            Method::DELETE,
+            &format!("/posts/{carols}"),
+            Some(&carol),
+            None
+        )
+        .await,
+        StatusCode::OK
+    );
+}
+
+/// The status `send` answers with.
+async fn status_of(
+    base: &str,
+    method: Method,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> StatusCode {
+    send(base, method, path, token, body).await.0
 }
 
 /// The session cookie a login sets for `name`, as a `Cookie` header's value.

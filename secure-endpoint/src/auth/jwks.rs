@@ -391,21 +391,7 @@ fn unsuitable(jwk: &Jwk) -> Option<&'static str> {
 /// `url`, parsed, if keys may come from it: `https://`, or `http://` on a loopback host.
 #[cfg(feature = "jwks")]
 fn checked_url(url: &str) -> Result<reqwest::Url, String> {
-    let parsed = reqwest::Url::parse(url).map_err(|e| format!("{url:?}: {e}"))?;
-    let host = parsed.host_str().unwrap_or_default();
-    let loopback = host == "localhost"
-        || host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback());
-    match parsed.scheme() {
-        "https" => Ok(parsed),
-        "http" if loopback => Ok(parsed),
-        other => Err(format!(
-            "{url:?}: scheme {other:?}: keys must come over https (plain http only on a loopback host)"
-        )),
-    }
+    crate::remote_url::secure_url(url, "keys")
 }
 
 #[cfg(feature = "jwks")]

@@ -282,6 +282,7 @@ impl AuthZen {
 
 /// `url` without its trailing `/`, if questions may go to it.
 fn checked_url(url: &str) -> Result<String, String> {
+    // Credentials are looked for first: the scheme's refusal quotes the URL.
     let parsed = reqwest::Url::parse(url).map_err(|error| format!("{url:?}: {error}"))?;
     if !parsed.username().is_empty() || parsed.password().is_some() {
         return Err(
@@ -293,22 +294,7 @@ fn checked_url(url: &str) -> Result<String, String> {
             "{url:?}: the decision point's URL takes no query or fragment"
         ));
     }
-    let host = parsed.host_str().unwrap_or_default();
-    let loopback = host == "localhost"
-        || host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback());
-    match parsed.scheme() {
-        "https" => {}
-        "http" if loopback => {}
-        other => {
-            return Err(format!(
-                "{url:?}: scheme {other:?}: decisions must come over https (plain http only on a loopback host)"
-            ));
-        }
-    }
+    let parsed = crate::remote_url::secure_url(url, "decisions")?;
     Ok(parsed.as_str().trim_end_matches('/').to_owned())
 }
 

@@ -2,71 +2,20 @@
 //! blog's policies (`examples/blog/policies/cerbos`), asked directly and through a
 //! router, and decision points that never answer, refuse or answer in part.
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use jsonwebtoken::Algorithm;
 use reqwest::{Method, StatusCode};
 use secure_endpoint::routing::get;
-use secure_endpoint::testing::TokenMint;
 use secure_endpoint::{
-    AuthZen, Claims, EngineError, Entity, Error, Filter, JwtAuthenticator, ListQuestion, Object,
-    PermissionEngine, Plan, Question, Resource, SecureRouter, Security, Subject, public, secure,
+    AuthZen, EngineError, Entity, Filter, JwtAuthenticator, ListQuestion, Object, PermissionEngine,
+    Plan, Question, SecureRouter, Security, Subject,
 };
 use secure_endpoint_tests::cerbos::OwnCerbos;
+
+use super::permissions::{Post, edit, post, posts, show, status};
 use secure_endpoint_tests::{SECRET, serve};
 use serde_json::json;
-
-#[derive(Clone, serde::Serialize, secure_endpoint::Entity)]
-struct Post {
-    id: u64,
-    author: String,
-    draft: bool,
-    editors: Vec<String>,
-}
-
-#[derive(Clone, Default)]
-struct Posts(Arc<RwLock<HashMap<u64, Post>>>);
-
-impl Resource for Post {
-    type Key = u64;
-    type State = Posts;
-
-    async fn load(id: u64, posts: &Posts) -> Result<Option<Self>, Error> {
-        Ok(posts.0.read().unwrap().get(&id).cloned())
-    }
-}
-
-#[public(optional_auth, can = "read", on = "post")]
-async fn show(post: Post) -> String {
-    format!("post {}", post.id)
-}
-
-#[secure(auth, can = "edit", on = "post")]
-async fn edit(editor: Claims, post: Post) -> String {
-    format!("{} edits {}", editor.sub, post.id)
-}
-
-/// Post 1 is published, post 2 a draft; both by alice, with the editor ed.
-fn post(id: u64, draft: bool) -> Post {
-    Post {
-        id,
-        author: "alice".into(),
-        draft,
-        editors: vec!["ed".into()],
-    }
-}
-
-fn posts() -> Posts {
-    let posts = Posts::default();
-    posts
-        .0
-        .write()
-        .unwrap()
-        .extend([(1, post(1, false)), (2, post(2, true))]);
-    posts
-}
 
 fn router(engine: AuthZen) -> SecureRouter {
     let security = Security::builder()
@@ -78,20 +27,6 @@ fn router(engine: AuthZen) -> SecureRouter {
         .route("/posts/{id}", get(show).put(edit))
         .with_security(security)
         .with_state(posts())
-}
-
-async fn call(
-    base: &str,
-    method: Method,
-    path: &str,
-    who: Option<(&str, &[&str])>,
-) -> (StatusCode, String) {
-    let mut request = reqwest::Client::new().request(method, format!("{base}{path}"));
-    if let Some((sub, roles)) = who {
-        request = request.bearer_auth(TokenMint::hmac(Algorithm::HS256, SECRET).token(sub, roles));
-    }
-    let response = request.send().await.unwrap();
-    (response.status(), response.text().await.unwrap())
 }
 
 fn subject<'a>(id: &'a str, roles: &[&'a str]) -> Subject<'a> {
@@ -251,27 +186,27 @@ async fn an_editor_edits_over_http_and_a_stranger_is_refused() {
     let ed = Some(("ed", &[][..]));
     let mallory = Some(("mallory", &[][..]));
     assert_eq!(
-        call(&base, Method::PUT, "/posts/2", ed).await,
+        status(&base, Method::PUT, "/posts/2", ed).await,
         (StatusCode::OK, "ed edits 2".into())
     );
     // A published post the stranger may read: 403.
     assert_eq!(
-        call(&base, Method::PUT, "/posts/1", mallory).await,
+        status(&base, Method::PUT, "/posts/1", mallory).await,
         (StatusCode::FORBIDDEN, r#"{"error":"Forbidden"}"#.into())
     );
     // A draft they may not read: 404, as a missing post.
     for method in [Method::PUT, Method::GET] {
         assert_eq!(
-            call(&base, method, "/posts/2", mallory).await,
+            status(&base, method, "/posts/2", mallory).await,
             (StatusCode::NOT_FOUND, r#"{"error":"Not found"}"#.into())
         );
     }
     assert_eq!(
-        call(&base, Method::GET, "/posts/1", None).await,
+        status(&base, Method::GET, "/posts/1", None).await,
         (StatusCode::OK, "post 1".into())
     );
     assert_eq!(
-        call(&base, Method::GET, "/posts/2", None).await.0,
+        status(&base, Method::GET, "/posts/2", None).await.0,
         StatusCode::NOT_FOUND
     );
 }
@@ -296,7 +231,7 @@ async fn a_decision_point_that_never_answers_is_503_within_the_timeout() {
         .timeout(Duration::from_millis(300));
     let base = serve(router(pdp)).await;
     let started = Instant::now();
-    let (code, body) = call(&base, Method::PUT, "/posts/2", Some(("ed", &[]))).await;
+    let (code, body) = status(&base, Method::PUT, "/posts/2", Some(("ed", &[]))).await;
     assert_eq!(
         (code, body.as_str()),
         (
@@ -315,7 +250,7 @@ async fn a_decision_point_that_never_answers_is_503_within_the_timeout() {
     drop(closed);
     let base = serve(router(AuthZen::new(&url).unwrap())).await;
     assert_eq!(
-        call(&base, Method::GET, "/posts/1", None).await,
+        status(&base, Method::GET, "/posts/1", None).await,
         (
             StatusCode::SERVICE_UNAVAILABLE,
             r#"{"error":"Service unavailable"}"#.into()
@@ -418,7 +353,7 @@ async fn a_partial_or_refused_answer_is_an_error_never_a_decision() {
     ))
     .await;
     assert_eq!(
-        call(&base, Method::PUT, "/posts/2", Some(("ed", &[])))
+        status(&base, Method::PUT, "/posts/2", Some(("ed", &[])))
             .await
             .0,
         StatusCode::SERVICE_UNAVAILABLE

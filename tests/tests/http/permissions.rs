@@ -41,16 +41,17 @@ permit (principal, action == Action::"view_stats", resource)
 when { principal.roles.contains("admin") };
 "#;
 
+/// A post as the policies read it (shared with the remote decision point's tests).
 #[derive(Clone, serde::Serialize, secure_endpoint::Entity)]
-struct Post {
-    id: u64,
-    author: String,
-    draft: bool,
-    editors: Vec<String>,
+pub(crate) struct Post {
+    pub(crate) id: u64,
+    pub(crate) author: String,
+    pub(crate) draft: bool,
+    pub(crate) editors: Vec<String>,
 }
 
 #[derive(Clone, Default)]
-struct Posts(Arc<RwLock<HashMap<u64, Post>>>);
+pub(crate) struct Posts(pub(crate) Arc<RwLock<HashMap<u64, Post>>>);
 
 impl Resource for Post {
     type Key = u64;
@@ -62,12 +63,12 @@ impl Resource for Post {
 }
 
 #[public(optional_auth, can = "read", on = "post")]
-async fn show(post: Post) -> String {
+pub(crate) async fn show(post: Post) -> String {
     format!("post {}", post.id)
 }
 
 #[secure(auth, can = "edit", on = "post")]
-async fn edit(editor: Claims, post: Post) -> String {
+pub(crate) async fn edit(editor: Claims, post: Post) -> String {
     format!("{} edits {}", editor.sub, post.id)
 }
 
@@ -146,21 +147,24 @@ async fn stats() -> &'static str {
     "stats"
 }
 
-fn posts() -> Posts {
-    let posts = Posts::default();
-    let mut map = posts.0.write().unwrap();
-    for (id, draft) in [(1, false), (2, true)] {
-        map.insert(
-            id,
-            Post {
-                id,
-                author: "alice".into(),
-                draft,
-                editors: vec!["ed".into()],
-            },
-        );
+/// Post `id`, by alice, with the editor ed.
+pub(crate) fn post(id: u64, draft: bool) -> Post {
+    Post {
+        id,
+        author: "alice".into(),
+        draft,
+        editors: vec!["ed".into()],
     }
-    drop(map);
+}
+
+/// Post 1 is published, post 2 a draft.
+pub(crate) fn posts() -> Posts {
+    let posts = Posts::default();
+    posts
+        .0
+        .write()
+        .unwrap()
+        .extend([(1, post(1, false)), (2, post(2, true))]);
     posts
 }
 
@@ -179,7 +183,8 @@ fn router(posts: Posts, cedar: Cedar) -> SecureRouter {
         .with_state(posts)
 }
 
-async fn status(
+/// `method path` as `who` (a subject and its roles), or anonymous: the status and body.
+pub(crate) async fn status(
     base: &str,
     method: reqwest::Method,
     path: &str,
