@@ -1,8 +1,11 @@
 //! Cedar, in process (feature `cedar`): policies and schema validated against each other
-//! when the settings are built, each question answered by Cedar's authorizer over two
-//! entities: the principal and the resource. A list's plan is Cedar's partial
-//! evaluation with the resource unknown: the policies that remain (the residuals) are
-//! read as a [`Filter`] over the resource's attributes.
+//! when the settings are built. For each principal, action and resource type, Cedar's
+//! partial evaluation with the resource unknown leaves the policies that can still apply
+//! (the residuals), read as [`Filter`]s over the resource's attributes and kept
+//! (`compiled.rs`): they are a list's plan, and they decide a single resource without
+//! building Cedar's entities again. A question they cannot decide exactly (an attribute
+//! missing or of another type than the filters compare, a condition no filter holds) is
+//! answered by Cedar's authorizer over two entities, the principal and the resource.
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -17,6 +20,7 @@ use miette::Diagnostic;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use super::compiled::{Compilations, Compiled, CompiledPolicy};
 use super::{
     Decision, DecisionFuture, EngineError, Filter, ListQuestion, PermissionEngine, Plan,
     PlanFuture, Question, Subject,
@@ -65,6 +69,8 @@ pub struct Cedar {
     /// The type names questions use (`Action`, `Route`, the schema's entity types),
     /// parsed once.
     types: HashMap<String, EntityTypeName>,
+    /// The residuals of partial evaluation, by principal, action and resource type.
+    compilations: Compilations,
 }
 
 impl Cedar {
@@ -141,6 +147,7 @@ impl Cedar {
             authorizer: Authorizer::new(),
             names,
             types,
+            compilations: Compilations::default(),
         })
     }
 
@@ -202,7 +209,22 @@ impl Cedar {
         Ok((principal, entity))
     }
 
+    /// The decision: from the compiled residuals where they decide exactly, from Cedar's
+    /// authorizer otherwise.
     fn ask(&self, question: &Question<'_>) -> Result<Decision, EngineError> {
+        if let Some(object) = &question.object {
+            let compiled = self.compiled(&question.subject, question.action, object.kind);
+            if let Ok(compiled) = &*compiled {
+                if let Some(decision) = compiled.decide(&object.attributes) {
+                    return Ok(decision);
+                }
+            }
+        }
+        self.evaluate(question)
+    }
+
+    /// The decision of Cedar's authorizer.
+    fn evaluate(&self, question: &Question<'_>) -> Result<Decision, EngineError> {
         let (principal, entity) = self.principal(&question.subject)?;
         let action = self.entity_uid("Action", question.action)?;
         let mut entities = vec![entity];
@@ -256,19 +278,50 @@ impl Cedar {
 }
 
 impl Cedar {
-    /// The plan for a list: the policies partially evaluated with the principal and the
-    /// action known and the resource unknown (of the list's type). What remains is
-    /// `(any permit) and not (any forbid)`, each residual read as a [`Filter`]; a
-    /// residual no filter can state exactly is an error, never dropped.
+    /// The plan for a list, from the compiled residuals.
     fn list_plan(&self, question: &ListQuestion<'_>) -> Result<Plan, EngineError> {
-        let (principal, entity) = self.principal(&question.subject)?;
-        let action = self.entity_uid("Action", question.action)?;
-        let kind = EntityTypeName::from_str(question.kind).map_err(|error| {
-            EngineError::Question(format!(
-                "{:?} is not a Cedar type name: {error}",
-                question.kind
-            ))
+        match &*self.compiled(&question.subject, question.action, question.kind) {
+            Ok(compiled) => Ok(compiled.plan()),
+            Err(error) => Err(error.clone()),
+        }
+    }
+
+    /// The residuals for `subject`, `action` and `kind`, compiled on first use.
+    fn compiled(
+        &self,
+        subject: &Subject<'_>,
+        action: &str,
+        kind: &str,
+    ) -> std::sync::Arc<Result<Compiled, EngineError>> {
+        self.compilations.get(subject, action, kind, || {
+            self.compile(subject, action, kind)
+        })
+    }
+
+    /// The policies partially evaluated with the principal and the action known and the
+    /// resource unknown (of type `kind`): each one that can still apply, read as a
+    /// filter; a residual no filter can state exactly is an error, never dropped.
+    fn compile(
+        &self,
+        subject: &Subject<'_>,
+        action_name: &str,
+        kind_name: &str,
+    ) -> Result<Compiled, EngineError> {
+        let (principal, entity) = self.principal(subject)?;
+        let action = self.entity_uid("Action", action_name)?;
+        let kind = EntityTypeName::from_str(kind_name).map_err(|error| {
+            EngineError::Question(format!("{kind_name:?} is not a Cedar type name: {error}"))
         })?;
+        // Whether Cedar would take a question on one resource of this type at all: the
+        // schema lets the action apply to the principal's type and this one.
+        let decides = Request::new(
+            principal.clone(),
+            action.clone(),
+            EntityUid::from_type_name_and_id(kind.clone(), EntityId::new("")),
+            Context::empty(),
+            Some(&self.schema),
+        )
+        .is_ok();
         let request = RequestBuilder::default()
             .principal(principal)
             .action(action)
@@ -279,7 +332,7 @@ impl Cedar {
             .map_err(|error| EngineError::Question(error.to_string()))?;
         let response = self.authorizer.is_authorized_partial(
             &request,
-            self.policies_for(question.action),
+            self.policies_for(action_name),
             &entities,
         );
         if let Some(id) = response.definitely_errored().next() {
@@ -287,8 +340,7 @@ impl Cedar {
                 "the policy {id} fails to evaluate for this principal, so no plan can say which items it admits"
             )));
         }
-        let mut permits = Vec::new();
-        let mut forbids = Vec::new();
+        let mut policies = Vec::new();
         let residuals = response
             .definitely_satisfied()
             .chain(response.nontrivial_residuals());
@@ -296,21 +348,23 @@ impl Cedar {
             let tree = policy.to_json().map_err(|error| {
                 EngineError::Question(format!("a residual of policy {}: {error}", policy.id()))
             })?;
-            let filter = residual(&tree, question.kind).map_err(|why| {
+            let filter = residual(&tree, kind_name).map_err(|why| {
                 EngineError::Question(format!(
                     "the policy {} leaves a condition no list filter can state: {why}",
                     policy.id()
                 ))
             })?;
-            match policy.effect() {
-                cedar_policy::Effect::Permit => permits.push(filter),
-                cedar_policy::Effect::Forbid => forbids.push(filter),
-            }
+            policies.push(CompiledPolicy {
+                name: self
+                    .names
+                    .get(policy.id())
+                    .cloned()
+                    .unwrap_or_else(|| policy.id().to_string()),
+                forbid: policy.effect() == cedar_policy::Effect::Forbid,
+                filter,
+            });
         }
-        Ok(Plan::of(Filter::And(vec![
-            Filter::Or(permits),
-            Filter::Not(Box::new(Filter::Or(forbids))),
-        ])))
+        Ok(Compiled::new(policies, decides))
     }
 }
 
@@ -699,15 +753,108 @@ mod tests {
                             attributes: attributes.clone(),
                         }),
                     };
-                    let decided = cedar.ask(&question).unwrap().allowed;
+                    let evaluated = cedar.evaluate(&question).unwrap();
                     assert_eq!(
                         plan.admits(attributes),
-                        decided,
+                        evaluated.allowed,
                         "{id} {action} {attributes:?}: {plan:?}"
                     );
+                    // The compiled decision is taken, and is Cedar's, reasons included.
+                    let compiled = cedar.compiled(&question.subject, action, "Post");
+                    let decided = compiled.as_ref().as_ref().unwrap().decide(attributes);
+                    let sorted = |decision: &Decision| {
+                        let mut reasons = decision.reasons.clone();
+                        reasons.sort();
+                        (decision.allowed, reasons)
+                    };
+                    let decided = decided.expect("the compiled policies decide");
+                    assert_eq!(sorted(&decided), sorted(&evaluated), "{id} {action} {n}");
+                    assert_eq!(cedar.ask(&question).unwrap(), decided);
                 }
             }
         }
+    }
+
+    fn question<'a>(
+        id: &'a str,
+        action: &'a str,
+        attributes: serde_json::Map<String, Value>,
+    ) -> Question<'a> {
+        Question {
+            route: "PUT /posts/{id}",
+            subject: Subject {
+                id,
+                roles: vec![],
+                tenant: None,
+            },
+            action,
+            object: Some(super::super::Object {
+                kind: "Post",
+                id: "1".into(),
+                attributes,
+            }),
+        }
+    }
+
+    #[test]
+    fn what_the_compiled_policies_cannot_decide_cedar_does() {
+        let cedar = Cedar::new(POLICIES, SCHEMA).unwrap();
+        // No `editors`: Cedar stops on the missing attribute in the permit, which then
+        // does not apply; the compiled filter leaves that to Cedar.
+        let Value::Object(missing) = json!({"author": "al", "draft": false}) else {
+            unreachable!()
+        };
+        let asked = question("bo", "edit", missing.clone());
+        let compiled = cedar.compiled(&asked.subject, "edit", "Post");
+        assert!(
+            compiled
+                .as_ref()
+                .as_ref()
+                .unwrap()
+                .decide(&missing)
+                .is_none()
+        );
+        assert_eq!(cedar.ask(&asked).unwrap(), cedar.evaluate(&asked).unwrap());
+        // A fraction: Cedar's refusal, not a decision.
+        let mut fraction = post("bo", false, &[]);
+        fraction.insert("score".into(), json!(0.5));
+        let answer = cedar.ask(&question("bo", "edit", fraction));
+        assert!(
+            matches!(answer, Err(EngineError::Question(_))),
+            "{answer:?}"
+        );
+        // A condition no filter holds: compiled as an error, decided by Cedar.
+        let policies = r#"
+            @id("a-authors")
+            permit (principal, action == Action::"edit", resource)
+            when { resource.author like "a*" };
+        "#;
+        let cedar = Cedar::new(policies, SCHEMA).unwrap();
+        let decided = cedar.ask(&question("bo", "edit", post("al", false, &[])));
+        assert_eq!(
+            decided.unwrap(),
+            Decision {
+                allowed: true,
+                reasons: vec!["a-authors".into()]
+            }
+        );
+        let decided = cedar.ask(&question("bo", "edit", post("bo", false, &[])));
+        assert!(!decided.unwrap().allowed);
+    }
+
+    #[test]
+    fn one_compilation_per_principal_action_and_type() {
+        let cedar = Cedar::new(POLICIES, SCHEMA).unwrap();
+        for _ in 0..3 {
+            for id in ["al", "bo"] {
+                for action in ["read", "edit"] {
+                    cedar
+                        .ask(&question(id, action, post("al", false, &[])))
+                        .unwrap();
+                }
+            }
+        }
+        assert_eq!(cedar.compilations.len(), 4);
     }
 
     #[test]

@@ -14,6 +14,8 @@
 mod authzen;
 #[cfg(feature = "cedar")]
 mod cedar;
+#[cfg(feature = "cedar")]
+mod compiled;
 mod plan;
 
 #[cfg(feature = "authzen")]
