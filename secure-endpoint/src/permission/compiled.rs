@@ -12,7 +12,6 @@
 //! questions come.
 
 use std::collections::HashMap;
-use std::fmt::Write;
 use std::sync::{Arc, RwLock};
 
 use serde_json::{Map, Value};
@@ -141,7 +140,7 @@ fn exact(filter: &Filter, attributes: &Map<String, Value>) -> Option<bool> {
 /// An engine's compilations, by principal, action and resource type.
 #[derive(Default)]
 pub(crate) struct Compilations {
-    entries: RwLock<HashMap<String, Arc<Result<Compiled, EngineError>>>>,
+    entries: RwLock<HashMap<Vec<u8>, Arc<Result<Compiled, EngineError>>>>,
 }
 
 impl Compilations {
@@ -183,10 +182,11 @@ impl Compilations {
 
 /// The table's key: every part preceded by its length, so that no two questions share
 /// one whatever their ids and roles hold.
-fn key(subject: &Subject<'_>, action: &str, kind: &str) -> String {
-    let mut key = String::with_capacity(64);
+fn key(subject: &Subject<'_>, action: &str, kind: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(64);
     let mut part = |text: &str| {
-        let _ = write!(key, "{}:{text}", text.len());
+        key.extend_from_slice(&(text.len() as u64).to_le_bytes());
+        key.extend_from_slice(text.as_bytes());
     };
     part(action);
     part(kind);
