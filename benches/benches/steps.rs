@@ -418,8 +418,51 @@ fn redis(c: &mut Criterion) {
     group.finish();
 }
 
+/// A `can` decision on the embedded Cedar engine with the blog's policies: the first
+/// question for a principal (the policies partially evaluated for it, then decided from
+/// what remains) and every later one (decided from what remains).
+fn permission(c: &mut Criterion) {
+    use secure_endpoint::{Entity, Object, PermissionEngine, Question, Subject};
+
+    let mut group = c.benchmark_group("permission");
+    let cedar = fixtures::permissions::cedar();
+    let post = fixtures::permissions::post();
+    let question = |id: &'static str| Question {
+        route: "PUT /posts/{id}",
+        subject: Subject {
+            id,
+            roles: vec!["user"],
+            tenant: None,
+        },
+        action: "edit",
+        object: Some(Object {
+            kind: fixtures::permissions::Post::TYPE,
+            id: post.entity_id(),
+            attributes: post.attributes(),
+        }),
+    };
+    let known = question(USER);
+    assert!(now(cedar.decide(&known)).expect("a decision").allowed);
+    group.bench_function("a later question, Cedar", |b| {
+        b.iter(|| now(cedar.decide(black_box(&known))))
+    });
+    group.bench_function("the first question for a principal, Cedar", |b| {
+        b.iter_batched(
+            || (fixtures::permissions::cedar(), question(USER)),
+            |(fresh, first)| {
+                let allowed = now(fresh.decide(&first)).map(|decision| decision.allowed);
+                // The engine and the question are dropped outside the measurement.
+                (fresh, first, allowed)
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    group.finish();
+}
+
 criterion_group!(
     benches,
+    permission,
     redis,
     limits,
     verification,

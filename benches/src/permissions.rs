@@ -32,12 +32,7 @@ impl Resource for Post {
     type State = ();
 
     async fn load(id: u64, _state: &()) -> Result<Option<Self>, Error> {
-        Ok(Some(Post {
-            id,
-            author: USER.to_owned(),
-            draft: true,
-            editors: vec!["7".to_owned(), "8".to_owned()],
-        }))
+        Ok(Some(Post { id, ..post() }))
     }
 }
 
@@ -53,6 +48,21 @@ async fn edit_as_permitted(claims: Claims, post: Post, input: CreatePost) -> Cre
     created()
 }
 
+/// The embedded engine on the blog's policies.
+pub fn cedar() -> Cedar {
+    Cedar::from_files(POLICIES, SCHEMA).expect("the blog's policies")
+}
+
+/// The post every request loads, as the engine is asked about it.
+pub fn post() -> Post {
+    Post {
+        id: 1,
+        author: USER.to_owned(),
+        draft: true,
+        editors: vec!["7".to_owned(), "8".to_owned()],
+    }
+}
+
 /// `PUT /owner/posts/{id}` with `owner`, and `PUT /can/posts/{id}` with `can`, on the
 /// benchmark's HS256 settings and the blog's Cedar policies.
 pub fn router() -> axum::Router {
@@ -62,7 +72,7 @@ pub fn router() -> axum::Router {
                 .expect("a long secret"),
         )
         .rate_limiter(secure_endpoint::Limiter::memory())
-        .permissions(Cedar::from_files(POLICIES, SCHEMA).expect("the blog's policies"))
+        .permissions(cedar())
         .build()
         .expect("complete settings");
     SecureRouter::new()

@@ -37,6 +37,17 @@ use crate::setup_error::SetupError;
 /// [attributes](super::Entity::attributes), or for `can` without `on`,
 /// `Route::"METHOD /path"`. A policy's `@id("…")` names it in the audit log.
 ///
+/// Decisions on a resource are compiled: the first question for a principal (its id,
+/// roles and tenant), an action and a resource type partially evaluates the policies
+/// with the resource unknown, and what remains of each policy is kept as a filter on
+/// the resource's attributes. Later questions for the same principal, action and type
+/// are answered from those filters, with the same decision and the same deciding
+/// policies as Cedar's authorizer; a question they cannot answer exactly (an attribute
+/// missing, null or of another type than the policy compares it with, a condition no
+/// filter holds) goes to the authorizer. At most 4,096 compilations are kept; past
+/// that they are dropped and compiled again as questions come. A list's plan is the
+/// same compilation.
+///
 /// ```
 /// # #[cfg(feature = "cedar")] {
 /// use secure_endpoint::Cedar;
