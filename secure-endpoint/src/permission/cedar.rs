@@ -20,7 +20,7 @@ use miette::Diagnostic;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::compiled::{Compilations, Compiled, CompiledPolicy};
+use super::compiled::{Compilation, Compilations, Compiled, CompiledPolicy};
 use super::{
     Decision, DecisionFuture, EngineError, Filter, ListQuestion, PermissionEngine, Plan,
     PlanFuture, Question, Subject,
@@ -225,10 +225,10 @@ impl Cedar {
     fn ask(&self, question: &Question<'_>) -> Result<Decision, EngineError> {
         if let Some(object) = &question.object {
             let compiled = self.compiled(&question.subject, question.action, object.kind);
-            if let Ok(compiled) = &*compiled {
-                if let Some(decision) = compiled.decide(&object.attributes) {
-                    return Ok(decision);
-                }
+            if let Ok(compiled) = &*compiled
+                && let Some(decision) = compiled.decide(&object.attributes)
+            {
+                return Ok(decision);
             }
         }
         self.evaluate(question)
@@ -298,12 +298,7 @@ impl Cedar {
     }
 
     /// The residuals for `subject`, `action` and `kind`, compiled on first use.
-    fn compiled(
-        &self,
-        subject: &Subject<'_>,
-        action: &str,
-        kind: &str,
-    ) -> std::sync::Arc<Result<Compiled, EngineError>> {
+    fn compiled(&self, subject: &Subject<'_>, action: &str, kind: &str) -> Compilation {
         self.compilations.get(subject, action, kind, || {
             self.compile(subject, action, kind)
         })

@@ -137,10 +137,13 @@ fn exact(filter: &Filter, attributes: &Map<String, Value>) -> Option<bool> {
     }
 }
 
+/// A compilation, or why there is none (the same for every later question).
+pub(crate) type Compilation = Arc<Result<Compiled, EngineError>>;
+
 /// An engine's compilations, by principal, action and resource type.
 #[derive(Default)]
 pub(crate) struct Compilations {
-    entries: RwLock<HashMap<Vec<u8>, Arc<Result<Compiled, EngineError>>>>,
+    entries: RwLock<HashMap<Vec<u8>, Compilation>>,
 }
 
 impl Compilations {
@@ -152,7 +155,7 @@ impl Compilations {
         action: &str,
         kind: &str,
         compile: impl FnOnce() -> Result<Compiled, EngineError>,
-    ) -> Arc<Result<Compiled, EngineError>> {
+    ) -> Compilation {
         let key = key(subject, action, kind);
         if let Some(found) = self
             .entries

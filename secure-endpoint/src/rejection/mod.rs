@@ -210,17 +210,64 @@ fn message_body(message: &str) -> Bytes {
     Bytes::from(serde_json::to_vec(&Body { error: message }).expect("a string serializes"))
 }
 
+/// `{"error":"Invalid input","details":{"<path>":["<code>",…],…}}`, written directly:
+/// the same bytes serde_json writes for the map, without its serializer's generic
+/// machinery on a path every invalid request takes.
 fn invalid_input_body(details: &Details) -> Bytes {
-    #[derive(serde::Serialize)]
-    struct Refusal<'a> {
-        error: &'static str,
-        details: &'a Details,
+    const HEAD: &str = r#"{"error":"Invalid input","details":{"#;
+    let size = details.iter().fold(HEAD.len() + 2, |size, (path, codes)| {
+        size + path.len() + 5 + codes.iter().map(|code| code.len() + 3).sum::<usize>()
+    });
+    let mut body = String::with_capacity(size);
+    body.push_str(HEAD);
+    for (n, (path, codes)) in details.iter().enumerate() {
+        if n > 0 {
+            body.push(',');
+        }
+        json_string(&mut body, path);
+        body.push_str(":[");
+        for (m, code) in codes.iter().enumerate() {
+            if m > 0 {
+                body.push(',');
+            }
+            json_string(&mut body, code);
+        }
+        body.push(']');
     }
-    let refusal = Refusal {
-        error: "Invalid input",
-        details,
-    };
-    Bytes::from(serde_json::to_vec(&refusal).expect("strings and lists serialize"))
+    body.push_str("}}");
+    Bytes::from(body)
+}
+
+/// `text` as a JSON string, escaped as serde_json escapes it: the quote, the backslash
+/// and the control characters, nothing else.
+fn json_string(out: &mut String, text: &str) {
+    out.push('"');
+    let mut plain = 0;
+    for (at, byte) in text.bytes().enumerate() {
+        let escape = match byte {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0x00..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(&text[plain..at]);
+        if escape.is_empty() {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.push_str("\\u00");
+            out.push(char::from(HEX[usize::from(byte >> 4)]));
+            out.push(char::from(HEX[usize::from(byte & 0xf)]));
+        } else {
+            out.push_str(escape);
+        }
+        plain = at + 1;
+    }
+    out.push_str(&text[plain..]);
+    out.push('"');
 }
 
 fn json(status: StatusCode, body: Bytes) -> Response {
@@ -288,7 +335,53 @@ pub(crate) fn reshape(response: Response) -> Response {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    /// What serde_json writes for the same refusal.
+    fn by_serde(details: &Details) -> Vec<u8> {
+        #[derive(serde::Serialize)]
+        struct Refusal<'a> {
+            error: &'static str,
+            details: &'a Details,
+        }
+        serde_json::to_vec(&Refusal {
+            error: "Invalid input",
+            details,
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn an_invalid_input_body_is_what_serde_json_writes() {
+        let mut details = Details::new();
+        assert_eq!(invalid_input_body(&details), by_serde(&details));
+        details.insert("title".into(), vec![Cow::Borrowed("length")]);
+        details.insert(
+            "a\"b\\c\u{1}\u{1f}\n\t\r\u{8}\u{c}\u{7f}é✓".into(),
+            vec![Cow::Borrowed("unknown"), Cow::Owned("x\"y".into())],
+        );
+        details.insert("empty".into(), Vec::new());
+        assert_eq!(invalid_input_body(&details), by_serde(&details));
+    }
+
+    proptest! {
+        #[test]
+        fn any_details_are_written_as_serde_json_writes_them(
+            entries in prop::collection::btree_map(
+                any::<String>(),
+                prop::collection::vec(any::<String>(), 0..3),
+                0..4,
+            )
+        ) {
+            let details: Details = entries
+                .into_iter()
+                .map(|(path, codes)| (path, codes.into_iter().map(Cow::Owned).collect()))
+                .collect();
+            prop_assert_eq!(invalid_input_body(&details), by_serde(&details));
+        }
+    }
 
     #[test]
     fn fixed_bodies_are_the_messages_as_json() {
