@@ -242,6 +242,14 @@ fn invalid_input_body(details: &Details) -> Bytes {
 /// and the control characters, nothing else.
 fn json_string(out: &mut String, text: &str) {
     out.push('"');
+    if !text
+        .bytes()
+        .any(|byte| byte < 0x20 || byte == b'"' || byte == b'\\')
+    {
+        out.push_str(text);
+        out.push('"');
+        return;
+    }
     let mut plain = 0;
     for (at, byte) in text.bytes().enumerate() {
         let escape = match byte {
