@@ -268,6 +268,20 @@ impl OwnRedis {
         format!("redis://127.0.0.1:{}", self.port)
     }
 
+    /// Holds every client's commands for `ms` milliseconds (`CLIENT PAUSE … ALL`): what
+    /// is sent meanwhile is answered once the pause ends.
+    pub async fn pause(&self, ms: u64) {
+        let client = redis::Client::open(self.url()).unwrap();
+        let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+        let _: () = redis::cmd("CLIENT")
+            .arg("PAUSE")
+            .arg(ms)
+            .arg("ALL")
+            .query_async(&mut connection)
+            .await
+            .unwrap();
+    }
+
     /// How many `EVALSHA` calls the server has answered.
     pub async fn evalsha_calls(&self) -> u64 {
         let client = redis::Client::open(self.url()).unwrap();

@@ -7,9 +7,12 @@
 //!
 //! What a policy declares is [`limit`]; what a check answers, [`verdict`]; the backend the
 //! settings choose and one limit of it, [`limiter`]; one route's limits checked together,
-//! `together`, above the two stores (`memory`, `redis`). Which key a request counts on,
+//! `together`, above the two stores (`memory`, `redis`, whose requests in flight share
+//! their calls to Redis in `batch`). Which key a request counts on,
 //! and what its refusal looks like, is the request's limit step, not this module.
 
+#[cfg(feature = "redis")]
+mod batch;
 mod key;
 mod limit;
 mod limiter;

@@ -1,58 +1,16 @@
-//! The shared limit: the same GCRA as one Lua script in Redis.
+//! The shared limit: the same GCRA as one Lua script in Redis (`batch.rs`), asked
+//! once per request with every limit of the request and its revocation question, the
+//! requests in flight together sharing one call.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use super::batch::{self, Batcher, Check, Failure};
 use super::key::{FingerprintMap, Fingerprinter, LimitKey};
 use super::limit::Rate;
 use super::memory::{MemoryLimiter, in_memory};
 use super::verdict::{Outcome, Verdict};
-use crate::redis_connection::{Connection, RedisSettings, RevocationQuery, revoked_lua};
-
-/// GCRA for every limit of a request at once, with the time taken from Redis (`TIME`),
-/// so instances with skewed clocks agree. `KEYS[1..n]` are the limits' buckets; for
-/// each, `ARGV[2i+1]` is its emission interval in microseconds and `ARGV[2i+2]` its
-/// burst. Every limit is asked before any is counted: a request one limit refuses spends
-/// nothing on the others. A limit of failures is counted too, before the handler runs,
-/// and refunded when the handler's answer is not a failure. The stored
-/// value is the theoretical arrival time in microseconds (exact in Lua's doubles for
-/// centuries); every write carries a TTL of the time until the key is idle again.
-///
-/// With `ARGV[2]` a token's `iat` in ms (empty for none), the token's revocation is asked
-/// first: `KEYS[n+1]` its id's key (empty for a token without one), `KEYS[n+2]` its
-/// principal's "revoked before" moment. A revoked token counts nothing.
-///
-/// Returns `{0, 0}` when every limit admits, `{i, retry_after_us}` when limit `i`
-/// refuses, `{-1, 0}` for a revoked token.
-const GCRA: &str = concat!(
-    revoked_lua!(),
-    r#"
--- Before Redis 5, a script that reads TIME may only write with effects replication;
--- from Redis 7 on this is a no-op.
-if redis.replicate_commands then redis.replicate_commands() end
-local n = tonumber(ARGV[1])
-if ARGV[2] ~= '' and revoked(KEYS[n + 1], KEYS[n + 2], ARGV[2]) then return {-1, 0} end
-local clock = redis.call('TIME')
-local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
-local next_tat = {}
-for i = 1, n do
-  local emission = tonumber(ARGV[2 * i + 1])
-  local tolerance = emission * (tonumber(ARGV[2 * i + 2]) - 1)
-  local tat = tonumber(redis.call('GET', KEYS[i]))
-  if tat == nil or tat < now then
-    tat = now
-  end
-  if tat - now > tolerance then
-    return {i, tat - now - tolerance}
-  end
-  next_tat[i] = tat + emission
-end
-for i = 1, n do
-  redis.call('SET', KEYS[i], next_tat[i], 'PX', math.max(math.ceil((next_tat[i] - now) / 1000), 1))
-end
-return {0, 0}
-"#
-);
+use crate::redis_connection::{Connection, RedisSettings, RevocationQuery};
 
 /// Blocked keys remembered locally, at most.
 const MAX_BLOCKED: usize = 100_000;
@@ -90,18 +48,14 @@ pub(crate) struct RedisLimiter {
     fingerprints: Fingerprinter,
     /// Counts while Redis is unreachable.
     fallback: MemoryLimiter,
+    /// The checks waiting for a call to Redis (one Redis, not a cluster).
+    batcher: Arc<Batcher>,
 }
 
 /// One limit of a request, as [`check_together`] asks it.
 pub(crate) struct Ask<'a> {
     pub(crate) limiter: &'a RedisLimiter,
     pub(crate) key: LimitKey<'a>,
-}
-
-/// The script every limiter runs; one per process, so its hash is computed once.
-fn script() -> &'static redis::Script {
-    static SCRIPT: std::sync::OnceLock<redis::Script> = std::sync::OnceLock::new();
-    SCRIPT.get_or_init(|| redis::Script::new(GCRA))
 }
 
 impl RedisLimiter {
@@ -132,6 +86,7 @@ impl RedisLimiter {
             }),
             fingerprints: Fingerprinter::new(),
             fallback: MemoryLimiter::new(rate, max_keys),
+            batcher: Arc::default(),
         }
     }
 
@@ -297,13 +252,20 @@ async fn ask_redis(
     settings: &RedisSettings,
     asks: &[Ask<'_>],
     query: Option<&RevocationQuery>,
-) -> Result<Verdict, redis::RedisError> {
-    let mut connection = settings.connection().await?;
-    // On a cluster, one script per client key (each key's buckets share a slot through
-    // its hash tag); elsewhere one script for all.
+) -> Result<Verdict, Failure> {
     let keys: Vec<String> = asks.iter().map(|ask| ask.key.to_string()).collect();
-    if !settings.is_cluster() || keys.iter().all(|key| *key == keys[0]) {
-        let all: Vec<usize> = (0..asks.len()).collect();
+    let all: Vec<usize> = (0..asks.len()).collect();
+    // One Redis: the request's check waits for the next call with the others in flight.
+    if !settings.is_cluster() {
+        let first = asks[0].limiter;
+        let check = check_of(asks, &keys, &all, query);
+        let answer = first.batcher.check(&first.settings, check).await?;
+        return Ok(verdict(answer, &all, query.is_some()));
+    }
+    // A cluster: one script per client key (each key's buckets share a slot through its
+    // hash tag).
+    let mut connection = settings.connection().await?;
+    if keys.iter().all(|key| *key == keys[0]) {
         return run_script(&mut connection, asks, &keys, &all, query).await;
     }
     let mut groups: Vec<Vec<usize>> = Vec::new();
@@ -332,39 +294,43 @@ fn bucket(ask: &Ask<'_>, key: &str) -> String {
     format!("{}{{{key}}}", ask.limiter.prefix)
 }
 
-/// The GCRA script for the asks at `indexes`; a refusal names its index in `asks`.
-async fn run_script(
-    connection: &mut Connection,
+/// The check of the asks at `indexes`, with `query`'s revocation question.
+fn check_of(
     asks: &[Ask<'_>],
     keys: &[String],
     indexes: &[usize],
     query: Option<&RevocationQuery>,
-) -> Result<Verdict, redis::RedisError> {
-    let mut invocation = script().prepare_invoke();
-    for &i in indexes {
-        invocation.key(bucket(&asks[i], &keys[i]));
+) -> Check {
+    Check {
+        limits: indexes
+            .iter()
+            .map(|&i| {
+                let ask = &asks[i];
+                (
+                    bucket(ask, &keys[i]),
+                    ask.limiter.emission_us,
+                    u64::from(ask.limiter.rate.count()),
+                )
+            })
+            .collect(),
+        revocation: query.map(|query| {
+            (
+                query.token_key.clone(),
+                query.before_key.clone(),
+                query.issued_at_ms,
+            )
+        }),
     }
-    invocation.arg(indexes.len());
-    match query {
-        Some(query) => {
-            invocation
-                .key(&query.token_key)
-                .key(&query.before_key)
-                .arg(query.issued_at_ms);
-        }
-        None => {
-            invocation.arg("");
-        }
-    }
-    for &i in indexes {
-        let ask = &asks[i];
-        invocation
-            .arg(ask.limiter.emission_us)
-            .arg(ask.limiter.rate.count());
-    }
-    let (answer, retry_us): (i64, i64) = invocation.invoke_async(connection).await?;
-    let revoked = query.map(|_| answer == -1);
-    Ok(match answer {
+}
+
+/// The verdict of a check's answer; a refusal names its index in the request's asks.
+fn verdict(
+    (answer, retry_us): batch::Answer,
+    indexes: &[usize],
+    asked_revocation: bool,
+) -> Verdict {
+    let revoked = asked_revocation.then_some(answer == -1);
+    match answer {
         1.. => Verdict {
             revoked,
             ..Verdict::refused(
@@ -376,7 +342,20 @@ async fn run_script(
             revoked,
             ..Verdict::allowed()
         },
-    })
+    }
+}
+
+/// The GCRA script for the asks at `indexes` alone, in one call of its own.
+async fn run_script(
+    connection: &mut Connection,
+    asks: &[Ask<'_>],
+    keys: &[String],
+    indexes: &[usize],
+    query: Option<&RevocationQuery>,
+) -> Result<Verdict, Failure> {
+    let check = check_of(asks, keys, indexes, query);
+    let answers = batch::run(connection, &[&check]).await?;
+    Ok(verdict(answers[0], indexes, query.is_some()))
 }
 
 /// Gives back what the asks at `indexes` counted.

@@ -574,6 +574,65 @@ async fn one_round_trip_per_check_a_ttl_on_every_key_and_refusals_answered_local
 }
 
 #[tokio::test]
+async fn requests_in_flight_share_a_call_and_each_gets_its_own_answer() {
+    let own = OwnRedis::start(OwnRedis::free_port());
+    let server = start(Limiter::redis(&own.url()).unwrap()).await;
+    let url = format!("{}/mine", server.base);
+    // The script is loaded and the connection open.
+    assert_eq!(
+        status(&url, &[], Some(&token("warm"))).await,
+        StatusCode::OK
+    );
+    let before = own.evalsha_calls().await;
+    // Redis holds every command for 300 ms: the first check's call waits, and every
+    // request that comes meanwhile waits for the next call.
+    own.pause(300).await;
+    let mut requests = Vec::new();
+    for n in 0..30 {
+        // Ten of one user (3 a second), twenty of twenty others.
+        let user = if n < 10 {
+            "same".to_owned()
+        } else {
+            format!("user{n}")
+        };
+        let url = url.clone();
+        requests.push(tokio::spawn(async move {
+            (n, status(&url, &[], Some(&token(&user))).await.as_u16())
+        }));
+    }
+    let mut statuses = Vec::new();
+    for request in requests {
+        statuses.push(request.await.unwrap());
+    }
+    let same: Vec<u16> = statuses
+        .iter()
+        .filter(|(n, _)| *n < 10)
+        .map(|(_, status)| *status)
+        .collect();
+    assert_eq!(
+        same.iter().filter(|status| **status == 200).count(),
+        3,
+        "exactly the limit of one user's ten, counted in one call: {same:?}"
+    );
+    assert!(
+        same.iter().all(|status| [200, 429].contains(status)),
+        "{same:?}"
+    );
+    assert!(
+        statuses
+            .iter()
+            .filter(|(n, _)| *n >= 10)
+            .all(|(_, s)| *s == 200),
+        "{statuses:?}"
+    );
+    let calls = own.evalsha_calls().await - before;
+    assert!(
+        calls <= 3,
+        "30 requests in flight shared {calls} calls instead of one each"
+    );
+}
+
+#[tokio::test]
 async fn a_redis_outage_falls_back_to_memory_then_recovers() {
     let port = OwnRedis::free_port();
     let mut own = OwnRedis::start(port);
