@@ -74,7 +74,10 @@ impl Limiter {
     }
 
     /// Counts in Redis at `url` (feature `redis`), shared by every instance: one Lua
-    /// script, one round trip per check, the time taken from Redis. While Redis is
+    /// script, at most one round trip per check, the time taken from Redis. Checks that
+    /// arrive while a call is under way wait and go together in the next call, each
+    /// answered as it would have been alone, so requests in flight share round trips;
+    /// a key Redis refused is answered in process until its retry time. While Redis is
     /// unreachable the limits are counted in memory (and that is logged), unless
     /// [`fail_closed`](Self::fail_closed) asks for 503.
     #[cfg(feature = "redis")]
