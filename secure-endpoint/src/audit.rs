@@ -74,6 +74,20 @@ impl Route {
     }
 }
 
+impl Route {
+    /// `METHOD /path` (the path as routed, `/posts/{id}`): the route as a permission
+    /// engine is asked about it.
+    pub(crate) fn method_and_path(&self) -> String {
+        let method = self.method.as_str();
+        let path = self.path.as_ref().map_or("?", MatchedPath::as_str);
+        let mut text = String::with_capacity(method.len() + 1 + path.len());
+        text.push_str(method);
+        text.push(' ');
+        text.push_str(path);
+        text
+    }
+}
+
 impl fmt::Display for Route {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let path = self.path.as_ref().map_or("?", MatchedPath::as_str);

@@ -92,7 +92,7 @@ fn engine_of(admitted: &Admitted) -> Result<(&dyn PermissionEngine, String), Rej
         return Err(Rejection::Internal);
     };
     match entry.permissions() {
-        Some(engine) => Ok((engine, route.to_string())),
+        Some(engine) => Ok((engine, route.method_and_path())),
         None => {
             audit::deny(route, Step::Permit, "no permission engine in the settings");
             Err(Rejection::Internal)

@@ -37,7 +37,7 @@ when { resource.author == principal.id };
 permit (principal, action in [Action::"read", Action::"delete"], resource)
 when { principal.roles.contains("admin") };
 @id("admins view the stats")
-permit (principal, action == Action::"view_stats", resource)
+permit (principal, action == Action::"view_stats", resource == Route::"GET /stats")
 when { principal.roles.contains("admin") };
 "#;
 
