@@ -70,6 +70,8 @@ pub struct Cedar {
     policies: PolicySet,
     schema: Schema,
     principal_type: EntityTypeName,
+    /// The principal's type name as questions write a resource's.
+    principal_type_name: String,
     digest: String,
     authorizer: Authorizer,
     /// Each policy's name in the audit log (its `@id`, or Cedar's id), read once.
@@ -154,6 +156,7 @@ impl Cedar {
             policies: parsed,
             schema: schema_parsed,
             principal_type: EntityTypeName::from_str("User").expect("`User` is a type name"),
+            principal_type_name: "User".to_owned(),
             digest: digest.iter().take(8).map(|b| format!("{b:02x}")).collect(),
             authorizer: Authorizer::new(),
             names,
@@ -169,6 +172,7 @@ impl Cedar {
                 setting: "permissions",
                 reason: format!("{name:?} is not a Cedar type name: {error}"),
             })?;
+        self.principal_type_name = self.principal_type.to_string();
         Ok(self)
     }
 
@@ -223,7 +227,11 @@ impl Cedar {
     /// The decision: from the compiled residuals where they decide exactly, from Cedar's
     /// authorizer otherwise.
     fn ask(&self, question: &Question<'_>) -> Result<Decision, EngineError> {
-        if let Some(object) = &question.object {
+        // A question about the principal itself is Cedar's alone: it holds one entity
+        // for the two, and refuses the question when they differ.
+        if let Some(object) = &question.object
+            && !(object.kind == self.principal_type_name && object.id == question.subject.id)
+        {
             let compiled = self.compiled(&question.subject, question.action, object.kind);
             if let Ok(compiled) = &*compiled
                 && let Some(decision) = compiled.decide(&object.attributes)
@@ -846,6 +854,42 @@ mod tests {
         );
         let decided = cedar.ask(&question("bo", "edit", post("bo", false, &[])));
         assert!(!decided.unwrap().allowed);
+    }
+
+    #[test]
+    fn a_question_about_the_principal_itself_is_cedars() {
+        let schema = r#"
+            entity User { id: String, roles: Set<String> };
+            action view appliesTo { principal: User, resource: User };
+        "#;
+        let policies = r#"
+            @id("oneself")
+            permit (principal, action == Action::"view", resource)
+            when { resource.id == principal.id };
+        "#;
+        let cedar = Cedar::new(policies, schema).unwrap();
+        let about = |id: &'static str, of: &str| Question {
+            route: "GET /users/{id}",
+            subject: Subject {
+                id,
+                roles: vec![],
+                tenant: None,
+            },
+            action: "view",
+            object: Some(super::super::Object {
+                kind: "User",
+                id: of.to_owned(),
+                attributes: match json!({"id": of, "roles": []}) {
+                    Value::Object(map) => map,
+                    _ => unreachable!(),
+                },
+            }),
+        };
+        let itself = about("al", "al");
+        assert_eq!(cedar.ask(&itself), cedar.evaluate(&itself));
+        let other = about("bo", "al");
+        assert_eq!(cedar.ask(&other), cedar.evaluate(&other));
+        assert!(!cedar.ask(&other).unwrap().allowed);
     }
 
     #[test]

@@ -6,7 +6,17 @@
 //!
 //! The calls are made by a task of their own, started when a check finds none running
 //! and ending when no check waits: a request that goes away while it waits takes
-//! nothing with it, and the checks it shared a call with are answered all the same.
+//! nothing with it, and the checks it shared a call with are answered all the same. A
+//! check whose request went away before its call is dropped uncounted. When a call
+//! fails, every check waiting then gets the error (and falls back as a failed call
+//! does), so that a stalled Redis never builds a queue of calls; a task that ends
+//! without answering (its runtime shut down) answers every check left with an error,
+//! and a check waits at most [`LONGEST_WAIT`] in any case.
+//!
+//! A script that Redis stops with an error part-way (out of memory) has written the
+//! counts of the requests before the failing one, while every request of the call falls
+//! back as if nothing was counted: at worst those requests are counted twice, never
+//! admitted past their limit.
 
 use std::sync::{Arc, Mutex};
 
@@ -17,6 +27,10 @@ use crate::redis_connection::{RedisSettings, revoked_lua};
 
 /// The most requests in one script call.
 const MOST_IN_A_CALL: usize = 64;
+
+/// The longest a check waits for its call's answer: past it, the check fails as a call
+/// that did not answer does (the connection's own timeouts are half a second).
+pub(crate) const LONGEST_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// GCRA for a batch of requests, each with every limit it counts on, in one script,
 /// with the time taken once from Redis (`TIME`), so instances with skewed clocks agree.
@@ -171,19 +185,61 @@ impl Batcher {
             !std::mem::replace(&mut queue.calling, true)
         };
         if start {
-            tokio::spawn(calls(self.clone(), settings.clone()));
+            // The guard is made before the task is spawned: a task dropped before it
+            // ever runs still answers the checks and lets the next one start another.
+            let calling = Calling {
+                batcher: self.clone(),
+                finished: false,
+            };
+            tokio::spawn(calls(calling, settings.clone()));
         }
-        answered.await.unwrap_or_else(|_| {
-            Err(Arc::new(RedisError::from((
+        match tokio::time::timeout(LONGEST_WAIT, answered).await {
+            Ok(Ok(answer)) => answer,
+            Ok(Err(_)) => Err(failure(
                 redis::ErrorKind::Io,
-                "the limit's script call was dropped before it answered",
-            ))))
-        })
+                "the limit's script call ended before it answered",
+            )),
+            Err(_) => Err(failure(
+                redis::ErrorKind::Io,
+                "the limit's script call did not answer in time",
+            )),
+        }
+    }
+
+    /// At most `MOST_IN_A_CALL` of the checks waiting, those whose request went away
+    /// dropped uncounted; `calling` cleared when none waits, in the same lock.
+    fn take(&self) -> Vec<Waiting> {
+        let mut queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+        queue.waiting.retain(|waiting| !waiting.answer.is_closed());
+        if queue.waiting.is_empty() {
+            queue.calling = false;
+            return Vec::new();
+        }
+        let take = queue.waiting.len().min(MOST_IN_A_CALL);
+        queue.waiting.drain(..take).collect()
+    }
+
+    /// Every check waiting, the task still calling.
+    fn take_all(&self) -> Vec<Waiting> {
+        let mut queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+        std::mem::take(&mut queue.waiting)
+    }
+}
+
+fn failure(kind: redis::ErrorKind, why: &'static str) -> Failure {
+    Arc::new(RedisError::from((kind, why)))
+}
+
+/// Answers every check of `waiting` with `error`.
+fn fail(waiting: Vec<Waiting>, error: &Failure) {
+    for waiting in waiting {
+        let _ = waiting.answer.send(Err(error.clone()));
     }
 }
 
 /// Clears the queue's `calling` when the task ends otherwise than by finding no check
-/// waiting (its runtime shut down mid-call): the next check then starts another task.
+/// waiting (its runtime shut down, before or during a call), answering every check
+/// left with an error: the next check then starts another task.
 struct Calling {
     batcher: Arc<Batcher>,
     finished: bool,
@@ -191,38 +247,26 @@ struct Calling {
 
 impl Drop for Calling {
     fn drop(&mut self) {
-        if !self.finished {
-            self.batcher
-                .queue
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .calling = false;
+        if self.finished {
+            return;
         }
+        let left = {
+            let mut queue = self.batcher.queue.lock().unwrap_or_else(|p| p.into_inner());
+            queue.calling = false;
+            std::mem::take(&mut queue.waiting)
+        };
+        fail(
+            left,
+            &failure(redis::ErrorKind::Io, "the limit's script calls stopped"),
+        );
     }
 }
 
 /// The task: one call for the checks waiting, then one for those that came meanwhile,
-/// until none waits.
-async fn calls(batcher: Arc<Batcher>, settings: Arc<RedisSettings>) {
-    let mut calling = Calling {
-        batcher,
-        finished: false,
-    };
+/// until none waits. A failed call fails every check waiting.
+async fn calls(mut calling: Calling, settings: Arc<RedisSettings>) {
     loop {
-        let batch: Vec<Waiting> = {
-            let mut queue = calling
-                .batcher
-                .queue
-                .lock()
-                .unwrap_or_else(|p| p.into_inner());
-            if queue.waiting.is_empty() {
-                queue.calling = false;
-                Vec::new()
-            } else {
-                let take = queue.waiting.len().min(MOST_IN_A_CALL);
-                queue.waiting.drain(..take).collect()
-            }
-        };
+        let batch = calling.batcher.take();
         if batch.is_empty() {
             calling.finished = true;
             return;
@@ -240,9 +284,8 @@ async fn calls(batcher: Arc<Batcher>, settings: Arc<RedisSettings>) {
             }
             Err(error) => {
                 let error = Arc::new(error);
-                for waiting in batch {
-                    let _ = waiting.answer.send(Err(error.clone()));
-                }
+                fail(batch, &error);
+                fail(calling.batcher.take_all(), &error);
             }
         }
     }
