@@ -15,8 +15,8 @@
 //!
 //! A script that Redis stops with an error part-way (out of memory) has written the
 //! counts of the requests before the failing one, while every request of the call falls
-//! back as if nothing was counted: at worst those requests are counted twice, never
-//! admitted past their limit.
+//! back as a failed call does (counted in memory, or refused with 503 when the settings
+//! fail closed): those requests are then counted in Redis as well.
 
 use std::sync::{Arc, Mutex};
 
