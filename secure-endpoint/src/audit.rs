@@ -60,6 +60,18 @@ impl Route {
             metrics: None,
         }
     }
+
+    /// `METHOD /path` (the path as routed, `/posts/{id}`): the route as a permission
+    /// engine is asked about it.
+    pub(crate) fn method_and_path(&self) -> String {
+        let method = self.method.as_str();
+        let path = self.path.as_ref().map_or("?", MatchedPath::as_str);
+        let mut text = String::with_capacity(method.len() + 1 + path.len());
+        text.push_str(method);
+        text.push(' ');
+        text.push_str(path);
+        text
+    }
 }
 
 impl Route {
@@ -71,20 +83,6 @@ impl Route {
     /// The route's counters, when its entry was found.
     pub(crate) fn metrics(&self) -> Option<&RouteMetrics> {
         self.metrics.as_deref()
-    }
-}
-
-impl Route {
-    /// `METHOD /path` (the path as routed, `/posts/{id}`): the route as a permission
-    /// engine is asked about it.
-    pub(crate) fn method_and_path(&self) -> String {
-        let method = self.method.as_str();
-        let path = self.path.as_ref().map_or("?", MatchedPath::as_str);
-        let mut text = String::with_capacity(method.len() + 1 + path.len());
-        text.push_str(method);
-        text.push(' ');
-        text.push_str(path);
-        text
     }
 }
 

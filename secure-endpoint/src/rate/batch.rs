@@ -165,7 +165,8 @@ struct Queue {
     calling: bool,
 }
 
-/// The checks of one Redis that wait for a call.
+/// The checks of one limit (its requests' asks, all on one Redis) that wait for a
+/// call: requests of one route share calls, those of different routes do not.
 #[derive(Default)]
 pub(crate) struct Batcher {
     queue: Mutex<Queue>,

@@ -48,7 +48,8 @@ pub(crate) struct RedisLimiter {
     fingerprints: Fingerprinter,
     /// Counts while Redis is unreachable.
     fallback: MemoryLimiter,
-    /// The checks waiting for a call to Redis (one Redis, not a cluster).
+    /// The checks of this limit waiting for a call to Redis (one Redis, not a
+    /// cluster): a request's checks go with its first limit's.
     batcher: Arc<Batcher>,
 }
 
